@@ -1,0 +1,3 @@
+from gpt2budget.cli import main
+
+main()

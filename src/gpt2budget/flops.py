@@ -1,0 +1,43 @@
+"""Training FLOPs, available compute and time: pure functions on plain numbers."""
+
+from __future__ import annotations
+
+import math
+
+SECONDS_PER_HOUR = 3600.0
+
+
+def flops_per_token_6n(n_params: float) -> float:
+    # Kaplan et al. 2020, "Scaling Laws for Neural Language Models", §2.1: C ≈ 6·N per token
+    # (2·N forward, 4·N backward), attention ignored.
+    return 6.0 * n_params
+
+
+def attention_flops_per_token(n_layer: int, n_embd: int, seq: int) -> float:
+    # Chowdhery et al. 2022 (PaLM), Appendix B: model FLOPs per token = 6·N + 12·L·H·Q·T, with H·Q = n_embd
+    # and T the sequence length (the QK^T and AV matmuls, forward and backward).
+    return 12.0 * n_layer * n_embd * seq
+
+
+def flops_per_token(n_params: float, n_layer: int, n_embd: int, seq: int, formula: str) -> float:
+    base = flops_per_token_6n(n_params)
+    return base + attention_flops_per_token(n_layer, n_embd, seq) if formula == "6n+attention" else base
+
+
+def recompute_factor(checkpointing: bool) -> float:
+    # Full activation recomputation runs every forward twice: 2·N + 4·N + 2·N = 8·N per token instead of 6·N
+    # (Korthikanti et al. 2022, §4: "full recomputation ... 33% overhead"; Chen et al. 2016).
+    return 8.0 / 6.0 if checkpointing else 1.0
+
+
+def available_flops(gpus: int, peak_flops: float, utilization: float, seconds: float, efficiency: float) -> float:
+    """GPUs x peak FLOP/s x utilization x duration (x parallel efficiency when there is more than one GPU)."""
+    return gpus * peak_flops * utilization * seconds * (efficiency if gpus > 1 else 1.0)
+
+
+def sustained_flops_per_s(gpus: int, peak_flops: float, utilization: float, efficiency: float) -> float:
+    return gpus * peak_flops * utilization * (efficiency if gpus > 1 else 1.0)
+
+
+def safe_ratio(a: float, b: float) -> float:
+    return a / b if b > 0 else math.inf

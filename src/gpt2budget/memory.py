@@ -1,0 +1,345 @@
+"""Peak GPU memory of a training step, phase by phase, from how PyTorch (or the stack) allocates.
+
+The peak is the largest of five phases (forward end, backward start, first recompute, backward end,
+optimizer step); each phase is a sum of components, fixed bytes plus bytes per sample, so the largest
+micro-batch that fits is solved in closed form. Sources per term:
+- parameter/gradient/optimizer-state bytes: the dtypes PyTorch AMP and the optimizers actually use
+  (Micikevicius et al. 2018 for mixed precision; torch.optim.AdamW's foreach path allocates one
+  parameter-sized temporary, torch._foreach_sqrt(exp_avg_sq); the fused path none);
+- activations: the tensors autograd saves, listed per stack in configs/stacks/*.yaml (in the spirit of
+  Korthikanti et al. 2022, Table 2), with the constants our H100 measurements calibrate marked there;
+- allocator rounding: PyTorch's CUDACachingAllocator block sizes (c10/cuda/CUDACachingAllocator.cpp);
+- ZeRO sharding: Rajbhandari et al. 2020 (stages 1-3), Ren et al. 2021 (ZeRO-Offload).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+from gpt2budget.options import RunOptions
+from gpt2budget.shape import Shape, tensors
+from gpt2budget.specs import DTYPE_BYTES, FIXED_BYTES, StackSpec, Term
+
+GIB = 2**30
+MIB = 2**20
+COMM_BUCKET_BYTES = 2 * 25 * MIB  # two 25 MiB buckets: torch DDP/FSDP default bucket_cap_mb=25
+QLORA_NF4_BYTES = (4 + 0.127) / 8  # Dettmers et al. 2023 (QLoRA) §3: 4-bit NF4 + 0.127 bits/param double quant
+ADAM8BIT_BYTES = 2 + 2 * 4 / 2048  # bitsandbytes 8-bit AdamW: 1 byte per state, fp32 absmax per 2048-block
+COMPONENTS = (
+    "weights", "master_weights", "gradients", "optimizer_states", "optimizer_temporaries",
+    "weight_casts", "activations", "logits", "communication_buffers",
+)
+PHASES = ("forward_end", "backward_start", "backward_recompute", "backward_end", "optimizer_step")
+
+
+def block_bytes(nbytes: float) -> float:
+    """Bytes PyTorch's caching allocator hands out for one tensor (max_memory_allocated counts blocks).
+
+    Sizes round up to 512 B; under 10 MiB a block is split from a 20 MiB segment; from 10 MiB a segment is
+    rounded to 2 MiB and the block keeps the remainder unless it exceeds 1 MiB (kSmallSize)."""
+    if nbytes <= 0:
+        return 0.0
+    r = math.ceil(nbytes / 512) * 512
+    if r < 10 * MIB:
+        return float(r)
+    seg = math.ceil(r / (2 * MIB)) * (2 * MIB)
+    return float(r if seg - r > MIB else seg)
+
+
+def role_bytes(role: str, precision: str) -> float:
+    if role in FIXED_BYTES:
+        return float(FIXED_BYTES[role])
+    if role == "amp_half_copy":
+        return 2.0 if precision.startswith("amp") else 0.0
+    return float(DTYPE_BYTES[precision][role])
+
+
+def term_applies(term: Term, opts: RunOptions, frozen_inputs: frozenset[str]) -> bool:
+    if term.when_attention is not None and term.when_attention != opts.attention:
+        return False
+    if term.when_dropout is not None and term.when_dropout != (opts.dropout > 0):
+        return False
+    if term.when_precision is not None and opts.precision not in term.when_precision:
+        return False
+    return not (term.input_of is not None and term.input_of in frozen_inputs)
+
+
+def terms_bytes(terms: tuple[Term, ...], shape: Shape, opts: RunOptions, frozen: frozenset[str] = frozenset()) -> float:
+    """Bytes per token of a list of saved tensors."""
+    units = {"h": shape.n_embd, "n_head": shape.n_head, "n_head_x_seq": shape.n_head * opts.seq,
+             "vocab": shape.vocab, "one": 1}
+    return sum(t.count * units[t.unit] * role_bytes(t.dtype, opts.precision)
+               for t in terms if term_applies(t, opts, frozen))
+
+
+# --- parameters, gradients and optimizer states -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ParamBytes:
+    """Whole-model bytes of each parameter-sized component on one GPU before sharding."""
+
+    weights: float
+    master: float
+    grads: float
+    states: float
+    temps: float
+    casts_all: float  # autocast's 16-bit copies of every matmul weight
+    casts_head: float  # ... of the output projection only (wte when tied)
+    casts_layer: float  # ... of one transformer layer
+    layer_weights: float  # one layer's weights in the compute dtype (ZeRO-3 gathers this)
+    trainable: int
+    frozen_inputs: frozenset[str]
+
+
+def lora_params(shape: Shape, rank: int, targets: str) -> int:
+    # Hu et al. 2021 (LoRA): W + B·A with A (r x in), B (out x r): r·(in + out) per adapted matrix.
+    # PEFT's GPT-2 default target is c_attn (h -> 3h); all-linear adds attn.c_proj, mlp.c_fc, mlp.c_proj.
+    h = shape.n_embd
+    per_layer = rank * (h + 3 * h)
+    if targets == "all-linear":
+        per_layer += rank * (2 * h) + rank * (5 * h) + rank * (5 * h)
+    return shape.n_layer * per_layer
+
+
+@lru_cache(maxsize=4096)
+def param_bytes(shape: Shape, stack: StackSpec, opts: RunOptions) -> ParamBytes:
+    prec, opt = opts.precision, opts.optimizer
+    amp = prec.startswith("amp")
+    pure16 = prec == "bf16"
+    pytorch = stack.mixed_precision_layout == "autocast"
+    rnd = block_bytes if pytorch else float  # llm.c-style stacks allocate one flat buffer
+    ts = tensors(shape)
+
+    w_b = 2.0 if (pure16 or (amp and not pytorch)) else 4.0
+    master_b = 4.0 if (amp and not pytorch) else 0.0
+    state_b = 2.0 if pure16 else 4.0
+    n_states = {"adamw": 2, "adamw-fused": 2, "sgd": 0, "sgd-momentum": 1, "lion": 1, "adafactor": 0,
+                "adamw-8bit": 0}[opt]
+    temps_full = opt == "adamw" and stack.optimizer_step_temporaries
+
+    finetune = opts.finetune
+    frozen_inputs: frozenset[str] = frozenset()
+    if finetune in ("lora", "qlora"):
+        adapted = {"c_attn"} | ({"attn_c_proj", "c_fc", "mlp_c_proj"} if opts.lora_targets == "all-linear" else set())
+        frozen_inputs = frozenset({"c_attn", "attn_c_proj", "c_fc", "mlp_c_proj"} - adapted)
+
+    weights = grads = states = temps = casts_all = casts_head = 0.0
+    largest = 0.0
+    for name, kind, n in ts:
+        if finetune in ("lora", "qlora"):
+            # frozen base weights at their stored precision: bf16, or NF4 for QLoRA's matmul weights
+            per = QLORA_NF4_BYTES if (finetune == "qlora" and kind == "matmul" and name.endswith("weight")) else 2.0
+            weights += rnd(n * per)
+            continue
+        weights += rnd(n * w_b)
+        grads += rnd(n * w_b)
+        if opt == "adafactor":
+            # Shazeer & Stern 2018: factored second moment, a row and a column vector per matrix
+            rows_cols = _factored(name, kind, n, shape)
+            states += rnd(rows_cols * state_b)
+        elif opt == "adamw-8bit":
+            # bitsandbytes keeps tensors under 4096 elements in 32-bit
+            states += rnd(n * (ADAM8BIT_BYTES if n >= 4096 else 2 * state_b))
+        else:
+            states += n_states * rnd(n * state_b)
+        if temps_full:
+            temps += rnd(n * state_b)
+        largest = max(largest, n * state_b)
+        if amp and pytorch and kind in ("matmul", "head", "embed"):
+            if kind == "embed" and not shape.tied:
+                continue  # an untied wte is only looked up, never cast
+            c = rnd(n * 2.0)
+            casts_all += c
+            if kind in ("head", "embed"):
+                casts_head += c
+    if opt in ("lion", "adafactor") and finetune not in ("lora", "qlora"):
+        temps = 2 * largest  # per-tensor loops: the update of the largest tensor
+    master = sum(rnd(n * master_b) for _, _, n in ts) if master_b and finetune not in ("lora", "qlora") else 0.0
+
+    trainable = sum(n for _, _, n in ts)
+    if finetune in ("lora", "qlora"):
+        # adapters train in fp32 with the chosen optimizer; the frozen base runs without autocast casts
+        trainable = lora_params(shape, opts.lora_rank, opts.lora_targets)
+        a = float(trainable)
+        grads = 4 * a
+        states = {"adamw-8bit": ADAM8BIT_BYTES * a, "adafactor": 4 * a}.get(opt, n_states * 4 * a)
+        temps = 4 * a if temps_full else 0.0
+        weights += 4 * a
+        if finetune == "qlora":
+            casts_all = casts_head = 0.0
+            largest_matmul = 4 * shape.n_embd**2 * 2.0
+            casts_all = largest_matmul  # one layer's matmul dequantized to bf16 at a time
+
+    layer_n = sum(n for nm, _, n in ts if nm.startswith("h.0."))
+    casts_layer = 2.0 * layer_n if amp and pytorch else 0.0
+    return ParamBytes(weights, master, grads, states, temps, casts_all, casts_head, casts_layer,
+                      layer_n * (2.0 if (amp or pure16) else 4.0), trainable, frozen_inputs)
+
+
+def _factored(name: str, kind: str, n: int, shape: Shape) -> int:
+    h = shape.n_embd
+    dims = {"attn.c_attn.weight": (h, 3 * h), "attn.c_proj.weight": (h, h), "mlp.c_fc.weight": (h, 4 * h),
+            "mlp.c_proj.weight": (4 * h, h)}
+    for suffix, (r, c) in dims.items():
+        if name.endswith(suffix):
+            return r + c
+    if kind in ("embed", "head"):
+        return shape.vocab + h
+    if kind == "pos":
+        return shape.n_pos + h
+    return n
+
+
+# --- the phases -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PhaseModel:
+    """For each phase: fixed bytes per component and bytes per sample per component."""
+
+    fixed: dict[str, dict[str, float]]
+    per_sample: dict[str, dict[str, float]]
+    host_bytes: float  # CPU memory the offloaded parts need (per node)
+    trainable: int
+
+
+@lru_cache(maxsize=4096)
+def phase_model(shape: Shape, stack: StackSpec, opts: RunOptions) -> PhaseModel:
+    base = opts.with_(micro_batch=1, gpus=1, zero=0, offload="none")
+    pb = param_bytes(shape, stack, base)
+    s = opts.seq
+    per_layer = terms_bytes(stack.layer_activations, shape, opts, pb.frozen_inputs) * s
+    if opts.finetune in ("lora", "qlora") and opts.lora_dropout > 0:
+        # PEFT applies dropout to each adapter's input: a mask and a dropped copy of x
+        per_layer += (1 + role_bytes("compute", opts.precision)) * shape.n_embd * s * (
+            1 if opts.lora_targets == "attention" else 4)
+    ckpt_layer = terms_bytes(stack.checkpoint_activations, shape, opts) * s
+    token = terms_bytes(stack.token_activations, shape, opts) * s
+    lf = terms_bytes(stack.logits_forward, shape, opts) * s
+    lb = terms_bytes(stack.logits_backward, shape, opts) * s
+    L = shape.n_layer
+    ckpt = opts.checkpointing
+    keep = L * (ckpt_layer if ckpt else per_layer) + token
+
+    g, z = max(1, opts.gpus), opts.zero
+    # ZeRO: stage 1 shards optimizer states (and fp32 master weights), 2 adds gradients, 3 adds weights.
+    states, master, temps = pb.states, pb.master, pb.temps
+    grads, weights = pb.grads, pb.weights
+    casts_all, casts_head, casts_layer = pb.casts_all, pb.casts_head, pb.casts_layer
+    host = 0.0
+    if z >= 1:
+        states, master, temps = states / g, master / g, temps / g
+    if z >= 2:
+        grads = grads / g
+    if z >= 3:
+        weights = weights / g + 2 * pb.layer_weights  # the gathered current and prefetched layer
+        casts_all = casts_head = 2 * pb.layer_weights if casts_all else 0.0
+    comm = 0.0
+    if g > 1:
+        if z == 0 and stack.mixed_precision_layout == "autocast":
+            comm = pb.grads  # DDP's flat gradient buckets (gradient_as_bucket_view=False copies every grad)
+        else:
+            comm = COMM_BUCKET_BYTES
+    if opts.offload in ("optimizer", "params"):
+        # ZeRO-Offload (Ren et al. 2021): fp32 master, optimizer states and fp32 gradients live in CPU memory;
+        # the GPU keeps 16-bit weights and 16-bit gradients and runs no optimizer step.
+        shard = g if z >= 1 else 1
+        host = (pb.states + 4 * pb.trainable + 4 * pb.trainable) / shard * g
+        half = 2.0 * pb.trainable
+        states = master = temps = 0.0
+        grads = half / (g if z >= 2 else 1)
+        if opts.finetune not in ("lora", "qlora"):
+            weights = 2.0 * pb.trainable
+        casts_all = casts_head = casts_layer = 0.0  # weights are already 16-bit
+        if opts.offload == "params":
+            # ZeRO-Infinity (Rajbhandari et al. 2021): 16-bit weights stay on the CPU too; the GPU holds the
+            # gathered current and prefetched layer.
+            host += weights * g / (g if z >= 3 else 1)
+            weights = 2 * pb.layer_weights
+    resident = {"weights": weights, "master_weights": master, "optimizer_states": states,
+                "communication_buffers": comm}
+
+    c_fwd = casts_all if (stack.autocast_cache_until_loss or not ckpt) else casts_head
+    c_bwd = casts_head if ckpt else casts_all
+    head_grad = 0.0 if opts.finetune in ("lora", "qlora") else min(grads, 4.0 * shape.vocab * shape.n_embd)
+    fixed = {
+        "forward_end": {**resident, "weight_casts": c_fwd},
+        "backward_start": {**resident, "weight_casts": c_bwd},
+        "backward_recompute": {**resident, "weight_casts": casts_layer, "gradients": head_grad},
+        "backward_end": {**resident, "gradients": grads, "weight_casts": casts_layer},
+        "optimizer_step": {**resident, "gradients": grads, "optimizer_temporaries": temps},
+    }
+    per = {
+        "forward_end": {"activations": keep, "logits": lf},
+        "backward_start": {"activations": keep, "logits": lb},
+        "backward_recompute": {"activations": keep + (per_layer if ckpt else 0.0)},
+        "backward_end": {"activations": per_layer + token + (ckpt_layer if ckpt else 0.0)},
+        "optimizer_step": {},
+    }
+    if not ckpt:
+        del fixed["backward_recompute"], per["backward_recompute"]
+    return PhaseModel(fixed, per, host, pb.trainable)
+
+
+@dataclass(frozen=True)
+class MemoryResult:
+    allocator_peak_bytes: float
+    required_bytes: float
+    available_bytes: float
+    fits: bool
+    max_micro_batch: int
+    peak_phase: str
+    breakdown: dict[str, float]
+    phases: dict[str, float]
+    runtime_overhead_bytes: float
+    fragmentation_bytes: float
+    host_bytes: float
+    trainable_params: int
+
+
+def phase_totals(pm: PhaseModel, b: int) -> dict[str, float]:
+    return {ph: sum(pm.fixed[ph].values()) + b * sum(pm.per_sample[ph].values()) for ph in pm.fixed}
+
+
+def required(peak: float, stack: StackSpec) -> float:
+    # what the process needs from the card: the allocator's peak, plus fragmentation (the caching
+    # allocator held ~10% more than it handed out, on average over our 64 measured H100 points), plus the
+    # CUDA context and library workspaces (0.51 GiB measured on the H100).
+    return peak * (1 + stack.fragmentation) + stack.runtime_overhead_gib * GIB
+
+
+def max_micro_batch(pm: PhaseModel, stack: StackSpec, available: float, cap: int = 1 << 20) -> int:
+    """Largest b with required(peak(b)) <= available: each phase is fixed + b·slope, solved directly."""
+    budget = (available - stack.runtime_overhead_gib * GIB) / (1 + stack.fragmentation)
+    best = cap
+    for ph in pm.fixed:
+        fixed = sum(pm.fixed[ph].values())
+        slope = sum(pm.per_sample[ph].values())
+        if fixed > budget:
+            return 0
+        if slope > 0:
+            best = min(best, int((budget - fixed) // slope))
+    return max(0, best)
+
+
+def memory(shape: Shape, stack: StackSpec, opts: RunOptions, available: float) -> MemoryResult:
+    pm = phase_model(shape, stack, opts.with_(micro_batch=1))
+    b = opts.micro_batch
+    totals = phase_totals(pm, b)
+    peak_phase = max(totals, key=totals.__getitem__)
+    parts = {**{k: 0.0 for k in COMPONENTS}, **pm.fixed[peak_phase]}
+    for k, v in pm.per_sample[peak_phase].items():
+        parts[k] += b * v
+    breakdown = {k: parts[k] for k in COMPONENTS}
+    peak = sum(breakdown.values())
+    need = required(peak, stack)
+    return MemoryResult(
+        allocator_peak_bytes=peak, required_bytes=need, available_bytes=available, fits=need <= available,
+        max_micro_batch=max_micro_batch(pm, stack, available), peak_phase=peak_phase, breakdown=breakdown,
+        phases=totals, runtime_overhead_bytes=stack.runtime_overhead_gib * GIB,
+        fragmentation_bytes=peak * stack.fragmentation, host_bytes=pm.host_bytes,
+        trainable_params=pm.trainable,
+    )

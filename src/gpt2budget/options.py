@@ -1,0 +1,34 @@
+"""The options of one training run, as plain frozen data shared by the core modules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+PRECISION_CHOICES = ("fp32", "tf32", "amp-bf16", "amp-fp16", "bf16")
+OPTIMIZER_CHOICES = ("adamw", "adamw-fused", "adamw-8bit", "sgd", "sgd-momentum", "adafactor", "lion")
+ATTENTION_CHOICES = ("flash", "eager")
+OFFLOAD_CHOICES = ("none", "optimizer", "params")
+FINETUNE_CHOICES = ("none", "full", "lora", "qlora")
+LORA_TARGETS = ("attention", "all-linear")
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    precision: str = "amp-bf16"
+    optimizer: str = "adamw"
+    checkpointing: bool = False
+    attention: str = "flash"
+    dropout: float = 0.0
+    seq: int = 1024
+    micro_batch: int = 1
+    gpus: int = 1
+    zero: int = 0
+    offload: str = "none"
+    finetune: str = "none"
+    lora_rank: int = 8
+    lora_targets: str = "attention"
+    lora_dropout: float = 0.0
+
+    def with_(self, **changes: Any) -> RunOptions:
+        return replace(self, **changes)
