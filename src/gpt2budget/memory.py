@@ -261,6 +261,8 @@ def phase_model(shape: Shape, stack: StackSpec, opts: RunOptions) -> PhaseModel:
             weights = 2 * pb.layer_weights
     resident = {"weights": weights, "master_weights": master, "optimizer_states": states,
                 "communication_buffers": comm}
+    if stack.gradients_persistent:
+        resident["gradients"] = grads
 
     c_fwd = casts_all if (stack.autocast_cache_until_loss or not ckpt) else casts_head
     c_bwd = casts_head if ckpt else casts_all
@@ -268,7 +270,8 @@ def phase_model(shape: Shape, stack: StackSpec, opts: RunOptions) -> PhaseModel:
     fixed = {
         "forward_end": {**resident, "weight_casts": c_fwd},
         "backward_start": {**resident, "weight_casts": c_bwd},
-        "backward_recompute": {**resident, "weight_casts": casts_layer, "gradients": head_grad},
+        "backward_recompute": {**resident, "weight_casts": casts_layer,
+                               "gradients": grads if stack.gradients_persistent else head_grad},
         "backward_end": {**resident, "gradients": grads, "weight_casts": casts_layer},
         "optimizer_step": {**resident, "gradients": grads, "optimizer_temporaries": temps},
     }

@@ -197,6 +197,9 @@ class StackSpec(Frozen):
     optimizer_step_temporaries: bool = Field(
         True, description="foreach optimizers allocate a parameter-sized temporary in step()"
     )
+    gradients_persistent: bool = Field(
+        False, description="gradients live in one buffer allocated once (llm.c), not freed between steps"
+    )
     vocab_multiple: PosInt = Field(1, description="vocabulary padded up to a multiple of this")
     layer_activations: tuple[Term, ...]
     checkpoint_activations: tuple[Term, ...]

@@ -1,0 +1,272 @@
+"""`check`: one configuration evaluated end to end (compute, requirements, memory, cost, verdict).
+
+Pure: takes loaded specs and options, returns a JSON-ready dict. No printing, no I/O.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from gpt2budget import SCHEMA_VERSION
+from gpt2budget.cost import CostInputs, cost
+from gpt2budget.errors import UsageError
+from gpt2budget.flops import (
+    SECONDS_PER_HOUR,
+    attention_flops_per_token,
+    flops_per_token,
+    recompute_factor,
+    sustained_flops_per_s,
+)
+from gpt2budget.memory import MemoryResult, lora_params, memory
+from gpt2budget.options import RunOptions
+from gpt2budget.scaling import LOSS_CAVEAT, optimal_tokens, predicted_loss
+from gpt2budget.shape import Shape, n_params
+from gpt2budget.specs import GpuSpec, ModelSpec, StackSpec
+from gpt2budget.units import fmt_hours
+
+GIB = 2**30
+DEFAULT_PARALLEL_EFFICIENCY = 0.9  # see README "Several GPUs": 8-GPU data-parallel runs keep ~90% per GPU
+DEFAULT_BATCH_TOKENS = 512 * 1024  # GPT-2's batch: 512 sequences of 1024 tokens (Radford et al. 2019, §2.3)
+DEFAULT_HOST_MEMORY_GIB = 64.0
+# CPU Adam throughput for offloaded optimizer steps: ZeRO-Offload's CPU-Adam updates about 1e9 parameters
+# per second on a many-core host (Ren et al. 2021, §4.1: ~6x faster than PyTorch's CPU Adam); an assumption.
+HOST_ADAM_PARAMS_PER_S = 1.0e9
+HOST_LINK_EFFICIENCY = 0.8  # pinned-memory copies reach ~80% of PCIe's nominal rate
+
+
+@dataclass(frozen=True)
+class CheckInputs:
+    gpu: GpuSpec
+    model: ModelSpec
+    stack: StackSpec
+    options: RunOptions
+    duration_s: float = 365 * 86400.0
+    utilization: float | None = None
+    tokens: float | None = None
+    flops_formula: str = "6n"
+    parallel_efficiency: float = DEFAULT_PARALLEL_EFFICIENCY
+    optimal_rule: str = "chinchilla-20"
+    batch_tokens: float = DEFAULT_BATCH_TOKENS
+    host_memory_gib: float = DEFAULT_HOST_MEMORY_GIB
+    nodes: int = 1
+    cost_inputs: CostInputs = field(default_factory=CostInputs)
+
+
+def precision_family(precision: str) -> str:
+    return {"fp32": "fp32", "tf32": "tf32"}.get(precision, "half")
+
+
+def default_precision(gpu: GpuSpec, stack: StackSpec) -> str:
+    """The stack's default, falling back to amp-fp16 (no bf16) and then fp32 (no tensor path)."""
+    p = stack.default_precision
+    if gpu.peak_flops(p) is None and p in ("amp-bf16", "bf16"):
+        p = "amp-fp16"
+    if gpu.peak_flops(p) is None:
+        p = "fp32"
+    return p
+
+
+def default_utilization(gpu: GpuSpec, stack: StackSpec, precision: str) -> tuple[float, str]:
+    u = stack.utilization.get(gpu.segment) or next(iter(stack.utilization.values()))
+    return float(getattr(u, precision_family(precision))), u.source
+
+
+def validate(ci: CheckInputs) -> None:
+    o = ci.options
+    if ci.gpu.peak_flops(o.precision) is None:
+        raise UsageError("--precision", f"{ci.gpu.name} has no {o.precision} tensor path in its spec "
+                         f"(try amp-fp16 or fp32)")
+    if o.zero > 0 and o.gpus < 2 and o.offload == "none":
+        pass  # ZeRO on one GPU is legal (and changes nothing but buffers)
+    if o.offload == "params" and o.zero < 3 and o.gpus > 1:
+        raise UsageError("--offload", "params offload shards weights: it needs --zero 3 with several GPUs")
+    if o.finetune == "qlora" and o.precision not in ("amp-bf16", "amp-fp16", "bf16"):
+        raise UsageError("--precision", "QLoRA computes in 16 bits: use amp-bf16, amp-fp16 or bf16")
+
+
+@dataclass(frozen=True)
+class Timing:
+    sustained: float  # FLOP/s over all GPUs
+    flops_per_token: float
+    offload_s_per_token: float
+
+    def seconds(self, tokens: float, hw_factor: float) -> float:
+        return tokens * (self.flops_per_token * hw_factor / self.sustained + self.offload_s_per_token)
+
+
+def offload_seconds_per_token(ci: CheckInputs, trainable: int, total_params: int) -> float:
+    """Time offload adds per training token, from the GPU's host link (PCIe) bandwidth; no overlap assumed."""
+    o = ci.options
+    if o.offload == "none":
+        return 0.0
+    link = ci.gpu.host_link_gb_per_s * 1e9 * HOST_LINK_EFFICIENCY
+    shard = o.gpus if o.zero >= 1 else 1
+    n = trainable / shard
+    # per optimizer step: 16-bit gradients down, 16-bit weights up, and the CPU Adam update itself
+    per_step = 4.0 * n / link + n / HOST_ADAM_PARAMS_PER_S
+    per_token = per_step / ci.batch_tokens
+    if o.offload == "params":
+        # every forward and backward (and recompute) streams all 16-bit weights in from the host
+        passes = 3 if o.checkpointing else 2
+        tokens_per_microstep = o.micro_batch * o.seq * o.gpus
+        per_token += passes * 2.0 * total_params / link / tokens_per_microstep
+    return per_token
+
+
+def compute_flops_per_token(ci: CheckInputs, shape: Shape, n: float) -> float:
+    o = ci.options
+    if o.finetune in ("lora", "qlora"):
+        # Frozen weights skip their weight gradients: forward 2N + input-gradient 2N = 4N per token, plus the
+        # adapters' own 6·N_adapter (Hu et al. 2021 §4.2; the backward of a frozen matmul is half its cost).
+        base = 4.0 * n + 6.0 * lora_params(shape, o.lora_rank, o.lora_targets)
+        if ci.flops_formula == "6n+attention":
+            base += attention_flops_per_token(shape.n_layer, shape.n_embd, o.seq)
+        return base
+    return flops_per_token(n, shape.n_layer, shape.n_embd, o.seq, ci.flops_formula)
+
+
+def requirement(tokens: float, per_token: float, timing: Timing, hw: float, available: float,
+                duration_s: float, model_n: float, rule: str) -> dict[str, Any]:
+    flops = tokens * per_token
+    secs = timing.seconds(tokens, hw)
+    return {
+        "tokens": tokens,
+        "flops": flops,
+        "flops_6nd": 6.0 * model_n * tokens,
+        "hardware_flops": flops * hw,
+        "ratio": duration_s / secs if secs > 0 else math.inf,
+        "wall_time_hours": secs / SECONDS_PER_HOUR,
+        "fits_in_duration": secs <= duration_s,
+        "predicted_loss": predicted_loss(model_n, tokens, rule),
+    }
+
+
+def evaluate(ci: CheckInputs, *, with_cost: bool = True) -> dict[str, Any]:
+    validate(ci)
+    o, gpu, model, stack = ci.options, ci.gpu, ci.model, ci.stack
+    shape = Shape.of(model, o.seq, stack.vocab_multiple)
+    n = float(n_params(Shape.of(model, model.n_ctx)))  # the published model's parameters
+    peak = gpu.peak_flops(o.precision) or 0.0
+    util, util_source = (ci.utilization, "--utilization") if ci.utilization is not None else \
+        default_utilization(gpu, stack, o.precision)
+    eff = ci.parallel_efficiency if o.gpus > 1 else 1.0
+    sustained = sustained_flops_per_s(o.gpus, peak, util, eff)
+    available = sustained * ci.duration_s
+    mem = memory(shape, stack, o, gpu.usable_bytes)
+    per_token = compute_flops_per_token(ci, shape, n)
+    hw = recompute_factor(o.checkpointing)
+    timing = Timing(sustained, per_token, offload_seconds_per_token(ci, mem.trainable_params, n_params(shape)))
+    rule = ci.optimal_rule
+
+    reqs: dict[str, Any] = {}
+    if o.finetune != "none":
+        if ci.tokens is None:
+            raise UsageError("--tokens", "fine-tuning needs the size of the fine-tuning set, e.g. --tokens 100M")
+        reqs["finetune"] = requirement(ci.tokens, per_token, timing, hw, available, ci.duration_s, n, rule)
+    reqs["original"] = requirement(model.original_tokens, per_token, timing, hw, available, ci.duration_s, n, rule)
+    reqs["compute_optimal"] = requirement(optimal_tokens(n, rule), per_token, timing, hw, available,
+                                          ci.duration_s, n, rule)
+    reqs["compute_optimal"]["rule"] = rule
+    if ci.tokens is not None and o.finetune == "none":
+        reqs["custom"] = requirement(ci.tokens, per_token, timing, hw, available, ci.duration_s, n, rule)
+    target = "finetune" if "finetune" in reqs else "custom" if "custom" in reqs else "original"
+
+    host_available = ci.host_memory_gib * GIB * ci.nodes
+    host_fits = mem.host_bytes <= host_available
+    fits = mem.fits and host_fits
+    result: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "inputs": inputs_dict(ci, util),
+        "gpu": {"id": gpu.id, "name": gpu.name, "memory_gib": gpu.memory_gib, "usable_bytes": gpu.usable_bytes,
+                "peak_tflops": peak / 1e12, "segment": gpu.segment},
+        "model": {"id": model.id, "name": model.name, "n_params": int(n), "n_params_trained": int(n_params(shape)),
+                  "n_layer": model.n_layer, "n_head": model.n_head, "n_embd": model.n_embd,
+                  "trainable_params": mem.trainable_params},
+        "compute": {
+            "peak_flops_per_gpu": peak, "utilization": util, "utilization_source": util_source,
+            "parallel_efficiency": eff, "gpus": o.gpus, "sustained_flops_per_s": sustained,
+            "available_flops": available, "duration_hours": ci.duration_s / SECONDS_PER_HOUR,
+            "flops_per_token": per_token, "flops_formula": ci.flops_formula, "recompute_factor": hw,
+            "tokens_per_second": 1.0 / timing.seconds(1.0, hw),
+            "offload_seconds_per_token": timing.offload_s_per_token,
+        },
+        "requirements": reqs,
+        "memory": memory_dict(mem, o.gpus > 1, host_available, host_fits, stack),
+        "target": target,
+        "loss_caveat": LOSS_CAVEAT,
+    }
+    if with_cost:
+        req = reqs[target]
+        result["cost"] = {"for": target, **cost(o.gpus, req["wall_time_hours"], gpu.board_power_w,
+                                                 gpu.rent_usd_per_hour, gpu.launch_price_usd, ci.cost_inputs)}
+    result["verdict"] = verdict(ci, result, fits, target)
+    return result
+
+
+def memory_dict(mem: MemoryResult, per_gpu: bool, host_available: float, host_fits: bool,
+                stack: StackSpec) -> dict[str, Any]:
+    return {
+        "per_gpu": per_gpu,
+        "allocator_peak_bytes": mem.allocator_peak_bytes,
+        "required_bytes": mem.required_bytes,
+        "available_bytes": mem.available_bytes,
+        "fits": mem.fits and host_fits,
+        "max_micro_batch": mem.max_micro_batch if host_fits else 0,
+        "peak_phase": mem.peak_phase,
+        "breakdown": mem.breakdown,
+        "phases": mem.phases,
+        "runtime_overhead_bytes": mem.runtime_overhead_bytes,
+        "fragmentation_bytes": mem.fragmentation_bytes,
+        "fragmentation": stack.fragmentation,
+        "host_bytes": mem.host_bytes,
+        "host_available_bytes": host_available,
+        "host_fits": host_fits,
+    }
+
+
+def inputs_dict(ci: CheckInputs, util: float) -> dict[str, Any]:
+    o = ci.options
+    return {
+        "gpu": ci.gpu.id, "model": ci.model.id, "stack": ci.stack.id, "gpus": o.gpus, "nodes": ci.nodes,
+        "precision": o.precision, "optimizer": o.optimizer, "checkpointing": "full" if o.checkpointing else "none",
+        "attention": o.attention, "dropout": o.dropout, "seq": o.seq, "micro_batch": o.micro_batch,
+        "zero": o.zero, "offload": o.offload, "utilization": util, "duration_hours": ci.duration_s / 3600,
+        "tokens": ci.tokens, "flops_formula": ci.flops_formula, "parallel_efficiency": ci.parallel_efficiency,
+        "optimal_rule": ci.optimal_rule, "batch_tokens": ci.batch_tokens, "host_memory_gib": ci.host_memory_gib,
+        "finetune": o.finetune, "lora_rank": o.lora_rank, "lora_targets": o.lora_targets,
+        "lora_dropout": o.lora_dropout,
+        "average_draw": ci.cost_inputs.average_draw, "pue": ci.cost_inputs.pue,
+        "price_per_kwh": ci.cost_inputs.price_per_kwh, "grid_gco2_per_kwh": ci.cost_inputs.grid_gco2_per_kwh,
+        "rent_usd_per_hour": ci.cost_inputs.rent_usd_per_hour,
+    }
+
+
+def gib(x: float) -> str:
+    return f"{x / GIB:.1f} GiB"
+
+
+def verdict(ci: CheckInputs, r: dict[str, Any], fits: bool, target: str) -> dict[str, Any]:
+    mem = r["memory"]
+    req = r["requirements"][target]
+    o = ci.options
+    per = " per GPU" if o.gpus > 1 else ""
+    what = {"finetune": f"{o.finetune} fine-tuning on {req['tokens']:.3g} tokens",
+            "custom": f"training on {req['tokens']:.3g} tokens",
+            "original": f"the original recipe ({req['tokens']:.3g} tokens)"}[target]
+    if not mem["host_fits"]:
+        mem_text = (f"offloaded states need {gib(mem['host_bytes'])} of host memory, more than the "
+                    f"{gib(mem['host_available_bytes'])} given (--host-memory)")
+    elif fits:
+        mem_text = (f"fits in memory{per} ({gib(mem['required_bytes'])} of {gib(mem['available_bytes'])}, "
+                    f"micro-batch up to {mem['max_micro_batch']})")
+    else:
+        mem_text = (f"does not fit in memory{per}: needs {gib(mem['required_bytes'])} at micro-batch "
+                    f"{o.micro_batch}, the card has {gib(mem['available_bytes'])}")
+    time_ok = req["fits_in_duration"]
+    time_text = (f"{what} takes {fmt_hours(req['wall_time_hours'])}, "
+                 f"{'within' if time_ok else 'beyond'} the {fmt_hours(ci.duration_s / 3600)} given "
+                 f"({req['ratio']:.2g}x)")
+    summary = f"{ci.model.id} on {o.gpus}x {ci.gpu.name}: {mem_text}; {time_text}."
+    return {"feasible": bool(fits and time_ok), "fits": bool(fits), "in_time": bool(time_ok), "summary": summary}

@@ -1,0 +1,695 @@
+"""The command line: thin commands that parse options, call the core and print. The only module using typer.
+
+Exit codes: 0 success; 2 usage error (bad option, unknown name); 3 spec error (a YAML file is invalid);
+4 not feasible, only with --fail-if-infeasible.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from gpt2budget.errors import EXIT_INFEASIBLE, EXIT_USAGE, Gpt2BudgetError, UsageError
+
+if TYPE_CHECKING:
+    from gpt2budget.check import CheckInputs
+    from gpt2budget.loader import Specs
+
+EPILOG = ("Exit codes: 0 success, 2 usage error, 3 spec (YAML) error, 4 not feasible (only with "
+          "--fail-if-infeasible).")
+app = typer.Typer(
+    help="Can I train a GPT-2-class model on this hardware, in this time, and will it fit in memory?",
+    epilog=EPILOG, no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class Fmt(str, Enum):
+    table = "table"
+    json = "json"
+    yaml = "yaml"
+    csv = "csv"
+    markdown = "markdown"
+
+
+class Precision(str, Enum):
+    fp32 = "fp32"
+    tf32 = "tf32"
+    amp_bf16 = "amp-bf16"
+    amp_fp16 = "amp-fp16"
+    bf16 = "bf16"
+
+
+class Optimizer(str, Enum):
+    adamw = "adamw"
+    adamw_fused = "adamw-fused"
+    adamw_8bit = "adamw-8bit"
+    sgd = "sgd"
+    sgd_momentum = "sgd-momentum"
+    adafactor = "adafactor"
+    lion = "lion"
+
+
+class Ckpt(str, Enum):
+    none = "none"
+    full = "full"
+
+
+class Attention(str, Enum):
+    flash = "flash"
+    eager = "eager"
+
+
+class Offload(str, Enum):
+    none = "none"
+    optimizer = "optimizer"
+    params = "params"
+
+
+class Finetune(str, Enum):
+    none = "none"
+    full = "full"
+    lora = "lora"
+    qlora = "qlora"
+
+
+class LoraTargets(str, Enum):
+    attention = "attention"
+    all_linear = "all-linear"
+
+
+class Rule(str, Enum):
+    chinchilla_20 = "chinchilla-20"
+    hoffmann_2022 = "hoffmann-2022"
+    epoch_2024 = "epoch-2024"
+
+
+class FlopsFormula(str, Enum):
+    six_n = "6n"
+    six_n_attention = "6n+attention"
+
+
+class SchemaKind(str, Enum):
+    gpu = "gpu"
+    model = "model"
+    stack = "stack"
+    check = "check"
+
+
+class CompareBy(str, Enum):
+    gpu = "gpu"
+    model = "model"
+
+
+ZERO_NAMES = {"0": 0, "1": 1, "2": 2, "3": 3, "no_shard": 0, "shard_grad_op": 2, "full_shard": 3}
+
+
+def _ids(kind: str) -> list[str]:
+    try:
+        from gpt2budget.loader import config_dirs, load_catalog
+
+        return sorted(load_catalog(kind, config_dirs(typer.get_app_dir("gpt2budget"))).items)
+    except Exception:  # completion must never fail loudly
+        return []
+
+
+def _complete_gpu(incomplete: str) -> list[str]:
+    return [i for i in _ids("gpus") if i.startswith(incomplete)]
+
+
+def _complete_model(incomplete: str) -> list[str]:
+    return [i for i in _ids("models") if i.startswith(incomplete)] + (["all"] if "all".startswith(incomplete) else [])
+
+
+def _complete_stack(incomplete: str) -> list[str]:
+    return [i for i in _ids("stacks") if i.startswith(incomplete)]
+
+
+# --- shared options --------------------------------------------------------------------------------------
+GpuOpt = Annotated[str, typer.Option("--gpu", help="GPU id or alias (see `gpt2budget gpus`)",
+                                     autocompletion=_complete_gpu)]
+ModelOpt = Annotated[str, typer.Option("--model", help="model id or alias (see `gpt2budget models`)",
+                                       autocompletion=_complete_model)]
+StackOpt = Annotated[str, typer.Option("--stack", help="training stack profile (hf, nanogpt, llmc)",
+                                       autocompletion=_complete_stack)]
+ConfigDirOpt = Annotated[list[Path] | None, typer.Option("--config-dir", help="extra spec folder (gpus/, models/, "
+                                                          "stacks/); repeatable; later folders win")]
+FormatOpt = Annotated[Fmt, typer.Option("--format", "-f", help="output format")]
+NoColorOpt = Annotated[bool, typer.Option("--no-color", help="no colour (NO_COLOR is honoured too)")]
+GpusOpt = Annotated[int, typer.Option("--gpus", min=1, max=100000, help="GPUs per node (data parallel)")]
+NodesOpt = Annotated[int, typer.Option("--nodes", min=1, max=100000, help="nodes (total GPUs = --gpus x --nodes)")]
+PrecisionOpt = Annotated[Precision | None, typer.Option("--precision", help="default: the stack's (amp-bf16, or "
+                                                         "amp-fp16 where the GPU lacks bf16)")]
+DurationOpt = Annotated[str, typer.Option("--duration", help="time available: 1y (365 d), 30d, 12h, 90min")]
+UtilOpt = Annotated[float | None, typer.Option("--utilization", min=0, max=1,
+                                               help="fraction of peak FLOP/s sustained (default: the stack's measured value)")]
+
+
+def load(config_dir: list[Path] | None) -> Specs:
+    from gpt2budget.loader import load_specs
+
+    return load_specs(typer.get_app_dir("gpt2budget"), [str(p) for p in config_dir or []])
+
+
+def parse_zero(text: str, fsdp: str | None) -> int:
+    key = (fsdp or text).strip().lower()
+    if key not in ZERO_NAMES:
+        opt = "--fsdp" if fsdp else "--zero"
+        raise UsageError(opt, f"expected 0, 1, 2, 3 or an FSDP name (NO_SHARD, SHARD_GRAD_OP, FULL_SHARD), got {key!r}")
+    return ZERO_NAMES[key]
+
+
+def build_inputs(specs: Specs, gpu: str, model: str, stack: str, **kw: Any) -> CheckInputs:
+    from gpt2budget.check import CheckInputs, default_precision
+    from gpt2budget.cost import CostInputs
+    from gpt2budget.options import RunOptions
+    from gpt2budget.units import parse_count, parse_duration
+
+    for name, option, bad in (("utilization", "--utilization", lambda v: v is not None and v <= 0),
+                              ("dropout", "--dropout", lambda v: v >= 1), ("lora_dropout", "--lora-dropout", lambda v: v >= 1),
+                              ("host_memory", "--host-memory", lambda v: v <= 0),
+                              ("parallel_efficiency", "--parallel-efficiency", lambda v: v <= 0),
+                              ("average_draw", "--average-draw", lambda v: v <= 0)):
+        if name in kw and bad(kw[name]):
+            raise UsageError(option, f"{kw[name]} is outside the allowed range (see --help)")
+    g = specs.gpus.get(gpu, "--gpu")
+    m = specs.models.get(model, "--model")
+    s = specs.stacks.get(stack, "--stack")
+    precision = kw["precision"].value if kw.get("precision") else default_precision(g, s)
+    seq = kw.get("seq") or m.n_ctx
+    opts = RunOptions(
+        precision=precision,
+        optimizer=kw["optimizer"].value if kw.get("optimizer") else s.default_optimizer,
+        checkpointing=(kw.get("checkpointing") or Ckpt.none) == Ckpt.full,
+        attention=kw["attention"].value if kw.get("attention") else s.default_attention,
+        dropout=kw.get("dropout", 0.0), seq=seq, micro_batch=kw.get("micro_batch", 1),
+        gpus=kw.get("gpus", 1) * kw.get("nodes", 1), zero=parse_zero(kw.get("zero", "0"), kw.get("fsdp")),
+        offload=(kw.get("offload") or Offload.none).value,
+        finetune=(kw.get("finetune") or Finetune.none).value, lora_rank=kw.get("lora_rank", 8),
+        lora_targets=(kw.get("lora_targets") or LoraTargets.attention).value, lora_dropout=kw.get("lora_dropout", 0.0),
+    )
+    tokens = kw.get("tokens")
+    return CheckInputs(
+        gpu=g, model=m, stack=s, options=opts, duration_s=parse_duration(kw.get("duration", "1y")),
+        utilization=kw.get("utilization"), tokens=parse_count(tokens, "--tokens") if tokens else None,
+        flops_formula=(kw.get("flops_formula") or FlopsFormula.six_n).value,
+        parallel_efficiency=kw.get("parallel_efficiency", 0.9),
+        optimal_rule=(kw.get("optimal_rule") or Rule.chinchilla_20).value,
+        batch_tokens=parse_count(kw.get("batch_tokens", "524288"), "--batch-tokens"),
+        host_memory_gib=kw.get("host_memory", 64.0), nodes=kw.get("nodes", 1),
+        cost_inputs=CostInputs(
+            average_draw=kw.get("average_draw", 0.8), pue=kw.get("pue", 1.1),
+            price_per_kwh=kw.get("price_per_kwh", 0.17), grid_gco2_per_kwh=kw.get("grid_gco2_per_kwh", 480.0),
+            rent_usd_per_hour=kw.get("rent_usd_per_hour")),
+    )
+
+
+def write_atomic(path: str, text: str) -> None:
+    """Write a file so that a crash never leaves half of it: a temporary file renamed into place."""
+    target = Path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent if str(target.parent) else ".", prefix=f".{target.name}.")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise UsageError("--output", f"cannot write {path} ({exc.strerror})") from None
+
+
+def emit(text: str, output: str | None = None) -> None:
+    if output:
+        write_atomic(output, text)
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+def console(no_color: bool, record: bool = False) -> Any:
+    from gpt2budget.render import make_console
+
+    return make_console(no_color, record)
+
+
+# --- check ------------------------------------------------------------------------------------------------
+
+
+@app.command(epilog="Example: gpt2budget check --gpu 4070ti --model gpt2-xl --format json | jq .memory.fits")
+def check(
+    gpu: GpuOpt,
+    model: ModelOpt,
+    stack: StackOpt = "hf",
+    gpus: GpusOpt = 1,
+    nodes: NodesOpt = 1,
+    precision: PrecisionOpt = None,
+    optimizer: Annotated[Optimizer | None, typer.Option(help="default: the stack's (adamw for hf)")] = None,
+    checkpointing: Annotated[Ckpt, typer.Option(help="activation checkpointing (full recomputation)")] = Ckpt.none,
+    attention: Annotated[Attention | None, typer.Option(help="flash (fused SDPA) or eager (stores s x s scores)")] = None,
+    dropout: Annotated[float, typer.Option(min=0, max=1, help="dropout probability")] = 0.0,
+    seq: Annotated[int | None, typer.Option(min=1, max=1_048_576, help="sequence length (default: the model's n_ctx)")] = None,
+    micro_batch: Annotated[int, typer.Option("--micro-batch", min=1, max=1_000_000, help="sequences per GPU per step")] = 1,
+    utilization: UtilOpt = None,
+    duration: DurationOpt = "1y",
+    tokens: Annotated[str | None, typer.Option(help="a custom token count: 10B, 3.3e9, 100M")] = None,
+    flops_formula: Annotated[FlopsFormula, typer.Option("--flops-formula", help="6n (Kaplan) or 6n+attention (PaLM)")] = FlopsFormula.six_n,
+    zero: Annotated[str, typer.Option(help="ZeRO stage 0-3 (FSDP names accepted)")] = "0",
+    fsdp: Annotated[str | None, typer.Option(help="FSDP sharding: NO_SHARD, SHARD_GRAD_OP (=ZeRO-2), FULL_SHARD (=ZeRO-3)")] = None,
+    offload: Annotated[Offload, typer.Option(help="CPU offload: none, optimizer (ZeRO-Offload), params (ZeRO-Infinity)")] = Offload.none,
+    host_memory: Annotated[float, typer.Option("--host-memory", min=0, max=1e7, help="CPU memory per node, GiB")] = 64.0,
+    parallel_efficiency: Annotated[float, typer.Option("--parallel-efficiency", min=0, max=1)] = 0.9,
+    optimal_rule: Annotated[Rule, typer.Option("--optimal-rule")] = Rule.chinchilla_20,
+    batch_tokens: Annotated[str, typer.Option("--batch-tokens", help="tokens per optimizer step (GPT-2: 524288)")] = "524288",
+    finetune: Annotated[Finetune, typer.Option(help="fine-tune a pre-trained model instead of training from scratch")] = Finetune.none,
+    lora_rank: Annotated[int, typer.Option("--lora-rank", min=1, max=65536)] = 8,
+    lora_targets: Annotated[LoraTargets, typer.Option("--lora-targets")] = LoraTargets.attention,
+    lora_dropout: Annotated[float, typer.Option("--lora-dropout", min=0, max=1)] = 0.0,
+    average_draw: Annotated[float, typer.Option("--average-draw", min=0, max=1.5, help="mean power / board power")] = 0.8,
+    pue: Annotated[float, typer.Option(min=1, max=5)] = 1.1,
+    price_per_kwh: Annotated[float, typer.Option("--price-per-kwh", min=0, max=100, help="USD per kWh")] = 0.17,
+    grid_gco2_per_kwh: Annotated[float, typer.Option("--grid-gco2-per-kwh", min=0, max=5000)] = 480.0,
+    rent_usd_per_hour: Annotated[float | None, typer.Option("--rent-usd-per-hour", min=0, max=1e6, help="per GPU-hour")] = None,
+    explain: Annotated[bool, typer.Option(help="print each formula with the numbers substituted")] = False,
+    no_advice: Annotated[bool, typer.Option("--no-advice", help="skip the make-it-fit advisor")] = False,
+    fmt: FormatOpt = Fmt.table,
+    output: Annotated[str | None, typer.Option("--output", "-o", help="write the result to a file (atomically)")] = None,
+    svg: Annotated[str | None, typer.Option(help="also save the table output as SVG")] = None,
+    html: Annotated[str | None, typer.Option(help="also save the table output as HTML")] = None,
+    no_color: NoColorOpt = False,
+    fail_if_infeasible: Annotated[bool, typer.Option("--fail-if-infeasible", help="exit 4 when it does not fit or finish")] = False,
+    config_dir: ConfigDirOpt = None,
+) -> None:
+    """Can this GPU train this model in this time, and will it fit in memory?"""
+    from gpt2budget.advisor import advise, needs_advice
+    from gpt2budget.check import evaluate
+
+    specs = load(config_dir)
+    kw = {k: v for k, v in locals().items() if k not in ("specs", "gpu", "model", "stack", "advise", "needs_advice",
+                                                          "evaluate")}
+    ci = build_inputs(specs, gpu, model, stack, **kw)
+    r = evaluate(ci)
+    show_advice = not no_advice and needs_advice(r)
+    r["advice"] = advise(ci, specs.models, r) if show_advice else []
+    print_result(r, fmt, output, no_color, svg, html, ci, explain, show_advice)
+    if fail_if_infeasible and not r["verdict"]["feasible"]:
+        raise typer.Exit(EXIT_INFEASIBLE)
+
+
+def print_result(r: dict[str, Any], fmt: Fmt, output: str | None, no_color: bool, svg: str | None,
+                 html: str | None, ci: CheckInputs, explain: bool, show_advice: bool) -> None:
+    from gpt2budget import report
+
+    if fmt == Fmt.json:
+        emit(report.to_json(r), output)
+    elif fmt == Fmt.yaml:
+        emit(report.to_yaml(r), output)
+    elif fmt in (Fmt.csv, Fmt.markdown):
+        flat = report.flatten(r)
+        cols = list(flat)
+        emit(report.csv_text([flat], cols) if fmt == Fmt.csv else report.markdown_text(
+            [{"field": k, "value": v} for k, v in flat.items()], ["field", "value"]), output)
+    else:
+        from gpt2budget.explain import component_words, explain_lines
+        from gpt2budget.render import render_check, save_recording
+
+        con = console(no_color, record=bool(svg or html or output))
+        render_check(con, r, component_words(ci.options, ci.stack.mixed_precision_layout),
+                     explain_lines(ci, r) if explain else None, show_advice)
+        if output:
+            write_atomic(output, con.export_text(clear=False))
+        save_recording(con, svg, html, write_atomic)
+
+
+# --- catalogues ---------------------------------------------------------------------------------------------
+
+
+def catalog_rows(specs: Specs, kind: str) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+    from gpt2budget.shape import Shape, n_params
+
+    if kind == "gpus":
+        rows = [{"id": g.id, "name": g.name, "vendor": g.vendor, "architecture": g.architecture,
+                 "memory_gib": g.memory_gib, "bandwidth_gb_per_s": g.memory_bandwidth_gb_per_s,
+                 "fp32_tflops": g.peak_tflops.fp32, "tf32_tflops": g.peak_tflops.tf32,
+                 "bf16_tflops": g.peak_tflops.bf16, "fp16_tflops": g.peak_tflops.fp16, "fp8_tflops": g.peak_tflops.fp8,
+                 "board_power_w": g.board_power_w, "launch_year": g.launch_year, "launch_price_usd": g.launch_price_usd,
+                 "aliases": ", ".join(g.aliases), "source": specs.gpus.origin[g.id]} for g in specs.gpus]
+        cols = [("id", "id"), ("name", "name"), ("memory_gib", "GiB"), ("bandwidth_gb_per_s", "GB/s"),
+                ("fp32_tflops", "FP32"), ("tf32_tflops", "TF32"), ("bf16_tflops", "BF16"), ("fp16_tflops", "FP16"),
+                ("fp8_tflops", "FP8"), ("board_power_w", "W"), ("launch_year", "year"), ("aliases", "aliases")]
+    elif kind == "models":
+        rows = [{"id": m.id, "name": m.name, "n_layer": m.n_layer, "n_head": m.n_head, "n_embd": m.n_embd,
+                 "vocab_size": m.vocab_size, "n_ctx": m.n_ctx, "n_params": n_params(Shape.of(m, m.n_ctx)),
+                 "original_tokens": m.original_tokens, "aliases": ", ".join(m.aliases),
+                 "source": specs.models.origin[m.id]} for m in specs.models]
+        rows.sort(key=lambda r: r["n_params"])
+        cols = [("id", "id"), ("name", "name"), ("n_layer", "layers"), ("n_head", "heads"), ("n_embd", "n_embd"),
+                ("n_params", "parameters"), ("original_tokens", "original tokens"), ("aliases", "aliases")]
+    else:
+        rows = [{"id": s.id, "name": s.name, "default_optimizer": s.default_optimizer,
+                 "default_attention": s.default_attention, "default_precision": s.default_precision,
+                 "description": s.description, "source": specs.stacks.origin[s.id]} for s in specs.stacks]
+        cols = [("id", "id"), ("name", "name"), ("default_precision", "precision"),
+                ("default_optimizer", "optimizer"), ("default_attention", "attention"), ("description", "description")]
+    return rows, cols
+
+
+def print_rows(title: str, rows: list[dict[str, Any]], cols: list[tuple[str, str]], fmt: Fmt, no_color: bool,
+               output: str | None = None) -> None:
+    from gpt2budget import report
+
+    keys = [k for k, _ in cols]
+    if fmt == Fmt.json:
+        emit(report.to_json(rows), output)
+    elif fmt == Fmt.yaml:
+        emit(report.to_yaml(rows), output)
+    elif fmt == Fmt.csv:
+        emit(report.csv_text(rows, list(rows[0]) if rows else keys), output)
+    elif fmt == Fmt.markdown:
+        emit(report.markdown_text(rows, keys), output)
+    else:
+        from gpt2budget.render import render_rows
+
+        con = console(no_color, record=bool(output))
+        render_rows(con, title, rows, cols)
+        if output:
+            write_atomic(output, con.export_text(clear=False))
+
+
+def _catalog_command(kind: str, fmt: Fmt, show_source: bool, no_color: bool, config_dir: list[Path] | None) -> None:
+    specs = load(config_dir)
+    rows, cols = catalog_rows(specs, kind)
+    if show_source:
+        cols = cols[:2] + [("source", "source")]
+    print_rows(f"{kind.capitalize()} ({len(rows)})", rows, cols, fmt, no_color)
+
+
+@app.command(epilog="Example: gpt2budget gpus --format csv ; gpt2budget gpus --template rtx-4090 > my-gpu.yaml")
+def gpus(
+    fmt: FormatOpt = Fmt.table,
+    show_source: Annotated[bool, typer.Option("--show-source", help="say which file each spec came from")] = False,
+    template: Annotated[str | None, typer.Option(help="print a filled-in spec of this GPU to start a new one from")] = None,
+    no_color: NoColorOpt = False,
+    config_dir: ConfigDirOpt = None,
+) -> None:
+    """The GPU catalogue, one row each (dense peak TFLOP/s; tensor figures at FP32 accumulate)."""
+    if template:
+        from gpt2budget import report
+
+        spec = load(config_dir).gpus.get(template, "--template")
+        data = spec.model_dump(exclude_none=True, mode="json")
+        data["id"] = f"my-{spec.id}"
+        data["name"] = f"{spec.name} (edit me)"
+        data["aliases"] = []
+        emit("# A new GPU spec: edit the values and their sources, then save it as <your folder>/gpus/<id>.yaml\n"
+             + report.to_yaml(data))
+        return
+    _catalog_command("gpus", fmt, show_source, no_color, config_dir)
+
+
+@app.command(epilog="Example: gpt2budget models --format markdown")
+def models(fmt: FormatOpt = Fmt.table,
+           show_source: Annotated[bool, typer.Option("--show-source")] = False,
+           no_color: NoColorOpt = False, config_dir: ConfigDirOpt = None) -> None:
+    """The model catalogue (parameter counts computed from each shape)."""
+    _catalog_command("models", fmt, show_source, no_color, config_dir)
+
+
+@app.command(epilog="Example: gpt2budget stacks --format json")
+def stacks(fmt: FormatOpt = Fmt.table,
+           show_source: Annotated[bool, typer.Option("--show-source")] = False,
+           no_color: NoColorOpt = False, config_dir: ConfigDirOpt = None) -> None:
+    """The training-stack profiles (hf, nanogpt, llmc and any of your own)."""
+    _catalog_command("stacks", fmt, show_source, no_color, config_dir)
+
+
+# --- plan, compare, sweep --------------------------------------------------------------------------------------
+
+
+@app.command(epilog="Example: gpt2budget plan --gpu 4070ti --duration 30d")
+def plan(
+    gpu: GpuOpt,
+    gpus: GpusOpt = 1,
+    duration: DurationOpt = "1y",
+    stack: StackOpt = "hf",
+    precision: PrecisionOpt = None,
+    utilization: UtilOpt = None,
+    budget_usd: Annotated[float | None, typer.Option("--budget-usd", min=0, help="money for "
+                                                      "rent (or electricity, where the GPU has no rental price)")] = None,
+    custom_shapes: Annotated[bool, typer.Option("--custom-shapes", help="also try GPT-2-proportioned sizes")] = False,
+    optimal_rule: Annotated[Rule, typer.Option("--optimal-rule")] = Rule.chinchilla_20,
+    seq: Annotated[int | None, typer.Option(min=1, max=1_048_576)] = None,
+    price_per_kwh: Annotated[float, typer.Option("--price-per-kwh", min=0, max=100)] = 0.17,
+    rent_usd_per_hour: Annotated[float | None, typer.Option("--rent-usd-per-hour", min=0, max=1e6)] = None,
+    fmt: FormatOpt = Fmt.table,
+    no_color: NoColorOpt = False,
+    config_dir: ConfigDirOpt = None,
+) -> None:
+    """The GPT-2-family model with the lowest predicted loss that fits and finishes in time (and budget)."""
+    from gpt2budget import report
+    from gpt2budget.planner import custom_models
+    from gpt2budget.planner import plan as make_plan
+
+    specs = load(config_dir)
+    ci = build_inputs(specs, gpu, "gpt2", stack, gpus=gpus, duration=duration, precision=precision,
+                      utilization=utilization, optimal_rule=optimal_rule, seq=seq, price_per_kwh=price_per_kwh,
+                      rent_usd_per_hour=rent_usd_per_hour)
+    family = list(specs.models) + (custom_models(ci.model) if custom_shapes else [])
+    result = make_plan(ci, family, budget_usd)
+    if fmt in (Fmt.json, Fmt.yaml):
+        emit(report.to_json(result) if fmt == Fmt.json else report.to_yaml(result))
+        return
+    from gpt2budget.units import fmt_count, fmt_hours
+
+    rows = [{**c, "n_params": fmt_count(c["n_params"]),
+             "tokens": fmt_count(c["tokens"]) if c.get("tokens") else "",
+             "loss": f"{c['predicted_loss']:.3f}" if c.get("predicted_loss") else "",
+             "time": fmt_hours(c["wall_time_hours"]) if c.get("wall_time_hours") else "",
+             "settings": c.get("flags", c.get("reason", ""))} for c in result["considered"]]
+    cols = [("model", "model"), ("n_params", "params"), ("tokens", "tokens"), ("loss", "predicted loss"),
+            ("time", "time"), ("settings", "settings")]
+    if fmt in (Fmt.csv, Fmt.markdown):
+        print_rows("", rows, cols, fmt, no_color)
+        return
+    from gpt2budget.render import render_lines, render_rows
+
+    con = console(no_color)
+    render_rows(con, f"Plans for {ci.options.gpus}x {ci.gpu.name} over {fmt_hours(ci.duration_s / 3600)}", rows, cols)
+    best = result["best"]
+    if best is None:
+        render_lines(con, ["No GPT-2-family model fits on this hardware with any option we model."], "bold red")
+        return
+    cost = best.get("cost") or {}
+    lines = [f"Recommended: {best['flags']}  (train {fmt_count(best['tokens'])} tokens, {fmt_hours(best['wall_time_hours'])})",
+             f"Why: {result['reason']}."]
+    if cost.get("energy_kwh") is not None:
+        lines.append(f"Energy {cost['energy_kwh']:,.0f} kWh, electricity ${cost['electricity_usd']:,.0f}"
+                     + (f", rent ${cost['rent_usd']:,.0f}" if cost.get("rent_usd") else ""))
+    lines.append(f"Predicted loss is {result['compute_optimal']['rule']}'s fit: fitted on MassiveText, not WebText; "
+                 f"compare plans with it, do not expect the number.")
+    render_lines(con, lines, "bold")
+
+
+@app.command(epilog="Example: gpt2budget compare --model gpt2-xl --sort time ; gpt2budget compare --by model --gpu 4070ti")
+def compare(
+    model: Annotated[str | None, typer.Option("--model", autocompletion=_complete_model)] = None,
+    gpu: Annotated[list[str] | None, typer.Option("--gpu", help="repeatable filter (with --by gpu) or the GPU "
+                                                  "(with --by model)", autocompletion=_complete_gpu)] = None,
+    by: Annotated[CompareBy, typer.Option(help="one row per gpu (default) or per model")] = CompareBy.gpu,
+    sort: Annotated[str, typer.Option(help="time, peak, memory, cost or name")] = "time",
+    gpus: GpusOpt = 1,
+    duration: DurationOpt = "1y",
+    stack: StackOpt = "hf",
+    precision: PrecisionOpt = None,
+    micro_batch: Annotated[int, typer.Option("--micro-batch", min=1, max=1_000_000)] = 1,
+    checkpointing: Annotated[Ckpt, typer.Option()] = Ckpt.none,
+    fmt: FormatOpt = Fmt.table,
+    no_color: NoColorOpt = False,
+    config_dir: ConfigDirOpt = None,
+) -> None:
+    """Every GPU side by side for one model (or every model for one GPU)."""
+    from gpt2budget.check import evaluate
+    from gpt2budget.units import fmt_hours
+
+    specs = load(config_dir)
+    if sort not in ("time", "peak", "memory", "cost", "name"):
+        raise UsageError("--sort", f"expected time, peak, memory, cost or name, got {sort!r}")
+    if by == CompareBy.gpu:
+        if not model:
+            raise UsageError("--model", "compare --by gpu needs a model, e.g. --model gpt2-xl")
+        gpu_ids = [specs.gpus.get(g, "--gpu").id for g in gpu] if gpu else [g.id for g in specs.gpus]
+        pairs = [(g, model) for g in gpu_ids]
+    else:
+        if not gpu or len(gpu) != 1:
+            raise UsageError("--gpu", "compare --by model needs exactly one --gpu")
+        pairs = [(gpu[0], m.id) for m in specs.models]
+    rows = []
+    for g, m in pairs:
+        try:
+            ci = build_inputs(specs, g, m, stack, gpus=gpus, duration=duration, precision=precision,
+                              micro_batch=micro_batch, checkpointing=checkpointing)
+            r = evaluate(ci)
+        except UsageError as exc:
+            if by == CompareBy.gpu and gpu is None and exc.option == "--precision":
+                continue  # e.g. --precision bf16 across cards without bf16
+            raise
+        mem, req = r["memory"], r["requirements"]
+        rows.append({
+            "gpu": r["gpu"]["id"], "model": r["model"]["id"], "precision": r["inputs"]["precision"],
+            "peak_tflops": round(r["compute"]["peak_flops_per_gpu"] / 1e12, 1),
+            "memory_gib": r["gpu"]["memory_gib"], "fits": mem["fits"], "max_micro_batch": mem["max_micro_batch"],
+            "required_gib": round(mem["required_bytes"] / 2**30, 2),
+            "original_hours": req["original"]["wall_time_hours"],
+            "compute_optimal_hours": req["compute_optimal"]["wall_time_hours"],
+            "rent_usd": r["cost"]["rent_usd"], "electricity_usd": r["cost"]["electricity_usd"],
+        })
+    keyf = {"time": lambda x: (not x["fits"], x["original_hours"]), "peak": lambda x: -x["peak_tflops"],
+            "memory": lambda x: -x["memory_gib"], "name": lambda x: x["gpu"] if by == CompareBy.gpu else x["model"],
+            "cost": lambda x: (x["rent_usd"] is None, x["rent_usd"] or 0.0, x["electricity_usd"] or 0.0)}[sort]
+    rows.sort(key=keyf)
+    if fmt != Fmt.table:
+        cols = [(k, k) for k in rows[0]] if rows else [("gpu", "gpu")]
+        print_rows("", rows, cols, fmt, no_color)
+        return
+    from gpt2budget.render import render_rows, render_time_bars
+
+    shown = [{**r, "fits": "yes" if r["fits"] else "no", "original": fmt_hours(r["original_hours"]),
+              "optimal": fmt_hours(r["compute_optimal_hours"]),
+              "rent": "-" if r["rent_usd"] is None else f"${r['rent_usd']:,.0f}",
+              "power": "-" if r["electricity_usd"] is None else f"${r['electricity_usd']:,.0f}"} for r in rows]
+    first = "gpu" if by == CompareBy.gpu else "model"
+    cols = [(first, first), ("precision", "precision"), ("peak_tflops", "peak TFLOP/s"), ("memory_gib", "GiB"),
+            ("fits", "fits"), ("max_micro_batch", "max micro-batch"), ("required_gib", "needs GiB"),
+            ("original", "original recipe"), ("optimal", "compute-optimal"), ("rent", "rent"), ("power", "electricity")]
+    con = console(no_color)
+    title = f"{model} on each GPU" if by == CompareBy.gpu else f"Each model on {gpu[0] if gpu else ''}"
+    render_rows(con, title, shown, cols)
+    render_time_bars(con, "Time to train (original recipe):",
+                     [(r[first], r["original_hours"] if r["fits"] else float("inf")) for r in rows])
+
+
+def _split(values: list[str] | None, option: str, default: list[str]) -> list[str]:
+    out = [p.strip() for v in (values or []) for p in v.split(",") if p.strip()]
+    return out or default
+
+
+@app.command(epilog="Example: gpt2budget sweep --gpu 4070ti,4090 --model all --micro-batch 1,2,4,8 > grid.csv")
+def sweep(
+    gpu: Annotated[list[str], typer.Option("--gpu", help="comma list (or 'all'); repeatable")],
+    model: Annotated[list[str], typer.Option("--model", help="comma list (or 'all'); repeatable")],
+    stack: Annotated[list[str] | None, typer.Option("--stack")] = None,
+    precision: Annotated[list[str] | None, typer.Option("--precision")] = None,
+    optimizer: Annotated[list[str] | None, typer.Option("--optimizer")] = None,
+    checkpointing: Annotated[list[str] | None, typer.Option("--checkpointing")] = None,
+    micro_batch: Annotated[list[str] | None, typer.Option("--micro-batch")] = None,
+    seq: Annotated[list[str] | None, typer.Option("--seq")] = None,
+    gpus: Annotated[list[str] | None, typer.Option("--gpus")] = None,
+    zero: Annotated[list[str] | None, typer.Option("--zero")] = None,
+    attention: Annotated[list[str] | None, typer.Option("--attention")] = None,
+    duration: DurationOpt = "1y",
+    fmt: Annotated[str, typer.Option("--format", "-f", help="csv or jsonl")] = "csv",
+    config_dir: ConfigDirOpt = None,
+) -> None:
+    """Evaluate a grid of configurations and stream one row per configuration (csv or jsonl)."""
+    from gpt2budget.sweep import grid, run_sweep
+
+    if fmt not in ("csv", "jsonl"):
+        raise UsageError("--format", f"sweep writes csv or jsonl, got {fmt!r}")
+    specs = load(config_dir)
+    axes = {
+        "gpu": _split(gpu, "--gpu", []), "model": _split(model, "--model", []),
+        "stack": _split(stack, "--stack", ["hf"]), "precision": _split(precision, "--precision", ["default"]),
+        "optimizer": _split(optimizer, "--optimizer", ["default"]),
+        "checkpointing": _split(checkpointing, "--checkpointing", ["none"]),
+        "micro_batch": _split(micro_batch, "--micro-batch", ["1"]), "seq": _split(seq, "--seq", ["default"]),
+        "gpus": _split(gpus, "--gpus", ["1"]), "zero": _split(zero, "--zero", ["0"]),
+        "attention": _split(attention, "--attention", ["default"]),
+    }
+    from gpt2budget.units import parse_duration
+
+    configs = grid(specs, axes)
+    run_sweep(specs, configs, parse_duration(duration), fmt, sys.stdout)
+
+
+# --- schema, validate ------------------------------------------------------------------------------------------
+
+
+@app.command(epilog="Example: gpt2budget schema gpu > gpu.schema.json")
+def schema(kind: Annotated[SchemaKind, typer.Argument(help="gpu, model, stack or check")]) -> None:
+    """Print the JSON Schema of a spec file or of check's JSON output."""
+    import json
+
+    from gpt2budget.schema import json_schema
+
+    emit(json.dumps(json_schema(kind.value), indent=2))
+
+
+@app.command(epilog="Example: gpt2budget validate ~/.config/gpt2budget/gpus/my-card.yaml")
+def validate(files: Annotated[list[Path], typer.Argument(help="spec files to check")]) -> None:
+    """Check spec files; report each problem as file:line: key: message."""
+    from gpt2budget.errors import SpecError
+    from gpt2budget.loader import guess_kind, load_spec_file
+
+    bad = 0
+    for f in files:
+        try:
+            kind = guess_kind(f, _peek(f))
+            load_spec_file(kind, f)
+            sys.stdout.write(f"{f}: ok ({kind[:-1]})\n")
+        except SpecError as exc:
+            bad += 1
+            line = exc.line or 1
+            sys.stdout.write(f"{exc.path}:{line}: {exc.key or '-'}: {exc.message}\n")
+    if bad:
+        raise typer.Exit(3)
+
+
+def _peek(path: Path) -> Any:
+    from gpt2budget.errors import SpecError
+    from gpt2budget.loader import _read_text, parse_yaml
+
+    try:
+        return parse_yaml(_read_text(path), str(path))[0]
+    except SpecError:
+        return None
+
+
+# --- entry point --------------------------------------------------------------------------------------------
+
+
+def _click_exceptions() -> Any:
+    try:  # typer >= 0.24 vendors click
+        from typer._click import exceptions as ex
+    except ImportError:  # pragma: no cover - older typer with click installed
+        import click.exceptions as ex  # type: ignore[no-redef]
+    return ex
+
+
+def main(argv: list[str] | None = None) -> None:
+    ex = _click_exceptions()
+    try:
+        rc = app(args=argv, standalone_mode=False, prog_name="gpt2budget")
+        if isinstance(rc, int) and rc:
+            sys.exit(rc)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        sys.stderr.write("Error: aborted\n")
+        sys.exit(130)
+    except ex.ClickException as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError" and getattr(exc, "ctx", None) is not None:
+            sys.stdout.write(exc.ctx.get_help() + "\n")
+            sys.exit(0)
+        msg = " ".join(exc.format_message().split())
+        sys.stderr.write(f"Error: {msg}\n")
+        sys.exit(EXIT_USAGE)
+    except Gpt2BudgetError as exc:
+        sys.stderr.write(f"Error: {' '.join(str(exc).split())}\n")
+        sys.exit(exc.exit_code)
+    except BrokenPipeError:
+        sys.stderr.close()
+        sys.exit(0)
+    except KeyboardInterrupt:
+        sys.exit(130)

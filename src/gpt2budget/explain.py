@@ -1,0 +1,66 @@
+"""The formulas behind a result, in words and with the numbers substituted (for the table and --explain)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gpt2budget.check import CheckInputs
+from gpt2budget.memory import param_bytes, phase_model
+from gpt2budget.options import RunOptions
+from gpt2budget.shape import Shape
+from gpt2budget.units import fmt_bytes, fmt_sci
+
+
+def component_words(opts: RunOptions, stack_layout: str) -> dict[str, str]:
+    amp = opts.precision.startswith("amp")
+    wb = "2 B (bf16)" if opts.precision == "bf16" or (amp and stack_layout != "autocast") else "4 B (fp32)"
+    opt_words = {"adamw": "2 states (m, v)", "adamw-fused": "2 states (m, v)", "adamw-8bit": "2 x 1 B states",
+                 "sgd": "none", "sgd-momentum": "1 state", "lion": "1 state (momentum)",
+                 "adafactor": "factored rows + columns"}[opts.optimizer]
+    return {
+        "weights": f"parameters x {wb}, rounded per tensor by the caching allocator",
+        "master_weights": "fp32 master copy x 4 B (16-bit parameter stacks)",
+        "gradients": f"parameters x {wb} (fp32 under autocast)",
+        "optimizer_states": f"{opts.optimizer}: {opt_words} per parameter",
+        "optimizer_temporaries": "foreach AdamW: one parameter-sized buffer in step()",
+        "weight_casts": "autocast's 16-bit copies of matmul weights, kept for backward",
+        "activations": ("per layer: block inputs only (checkpointing) + one recomputed layer"
+                        if opts.checkpointing else "per layer x tokens: tensors saved for backward"),
+        "logits": "micro-batch x seq x vocab: logits, fp32 log-softmax and its gradients",
+        "communication_buffers": "data-parallel gradient buckets",
+    }
+
+
+def explain_lines(ci: CheckInputs, r: dict[str, Any]) -> list[str]:
+    o, c, mem = ci.options, r["compute"], r["memory"]
+    shape = Shape.of(ci.model, o.seq, ci.stack.vocab_multiple)
+    pb = param_bytes(shape, ci.stack, o.with_(micro_batch=1, gpus=1, zero=0, offload="none"))
+    pm = phase_model(shape, ci.stack, o.with_(micro_batch=1))
+    n = r["model"]["n_params"]
+    lines = [
+        f"N = V·h + P·h + L·(12h² + 13h) + 2h = {shape.vocab}·{shape.n_embd} + {shape.n_pos}·{shape.n_embd} + "
+        f"{shape.n_layer}·(12·{shape.n_embd}² + 13·{shape.n_embd}) + 2·{shape.n_embd} = {r['model']['n_params_trained']:,}",
+        f"FLOPs/token = {'6·N' if ci.flops_formula == '6n' else '6·N + 12·L·h·s'} = {fmt_sci(c['flops_per_token'])}"
+        f"  (Kaplan et al. 2020{'; PaLM App. B' if ci.flops_formula != '6n' else ''})",
+        f"available = GPUs x peak x utilization x duration{' x efficiency' if o.gpus > 1 else ''} = {o.gpus} x "
+        f"{fmt_sci(c['peak_flops_per_gpu'])} x {c['utilization']:.3g} x {c['duration_hours'] * 3600:.4g} s"
+        f"{' x ' + format(c['parallel_efficiency'], '.2f') if o.gpus > 1 else ''} = {fmt_sci(c['available_flops'])}",
+    ]
+    for name, req in r["requirements"].items():
+        lines.append(
+            f"{name}: FLOPs = tokens x FLOPs/token = {fmt_sci(req['tokens'])} x {fmt_sci(c['flops_per_token'])} = "
+            f"{fmt_sci(req['flops'])}; time = FLOPs x {c['recompute_factor']:.3g} (recompute) / "
+            f"{fmt_sci(c['sustained_flops_per_s'])} FLOP/s = {req['wall_time_hours']:.4g} h; ratio = {req['ratio']:.3g}")
+    lines.append(f"weights = {fmt_bytes(pb.weights)}, gradients = {fmt_bytes(pb.grads)}, optimizer states = "
+                 f"{fmt_bytes(pb.states)}, step temporaries = {fmt_bytes(pb.temps)}, autocast copies = "
+                 f"{fmt_bytes(pb.casts_all)} (before sharding)")
+    for ph in pm.fixed:
+        fixed = sum(pm.fixed[ph].values())
+        slope = sum(pm.per_sample[ph].values())
+        lines.append(f"phase {ph}: {fmt_bytes(fixed)} + micro-batch x {fmt_bytes(slope)} = {fmt_bytes(mem['phases'][ph])}"
+                     f"{'  <- peak' if ph == mem['peak_phase'] else ''}")
+    lines.append(
+        f"required = peak x (1 + {mem['fragmentation']:.2f} fragmentation) + {fmt_bytes(mem['runtime_overhead_bytes'])} runtime = "
+        f"{fmt_bytes(mem['allocator_peak_bytes'])} x {1 + mem['fragmentation']:.2f} + "
+        f"{fmt_bytes(mem['runtime_overhead_bytes'])} = {fmt_bytes(mem['required_bytes'])} vs {fmt_bytes(mem['available_bytes'])}")
+    return lines

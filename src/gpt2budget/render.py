@@ -1,0 +1,162 @@
+"""Rich presentation for people at a terminal: the only module that imports rich."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from gpt2budget.units import fmt_bytes, fmt_count, fmt_hours, fmt_sci, fmt_usd
+
+BAR_WIDTH = 48
+COLORS = ["cyan", "magenta", "yellow", "green", "blue", "red", "bright_cyan", "bright_magenta", "white"]
+GLYPHS = "█▓▒░▚▞▖▗▘"
+
+
+def make_console(no_color: bool = False, record: bool = False) -> Console:
+    tty = sys.stdout.isatty()
+    color = not no_color and "NO_COLOR" not in os.environ and tty
+    width = None if tty else 200  # piped: never wrap tables
+    return Console(no_color=not color, color_system="auto" if color else None, highlight=False,
+                   record=record, width=width, soft_wrap=not tty)
+
+
+def _bar(parts: Sequence[tuple[str, float]], scale: float, width: int = BAR_WIDTH) -> Text:
+    text = Text()
+    used = 0
+    for i, (_, value) in enumerate(parts):
+        n = round(width * value / scale) if scale > 0 else 0
+        n = min(n, width * 2 - used)
+        if n > 0:
+            text.append(GLYPHS[i % len(GLYPHS)] * n, style=COLORS[i % len(COLORS)])
+            used += n
+    return text
+
+
+def render_check(con: Console, r: dict[str, Any], words: dict[str, str], explain: list[str] | None,
+                 advice_shown: bool) -> None:
+    i, c, mem, v = r["inputs"], r["compute"], r["memory"], r["verdict"]
+    per = " (per GPU)" if mem["per_gpu"] else ""
+    con.print(Text(f"{r['model']['name']} on {i['gpus']}x {r['gpu']['name']}  [{i['stack']} stack]", style="bold"))
+    con.print(
+        f"Assumptions: precision {i['precision']} | utilization {i['utilization']:.2f} "
+        f"({'--utilization' if c['utilization_source'] == '--utilization' else 'stack default'}) | "
+        f"duration {fmt_hours(i['duration_hours'])} | micro-batch {i['micro_batch']} | seq {i['seq']} | "
+        f"optimizer {i['optimizer']} | checkpointing {i['checkpointing']} | attention {i['attention']} | "
+        f"dropout {i['dropout']} | ZeRO {i['zero']} | offload {i['offload']} | FLOPs/token "
+        f"{'6·N' if i['flops_formula'] == '6n' else '6·N + 12·L·h·s'}"
+        + (f" | fine-tune {i['finetune']}" if i["finetune"] != "none" else "")
+    )
+    t = Table(title="Compute", title_justify="left")
+    for col in ("peak FLOP/s per GPU", "sustained FLOP/s (all GPUs)", "available FLOPs", "tokens/s"):
+        t.add_column(col, justify="right")
+    t.add_row(fmt_sci(c["peak_flops_per_gpu"]), fmt_sci(c["sustained_flops_per_s"]), fmt_sci(c["available_flops"]),
+              f"{c['tokens_per_second']:,.0f}")
+    con.print(t)
+    t = Table(title="Requirements", title_justify="left")
+    for col, just in (("recipe", "left"), ("tokens", "right"), ("FLOPs", "right"), ("available / required", "right"),
+                      ("wall time", "right"), ("predicted loss*", "right")):
+        t.add_column(col, justify=just)  # type: ignore[arg-type]
+    for name, req in r["requirements"].items():
+        label = name.replace("_", "-") + (f" ({req['rule']})" if "rule" in req else "")
+        ratio = req["ratio"]
+        t.add_row(label, fmt_count(req["tokens"]), fmt_sci(req["flops"]),
+                  Text(f"{ratio:.3g}x", style="green" if ratio >= 1 else "red"),
+                  fmt_hours(req["wall_time_hours"]), f"{req['predicted_loss']:.2f}")
+    con.print(t)
+    con.print(Text(f"* {r['loss_caveat']}", style="dim"))
+    t = Table(title=f"Memory{per}: peak in phase '{mem['peak_phase']}'", title_justify="left")
+    t.add_column("component")
+    t.add_column("bytes", justify="right")
+    t.add_column("formula")
+    parts = [(k, b) for k, b in mem["breakdown"].items() if b > 0]
+    for idx, (k, b) in enumerate(parts):
+        t.add_row(Text(GLYPHS[idx % len(GLYPHS)] + " " + k, style=COLORS[idx % len(COLORS)]), fmt_bytes(b), words.get(k, ""))
+    t.add_row("allocator peak", fmt_bytes(mem["allocator_peak_bytes"]), "what torch.cuda.max_memory_allocated() would show",
+              style="bold")
+    t.add_row("+ fragmentation", fmt_bytes(mem["fragmentation_bytes"]), f"{mem['fragmentation']:.0%} of the peak")
+    t.add_row("+ runtime", fmt_bytes(mem["runtime_overhead_bytes"]), "CUDA context and library workspaces")
+    t.add_row("required", fmt_bytes(mem["required_bytes"]), f"vs {fmt_bytes(mem['available_bytes'])} on the card",
+              style="bold")
+    if mem["host_bytes"]:
+        t.add_row("host memory", fmt_bytes(mem["host_bytes"]), f"offloaded; {fmt_bytes(mem['host_available_bytes'])} given")
+    con.print(t)
+    scale = max(mem["available_bytes"], mem["required_bytes"])
+    bar = _bar(parts, scale)
+    con.print(Text("memory  ") + bar + Text(f"  {fmt_bytes(mem['required_bytes'])} needed / "
+                                             f"{fmt_bytes(mem['available_bytes'])} card"))
+    marker = round(BAR_WIDTH * mem["available_bytes"] / scale)
+    con.print(Text("        " + " " * max(0, marker - 1) + "^ card memory", style="dim"))
+    con.print(Text(f"fits: {'yes' if mem['fits'] else 'no'}; largest micro-batch that fits: {mem['max_micro_batch']}",
+                   style="green" if mem["fits"] else "red"))
+    avail = c["available_flops"]
+    top = max([avail] + [q["hardware_flops"] for q in r["requirements"].values()])
+    con.print(Text("compute budget vs requirements:"))
+    con.print(Text(f"  {'available':<16}") + _bar([("a", avail)], top) + Text(f" {fmt_sci(avail)}"))
+    for name, req in r["requirements"].items():
+        con.print(Text(f"  {name.replace('_', '-'):<16}") + _bar([("x", 0), ("r", req["hardware_flops"])], top)
+                  + Text(f" {fmt_sci(req['hardware_flops'])}"))
+    if "cost" in r:
+        k = r["cost"]
+        t = Table(title=f"Cost of the {k['for'].replace('_', '-')} run", title_justify="left")
+        for col in ("GPU-hours", "energy", "electricity", "CO2", "rent", "purchase"):
+            t.add_column(col, justify="right")
+        t.add_row(f"{k['gpu_hours']:,.0f}", "-" if k["energy_kwh"] is None else f"{k['energy_kwh']:,.0f} kWh",
+                  fmt_usd(k["electricity_usd"]),
+                  "-" if k["emissions_kg_co2"] is None else f"{k['emissions_kg_co2']:,.0f} kg",
+                  fmt_usd(k["rent_usd"]), fmt_usd(k["purchase_usd"]))
+        con.print(t)
+    if advice_shown:
+        adv = r.get("advice", [])
+        t = Table(title="What would make it fit (ranked by time to train)", title_justify="left")
+        for col, just in (("change", "left"), ("peak / GPU", "right"), ("max micro-batch", "right"),
+                          ("wall time", "right"), ("vs now", "right")):
+            t.add_column(col, justify=just)  # type: ignore[arg-type]
+        for a in adv:
+            f = a["time_factor"]
+            t.add_row(a["flags"], fmt_bytes(a["memory"]["allocator_peak_bytes"]), str(a["memory"]["max_micro_batch"]),
+                      fmt_hours(a["wall_time_hours"]), "-" if f is None else f"{f:.2f}x")
+        if not adv:
+            t.add_row("no change we model makes this run fit", "", "", "", "")
+        con.print(t)
+    if explain:
+        con.print(Text("How each number is computed:", style="bold"))
+        for line in explain:
+            con.print("  " + line, markup=False)
+    con.print(Text(("OK: " if v["feasible"] else "NOT FEASIBLE: ") + v["summary"],
+                   style="bold green" if v["feasible"] else "bold red"))
+
+
+def render_rows(con: Console, title: str, rows: list[dict[str, Any]], columns: Sequence[tuple[str, str]]) -> None:
+    t = Table(title=title, title_justify="left")
+    for _, header in columns:
+        t.add_column(header)
+    for row in rows:
+        t.add_row(*("" if row.get(k) is None else str(row.get(k)) for k, _ in columns))
+    con.print(t)
+
+
+def render_time_bars(con: Console, label: str, rows: list[tuple[str, float]]) -> None:
+    finite = [h for _, h in rows if h == h and h != float("inf")]
+    top = max(finite) if finite else 1.0
+    con.print(Text(label, style="bold"))
+    for name, hours in rows:
+        bar = _bar([("t", hours)], top, BAR_WIDTH) if hours != float("inf") else Text("(does not fit)")
+        con.print(Text(f"  {name:<18}") + bar + Text(f" {fmt_hours(hours)}"))
+
+
+def render_lines(con: Console, lines: list[str], style: str | None = None) -> None:
+    for line in lines:
+        con.print(Text(line, style=style or ""))
+
+
+def save_recording(con: Console, svg: str | None, html: str | None, write: Any) -> None:
+    if svg:
+        write(svg, con.export_svg(title="gpt2budget", clear=False))
+    if html:
+        write(html, con.export_html(clear=False))

@@ -1,0 +1,69 @@
+"""Compute-optimal sizing and predicted loss: Chinchilla's rules, pure functions."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+RULES = ("chinchilla-20", "hoffmann-2022", "epoch-2024")
+LOSS_CAVEAT = (
+    "fitted on MassiveText (Chinchilla) with another tokenizer, not GPT-2's WebText: use it to compare plans, "
+    "not as a promise of the loss you will see"
+)
+
+
+@dataclass(frozen=True)
+class LossFit:
+    """L(N, D) = E + A / N^alpha + B / D^beta."""
+
+    E: float
+    A: float
+    B: float
+    alpha: float
+    beta: float
+    source: str
+
+    def loss(self, n: float, d: float) -> float:
+        return self.E + self.A / n**self.alpha + self.B / d**self.beta
+
+    def n_opt(self, c: float) -> float:
+        # Minimising L under C = 6·N·D (Hoffmann et al. 2022, eq. 4):
+        # N_opt = G·(C/6)^(beta/(alpha+beta)), G = (alpha·A / (beta·B))^(1/(alpha+beta)).
+        g = (self.alpha * self.A / (self.beta * self.B)) ** (1 / (self.alpha + self.beta))
+        return g * (c / 6) ** (self.beta / (self.alpha + self.beta))
+
+    def c_for_n(self, n: float) -> float:
+        """The budget for which N is compute-optimal (the inverse of n_opt)."""
+        g = (self.alpha * self.A / (self.beta * self.B)) ** (1 / (self.alpha + self.beta))
+        return 6 * (n / g) ** ((self.alpha + self.beta) / self.beta)
+
+
+FITS = {
+    # Hoffmann et al. 2022, "Training Compute-Optimal Large Language Models", §3.3 eq. 10 (approach 3)
+    "hoffmann-2022": LossFit(1.69, 406.4, 410.7, 0.34, 0.28, "Hoffmann et al. 2022, approach 3 (eq. 10)"),
+    # Besiroglu et al. 2024, "Chinchilla Scaling: A replication attempt" (Epoch AI), their re-fit (eq. 3)
+    "epoch-2024": LossFit(1.8172, 482.01, 2085.43, 0.3478, 0.3658, "Besiroglu et al. 2024 (Epoch AI) re-fit"),
+}
+TOKENS_PER_PARAM = 20.0  # Hoffmann et al. 2022: about 20 tokens per parameter (Table 3, Chinchilla 70B / 1.4T)
+
+
+def optimal_for_compute(c: float, rule: str) -> tuple[float, float]:
+    """(N_opt, D_opt) for a compute budget C in FLOPs, with C = 6·N·D."""
+    if rule == "chinchilla-20":
+        n = math.sqrt(c / (6 * TOKENS_PER_PARAM))
+        return n, TOKENS_PER_PARAM * n
+    n = FITS[rule].n_opt(c)
+    return n, c / (6 * n)
+
+
+def optimal_tokens(n: float, rule: str) -> float:
+    """D_opt for a model of N parameters: the tokens for which N is the compute-optimal size."""
+    if rule == "chinchilla-20":
+        return TOKENS_PER_PARAM * n
+    return FITS[rule].c_for_n(n) / (6 * n)
+
+
+def predicted_loss(n: float, d: float, rule: str) -> float:
+    """Loss from the parametric fit (chinchilla-20 uses Hoffmann's fit)."""
+    fit = FITS["epoch-2024" if rule == "epoch-2024" else "hoffmann-2022"]
+    return fit.loss(n, d)

@@ -1,0 +1,70 @@
+"""Parsing and formatting of the quantities users type: durations, token counts, byte sizes."""
+
+from __future__ import annotations
+
+import math
+import re
+
+from gpt2budget.errors import UsageError
+
+_DURATION = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
+_SUFFIX = {"": 1, "k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12}
+
+
+def parse_duration(text: str, option: str = "--duration") -> float:
+    """'1y' (365 days), '30d', '12h', '90min', '45m', '3600s' -> seconds."""
+    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)\s*(s|min|m|h|d|w|y)\s*", text.lower())
+    if not m:
+        raise UsageError(option, f"cannot read {text!r} as a duration; expected a number and a unit, like 1y, 30d, 12h")
+    value = float(m.group(1)) * _DURATION[m.group(2)]
+    if not math.isfinite(value) or value <= 0:
+        raise UsageError(option, f"must be positive, got {text!r}")
+    return value
+
+
+def parse_count(text: str, option: str = "--tokens") -> float:
+    """'10B', '3.3e9', '100M', '500k', '1.4T' -> a number."""
+    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)\s*([kmbgt]?)\s*", text.lower())
+    if not m:
+        raise UsageError(option, f"cannot read {text!r} as a count; expected e.g. 10B, 3.3e9, 100M")
+    value = float(m.group(1)) * _SUFFIX[m.group(2)]
+    if not math.isfinite(value) or value <= 0:
+        raise UsageError(option, f"must be positive, got {text!r}")
+    return value
+
+
+def fmt_bytes(n: float | None) -> str:
+    if n is None:
+        return "-"
+    if abs(n) >= 2**30:
+        return f"{n / 2**30:.2f} GiB"
+    if abs(n) >= 2**20:
+        return f"{n / 2**20:.0f} MiB"
+    return f"{n / 2**10:.0f} KiB" if abs(n) >= 1024 else f"{n:.0f} B"
+
+
+def fmt_sci(x: float | None) -> str:
+    return "-" if x is None else f"{x:.3g}" if math.isfinite(x) else "inf"
+
+
+def fmt_count(x: float) -> str:
+    for div, suf in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(x) >= div:
+            return f"{x / div:.3g}{suf}"
+    return f"{x:.3g}"
+
+
+def fmt_hours(hours: float) -> str:
+    if not math.isfinite(hours):
+        return "never"
+    if hours < 1:
+        return f"{hours * 60:.0f} min"
+    if hours < 48:
+        return f"{hours:.1f} h"
+    if hours < 24 * 730:
+        return f"{hours / 24:.1f} days"
+    return f"{hours / 24 / 365:.1f} years"
+
+
+def fmt_usd(x: float | None) -> str:
+    return "-" if x is None else f"${x:,.0f}" if x >= 100 else f"${x:,.2f}"
