@@ -1,0 +1,44 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from gpt2budget.cli import main
+from gpt2budget.loader import load_specs
+
+DATA = Path(__file__).parent / "data"
+
+
+class Result:
+    def __init__(self, code: int, out: str, err: str) -> None:
+        self.code, self.out, self.err = code, out, err
+
+    def json(self):
+        return json.loads(self.out)
+
+
+@pytest.fixture
+def cli(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("GPT2BUDGET_CONFIG_PATH", raising=False)
+    monkeypatch.setenv("NO_COLOR", "1")
+
+    def run(*args: str) -> Result:
+        code = 0
+        try:
+            main(list(args))
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        cap = capsys.readouterr()
+        return Result(code, cap.out, cap.err)
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def specs():
+    return load_specs()
+
+
+def measured_points():
+    return [json.loads(line) for line in (DATA / "h100_gpt2_training_memory.jsonl").read_text().splitlines() if line]

@@ -1,0 +1,103 @@
+import re
+
+import pytest
+
+COMMANDS = ["check", "gpus", "models", "stacks", "plan", "compare", "sweep", "schema", "validate"]
+
+
+@pytest.mark.parametrize("cmd", COMMANDS)
+def test_every_command_has_help_with_an_example(cli, cmd):
+    r = cli(cmd, "--help")
+    assert r.code == 0
+    assert "Example: gpt2budget" in r.out
+
+
+def test_top_level_help_documents_exit_codes(cli):
+    r = cli("--help")
+    assert r.code == 0 and "Exit codes" in r.out
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["check", "--gpu", "no-such-gpu", "--model", "gpt2-xl"], "--gpu"),
+    (["check", "--gpu", "4070tii", "--model", "gpt2-xl"], "did you mean rtx-4070-ti"),
+    (["check", "--gpu", "4070ti", "--model", "gpt3"], "--model"),
+    (["check", "--gpu", "4070ti", "--model", "gpt2-xl", "--utilization", "7"], "--utilization"),
+    (["check", "--gpu", "4070ti", "--model", "gpt2-xl", "--utilization", "0"], "--utilization"),
+    (["check", "--gpu", "4070ti", "--model", "gpt2-xl", "--micro-batch", "-3"], "--micro-batch"),
+    (["check", "--gpu", "4070ti", "--model", "gpt2-xl", "--duration", "forever"], "--duration"),
+    (["check", "--gpu", "4070ti", "--model", "gpt2-xl", "--tokens", "lots"], "--tokens"),
+    (["check", "--gpu", "t4", "--model", "gpt2", "--precision", "bf16"], "--precision"),
+    (["check", "--gpu", "4070ti", "--model", "gpt2", "--zero", "9"], "--zero"),
+    (["check", "--gpu", "4070ti", "--model", "gpt2", "--finetune", "lora"], "--tokens"),
+])
+def test_bad_input_gives_one_line_error(cli, args, needle):
+    r = cli(*args)
+    assert r.code == 2
+    assert "Traceback" not in r.err + r.out
+    lines = r.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: ")
+    assert needle in lines[0]
+
+
+def test_malformed_yaml_names_file_and_line(cli, tmp_path):
+    (tmp_path / "gpus").mkdir()
+    (tmp_path / "gpus" / "bad.yaml").write_text("id: bad\nname: [unclosed\n")
+    r = cli("gpus", "--config-dir", str(tmp_path))
+    assert r.code == 3
+    assert re.match(r"Error: .*bad\.yaml:\d+: invalid YAML", r.err)
+
+
+def test_exact_table_output_for_models(cli):
+    r = cli("models", "--format", "csv")
+    assert r.code == 0
+    lines = r.out.splitlines()
+    assert lines[0].startswith("id,name,n_layer,n_head,n_embd,vocab_size,n_ctx,n_params,original_tokens")
+    assert lines[1].startswith('gpt2,GPT-2 (124M),12,12,768,50257,1024,124439808,10000000000.0')
+
+
+def test_check_table_states_assumptions(cli):
+    r = cli("check", "--gpu", "4070ti", "--model", "gpt2")
+    assert r.code == 0
+    for word in ("precision amp-bf16", "utilization 0.20", "duration 365.0 days", "micro-batch 1"):
+        assert word in r.out
+    assert "largest micro-batch that fits" in r.out
+
+
+def test_fail_if_infeasible_exit_code(cli):
+    r = cli("check", "--gpu", "4070ti", "--model", "gpt2-xl", "--fail-if-infeasible", "--format", "json")
+    assert r.code == 4
+    assert cli("check", "--gpu", "h100", "--model", "gpt2", "--fail-if-infeasible", "--format", "json").code == 0
+
+
+def test_json_path_does_not_import_rich():
+    import subprocess
+    import sys
+
+    code = ("import sys; from gpt2budget.cli import main\n"
+            "try:\n    main(['check','--gpu','4070ti','--model','gpt2','--format','json'])\n"
+            "except SystemExit: pass\n"
+            "assert not any(m == 'rich' or m.startswith('rich.') for m in sys.modules), 'rich imported'\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+
+
+def test_output_written_atomically(cli, tmp_path):
+    target = tmp_path / "out.json"
+    r = cli("check", "--gpu", "4090", "--model", "gpt2", "--format", "json", "--output", str(target))
+    assert r.code == 0 and r.out == ""
+    assert target.read_text().startswith("{")
+    assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
+
+
+def test_svg_and_html_recording(cli, tmp_path):
+    r = cli("check", "--gpu", "4090", "--model", "gpt2", "--svg", str(tmp_path / "a.svg"),
+            "--html", str(tmp_path / "a.html"))
+    assert r.code == 0
+    assert "<svg" in (tmp_path / "a.svg").read_text()
+    assert "<html" in (tmp_path / "a.html").read_text().lower()
+
+
+def test_explain_substitutes_numbers(cli):
+    r = cli("check", "--gpu", "4070ti", "--model", "gpt2", "--explain")
+    assert "N = V·h + P·h" in r.out and "124,439,808" in r.out
+    assert "phase backward_start" in r.out
