@@ -1,0 +1,180 @@
+import json
+
+import pytest
+
+from gpt2budget.scaling import optimal_for_compute, optimal_tokens, predicted_loss
+
+GIB = 2**30
+
+
+def test_advisor_finds_a_plan_on_the_4070ti(cli):
+    doc = cli("check", "--gpu", "4070ti", "--model", "gpt2-xl", "--format", "json").json()
+    assert doc["memory"]["fits"] is False
+    same_card = [a for a in doc["advice"] if "--gpus" not in a["flags"] and a["model"] == "gpt2-xl"]
+    assert same_card and all(a["fits"] for a in same_card)
+    assert any("--offload optimizer" in a["flags"] for a in same_card)
+
+
+def test_every_advice_applied_fits(cli):
+    doc = cli("check", "--gpu", "4070ti", "--model", "gpt2-xl", "--format", "json").json()
+    for a in doc["advice"]:
+        args = ["check", "--gpu", "4070ti", "--model", "gpt2-xl", "--format", "json", "--no-advice"] + a["flags"].split()
+        if "--micro-batch" not in a["flags"]:
+            args += ["--micro-batch", "1"]
+        r = cli(*args)
+        assert r.code == 0, r.err
+        assert r.json()["memory"]["fits"], a["flags"]
+
+
+def test_llmc_two_4090s_matches_published_peak(cli):
+    base = ["check", "--gpu", "4090", "--model", "gpt2-xl", "--stack", "llmc", "--checkpointing", "full",
+            "--micro-batch", "4", "--format", "json"]
+    two = cli(*base, "--gpus", "2", "--zero", "1").json()["memory"]
+    assert two["per_gpu"] and two["fits"]
+    assert two["required_bytes"] / GIB == pytest.approx(23.5, rel=0.10)  # llm.c reported ~23.5 GiB per card
+    one = cli(*base, "--gpus", "1", "--zero", "0").json()["memory"]
+    assert one["fits"] is False
+
+
+def test_fsdp_names_are_zero_stages(cli):
+    a = cli("check", "--gpu", "a100", "--model", "gpt2-xl", "--gpus", "4", "--fsdp", "FULL_SHARD", "--format", "json").json()
+    b = cli("check", "--gpu", "a100", "--model", "gpt2-xl", "--gpus", "4", "--zero", "3", "--format", "json").json()
+    assert a["memory"]["allocator_peak_bytes"] == b["memory"]["allocator_peak_bytes"]
+
+
+def test_offload_costs_time_and_needs_host_memory(cli):
+    base = ["check", "--gpu", "4070ti", "--model", "gpt2-xl", "--format", "json", "--no-advice"]
+    plain = cli(*base).json()
+    off = cli(*base, "--offload", "optimizer").json()
+    assert off["compute"]["offload_seconds_per_token"] > 0
+    assert off["requirements"]["original"]["wall_time_hours"] > plain["requirements"]["original"]["wall_time_hours"]
+    small = cli(*base, "--offload", "optimizer", "--host-memory", "8").json()
+    assert small["memory"]["host_fits"] is False and small["memory"]["fits"] is False
+
+
+def test_chinchilla_rules_against_the_paper():
+    n, d = optimal_for_compute(6 * 70e9 * 1.4e12, "chinchilla-20")
+    assert n == pytest.approx(70e9, rel=1e-6) and d == pytest.approx(1.4e12, rel=1e-6)
+    n3, _ = optimal_for_compute(5.76e23, "hoffmann-2022")  # Gopher's budget: approach 3 says ~40B, not 280B
+    assert 25e9 < n3 < 50e9
+    ne, de = optimal_for_compute(5.76e23, "epoch-2024")
+    assert 15 < de / ne < 30  # Epoch's re-fit lands near Chinchilla's ~20 tokens per parameter
+    for rule in ("hoffmann-2022", "epoch-2024"):
+        n = 1.5e9
+        d = optimal_tokens(n, rule)
+        assert optimal_for_compute(6 * n * d, rule)[0] == pytest.approx(n, rel=1e-9)
+    assert predicted_loss(70e9, 1.4e12, "hoffmann-2022") == pytest.approx(1.69 + 406.4 / 70e9**0.34 + 410.7 / 1.4e12**0.28)
+
+
+PUBLISHED = [
+    # (gpu, gpus, model, stack, tokens, hours, source)
+    ("h100", 8, "gpt2-xl", "llmc", "32B", 24.0, "karpathy/llm.c discussion #677"),
+    ("a100", 8, "gpt2", "llmc", "10B", 1.5, "karpathy/llm.c discussion #481"),
+    ("a100-40gb", 8, "gpt2", "nanogpt", "2.95e11", 96.0, "karpathy/nanoGPT README"),
+]
+
+
+@pytest.mark.parametrize("gpu,gpus,model,stack,tokens,hours,source", PUBLISHED)
+def test_default_utilization_reproduces_published_runs(cli, gpu, gpus, model, stack, tokens, hours, source):
+    # tolerance: within 30% of the published wall time (published runs differ in batch size and tuning)
+    doc = cli("check", "--gpu", gpu, "--gpus", str(gpus), "--model", model, "--stack", stack, "--tokens", tokens,
+              "--parallel-efficiency", "1", "--format", "json", "--no-advice").json()
+    assert doc["requirements"]["custom"]["wall_time_hours"] == pytest.approx(hours, rel=0.30), source
+
+
+def test_finetune_lora_fits_where_full_does_not(cli):
+    base = ["check", "--gpu", "4070ti", "--model", "gpt2-xl", "--tokens", "100M", "--format", "json"]
+    lora = cli(*base, "--finetune", "lora").json()
+    full = cli(*base, "--finetune", "full").json()
+    assert lora["memory"]["fits"] is True and full["memory"]["fits"] is False
+    assert full["advice"]
+    assert lora["requirements"]["finetune"]["flops"] < full["requirements"]["finetune"]["flops"]
+    assert lora["requirements"]["finetune"]["wall_time_hours"] < 24 * 30
+
+
+def test_qlora_weights_about_a_quarter_of_bf16():
+    from gpt2budget.loader import load_specs
+    from gpt2budget.memory import param_bytes
+    from gpt2budget.options import RunOptions
+    from gpt2budget.shape import Shape
+
+    sp = load_specs()
+    m, s = sp.models.get("gpt2-xl", "m"), sp.stacks.get("hf", "s")
+    shape = Shape.of(m, 1024)
+    lora = param_bytes(shape, s, RunOptions(finetune="lora"))
+    qlora = param_bytes(shape, s, RunOptions(finetune="qlora"))
+    adapters = 4 * lora.trainable
+    matmul = 12 * 1600**2 * 48  # the quantized weights
+    saved = (lora.weights - adapters) - (qlora.weights - adapters)
+    quarter = 1 - saved / (matmul * 2)  # QLoRA's share of bf16's bytes for the quantized matrices
+    assert quarter == pytest.approx(0.516 / 2, rel=0.1)  # NF4 ~0.516 B vs bf16's 2 B: about a quarter
+
+
+def test_plan_recommends_and_explains(cli):
+    r = cli("plan", "--gpu", "4070ti", "--duration", "30d", "--format", "json")
+    assert r.code == 0, r.err
+    doc = r.json()
+    assert doc["best"]["fits"] and doc["best"]["wall_time_hours"] <= 30 * 24 * 1.0001
+    assert "lowest predicted loss" in doc["reason"]
+    assert doc["compute_optimal"]["n_params"] > 0
+    table = cli("plan", "--gpu", "4070ti", "--duration", "30d")
+    assert "Recommended:" in table.out and "Why:" in table.out
+
+
+def test_cost_block(cli):
+    doc = cli("check", "--gpu", "h100", "--model", "gpt2", "--format", "json", "--price-per-kwh", "0.5").json()
+    c = doc["cost"]
+    assert c["energy_kwh"] == pytest.approx(700 * c["gpu_hours"] * 0.8 * 1.1 / 1000)
+    assert c["electricity_usd"] == pytest.approx(c["energy_kwh"] * 0.5)
+    assert c["rent_usd"] == pytest.approx(3.5 * c["gpu_hours"])
+
+
+def test_formats_json_and_yaml_are_the_same_document(cli):
+    import yaml
+
+    a = cli("check", "--gpu", "4090", "--model", "gpt2", "--format", "json").json()
+    b = yaml.safe_load(cli("check", "--gpu", "4090", "--model", "gpt2", "--format", "yaml").out)
+    assert json.loads(json.dumps(b)) == a
+
+
+def test_check_json_validates_against_schema(cli):
+    from gpt2budget.schema import CheckOutput
+
+    for args in (["--gpu", "4070ti", "--model", "gpt2-xl"], ["--gpu", "h100", "--model", "gpt2", "--tokens", "1B"]):
+        doc = cli("check", *args, "--format", "json").json()
+        doc["cost"] = dict(doc["cost"])
+        CheckOutput.model_validate(doc)
+    schema = json.loads(cli("schema", "gpu").out)
+    assert "peak_tflops" in schema["properties"]
+
+
+def test_user_gpu_appears_everywhere(cli, tmp_path):
+    tpl = cli("gpus", "--template", "rtx-4090").out
+    (tmp_path / "gpus").mkdir()
+    (tmp_path / "gpus" / "my-card.yaml").write_text(tpl.replace("my-rtx-4090", "my-card"))
+    d = str(tmp_path)
+    assert "my-card" in cli("gpus", "--config-dir", d, "--show-source", "--format", "csv").out
+    assert cli("check", "--gpu", "my-card", "--model", "gpt2", "--config-dir", d, "--format", "json").code == 0
+    assert "my-card" in cli("compare", "--model", "gpt2", "--config-dir", d, "--format", "csv").out
+    assert "my-card" in cli("sweep", "--gpu", "my-card", "--model", "gpt2", "--config-dir", d).out
+    assert cli("validate", str(tmp_path / "gpus" / "my-card.yaml")).code == 0
+
+
+def test_validate_reports_file_line_key(cli, tmp_path):
+    p = tmp_path / "gpus" / "bad.yaml"
+    p.parent.mkdir()
+    p.write_text(cli("gpus", "--template", "4090").out.replace("memory_gib: 24", "memory_gib: -1"))
+    r = cli("validate", str(p))
+    assert r.code == 3
+    assert r.out.startswith(f"{p}:") and ": memory_gib: " in r.out
+
+
+def test_compare_and_sweep(cli):
+    r = cli("compare", "--model", "gpt2-xl", "--format", "csv")
+    assert r.code == 0 and len(r.out.splitlines()) == 20
+    r = cli("compare", "--by", "model", "--gpu", "4070ti")
+    assert r.code == 0 and "Time to train" in r.out
+    r = cli("sweep", "--gpu", "4070ti,4090", "--model", "all", "--micro-batch", "1,2,4,8", "--precision", "amp-bf16,bf16")
+    assert r.code == 0 and len(r.out.splitlines()) == 1 + 2 * 4 * 4 * 2
+    r = cli("sweep", "--gpu", "4090", "--model", "gpt2", "--format", "jsonl")
+    assert json.loads(r.out.splitlines()[0])["inputs.gpu"] == "rtx-4090"
