@@ -487,7 +487,8 @@ def plan(
     if cost.get("energy_kwh") is not None:
         lines.append(f"Energy {cost['energy_kwh']:,.0f} kWh, electricity ${cost['electricity_usd']:,.0f}"
                      + (f", rent ${cost['rent_usd']:,.0f}" if cost.get("rent_usd") else ""))
-    lines.append(f"Predicted loss is {result['compute_optimal']['rule']}'s fit: fitted on MassiveText, not WebText; "
+    fit = "Besiroglu et al. 2024" if result["compute_optimal"]["rule"] == "epoch-2024" else "Hoffmann et al. 2022"
+    lines.append(f"Predicted loss is {fit}'s parametric fit: fitted on MassiveText, not WebText; "
                  f"compare plans with it, do not expect the number.")
     render_lines(con, lines, "bold")
 

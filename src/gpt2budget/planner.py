@@ -8,6 +8,7 @@ from typing import Any
 
 from gpt2budget.advisor import candidates
 from gpt2budget.check import CheckInputs, evaluate
+from gpt2budget.cost import cost as run_cost
 from gpt2budget.errors import Gpt2BudgetError
 from gpt2budget.scaling import optimal_for_compute, predicted_loss
 from gpt2budget.shape import Shape, n_params
@@ -95,7 +96,10 @@ def plan(ci: CheckInputs, models: Iterable[ModelSpec], budget_usd: float | None)
                                                   "tokens": d_opt}}
     if best:
         check = best.pop("check")
-        result["best"] = {**best, "cost": check.get("cost"), "memory": check["memory"], "inputs": check["inputs"]}
+        g = ci.gpu
+        plan_cost = {"for": "plan", **run_cost(ci.options.gpus, best["wall_time_hours"], g.board_power_w,
+                                              g.rent_usd_per_hour, g.launch_price_usd, ci.cost_inputs)}
+        result["best"] = {**best, "cost": plan_cost, "memory": check["memory"], "inputs": check["inputs"]}
         binding = "memory" if n_opt > best["n_params"] * 1.5 and any(
             (not c["fits"]) for c in considered) else "compute"
         result["binding_limit"] = binding

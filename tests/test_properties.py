@@ -1,0 +1,86 @@
+import math
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gpt2budget.check import CheckInputs, default_precision, evaluate
+from gpt2budget.cli import main
+from gpt2budget.loader import load_specs
+from gpt2budget.options import RunOptions
+
+SPECS = load_specs()
+GPUS = sorted(SPECS.gpus.items)
+MODELS = sorted(SPECS.models.items)
+STACKS = sorted(SPECS.stacks.items)
+
+configs = st.fixed_dictionaries({
+    "gpu": st.sampled_from(GPUS), "model": st.sampled_from(MODELS), "stack": st.sampled_from(STACKS),
+    "optimizer": st.sampled_from(["adamw", "adamw-fused", "adamw-8bit", "sgd", "sgd-momentum", "adafactor", "lion"]),
+    "ckpt": st.booleans(), "attention": st.sampled_from(["flash", "eager"]),
+    "dropout": st.sampled_from([0.0, 0.1]), "seq": st.sampled_from([128, 512, 1024, 2048]),
+    "mb": st.integers(1, 64), "gpus": st.sampled_from([1, 2, 4, 8]), "zero": st.integers(0, 3),
+    "offload": st.sampled_from(["none", "optimizer"]), "util": st.floats(0.05, 1.0),
+})
+
+
+def run(c, **over):
+    c = {**c, **over}
+    g, m, s = SPECS.gpus.items[c["gpu"]], SPECS.models.items[c["model"]], SPECS.stacks.items[c["stack"]]
+    o = RunOptions(precision=default_precision(g, s), optimizer=c["optimizer"], checkpointing=c["ckpt"],
+                   attention=c["attention"], dropout=c["dropout"], seq=c["seq"], micro_batch=c["mb"], gpus=c["gpus"],
+                   zero=c["zero"], offload=c["offload"])
+    return evaluate(CheckInputs(g, m, s, o, utilization=c["util"]))
+
+
+def finite(x):
+    if isinstance(x, dict):
+        return all(finite(v) for v in x.values())
+    if isinstance(x, float):
+        return math.isfinite(x)
+    return True
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(configs)
+def test_invariants(c):
+    r = run(c)
+    mem = r["memory"]
+    assert abs(sum(mem["breakdown"].values()) - mem["allocator_peak_bytes"]) <= 1e-6 * mem["allocator_peak_bytes"] + 1
+    if mem["fits"]:
+        assert mem["max_micro_batch"] >= c["mb"]
+    assert finite(r["memory"]) and finite(r["compute"])
+    # memory never falls as micro-batch or sequence grows
+    assert run(c, mb=c["mb"] + 1)["memory"]["allocator_peak_bytes"] >= mem["allocator_peak_bytes"]
+    assert run(c, seq=c["seq"] * 2)["memory"]["allocator_peak_bytes"] >= mem["allocator_peak_bytes"]
+    # more GPUs never means more time or more memory per GPU (at efficiency <= 1); nor a higher ZeRO stage
+    more = run(c, gpus=c["gpus"] * 2)
+    if c["gpus"] > 1:
+        assert more["memory"]["allocator_peak_bytes"] <= mem["allocator_peak_bytes"] + 1
+        assert more["requirements"]["original"]["wall_time_hours"] <= r["requirements"]["original"]["wall_time_hours"]
+    if c["zero"] < 3 and c["gpus"] > 1:
+        assert run(c, zero=c["zero"] + 1)["memory"]["allocator_peak_bytes"] <= mem["allocator_peak_bytes"] + 1
+    # higher utilization never means more time
+    if c["util"] < 0.99:
+        faster = run(c, util=min(1.0, c["util"] * 1.1))
+        assert faster["requirements"]["original"]["wall_time_hours"] <= r["requirements"]["original"]["wall_time_hours"]
+
+
+words = st.sampled_from(["--gpu", "--model", "--micro-batch", "--utilization", "--duration", "--tokens", "--seq",
+                         "--precision", "--zero", "--format", "--gpus", "check", "gpus", "plan", "4070ti", "gpt2",
+                         "-1", "0", "1e999", "nan", "abc", "", "--", "7", "1y", "json", "💥", "--offload"])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                   HealthCheck.function_scoped_fixture])
+@given(st.lists(st.one_of(words, st.text(max_size=8)), max_size=8))
+def test_hostile_arguments_never_traceback(capsys, args):
+    try:
+        main(["check", *args])
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
+    cap = capsys.readouterr()
+    assert "Traceback" not in cap.err + cap.out
+    assert code in (0, 2, 3, 4, None)
+    if code == 2:
+        assert cap.err.startswith("Error: ") and len(cap.err.strip().splitlines()) == 1
