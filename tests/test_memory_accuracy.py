@@ -1,7 +1,6 @@
 import statistics
 
 from conftest import measured_points
-
 from gpt2budget.memory import memory
 from gpt2budget.options import RunOptions
 from gpt2budget.shape import Shape

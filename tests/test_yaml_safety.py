@@ -3,7 +3,7 @@ import pytest
 from gpt2budget.errors import SpecError
 from gpt2budget.loader import MAX_SPEC_BYTES, load_catalog, load_spec_file
 
-GOOD = open(__import__("pathlib").Path(__file__).parents[1] / "configs" / "gpus" / "rtx-4090.yaml").read()
+GOOD = (__import__("pathlib").Path(__file__).parents[1] / "configs" / "gpus" / "rtx-4090.yaml").read_text()
 
 
 def write(tmp_path, text, name="x.yaml", mode="w"):
@@ -44,7 +44,7 @@ def test_bad_values_name_the_key_and_line(tmp_path, old, new, key):
 
 def test_bomb_and_size_limits(tmp_path):
     bomb = "a: &a [x,x,x,x,x,x,x,x,x]\n" + "".join(f"{c}: &{c} [*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p}]\n"
-                                                  for p, c in zip("abcdefgh", "bcdefghi"))
+                                                  for p, c in zip("abcdefgh", "bcdefghi", strict=True))
     with pytest.raises(SpecError, match="aliases"):
         load_spec_file("gpus", write(tmp_path, bomb))
     with pytest.raises(SpecError, match="limited"):

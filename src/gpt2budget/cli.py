@@ -176,7 +176,7 @@ def build_inputs(specs: Specs, gpu: str, model: str, stack: str, **kw: Any) -> C
                               ("host_memory", "--host-memory", lambda v: v <= 0),
                               ("parallel_efficiency", "--parallel-efficiency", lambda v: v <= 0),
                               ("average_draw", "--average-draw", lambda v: v <= 0)):
-        if name in kw and bad(kw[name]):
+        if name in kw and bad(kw[name]):  # type: ignore[no-untyped-call]
             raise UsageError(option, f"{kw[name]} is outside the allowed range (see --help)")
     g = specs.gpus.get(gpu, "--gpu")
     m = specs.models.get(model, "--model")
@@ -344,7 +344,7 @@ def catalog_rows(specs: Specs, kind: str) -> tuple[list[dict[str, Any]], list[tu
                  "vocab_size": m.vocab_size, "n_ctx": m.n_ctx, "n_params": n_params(Shape.of(m, m.n_ctx)),
                  "original_tokens": m.original_tokens, "aliases": ", ".join(m.aliases),
                  "source": specs.models.origin[m.id]} for m in specs.models]
-        rows.sort(key=lambda r: r["n_params"])
+        rows.sort(key=lambda r: int(r["n_params"] or 0))
         cols = [("id", "id"), ("name", "name"), ("n_layer", "layers"), ("n_head", "heads"), ("n_embd", "n_embd"),
                 ("n_params", "parameters"), ("original_tokens", "original tokens"), ("aliases", "aliases")]
     else:
@@ -546,7 +546,7 @@ def compare(
             "compute_optimal_hours": req["compute_optimal"]["wall_time_hours"],
             "rent_usd": r["cost"]["rent_usd"], "electricity_usd": r["cost"]["electricity_usd"],
         })
-    keyf = {"time": lambda x: (not x["fits"], x["original_hours"]), "peak": lambda x: -x["peak_tflops"],
+    keyf: Any = {"time": lambda x: (not x["fits"], x["original_hours"]), "peak": lambda x: -x["peak_tflops"],
             "memory": lambda x: -x["memory_gib"], "name": lambda x: x["gpu"] if by == CompareBy.gpu else x["model"],
             "cost": lambda x: (x["rent_usd"] is None, x["rent_usd"] or 0.0, x["electricity_usd"] or 0.0)}[sort]
     rows.sort(key=keyf)
@@ -664,7 +664,7 @@ def _click_exceptions() -> Any:
     try:  # typer >= 0.24 vendors click
         from typer._click import exceptions as ex
     except ImportError:  # pragma: no cover - older typer with click installed
-        import click.exceptions as ex  # type: ignore[no-redef]
+        import click.exceptions as ex  # type: ignore[no-redef,import-not-found,unused-ignore]
     return ex
 
 

@@ -36,7 +36,6 @@ def explain_lines(ci: CheckInputs, r: dict[str, Any]) -> list[str]:
     shape = Shape.of(ci.model, o.seq, ci.stack.vocab_multiple)
     pb = param_bytes(shape, ci.stack, o.with_(micro_batch=1, gpus=1, zero=0, offload="none"))
     pm = phase_model(shape, ci.stack, o.with_(micro_batch=1))
-    n = r["model"]["n_params"]
     lines = [
         f"N = V·h + P·h + L·(12h² + 13h) + 2h = {shape.vocab}·{shape.n_embd} + {shape.n_pos}·{shape.n_embd} + "
         f"{shape.n_layer}·(12·{shape.n_embd}² + 13·{shape.n_embd}) + 2·{shape.n_embd} = {r['model']['n_params_trained']:,}",
@@ -60,7 +59,8 @@ def explain_lines(ci: CheckInputs, r: dict[str, Any]) -> list[str]:
         lines.append(f"phase {ph}: {fmt_bytes(fixed)} + micro-batch x {fmt_bytes(slope)} = {fmt_bytes(mem['phases'][ph])}"
                      f"{'  <- peak' if ph == mem['peak_phase'] else ''}")
     lines.append(
-        f"required = peak x (1 + {mem['fragmentation']:.2f} fragmentation) + {fmt_bytes(mem['runtime_overhead_bytes'])} runtime = "
+        f"required = peak x (1 + {mem['fragmentation']:.2f} fragmentation) + "
+        f"{fmt_bytes(mem['runtime_overhead_bytes'])} runtime = "
         f"{fmt_bytes(mem['allocator_peak_bytes'])} x {1 + mem['fragmentation']:.2f} + "
         f"{fmt_bytes(mem['runtime_overhead_bytes'])} = {fmt_bytes(mem['required_bytes'])} vs {fmt_bytes(mem['available_bytes'])}")
     return lines

@@ -77,7 +77,7 @@ def _read_text(path: Path) -> str:
         raise SpecError(shown, "", f"not UTF-8 text (byte {exc.start})") from None
 
 
-def _scalar(node: yaml.ScalarNode, path: str, key: str, ctor: Any) -> Any:
+def _scalar(node: yaml.Node, path: str, key: str, ctor: Any) -> Any:
     try:
         return ctor.construct_object(node, deep=True)
     except yaml.YAMLError as exc:
@@ -100,7 +100,7 @@ def _build(node: yaml.Node, path: str, key: str, lines: dict[str, int], ctx: tup
         for knode, vnode in node.value:
             if not isinstance(knode, yaml.ScalarNode):
                 raise SpecError(path, key, "mapping keys must be plain strings", knode.start_mark.line + 1)
-            k = str(_scalar(knode, path, key, ctor))
+            k = str(_scalar(knode, path, key, ctor))  # a ScalarNode, checked above
             full = f"{key}.{k}" if key else k
             if k in out:
                 first = lines.get(full)

@@ -24,18 +24,18 @@ class LossFit:
     source: str
 
     def loss(self, n: float, d: float) -> float:
-        return self.E + self.A / n**self.alpha + self.B / d**self.beta
+        return float(self.E + self.A / n**self.alpha + self.B / d**self.beta)
 
     def n_opt(self, c: float) -> float:
         # Minimising L under C = 6·N·D (Hoffmann et al. 2022, eq. 4):
         # N_opt = G·(C/6)^(beta/(alpha+beta)), G = (alpha·A / (beta·B))^(1/(alpha+beta)).
         g = (self.alpha * self.A / (self.beta * self.B)) ** (1 / (self.alpha + self.beta))
-        return g * (c / 6) ** (self.beta / (self.alpha + self.beta))
+        return float(g * (c / 6) ** (self.beta / (self.alpha + self.beta)))
 
     def c_for_n(self, n: float) -> float:
         """The budget for which N is compute-optimal (the inverse of n_opt)."""
         g = (self.alpha * self.A / (self.beta * self.B)) ** (1 / (self.alpha + self.beta))
-        return 6 * (n / g) ** ((self.alpha + self.beta) / self.beta)
+        return float(6 * (n / g) ** ((self.alpha + self.beta) / self.beta))
 
 
 FITS = {

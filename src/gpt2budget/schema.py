@@ -141,7 +141,8 @@ class CheckOutput(_Out):
 
 
 def json_schema(kind: str) -> dict[str, Any]:
-    model: type[BaseModel] = {"gpu": GpuSpec, "model": ModelSpec, "stack": StackSpec, "check": CheckOutput}[kind]
+    models: dict[str, type[BaseModel]] = {"gpu": GpuSpec, "model": ModelSpec, "stack": StackSpec, "check": CheckOutput}
+    model = models[kind]
     schema = model.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema.setdefault("title", model.__name__)
