@@ -78,8 +78,6 @@ def validate(ci: CheckInputs) -> None:
     if ci.gpu.peak_flops(o.precision) is None:
         raise UsageError("--precision", f"{ci.gpu.name} has no {o.precision} tensor path in its spec "
                          f"(try amp-fp16 or fp32)")
-    if o.zero > 0 and o.gpus < 2 and o.offload == "none":
-        pass  # ZeRO on one GPU is legal (and changes nothing but buffers)
     if o.offload == "params" and o.zero < 3 and o.gpus > 1:
         raise UsageError("--offload", "params offload shards weights: it needs --zero 3 with several GPUs")
     if o.finetune == "qlora" and o.precision not in ("amp-bf16", "amp-fp16", "bf16"):
@@ -127,8 +125,8 @@ def compute_flops_per_token(ci: CheckInputs, shape: Shape, n: float) -> float:
     return flops_per_token(n, shape.n_layer, shape.n_embd, o.seq, ci.flops_formula)
 
 
-def requirement(tokens: float, per_token: float, timing: Timing, hw: float, available: float,
-                duration_s: float, model_n: float, rule: str) -> dict[str, Any]:
+def requirement(tokens: float, per_token: float, timing: Timing, hw: float, duration_s: float, model_n: float,
+                rule: str) -> dict[str, Any]:
     flops = tokens * per_token
     secs = timing.seconds(tokens, hw)
     return {
@@ -164,13 +162,13 @@ def evaluate(ci: CheckInputs, *, with_cost: bool = True) -> dict[str, Any]:
     if o.finetune != "none":
         if ci.tokens is None:
             raise UsageError("--tokens", "fine-tuning needs the size of the fine-tuning set, e.g. --tokens 100M")
-        reqs["finetune"] = requirement(ci.tokens, per_token, timing, hw, available, ci.duration_s, n, rule)
-    reqs["original"] = requirement(model.original_tokens, per_token, timing, hw, available, ci.duration_s, n, rule)
-    reqs["compute_optimal"] = requirement(optimal_tokens(n, rule), per_token, timing, hw, available,
+        reqs["finetune"] = requirement(ci.tokens, per_token, timing, hw, ci.duration_s, n, rule)
+    reqs["original"] = requirement(model.original_tokens, per_token, timing, hw, ci.duration_s, n, rule)
+    reqs["compute_optimal"] = requirement(optimal_tokens(n, rule), per_token, timing, hw,
                                           ci.duration_s, n, rule)
     reqs["compute_optimal"]["rule"] = rule
     if ci.tokens is not None and o.finetune == "none":
-        reqs["custom"] = requirement(ci.tokens, per_token, timing, hw, available, ci.duration_s, n, rule)
+        reqs["custom"] = requirement(ci.tokens, per_token, timing, hw, ci.duration_s, n, rule)
     target = "finetune" if "finetune" in reqs else "custom" if "custom" in reqs else "original"
 
     host_available = ci.host_memory_gib * GIB * ci.nodes

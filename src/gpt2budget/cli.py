@@ -571,7 +571,7 @@ def compare(
                      [(r[first], r["original_hours"] if r["fits"] else float("inf")) for r in rows])
 
 
-def _split(values: list[str] | None, option: str, default: list[str]) -> list[str]:
+def _split(values: list[str] | None, default: list[str]) -> list[str]:
     out = [p.strip() for v in (values or []) for p in v.split(",") if p.strip()]
     return out or default
 
@@ -600,13 +600,13 @@ def sweep(
         raise UsageError("--format", f"sweep writes csv or jsonl, got {fmt!r}")
     specs = load(config_dir)
     axes = {
-        "gpu": _split(gpu, "--gpu", []), "model": _split(model, "--model", []),
-        "stack": _split(stack, "--stack", ["hf"]), "precision": _split(precision, "--precision", ["default"]),
-        "optimizer": _split(optimizer, "--optimizer", ["default"]),
-        "checkpointing": _split(checkpointing, "--checkpointing", ["none"]),
-        "micro_batch": _split(micro_batch, "--micro-batch", ["1"]), "seq": _split(seq, "--seq", ["default"]),
-        "gpus": _split(gpus, "--gpus", ["1"]), "zero": _split(zero, "--zero", ["0"]),
-        "attention": _split(attention, "--attention", ["default"]),
+        "gpu": _split(gpu, []), "model": _split(model, []),
+        "stack": _split(stack, ["hf"]), "precision": _split(precision, ["default"]),
+        "optimizer": _split(optimizer, ["default"]),
+        "checkpointing": _split(checkpointing, ["none"]),
+        "micro_batch": _split(micro_batch, ["1"]), "seq": _split(seq, ["default"]),
+        "gpus": _split(gpus, ["1"]), "zero": _split(zero, ["0"]),
+        "attention": _split(attention, ["default"]),
     }
     from gpt2budget.units import parse_duration
 

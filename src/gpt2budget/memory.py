@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from gpt2budget.options import RunOptions
-from gpt2budget.shape import Shape, tensors
+from gpt2budget.shape import Shape, layer_params, tensor_groups
 from gpt2budget.specs import DTYPE_BYTES, FIXED_BYTES, StackSpec, Term
 
 GIB = 2**30
@@ -111,7 +111,7 @@ def param_bytes(shape: Shape, stack: StackSpec, opts: RunOptions) -> ParamBytes:
     pure16 = prec == "bf16"
     pytorch = stack.mixed_precision_layout == "autocast"
     rnd = block_bytes if pytorch else float  # llm.c-style stacks allocate one flat buffer
-    ts = tensors(shape)
+    groups = tensor_groups(shape)
 
     w_b = 2.0 if (pure16 or (amp and not pytorch)) else 4.0
     master_b = 4.0 if (amp and not pytorch) else 0.0
@@ -128,38 +128,38 @@ def param_bytes(shape: Shape, stack: StackSpec, opts: RunOptions) -> ParamBytes:
 
     weights = grads = states = temps = casts_all = casts_head = 0.0
     largest = 0.0
-    for name, kind, n in ts:
+    for name, kind, n, count in groups:
         if finetune in ("lora", "qlora"):
             # frozen base weights at their stored precision: bf16, or NF4 for QLoRA's matmul weights
             per = QLORA_NF4_BYTES if (finetune == "qlora" and kind == "matmul" and name.endswith("weight")) else 2.0
-            weights += rnd(n * per)
+            weights += count * rnd(n * per)
             continue
-        weights += rnd(n * w_b)
-        grads += rnd(n * w_b)
+        one = rnd(n * w_b)
+        weights += count * one
+        grads += count * one
         if opt == "adafactor":
             # Shazeer & Stern 2018: factored second moment, a row and a column vector per matrix
-            rows_cols = _factored(name, kind, n, shape)
-            states += rnd(rows_cols * state_b)
+            states += count * rnd(_factored(name, kind, n, shape) * state_b)
         elif opt == "adamw-8bit":
             # bitsandbytes keeps tensors under 4096 elements in 32-bit
-            states += rnd(n * (ADAM8BIT_BYTES if n >= 4096 else 2 * state_b))
+            states += count * rnd(n * (ADAM8BIT_BYTES if n >= 4096 else 2 * state_b))
         else:
-            states += n_states * rnd(n * state_b)
+            states += count * n_states * rnd(n * state_b)
         if temps_full:
-            temps += rnd(n * state_b)
+            temps += count * rnd(n * state_b)
         largest = max(largest, n * state_b)
         if amp and pytorch and kind in ("matmul", "head", "embed"):
             if kind == "embed" and not shape.tied:
                 continue  # an untied wte is only looked up, never cast
-            c = rnd(n * 2.0)
+            c = count * rnd(n * 2.0)
             casts_all += c
             if kind in ("head", "embed"):
                 casts_head += c
     if opt in ("lion", "adafactor") and finetune not in ("lora", "qlora"):
         temps = 2 * largest  # per-tensor loops: the update of the largest tensor
-    master = sum(rnd(n * master_b) for _, _, n in ts) if master_b and finetune not in ("lora", "qlora") else 0.0
+    master = sum(c * rnd(n * master_b) for _, _, n, c in groups) if master_b and finetune not in ("lora", "qlora") else 0.0
 
-    trainable = sum(n for _, _, n in ts)
+    trainable = sum(c * n for _, _, n, c in groups)
     if finetune in ("lora", "qlora"):
         # adapters train in fp32 with the chosen optimizer; the frozen base runs without autocast casts
         trainable = lora_params(shape, opts.lora_rank, opts.lora_targets)
@@ -169,11 +169,10 @@ def param_bytes(shape: Shape, stack: StackSpec, opts: RunOptions) -> ParamBytes:
         temps = 4 * a if temps_full else 0.0
         weights += 4 * a
         if finetune == "qlora":
-            casts_all = casts_head = 0.0
-            largest_matmul = 4 * shape.n_embd**2 * 2.0
-            casts_all = largest_matmul  # one layer's matmul dequantized to bf16 at a time
+            # no autocast copies; one matmul at a time is dequantized to bf16 (the largest: c_fc, h x 4h)
+            casts_all, casts_head = 4 * shape.n_embd**2 * 2.0, 0.0
 
-    layer_n = sum(n for nm, _, n in ts if nm.startswith("h.0."))
+    layer_n = layer_params(shape)
     casts_layer = 2.0 * layer_n if amp and pytorch else 0.0
     return ParamBytes(weights, master, grads, states, temps, casts_all, casts_head, casts_layer,
                       layer_n * (2.0 if (amp or pure16) else 4.0), trainable, frozen_inputs)

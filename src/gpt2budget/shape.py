@@ -46,6 +46,17 @@ def tensors(shape: Shape) -> tuple[tuple[str, str, int], ...]:
     return tuple(out)
 
 
+@lru_cache(maxsize=256)
+def tensor_groups(shape: Shape) -> tuple[tuple[str, str, int, int], ...]:
+    """(name without the layer prefix, kind, numel, count): the L identical layers folded into one entry each,
+    so per-tensor arithmetic (allocator rounding) costs O(distinct tensors), not O(layers)."""
+    counts: dict[tuple[str, str, int], int] = {}
+    for name, kind, n in tensors(shape):
+        key = (name.split(".", 2)[2] if name.startswith("h.") else name, kind, n)
+        counts[key] = counts.get(key, 0) + 1
+    return tuple((name, kind, n, c) for (name, kind, n), c in counts.items())
+
+
 def n_params(shape: Shape) -> int:
     """Parameters as model.parameters() counts them (tied embeddings once):
     V·h + P·h + L·(12h² + 13h) + 2h, plus V·h for an untied head."""

@@ -12,13 +12,15 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from gpt2budget.options import OPTIMIZER_CHOICES as OPTIMIZERS
+from gpt2budget.options import PRECISION_CHOICES as PRECISIONS
+
 ID_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
 Id = Annotated[str, Field(pattern=ID_PATTERN, max_length=64)]
 Pos = Annotated[float, Field(gt=0)]
 PosInt = Annotated[int, Field(gt=0)]
 Fraction = Annotated[float, Field(gt=0, le=1)]
 
-PRECISIONS = ("fp32", "tf32", "amp-bf16", "amp-fp16", "bf16")
 # The peak-FLOP/s column each training precision runs on.
 PRECISION_PEAK_KEY = {"fp32": "fp32", "tf32": "tf32", "amp-bf16": "bf16", "amp-fp16": "fp16", "bf16": "bf16"}
 
@@ -221,8 +223,6 @@ class StackSpec(Frozen):
             raise ValueError(f"unknown optimizer {v!r}; expected one of {', '.join(OPTIMIZERS)}")
         return v
 
-
-OPTIMIZERS = ("adamw", "adamw-fused", "adamw-8bit", "sgd", "sgd-momentum", "adafactor", "lion")
 
 
 def is_valid_id(text: str) -> bool:

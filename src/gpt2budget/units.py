@@ -7,30 +7,30 @@ import re
 
 from gpt2budget.errors import UsageError
 
-_DURATION = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
-_SUFFIX = {"": 1, "k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12}
+_DURATION: dict[str, float] = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
+_SUFFIX: dict[str, float] = {"": 1, "k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12}
+
+
+def _parse(text: str, option: str, units: dict[str, float], expected: str) -> float:
+    """A positive number with an optional unit suffix from `units` (case-insensitive)."""
+    alternatives = "|".join(sorted((re.escape(u) for u in units), key=len, reverse=True))
+    m = re.fullmatch(rf"\s*([0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)\s*({alternatives})\s*", text.lower())
+    if not m:
+        raise UsageError(option, f"cannot read {text!r}; expected {expected}")
+    value = float(m.group(1)) * units[m.group(2)]
+    if not math.isfinite(value) or value <= 0:
+        raise UsageError(option, f"must be positive, got {text!r}")
+    return value
 
 
 def parse_duration(text: str, option: str = "--duration") -> float:
     """'1y' (365 days), '30d', '12h', '90min', '45m', '3600s' -> seconds."""
-    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)\s*(s|min|m|h|d|w|y)\s*", text.lower())
-    if not m:
-        raise UsageError(option, f"cannot read {text!r} as a duration; expected a number and a unit, like 1y, 30d, 12h")
-    value = float(m.group(1)) * _DURATION[m.group(2)]
-    if not math.isfinite(value) or value <= 0:
-        raise UsageError(option, f"must be positive, got {text!r}")
-    return value
+    return _parse(text, option, _DURATION, "a number and a unit, like 1y, 30d, 12h")
 
 
 def parse_count(text: str, option: str = "--tokens") -> float:
     """'10B', '3.3e9', '100M', '500k', '1.4T' -> a number."""
-    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)\s*([kmbgt]?)\s*", text.lower())
-    if not m:
-        raise UsageError(option, f"cannot read {text!r} as a count; expected e.g. 10B, 3.3e9, 100M")
-    value = float(m.group(1)) * _SUFFIX[m.group(2)]
-    if not math.isfinite(value) or value <= 0:
-        raise UsageError(option, f"must be positive, got {text!r}")
-    return value
+    return _parse(text, option, _SUFFIX, "a count such as 10B, 3.3e9, 100M")
 
 
 def fmt_bytes(n: float | None) -> str:
