@@ -383,7 +383,8 @@ def _catalog_command(kind: str, fmt: Fmt, show_source: bool, no_color: bool, con
     rows, cols = catalog_rows(specs, kind)
     if show_source:
         cols = cols[:2] + [("source", "source")]
-    print_rows(f"{kind.capitalize()} ({len(rows)})", rows, cols, fmt, no_color)
+    title = {"gpus": "GPUs", "models": "Models", "stacks": "Training stacks"}[kind]
+    print_rows(f"{title} ({len(rows)})", rows, cols, fmt, no_color)
 
 
 @app.command(epilog="Example: gpt2budget gpus --format csv ; gpt2budget gpus --template rtx-4090 > my-gpu.yaml")
@@ -630,19 +631,17 @@ def schema(kind: Annotated[SchemaKind, typer.Argument(help="gpu, model, stack or
 @app.command(epilog="Example: gpt2budget validate ~/.config/gpt2budget/gpus/my-card.yaml")
 def validate(files: Annotated[list[Path], typer.Argument(help="spec files to check")]) -> None:
     """Check spec files; report each problem as file:line: key: message."""
-    from gpt2budget.errors import SpecError
-    from gpt2budget.loader import guess_kind, load_spec_file
+    from gpt2budget.loader import guess_kind, spec_file_problems
 
     bad = 0
     for f in files:
-        try:
-            kind = guess_kind(f, _peek(f))
-            load_spec_file(kind, f)
+        kind = guess_kind(f, _peek(f))
+        problems = spec_file_problems(kind, f)
+        if not problems:
             sys.stdout.write(f"{f}: ok ({kind[:-1]})\n")
-        except SpecError as exc:
-            bad += 1
-            line = exc.line or 1
-            sys.stdout.write(f"{exc.path}:{line}: {exc.key or '-'}: {exc.message}\n")
+        bad += bool(problems)
+        for exc in problems:
+            sys.stdout.write(f"{exc.path}:{exc.line or 1}: {exc.key or '-'}: {exc.message}\n")
     if bad:
         raise typer.Exit(3)
 

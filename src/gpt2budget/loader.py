@@ -151,9 +151,14 @@ def validate_data(kind: str, data: Any, path: str, lines: dict[str, int]) -> Bas
     try:
         return cls.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
+        raise _spec_errors(exc, path, lines)[0] from None
+
+
+def _spec_errors(exc: ValidationError, path: str, lines: dict[str, int]) -> list[SpecError]:
+    """Each pydantic error as a SpecError naming the key and its line, in file order."""
+    out = []
+    for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"])
-        line = _line_for(loc, lines)
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
             msg = "unknown key"
@@ -161,8 +166,24 @@ def validate_data(kind: str, data: Any, path: str, lines: dict[str, int]) -> Bas
             msg = "required key is missing"
         elif msg.startswith("Value error, "):
             msg = msg[len("Value error, "):]
-        return_msg = msg if "input" not in err or err["type"] == "missing" else f"{msg} (got {err['input']!r:.60})"
-        raise SpecError(path, loc, return_msg, line) from None
+        shown = msg if "input" not in err or err["type"] == "missing" else f"{msg} (got {err['input']!r:.60})"
+        out.append(SpecError(path, loc, shown, _line_for(loc, lines)))
+    return sorted(out, key=lambda e: e.line or 0)
+
+
+def spec_file_problems(kind: str, path: Path) -> list[SpecError]:
+    """Every problem of one spec file (for `validate`); an empty list when it is valid."""
+    try:
+        data, lines = parse_yaml(_read_text(path), str(path))
+        if not isinstance(data, dict):
+            validate_data(kind, data, str(path), lines)  # raises the top-level error
+        data.setdefault("id", path.stem)
+        KINDS[kind].model_validate(data)
+    except SpecError as exc:
+        return [exc]
+    except ValidationError as exc:
+        return _spec_errors(exc, str(path), lines)
+    return []
 
 
 def _line_for(loc: str, lines: dict[str, int]) -> int | None:

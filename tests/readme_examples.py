@@ -1,0 +1,198 @@
+"""The README's examples, run for real: `python tests/readme_examples.py` rewrites their outputs in place.
+
+What counts as an example:
+- a ```console block: lines starting with `$ ` are shell commands; the lines after each, up to the next command
+  or the end of the block, are what it prints (stdout and stderr together). Each block runs in a fresh,
+  empty folder, one command after another, so a block can create a file and then use it.
+- a ```sh block: a cheat sheet; every line is run (in a fresh folder) and must succeed without a traceback.
+- an inline code span in the prose that starts with `gpt2budget `: it must run without error.
+
+Commands run under bash with `gpt2budget` meaning this interpreter's installed package, no colour, an empty
+HOME and XDG_CONFIG_HOME, and stdout a pipe (so tables do not wrap). `jq` is a small stand-in (dotted paths,
+`-r`) so that outputs do not depend on which jq a machine has.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+FENCE = re.compile(r"^```(\S*)\s*$")
+INLINE = re.compile(r"`(gpt2budget [^`]+)`")
+TIMEOUT_S = 120
+
+
+@dataclass
+class Example:
+    line: int  # 1-based line of the `$ ` command in the README
+    command: str
+    expected: list[str]
+
+
+@dataclass
+class Block:
+    kind: str  # "console" or "sh" (other fences are not run)
+    start: int  # index of the first line inside the fence
+    end: int  # index of the closing fence
+    lines: list[str]
+
+    def examples(self) -> list[Example]:
+        out: list[Example] = []
+        for i, text in enumerate(self.lines):
+            if text.startswith("$ "):
+                out.append(Example(self.start + i + 1, text[2:], []))
+            elif out:
+                out[-1].expected.append(text)
+            elif text.strip():
+                raise ValueError(f"README.md:{self.start + i + 1}: console block output before any `$ ` command")
+        return out
+
+
+def blocks(text: str) -> list[Block]:
+    lines = text.split("\n")
+    found: list[Block] = []
+    i = 0
+    while i < len(lines):
+        m = FENCE.match(lines[i])
+        if not m:
+            i += 1
+            continue
+        j = i + 1
+        while j < len(lines) and lines[j] != "```":
+            j += 1
+        if m.group(1) in ("console", "sh"):
+            found.append(Block(m.group(1), i + 1, j, lines[i + 1 : j]))
+        i = j + 1
+    return found
+
+
+def inline_commands(text: str) -> list[tuple[int, str]]:
+    """Inline `gpt2budget ...` code spans in the prose (outside fenced blocks), with their line numbers."""
+    out = []
+    in_fence = False
+    for n, line in enumerate(text.split("\n"), 1):
+        if FENCE.match(line):
+            in_fence = not in_fence
+            continue
+        if not in_fence:
+            out.extend((n, m.group(1)) for m in INLINE.finditer(line))
+    return out
+
+
+class Sandbox:
+    """An empty working folder and PATH shims for `gpt2budget` (this interpreter) and `jq`."""
+
+    def __init__(self) -> None:
+        self._tmp = tempfile.TemporaryDirectory(prefix="gpt2budget-readme-")
+        root = Path(self._tmp.name)
+        self.cwd = root / "work"
+        self.cwd.mkdir()
+        bindir = root / "bin"
+        bindir.mkdir()
+        shims = {"gpt2budget": f'exec "{sys.executable}" -m gpt2budget "$@"\n',
+                 "jq": f'exec "{sys.executable}" "{Path(__file__).resolve()}" --jq "$@"\n'}
+        for name, body in shims.items():
+            path = bindir / name
+            path.write_text("#!/bin/sh\n" + body)
+            path.chmod(0o755)
+        home = root / "home"
+        home.mkdir()
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("GPT2BUDGET_", "COLUMNS", "FORCE_COLOR"))}
+        env.update({"PATH": f"{bindir}{os.pathsep}{env.get('PATH', '')}", "HOME": str(home),
+                    "XDG_CONFIG_HOME": str(home / ".config"), "NO_COLOR": "1", "PYTHONIOENCODING": "utf-8",
+                    "LC_ALL": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1"})
+        self.env = env
+
+    def run(self, command: str) -> tuple[int, str]:
+        proc = subprocess.run(["bash", "-o", "pipefail", "-c", command], cwd=self.cwd, env=self.env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=TIMEOUT_S)
+        return proc.returncode, proc.stdout
+
+    def close(self) -> None:
+        self._tmp.cleanup()
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def output_lines(output: str) -> list[str]:
+    lines = [line.rstrip() for line in output.split("\n")]
+    while lines and not lines[-1]:
+        lines.pop()
+    return lines
+
+
+def run_block(block: Block) -> list[tuple[Example, list[str]]]:
+    """Run a console block's commands in order; (example, actual output lines) for each."""
+    with Sandbox() as box:
+        return [(ex, output_lines(box.run(ex.command)[1])) for ex in block.examples()]
+
+
+def updated(text: str) -> str:
+    """The README with every console block's outputs replaced by what the commands print now."""
+    lines = text.split("\n")
+    for block in reversed(blocks(text)):  # from the end, so earlier line numbers stay valid
+        if block.kind != "console":
+            continue
+        new: list[str] = []
+        for ex, actual in run_block(block):
+            new.append(f"$ {ex.command}")
+            new.extend(actual)
+        lines[block.start : block.end] = new
+    return "\n".join(lines)
+
+
+def diff(expected: list[str], actual: list[str]) -> str:
+    return "\n".join(difflib.unified_diff(expected, actual, "README", "actual", lineterm=""))
+
+
+# --- a stand-in for jq: `jq [-r] .a.b[0]` -------------------------------------------------------------------
+
+
+def _jq_value(value: object, raw: bool) -> str:
+    if raw and isinstance(value, str):
+        return value
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e17:
+        return str(int(value))  # jq prints integral numbers without ".0"
+    return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+def jq(argv: list[str], stdin: str) -> str:
+    raw = "-r" in argv
+    paths = [a for a in argv if not a.startswith("-")]
+    if len(paths) != 1 or not paths[0].startswith("."):
+        raise SystemExit(f"jq stand-in: only `jq [-r] .path` is supported, got {argv}")
+    value: object = json.loads(stdin)
+    for part in re.findall(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]", paths[0]):
+        value = value[part[0]] if part[0] else value[int(part[1])]  # type: ignore[index]
+    return _jq_value(value, raw) + "\n"
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["--jq"]:
+        sys.stdout.write(jq(argv[1:], sys.stdin.read()))
+        return 0
+    text = README.read_text(encoding="utf-8")
+    new = updated(text)
+    if new != text:
+        README.write_text(new, encoding="utf-8")
+        print("README.md: example outputs updated")
+    else:
+        print("README.md: example outputs already current")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
