@@ -12,24 +12,38 @@ import subprocess
 import sys
 import time
 
+# Subprocesses may write bytecode, as an installed package has it (pip compiles on install); with
+# PYTHONDONTWRITEBYTECODE set, an editable checkout would recompile every module on every run.
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
-def med(cmd: list[str], n: int = 7) -> float:
-    ts = []
+
+def interleaved(cmds: dict[str, list[str]], n: int = 21) -> dict[str, float]:
+    """Median wall time of each command, run in turns so that machine noise hits them alike."""
+    for cmd in cmds.values():  # warm-up: bytecode and the OS file cache
+        subprocess.run(cmd, capture_output=True, check=False, env=ENV)
+    times: dict[str, list[float]] = {k: [] for k in cmds}
     for _ in range(n):
-        t = time.perf_counter()
-        subprocess.run(cmd, capture_output=True, check=False)
-        ts.append(time.perf_counter() - t)
-    return statistics.median(ts)
+        for k, cmd in cmds.items():
+            t = time.perf_counter()
+            subprocess.run(cmd, capture_output=True, check=False, env=ENV)
+            times[k].append(time.perf_counter() - t)
+    return {k: statistics.median(v) for k, v in times.items()}
 
 
 def main() -> None:
     py = sys.executable
     exe = shutil.which("gpt2budget") or os.path.join(os.path.dirname(py), "gpt2budget")
-    floor = med([py, "-c", "import typer, rich.console, rich.table, pydantic, yaml"])
-    table = med([exe, "check", "--gpu", "4070ti", "--model", "gpt2-xl"])
-    js = med([exe, "check", "--gpu", "4070ti", "--model", "gpt2-xl", "--format", "json"])
-    print(f"start-up: dependencies import {floor * 1000:.0f} ms; check (table) {table * 1000:.0f} ms "
-          f"(ratio {table / floor:.2f}); check (json) {js * 1000:.0f} ms (ratio {js / floor:.2f})")
+    check = [exe, "check", "--gpu", "4070ti", "--model", "gpt2-xl"]
+    med = interleaved({
+        "floor": [py, "-c", "import typer, rich.console, rich.table, pydantic, yaml"],
+        "table": check,
+        "json": [*check, "--format", "json"],
+        "plan": [exe, "plan", "--gpu", "4070ti", "--duration", "30d"],
+    })
+    floor = med["floor"]
+    print(f"start-up: dependencies import {floor * 1000:.0f} ms; check (table) {med['table'] * 1000:.0f} ms "
+          f"(ratio {med['table'] / floor:.2f}); check (json) {med['json'] * 1000:.0f} ms (ratio {med['json'] / floor:.2f}); "
+          f"plan command {med['plan'] * 1000:.0f} ms")
 
     from gpt2budget.advisor import advise
     from gpt2budget.check import CheckInputs, evaluate
@@ -70,12 +84,12 @@ def main() -> None:
            "--precision", "fp32,amp-bf16,bf16,amp-fp16,tf32", "--checkpointing", "none,full",
            "--optimizer", "adamw,adamw-fused", "--seq", "512,1024", "--zero", "0"]
     rows = 19 * 4 * 32 * 5 * 2 * 2 * 2
-    t = time.perf_counter()
-    subprocess.run(cmd, stdout=subprocess.DEVNULL, check=False)
-    print(f"sweep: {rows:,} rows in {time.perf_counter() - t:.2f} s end to end")
-    t = time.perf_counter()
-    subprocess.run([exe, "plan", "--gpu", "4070ti", "--duration", "30d"], stdout=subprocess.DEVNULL, check=False)
-    print(f"plan command end to end: {(time.perf_counter() - t) * 1000:.0f} ms")
+    ts = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, stdout=subprocess.DEVNULL, check=False, env=ENV)
+        ts.append(time.perf_counter() - t0)
+    print(f"sweep: {rows:,} rows in {statistics.median(ts):.2f} s end to end (median of 3)")
 
 
 def _timed(f: object) -> float:

@@ -190,3 +190,53 @@ def test_validate_reports_every_problem_in_file_order(cli, tmp_path):
     assert f"{p}:3: memory_gib: Input should be a finite number (got nan)" in lines
     assert lines[-1] == f"{p}:4: peak_tflopz: unknown key (got {{'fp32': 1}})"
     assert len(lines) == 9  # 7 missing keys, the NaN, the typo
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_sweep_fast_path_matches_the_reference_rows(specs, fmt):
+    """sweep encodes rows from cached groups; every byte must equal check's JSON flattened and written plainly."""
+    import csv
+    import io
+
+    from gpt2budget.report import _clean
+    from gpt2budget.sweep import columns, grid, rows, run_sweep
+
+    axes = {"gpu": ["4070ti", "t4", "h100"], "model": ["gpt2", "gpt2-xl"], "stack": ["hf", "llmc"],
+            "precision": ["default", "bf16", "fp32"], "optimizer": ["default", "sgd"],
+            "checkpointing": ["none", "full"], "micro_batch": ["1", "3", "64"], "seq": ["default", "256"],
+            "gpus": ["1", "4"], "zero": ["0", "3"], "attention": ["default", "eager"]}
+    configs = grid(specs, axes)
+    fast = io.StringIO()
+    assert run_sweep(specs, configs, 30 * 86400.0, fmt, fast) == len(configs)
+    ref = io.StringIO()
+    if fmt == "csv":
+        w = csv.DictWriter(ref, fieldnames=columns(specs), extrasaction="ignore", lineterminator="\n")
+        w.writeheader()
+        for row in rows(specs, configs, 30 * 86400.0):
+            w.writerow(row)
+    else:
+        for row in rows(specs, configs, 30 * 86400.0):
+            ref.write(json.dumps(_clean(row)) + "\n")
+    got, want = fast.getvalue().splitlines(), ref.getvalue().splitlines()
+    assert len(got) == len(want) == len(configs) + (fmt == "csv")
+    assert any("tensor path" in line for line in want)  # refused rows are covered too
+    for a, b in zip(got, want, strict=True):
+        assert a == b
+
+
+def test_sweep_in_worker_processes_writes_the_same_rows_in_order(specs, monkeypatch):
+    import io
+
+    import gpt2budget.sweep as sw
+
+    axes = {"gpu": ["4070ti", "t4"], "model": ["gpt2", "gpt2-xl"], "stack": ["hf"], "precision": ["default", "bf16"],
+            "optimizer": ["default"], "checkpointing": ["none", "full"], "micro_batch": ["1", "2", "8"],
+            "seq": ["default"], "gpus": ["1", "2"], "zero": ["0"], "attention": ["default"]}
+    configs = sw.grid(specs, axes)
+    monkeypatch.setattr(sw, "CHUNK_ROWS", 7)
+    serial, parallel = io.StringIO(), io.StringIO()
+    sw.run_sweep(specs, configs, 86400.0, "csv", serial, jobs=1)
+    sw.run_sweep(specs, configs, 86400.0, "csv", parallel, jobs=2)
+    assert parallel.getvalue() == serial.getvalue()
+    assert len(serial.getvalue().splitlines()) == len(configs) + 1
+    assert sw.jobs_for(3, 10) == 3 and sw.jobs_for(0, 10) == 1

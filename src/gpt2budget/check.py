@@ -152,7 +152,7 @@ def evaluate(ci: CheckInputs, *, with_cost: bool = True) -> dict[str, Any]:
     eff = ci.parallel_efficiency if o.gpus > 1 else 1.0
     sustained = sustained_flops_per_s(o.gpus, peak, util, eff)
     available = sustained * ci.duration_s
-    mem = memory(shape, stack, o, gpu.usable_bytes)
+    mem, memory_doc, fits = memory_part(ci, shape)
     per_token = compute_flops_per_token(ci, shape, n)
     hw = recompute_factor(o.checkpointing)
     timing = Timing(sustained, per_token, offload_seconds_per_token(ci, mem.trainable_params, n_params(shape)))
@@ -171,9 +171,6 @@ def evaluate(ci: CheckInputs, *, with_cost: bool = True) -> dict[str, Any]:
         reqs["custom"] = requirement(ci.tokens, per_token, timing, hw, ci.duration_s, n, rule)
     target = "finetune" if "finetune" in reqs else "custom" if "custom" in reqs else "original"
 
-    host_available = ci.host_memory_gib * GIB * ci.nodes
-    host_fits = mem.host_bytes <= host_available
-    fits = mem.fits and host_fits
     result: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "inputs": inputs_dict(ci, util),
@@ -191,7 +188,7 @@ def evaluate(ci: CheckInputs, *, with_cost: bool = True) -> dict[str, Any]:
             "offload_seconds_per_token": timing.offload_s_per_token,
         },
         "requirements": reqs,
-        "memory": memory_dict(mem, o.gpus > 1, host_available, host_fits, stack),
+        "memory": memory_doc,
         "target": target,
         "loss_caveat": LOSS_CAVEAT,
     }
@@ -201,6 +198,24 @@ def evaluate(ci: CheckInputs, *, with_cost: bool = True) -> dict[str, Any]:
                                                  gpu.rent_usd_per_hour, gpu.launch_price_usd, ci.cost_inputs)}
     result["verdict"] = verdict(ci, result, fits, target)
     return result
+
+
+def memory_part(ci: CheckInputs, shape: Shape) -> tuple[MemoryResult, dict[str, Any], bool]:
+    """The memory model's result, its JSON section, and whether the run fits (on the card and in host memory)."""
+    return memory_section(ci, memory(shape, ci.stack, ci.options, ci.gpu.usable_bytes))
+
+
+def memory_section(ci: CheckInputs, mem: MemoryResult) -> tuple[MemoryResult, dict[str, Any], bool]:
+    host_available = ci.host_memory_gib * GIB * ci.nodes
+    host_fits = mem.host_bytes <= host_available
+    doc = memory_dict(mem, ci.options.gpus > 1, host_available, host_fits, ci.stack)
+    return mem, doc, mem.fits and host_fits
+
+
+# The fields of the memory section that change with the micro-batch; the others (available and host memory,
+# the largest micro-batch, the runtime overhead) depend only on the card, the model and the options.
+MICRO_BATCH_FIELDS = ("allocator_peak_bytes", "required_bytes", "fits", "peak_phase", "breakdown", "phases",
+                      "fragmentation_bytes")
 
 
 def memory_dict(mem: MemoryResult, per_gpu: bool, host_available: float, host_fits: bool,
@@ -245,10 +260,12 @@ def gib(x: float) -> str:
     return f"{x / GIB:.1f} GiB"
 
 
-def verdict(ci: CheckInputs, r: dict[str, Any], fits: bool, target: str) -> dict[str, Any]:
+def verdict(ci: CheckInputs, r: dict[str, Any], fits: bool, target: str, micro_batch: int | None = None) -> dict[str, Any]:
+    """The one-line answer. `micro_batch` overrides the options' (sweep reuses one CheckInputs across them)."""
     mem = r["memory"]
     req = r["requirements"][target]
     o = ci.options
+    b = o.micro_batch if micro_batch is None else micro_batch
     per = " per GPU" if o.gpus > 1 else ""
     what = {"finetune": f"{o.finetune} fine-tuning on {req['tokens']:.3g} tokens",
             "custom": f"training on {req['tokens']:.3g} tokens",
@@ -261,7 +278,7 @@ def verdict(ci: CheckInputs, r: dict[str, Any], fits: bool, target: str) -> dict
                     f"micro-batch up to {mem['max_micro_batch']})")
     else:
         mem_text = (f"does not fit in memory{per}: needs {gib(mem['required_bytes'])} at micro-batch "
-                    f"{o.micro_batch}, the card has {gib(mem['available_bytes'])}")
+                    f"{b}, the card has {gib(mem['available_bytes'])}")
     time_ok = req["fits_in_duration"]
     time_text = (f"{what} takes {fmt_hours(req['wall_time_hours'])}, "
                  f"{'within' if time_ok else 'beyond'} the {fmt_hours(ci.duration_s / 3600)} given "

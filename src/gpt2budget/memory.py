@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
+from typing import NamedTuple
 
 from gpt2budget.options import RunOptions
 from gpt2budget.shape import Shape, layer_params, tensor_groups
@@ -204,6 +205,21 @@ class PhaseModel:
     host_bytes: float  # CPU memory the offloaded parts need (per node)
     trainable: int
 
+    @cached_property
+    def lines(self) -> dict[str, tuple[float, float]]:
+        """Each phase's total as a line in the micro-batch b: (fixed bytes, bytes per sample)."""
+        return {ph: (sum(self.fixed[ph].values()), sum(self.per_sample[ph].values())) for ph in self.fixed}
+
+    @cached_property
+    def dense(self) -> dict[str, tuple[dict[str, float], dict[str, float]]]:
+        """Each phase's fixed and per-sample bytes with every component present (0.0 where it has none)."""
+        return {ph: ({k: self.fixed[ph].get(k, 0.0) for k in COMPONENTS},
+                     {k: self.per_sample[ph].get(k, 0.0) for k in COMPONENTS}) for ph in self.fixed}
+
+    @cached_property
+    def _solved(self) -> dict[tuple[int, float], int]:
+        return {}
+
 
 @lru_cache(maxsize=4096)
 def phase_model(shape: Shape, stack: StackSpec, opts: RunOptions) -> PhaseModel:
@@ -286,8 +302,7 @@ def phase_model(shape: Shape, stack: StackSpec, opts: RunOptions) -> PhaseModel:
     return PhaseModel(fixed, per, host, pb.trainable)
 
 
-@dataclass(frozen=True)
-class MemoryResult:
+class MemoryResult(NamedTuple):  # a tuple: cheap to build, sweep makes one per row
     allocator_peak_bytes: float
     required_bytes: float
     available_bytes: float
@@ -303,7 +318,7 @@ class MemoryResult:
 
 
 def phase_totals(pm: PhaseModel, b: int) -> dict[str, float]:
-    return {ph: sum(pm.fixed[ph].values()) + b * sum(pm.per_sample[ph].values()) for ph in pm.fixed}
+    return {ph: fixed + b * slope for ph, (fixed, slope) in pm.lines.items()}
 
 
 def required(peak: float, stack: StackSpec) -> float:
@@ -317,9 +332,7 @@ def max_micro_batch(pm: PhaseModel, stack: StackSpec, available: float, cap: int
     """Largest b with required(peak(b)) <= available: each phase is fixed + b·slope, solved directly."""
     budget = (available - stack.runtime_overhead_gib * GIB) / (1 + stack.fragmentation)
     best = cap
-    for ph in pm.fixed:
-        fixed = sum(pm.fixed[ph].values())
-        slope = sum(pm.per_sample[ph].values())
+    for fixed, slope in pm.lines.values():
         if fixed > budget:
             return 0
         if slope > 0:
@@ -328,19 +341,24 @@ def max_micro_batch(pm: PhaseModel, stack: StackSpec, available: float, cap: int
 
 
 def memory(shape: Shape, stack: StackSpec, opts: RunOptions, available: float) -> MemoryResult:
-    pm = phase_model(shape, stack, opts.with_(micro_batch=1))
-    b = opts.micro_batch
+    return memory_at(phase_model(shape, stack, opts.with_(micro_batch=1)), stack, available, opts.micro_batch)
+
+
+def memory_at(pm: PhaseModel, stack: StackSpec, available: float, b: int) -> MemoryResult:
+    """The memory result at micro-batch b, from a run's phase model (which does not depend on b)."""
     totals = phase_totals(pm, b)
     peak_phase = max(totals, key=totals.__getitem__)
-    parts = {**{k: 0.0 for k in COMPONENTS}, **pm.fixed[peak_phase]}
-    for k, v in pm.per_sample[peak_phase].items():
-        parts[k] += b * v
-    breakdown = {k: parts[k] for k in COMPONENTS}
+    fixed, per = pm.dense[peak_phase]
+    breakdown = {k: fixed[k] + b * per[k] for k in COMPONENTS}
     peak = sum(breakdown.values())
     need = required(peak, stack)
+    key = (id(stack), available)  # the largest micro-batch does not depend on b: solved once per card
+    best = pm._solved.get(key)
+    if best is None:
+        best = pm._solved[key] = max_micro_batch(pm, stack, available)
     return MemoryResult(
         allocator_peak_bytes=peak, required_bytes=need, available_bytes=available, fits=need <= available,
-        max_micro_batch=max_micro_batch(pm, stack, available), peak_phase=peak_phase, breakdown=breakdown,
+        max_micro_batch=best, peak_phase=peak_phase, breakdown=breakdown,
         phases=totals, runtime_overhead_bytes=stack.runtime_overhead_gib * GIB,
         fragmentation_bytes=peak * stack.fragmentation, host_bytes=pm.host_bytes,
         trainable_params=pm.trainable,

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
+import multiprocessing
+import os
+import signal
 from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from typing import IO, Any
 
-from gpt2budget.check import CheckInputs, default_precision, evaluate
+from gpt2budget.check import MICRO_BATCH_FIELDS, CheckInputs, default_precision, evaluate, memory_section, verdict
 from gpt2budget.errors import Gpt2BudgetError, UsageError
 from gpt2budget.loader import Specs
+from gpt2budget.memory import memory_at, phase_model
 from gpt2budget.options import ATTENTION_CHOICES, OPTIMIZER_CHOICES, PRECISION_CHOICES, RunOptions
 from gpt2budget.report import _clean, flatten
+from gpt2budget.shape import Shape
 
 
 def _ints(values: list[str], option: str, low: int, high: int) -> list[int]:
@@ -53,42 +60,215 @@ def grid(specs: Specs, axes: dict[str, list[str]]) -> list[tuple[Any, ...]]:
                                   attentions))
 
 
+def options_of(specs: Specs, config: tuple[Any, ...]) -> tuple[CheckInputs, str]:
+    gid, mid, sid, prec, opt, ck, mb, seq, ng, z, attn = config
+    g, m, s = specs.gpus.items[gid], specs.models.items[mid], specs.stacks.items[sid]
+    p = default_precision(g, s) if prec == "default" else prec
+    opts = RunOptions(precision=p, optimizer=s.default_optimizer if opt == "default" else opt,
+                      checkpointing=ck == "full", attention=s.default_attention if attn == "default" else attn,
+                      seq=seq or m.n_ctx, micro_batch=mb, gpus=ng, zero=z)
+    return CheckInputs(g, m, s, opts), p
+
+
 def rows(specs: Specs, configs: list[tuple[Any, ...]], duration_s: float) -> Iterator[dict[str, Any]]:
-    for gid, mid, sid, prec, opt, ck, mb, seq, ng, z, attn in configs:
-        g, m, s = specs.gpus.items[gid], specs.models.items[mid], specs.stacks.items[sid]
-        p = default_precision(g, s) if prec == "default" else prec
-        opts = RunOptions(precision=p, optimizer=s.default_optimizer if opt == "default" else opt,
-                          checkpointing=ck == "full", attention=s.default_attention if attn == "default" else attn,
-                          seq=seq or m.n_ctx, micro_batch=mb, gpus=ng, zero=z)
+    """One flat row per configuration: check's JSON flattened (the reference the fast path below must match)."""
+    for config in configs:
+        ci, p = options_of(specs, config)
         try:
-            r = evaluate(CheckInputs(g, m, s, opts, duration_s=duration_s))
-            row = flatten(r)
+            row = flatten(evaluate(replace(ci, duration_s=duration_s)))
             row["error"] = None
         except Gpt2BudgetError as exc:
-            row = {"inputs.gpu": gid, "inputs.model": mid, "inputs.stack": sid, "inputs.precision": p,
-                   "error": str(exc)}
+            row = error_row(config, p, exc)
         yield row
 
 
-def run_sweep(specs: Specs, configs: list[tuple[Any, ...]], duration_s: float, fmt: str, out: IO[str]) -> int:
-    import csv
-
-    n = 0
-    writer: Any = None
-    for row in rows(specs, configs, duration_s):
-        if fmt == "jsonl":
-            out.write(json.dumps(_clean(row)) + "\n")
-        else:
-            if writer is None:
-                writer = csv.DictWriter(out, fieldnames=list(row) if row.get("error") is None else _columns(specs),
-                                        extrasaction="ignore", lineterminator="\n")
-                writer.writeheader()
-            writer.writerow(row)
-        n += 1
-    return n
+def error_row(config: tuple[Any, ...], precision: str, exc: Exception) -> dict[str, Any]:
+    return {"inputs.gpu": config[0], "inputs.model": config[1], "inputs.stack": config[2],
+            "inputs.precision": precision, "error": str(exc)}
 
 
-def _columns(specs: Specs) -> list[str]:
+def columns(specs: Specs) -> list[str]:
+    """The CSV header: check's flattened fields with every memory phase (checkpointing adds one), and error."""
     g, m, s = next(iter(specs.gpus)), next(iter(specs.models)), next(iter(specs.stacks))
-    r = evaluate(CheckInputs(g, m, s, RunOptions(precision=default_precision(g, s), optimizer=s.default_optimizer)))
-    return [*flatten(r), "error"]
+    opts = RunOptions(precision=default_precision(g, s), optimizer=s.default_optimizer, checkpointing=True)
+    return [*flatten(evaluate(CheckInputs(g, m, s, opts))), "error"]
+
+
+# --- the fast path ------------------------------------------------------------------------------------------
+# Only the memory section, the verdict and inputs.micro_batch change with the micro-batch (the time, and so
+# everything else, does not, except under --offload params, which sweep does not offer). So each group of
+# configurations that differ only in micro-batch is evaluated in full once, its other fields are encoded once,
+# and each row recomputes the memory model from the group's cached phase model (a line in b per phase).
+
+
+DYNAMIC_PREFIXES = tuple(f"memory.{f}" for f in MICRO_BATCH_FIELDS) + ("verdict.",)
+
+
+def is_dynamic(key: str) -> bool:
+    return key == "inputs.micro_batch" or key.startswith(DYNAMIC_PREFIXES)
+
+
+def csv_field(v: Any) -> str:
+    """One field as csv.writer (QUOTE_MINIMAL, lineterminator "\\n") writes it."""
+    t = type(v)
+    if t is float or t is int:
+        return repr(v)
+    if v is None:
+        return ""
+    s = v if t is str else str(v)
+    if "," in s or '"' in s or "\n" in s or "\r" in s:
+        return '"' + s.replace('"', '""') + '"'
+    return s
+
+
+def json_value(v: Any) -> str:
+    """One value as json.dumps writes it, after report._clean (inf and nan become null)."""
+    t = type(v)
+    if t is float:
+        return repr(v) if math.isfinite(v) else "null"
+    if t is int:
+        return repr(v)
+    if t is bool:
+        return "true" if v else "false"
+    if v is None:
+        return "null"
+    return json.dumps(_clean(v))
+
+
+def changing_values(mb: int, mem_doc: dict[str, Any], verdict_doc: dict[str, Any]) -> list[Any]:
+    """The values of a row that change with the micro-batch, in the order of changing_keys."""
+    out: list[Any] = [mb]
+    for f in MICRO_BATCH_FIELDS:
+        x = mem_doc[f]
+        if type(x) is dict:
+            out.extend(x.values())
+        else:
+            out.append(x)
+    out.extend(verdict_doc.values())
+    return out
+
+
+def changing_keys(mem_doc: dict[str, Any], verdict_doc: dict[str, Any]) -> list[str]:
+    mem = flatten({f: mem_doc[f] for f in MICRO_BATCH_FIELDS}, "memory")
+    return ["inputs.micro_batch", *mem, *flatten(verdict_doc, "verdict")]
+
+
+MARK = "\x00"  # stands for a changing field while a group's static text is joined and split
+
+
+@dataclass
+class _Group:
+    ci: CheckInputs
+    pm: Any  # the phase model (memory.PhaseModel)
+    result: dict[str, Any]  # the full result at the group's first micro-batch
+    segments: list[str]  # the row's text between the fields that change with the micro-batch
+    error: str | None = None  # the encoded row, when the configuration is refused
+
+
+class FastRows:
+    def __init__(self, specs: Specs, duration_s: float, fmt: str, header: list[str]) -> None:
+        self.specs, self.duration_s, self.fmt, self.header = specs, duration_s, fmt, header
+        self.groups: dict[tuple[Any, ...], _Group] = {}
+        self.enc = csv_field if fmt == "csv" else json_value
+        self.checked: set[tuple[str, ...]] = set()  # slot layouts already checked against changing_keys
+
+    def text(self, keys: list[str], flat: dict[str, Any], slots: frozenset[int] = frozenset()) -> str:
+        """The encoded row, with MARK in place of each slot's value."""
+        if self.fmt == "csv":
+            return ",".join(MARK if i in slots else csv_field(flat.get(k)) for i, k in enumerate(keys)) + "\n"
+        return "{" + ", ".join(json.dumps(k) + ": " + (MARK if i in slots else json_value(flat[k]))
+                               for i, k in enumerate(keys)) + "}\n"
+
+    def group(self, config: tuple[Any, ...]) -> _Group:
+        key = config[:6] + config[7:]
+        found = self.groups.get(key)
+        if found is not None:
+            return found
+        ci, p = options_of(self.specs, config)
+        ci = replace(ci, duration_s=self.duration_s)
+        try:
+            r = evaluate(ci)
+        except Gpt2BudgetError as exc:
+            flat = error_row(config, p, exc)
+            g = _Group(ci, None, {}, [], self.text(self.header if self.fmt == "csv" else list(flat), flat))
+        else:
+            flat = flatten(r)
+            flat["error"] = None
+            keys = self.header if self.fmt == "csv" else list(flat)
+            slots = [i for i, k in enumerate(keys) if is_dynamic(k) and k in flat]
+            layout = tuple(keys[i] for i in slots)
+            if layout not in self.checked:  # changing_values' order must be the slots' order
+                if list(layout) != changing_keys(r["memory"], r["verdict"]):
+                    raise AssertionError(f"sweep: the changing fields are not in flatten's order: {layout}")
+                self.checked.add(layout)
+            text = self.text(keys, flat, frozenset(slots))
+            segments = text.split(MARK)
+            if len(segments) != len(slots) + 1:
+                raise UsageError("--gpu", "a spec's text contains a NUL character")
+            shape = Shape.of(ci.model, ci.options.seq, ci.stack.vocab_multiple)
+            pm = phase_model(shape, ci.stack, ci.options.with_(micro_batch=1))
+            g = _Group(ci, pm, r, segments)
+        self.groups[key] = g
+        return g
+
+    def row(self, config: tuple[Any, ...]) -> str:
+        g = self.group(config)
+        if g.error is not None:
+            return g.error
+        mb = config[6]
+        ci = g.ci
+        _, mem_doc, fits = memory_section(ci, memory_at(g.pm, ci.stack, ci.gpu.usable_bytes, mb))
+        r = g.result
+        v = verdict(ci, {"memory": mem_doc, "requirements": r["requirements"]}, fits, r["target"], micro_batch=mb)
+        values = changing_values(mb, mem_doc, v)
+        enc = self.enc
+        seg = g.segments
+        if len(values) != len(seg) - 1:
+            raise AssertionError("sweep: a row's changing fields do not match its group")
+        return seg[0] + "".join(map(str.__add__, map(enc, values), seg[1:]))
+
+
+CHUNK_ROWS = 2048
+PARALLEL_MIN_ROWS = 20_000  # below this, starting workers costs more than it saves
+
+
+def jobs_for(requested: int, n_rows: int) -> int:
+    """Worker processes for a sweep: --jobs, or one per CPU for large grids where fork is available."""
+    if requested > 0:
+        return requested
+    if n_rows < PARALLEL_MIN_ROWS or "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+_WORKER: FastRows | None = None
+
+
+def _init_worker(specs: Specs, duration_s: float, fmt: str, header: list[str]) -> None:
+    global _WORKER
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle (it stops the pool)
+    _WORKER = FastRows(specs, duration_s, fmt, header)
+
+
+def _chunk_text(chunk: list[tuple[Any, ...]]) -> str:
+    assert _WORKER is not None
+    return "".join([_WORKER.row(c) for c in chunk])
+
+
+def run_sweep(specs: Specs, configs: list[tuple[Any, ...]], duration_s: float, fmt: str, out: IO[str],
+              jobs: int = 1) -> int:
+    """Write one row per configuration, in grid order; with jobs > 1, chunks are encoded by forked workers."""
+    header = columns(specs)
+    if fmt == "csv":
+        out.write(",".join(csv_field(h) for h in header) + "\n")
+    chunks = [configs[i : i + CHUNK_ROWS] for i in range(0, len(configs), CHUNK_ROWS)]
+    if jobs > 1 and len(chunks) > 1 and "fork" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("fork")
+        with ctx.Pool(jobs, initializer=_init_worker, initargs=(specs, duration_s, fmt, header)) as pool:
+            for text in pool.imap(_chunk_text, chunks):
+                out.write(text)
+    else:
+        fast = FastRows(specs, duration_s, fmt, header)
+        for chunk in chunks:
+            out.write("".join([fast.row(c) for c in chunk]))
+    return len(configs)

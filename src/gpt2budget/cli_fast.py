@@ -1,0 +1,98 @@
+"""Start-up: let values that need no conversion skip Typer's per-parameter pydantic coercion.
+
+Typer 0.2x validates every parameter of a command through a pydantic TypeAdapter that it builds on each run,
+defaults included: for `check` that was ~45 adapters plus importing the adapter machinery, ~60 ms of a ~300 ms
+start-up (profiled for the hardening issue). Most values need no conversion at all: a default we declared
+(already typed), a string for a `str` option, the exact value of an Enum choice, a plain integer or decimal
+within an option's bounds. Those are passed through here; everything else (other spellings, out-of-range
+numbers, lists, paths) takes Typer's own path, so its conversions and error messages are unchanged.
+
+Only this app's parameter objects are changed (per instance, when the group resolves a command); nothing global.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import types
+from enum import Enum
+from typing import Any
+
+from typer.core import TyperGroup
+
+_INT = re.compile(r"[+-]?[0-9]+")
+_FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_MISS = object()
+
+
+def plain_value(param: Any, value: Any) -> Any:
+    """The value Typer's coercion would produce, when that is certain without it; _MISS otherwise."""
+    desc = getattr(param, "type_descriptor", None)
+    if desc is None:
+        return _MISS
+    multi = param.multiple or param.nargs == -1
+    if value is None:
+        if param.required:
+            return _MISS  # Typer reports the missing option
+        return () if multi else None  # an option left out: Typer's coercion gives the same
+    if multi or param.nargs != 1:
+        return _MISS
+    ann = desc.annotation
+    info = desc.parameter_info
+    if not isinstance(ann, type):
+        return _MISS
+    if issubclass(ann, Enum):
+        if isinstance(value, ann):
+            return value  # an already-typed default
+        for member in ann:
+            if type(value) is str and member.value == value:
+                return member
+        return _MISS
+    if ann is str or ann is bool:
+        return value if type(value) is ann else _MISS
+    if ann in (int, float):
+        if type(value) is ann:
+            number: float = value
+        elif isinstance(value, str) and (_INT if ann is int else _FLOAT).fullmatch(value):
+            number = ann(value)
+            if not math.isfinite(number):
+                return _MISS
+        else:
+            return _MISS
+        if getattr(info, "clamp", False):
+            return _MISS
+        lo, hi = getattr(info, "min", None), getattr(info, "max", None)
+        if (lo is not None and number < lo) or (hi is not None and number > hi):
+            return _MISS  # Typer words the range error
+        return number
+    return _MISS
+
+
+def _process_value(self: Any, ctx: Any, value: Any) -> Any:
+    plain = plain_value(self, value)
+    if plain is _MISS:
+        return type(self).process_value(self, ctx, value)  # Typer's own coercion
+    if self.callback is not None:
+        plain = self.callback(ctx, self, plain)
+    return plain
+
+
+def speed_up(params: list[Any]) -> None:
+    for p in params:
+        if hasattr(p, "type_descriptor") and "process_value" not in vars(p):
+            p.process_value = types.MethodType(_process_value, p)
+
+
+class FastGroup(TyperGroup):
+    """Typer's group, with the pass-through above for its own and its commands' parameters."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        params: list[Any] = super().get_params(ctx)
+        speed_up(params)
+        return params
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        name, cmd, rest = super().resolve_command(ctx, args)
+        if cmd is not None:
+            speed_up(cmd.get_params(ctx))  # the command's help option is made (and cached) here
+        return name, cmd, rest
