@@ -3,10 +3,14 @@ import math
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from gpt2budget.advisor import advise, needs_advice
 from gpt2budget.check import CheckInputs, default_precision, evaluate
 from gpt2budget.cli import main
-from gpt2budget.loader import load_specs
+from gpt2budget.errors import SpecError
+from gpt2budget.loader import builtin_config_dir, load_specs, parse_yaml, validate_data
 from gpt2budget.options import RunOptions
+from gpt2budget.report import to_json
+from gpt2budget.schema import CheckOutput
 
 SPECS = load_specs()
 GPUS = sorted(SPECS.gpus.items)
@@ -23,13 +27,17 @@ configs = st.fixed_dictionaries({
 })
 
 
-def run(c, **over):
-    c = {**c, **over}
+def r_inputs(c):
     g, m, s = SPECS.gpus.items[c["gpu"]], SPECS.models.items[c["model"]], SPECS.stacks.items[c["stack"]]
     o = RunOptions(precision=default_precision(g, s), optimizer=c["optimizer"], checkpointing=c["ckpt"],
                    attention=c["attention"], dropout=c["dropout"], seq=c["seq"], micro_batch=c["mb"], gpus=c["gpus"],
                    zero=c["zero"], offload=c["offload"])
-    return evaluate(CheckInputs(g, m, s, o, utilization=c["util"]))
+    return CheckInputs(g, m, s, o, utilization=c["util"])
+
+
+def run(c, **over):
+    c = {**c, **over}
+    return evaluate(r_inputs(c))
 
 
 def finite(x):
@@ -49,6 +57,8 @@ def test_invariants(c):
     if mem["fits"]:
         assert mem["max_micro_batch"] >= c["mb"]
     assert finite(r["memory"]) and finite(r["compute"])
+    doc = {**r, "advice": advise(r_inputs(c), SPECS.models, r) if needs_advice(r) else []}  # as `check` adds it
+    CheckOutput.model_validate_json(to_json(doc))  # every JSON output validates against `gpt2budget schema check`
     # memory never falls as micro-batch or sequence grows
     assert run(c, mb=c["mb"] + 1)["memory"]["allocator_peak_bytes"] >= mem["allocator_peak_bytes"]
     assert run(c, seq=c["seq"] * 2)["memory"]["allocator_peak_bytes"] >= mem["allocator_peak_bytes"]
@@ -70,7 +80,7 @@ words = st.sampled_from(["--gpu", "--model", "--micro-batch", "--utilization", "
                          "-1", "0", "1e999", "nan", "abc", "", "--", "7", "1y", "json", "💥", "--offload"])
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                    HealthCheck.function_scoped_fixture])
 @given(st.lists(st.one_of(words, st.text(max_size=8)), max_size=8))
 def test_hostile_arguments_never_traceback(capsys, args):
@@ -84,3 +94,20 @@ def test_hostile_arguments_never_traceback(capsys, args):
     assert code in (0, 2, 3, 4, None)
     if code == 2:
         assert cap.err.startswith("Error: ") and len(cap.err.strip().splitlines()) == 1
+
+
+SPEC_TEXT = (builtin_config_dir() / "gpus" / "rtx-4090.yaml").read_text()
+yaml_chars = st.sampled_from(list(":-{}[],&*!|>'\"#%@`?\n\t ") + ["!!python/object:os.system", "&a", "*a", "<<:",
+                                                                     ".nan", ".inf", "-1", "0", "1e999", "\\x00", "é"])
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, len(SPEC_TEXT)), st.integers(0, 40), st.lists(yaml_chars, max_size=12))
+def test_mangled_spec_files_give_a_spec_error_or_a_spec(at, cut, noise):
+    """A real spec with a slice cut out and YAML punctuation spliced in: loads, or raises SpecError naming the file."""
+    text = SPEC_TEXT[:at] + "".join(noise) + SPEC_TEXT[at + cut:]
+    try:
+        data, lines = parse_yaml(text, "mangled.yaml")
+        validate_data("gpus", data, "mangled.yaml", lines)
+    except SpecError as exc:
+        assert str(exc).startswith("mangled.yaml") and "\n" not in str(exc)
