@@ -101,3 +101,14 @@ def test_explain_substitutes_numbers(cli):
     r = cli("check", "--gpu", "4070ti", "--model", "gpt2", "--explain")
     assert "N = V·h + P·h" in r.out and "124,439,808" in r.out
     assert "phase backward_start" in r.out
+
+
+@pytest.mark.parametrize("cmd", ["check --gpu 4090 --model gpt2", "check --gpu 4090 --model gpt2 --format json",
+                                 "gpus", "sweep --gpu all --model all --micro-batch 1,2,3,4,5,6,7,8"])
+def test_a_closed_pipe_is_a_quiet_success(cmd):
+    import subprocess
+    import sys
+
+    shell = f'"{sys.executable}" -m gpt2budget {cmd} | head -n 1 > /dev/null'
+    proc = subprocess.run(["bash", "-o", "pipefail", "-c", shell], capture_output=True, text=True, timeout=120)
+    assert (proc.returncode, proc.stderr) == (0, "")

@@ -696,6 +696,7 @@ def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         rc = app_for(args)(args=args, standalone_mode=False, prog_name="gpt2budget")
+        sys.stdout.flush()  # here, where a closed pipe is caught below, not at interpreter exit
         if isinstance(rc, int) and rc:
             sys.exit(rc)
     except typer.Exit as exc:
@@ -713,8 +714,10 @@ def main(argv: list[str] | None = None) -> None:
     except Gpt2BudgetError as exc:
         sys.stderr.write(f"Error: {' '.join(str(exc).split())}\n")
         sys.exit(exc.exit_code)
-    except BrokenPipeError:
-        sys.stderr.close()
+    except BrokenPipeError:  # the reader went away (`| head`): stop quietly
+        from gpt2budget.report import quiet_stdout
+
+        quiet_stdout()
         sys.exit(0)
     except KeyboardInterrupt:
         sys.exit(130)

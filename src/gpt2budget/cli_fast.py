@@ -84,7 +84,17 @@ def speed_up(params: list[Any]) -> None:
 
 
 class FastGroup(TyperGroup):
-    """Typer's group, with the pass-through above for its own and its commands' parameters."""
+    """Typer's group, with the pass-through above for its own and its commands' parameters, and a closed pipe
+    treated as the end of the output (exit 0) rather than Click's exit 1."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            from gpt2budget.report import quiet_stdout
+
+            quiet_stdout()
+            return 0
 
     def get_params(self, ctx: Any) -> list[Any]:
         params: list[Any] = super().get_params(ctx)

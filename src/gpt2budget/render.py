@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from gpt2budget.report import quiet_stdout
 from gpt2budget.units import fmt_bytes, fmt_count, fmt_hours, fmt_sci, fmt_usd
 
 BAR_WIDTH = 48
@@ -18,11 +19,20 @@ COLORS = ["cyan", "magenta", "yellow", "green", "blue", "red", "bright_cyan", "b
 GLYPHS = "█▓▒░▚▞▖▗▘"
 
 
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        """The reader of a pipe went away (`| head`): the output just ends, exit 0 as with the other formats
+        (Rich's default exits 1)."""
+        self.quiet = True
+        quiet_stdout()
+        raise SystemExit(0)
+
+
 def make_console(no_color: bool = False, record: bool = False) -> Console:
     tty = sys.stdout.isatty()
     color = not no_color and "NO_COLOR" not in os.environ and tty
     width = None if tty else 200  # piped: never wrap tables
-    return Console(no_color=not color, color_system="auto" if color else None, highlight=False,
+    return _Console(no_color=not color, color_system="auto" if color else None, highlight=False,
                    record=record, width=width, soft_wrap=not tty)
 
 

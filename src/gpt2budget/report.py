@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import math
+import os
+import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -59,3 +62,11 @@ def markdown_text(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> str
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(cell(r.get(c)) for c in columns) + " |" for r in rows]
     return "\n".join(lines) + "\n"
+
+
+def quiet_stdout() -> None:
+    """After the reader of a pipe went away (`| head`): point stdout at /dev/null so nothing fails at exit."""
+    with contextlib.suppress(BrokenPipeError, ValueError):
+        sys.stdout.flush()
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
