@@ -144,14 +144,21 @@ def parse_yaml(text: str, path: str) -> tuple[Any, dict[str, int]]:
 
 
 def validate_data(kind: str, data: Any, path: str, lines: dict[str, int]) -> BaseModel:
-    cls = KINDS[kind]
+    spec, problems = _checked(kind, data, path, lines)
+    if spec is None:
+        raise problems[0]
+    return spec
+
+
+def _checked(kind: str, data: Any, path: str, lines: dict[str, int]) -> tuple[BaseModel | None, list[SpecError]]:
+    """The validated spec, or None and every problem found."""
     if not isinstance(data, dict):
-        raise SpecError(path, "", f"expected a mapping of keys at the top level, got {type(data).__name__}")
+        return None, [SpecError(path, "", f"expected a mapping of keys at the top level, got {type(data).__name__}")]
     data.setdefault("id", Path(path).stem)
     try:
-        return cls.model_validate(data)
+        return KINDS[kind].model_validate(data), []
     except ValidationError as exc:
-        raise _spec_errors(exc, path, lines)[0] from None
+        return None, _spec_errors(exc, path, lines)
 
 
 def _spec_errors(exc: ValidationError, path: str, lines: dict[str, int]) -> list[SpecError]:
@@ -175,15 +182,9 @@ def spec_file_problems(kind: str, path: Path) -> list[SpecError]:
     """Every problem of one spec file (for `validate`); an empty list when it is valid."""
     try:
         data, lines = parse_yaml(_read_text(path), str(path))
-        if not isinstance(data, dict):
-            validate_data(kind, data, str(path), lines)  # raises the top-level error
-        data.setdefault("id", path.stem)
-        KINDS[kind].model_validate(data)
     except SpecError as exc:
         return [exc]
-    except ValidationError as exc:
-        return _spec_errors(exc, str(path), lines)
-    return []
+    return _checked(kind, data, str(path), lines)[1]
 
 
 def _line_for(loc: str, lines: dict[str, int]) -> int | None:
