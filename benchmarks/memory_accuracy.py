@@ -12,7 +12,7 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-from gpt2budget.loader import load_specs
+from gpt2budget.catalog import load_specs
 from gpt2budget.memory import memory
 from gpt2budget.options import RunOptions
 from gpt2budget.shape import Shape

@@ -46,8 +46,8 @@ def main() -> None:
           f"plan command {med['plan'] * 1000:.0f} ms")
 
     from gpt2budget.advisor import advise
+    from gpt2budget.catalog import load_specs
     from gpt2budget.check import CheckInputs, evaluate
-    from gpt2budget.loader import load_specs
     from gpt2budget.memory import memory
     from gpt2budget.options import RunOptions
     from gpt2budget.planner import plan

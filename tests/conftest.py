@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
+from gpt2budget.catalog import load_specs
 from gpt2budget.cli import main
-from gpt2budget.loader import load_specs
 
 DATA = Path(__file__).parent / "data"
 
@@ -42,3 +42,12 @@ def specs():
 
 def measured_points():
     return [json.loads(line) for line in (DATA / "h100_gpt2_training_memory.jsonl").read_text().splitlines() if line]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _own_spec_cache(tmp_path_factory):
+    """The tests keep their spec cache to themselves (never the user's ~/.cache)."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("GPT2BUDGET_CACHE_DIR", str(tmp_path_factory.mktemp("spec-cache")))
+    yield
+    mp.undo()

@@ -108,7 +108,8 @@ class Sandbox:
         home.mkdir()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("GPT2BUDGET_", "COLUMNS", "FORCE_COLOR"))}
         env.update({"PATH": f"{bindir}{os.pathsep}{env.get('PATH', '')}", "HOME": str(home),
-                    "XDG_CONFIG_HOME": str(home / ".config"), "NO_COLOR": "1", "PYTHONIOENCODING": "utf-8",
+                    "XDG_CONFIG_HOME": str(home / ".config"), "XDG_CACHE_HOME": str(home / ".cache"),
+                    "NO_COLOR": "1", "PYTHONIOENCODING": "utf-8",
                     "LC_ALL": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1"})
         self.env = env
 

@@ -93,7 +93,7 @@ def test_finetune_lora_fits_where_full_does_not(cli):
 
 
 def test_qlora_weights_about_a_quarter_of_bf16():
-    from gpt2budget.loader import load_specs
+    from gpt2budget.catalog import load_specs
     from gpt2budget.memory import param_bytes
     from gpt2budget.options import RunOptions
     from gpt2budget.shape import Shape

@@ -4,13 +4,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gpt2budget.advisor import advise, needs_advice
+from gpt2budget.catalog import load_specs
 from gpt2budget.check import CheckInputs, default_precision, evaluate
 from gpt2budget.cli import main
 from gpt2budget.errors import SpecError
-from gpt2budget.loader import builtin_config_dir, load_specs, parse_yaml, validate_data
+from gpt2budget.loader import parse_yaml, validate_data
 from gpt2budget.options import RunOptions
 from gpt2budget.report import to_json
 from gpt2budget.schema import CheckOutput
+from gpt2budget.specfiles import builtin_config_dir
 
 SPECS = load_specs()
 GPUS = sorted(SPECS.gpus.items)

@@ -1,7 +1,9 @@
 import pytest
 
+from gpt2budget.catalog import load_catalog
 from gpt2budget.errors import SpecError
-from gpt2budget.loader import MAX_SPEC_BYTES, load_catalog, load_spec_file
+from gpt2budget.loader import load_spec_file
+from gpt2budget.specfiles import MAX_SPEC_BYTES
 
 GOOD = (__import__("pathlib").Path(__file__).parents[1] / "configs" / "gpus" / "rtx-4090.yaml").read_text()
 

@@ -20,8 +20,8 @@ from gpt2budget.cli_fast import FastGroup
 from gpt2budget.errors import EXIT_INFEASIBLE, EXIT_USAGE, Gpt2BudgetError, UsageError
 
 if TYPE_CHECKING:
+    from gpt2budget.catalog import Specs
     from gpt2budget.check import CheckInputs
-    from gpt2budget.loader import Specs
 
 EPILOG = ("Exit codes: 0 success, 2 usage error, 3 spec (YAML) error, 4 not feasible (only with "
           "--fail-if-infeasible).")
@@ -115,7 +115,8 @@ ZERO_NAMES = {"0": 0, "1": 1, "2": 2, "3": 3, "no_shard": 0, "shard_grad_op": 2,
 
 def _ids(kind: str) -> list[str]:
     try:
-        from gpt2budget.loader import config_dirs, load_catalog
+        from gpt2budget.catalog import load_catalog
+        from gpt2budget.specfiles import config_dirs
 
         return sorted(load_catalog(kind, config_dirs(typer.get_app_dir("gpt2budget"))).items)
     except Exception:  # completion must never fail loudly
@@ -155,7 +156,7 @@ UtilOpt = Annotated[float | None, typer.Option("--utilization", min=0, max=1,
 
 
 def load(config_dir: list[Path] | None) -> Specs:
-    from gpt2budget.loader import load_specs
+    from gpt2budget.catalog import load_specs
 
     return load_specs(typer.get_app_dir("gpt2budget"), [str(p) for p in config_dir or []])
 
@@ -401,9 +402,10 @@ def gpus(
     """The GPU catalogue, one row each (dense peak TFLOP/s; tensor figures at FP32 accumulate)."""
     if template:
         from gpt2budget import report
+        from gpt2budget.specs import spec_data
 
         spec = load(config_dir).gpus.get(template, "--template")
-        data = spec.model_dump(exclude_none=True, mode="json")
+        data = spec_data(spec)
         data["id"] = f"my-{spec.id}"
         data["name"] = f"{spec.name} (edit me)"
         data["aliases"] = []

@@ -1,76 +1,33 @@
-"""Finding and loading spec files: the only module that reads YAML.
+"""Reading one spec file: YAML to plain data to a validated spec. The only module that parses YAML.
 
 Safe by construction: the document is composed by PyYAML's safe (C, where available) composer, then built
 here into plain dicts, which refuses duplicate keys, aliases/anchors (no alias bombs), non-string keys,
-files over MAX_SPEC_BYTES and unknown tags. Every error names the file, the key and the line.
+files over specfiles.MAX_SPEC_BYTES and unknown tags. Every error names the file, the key and the line.
 """
 
 from __future__ import annotations
 
-import difflib
-import os
-import re
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
-from gpt2budget.errors import SpecError, UnknownNameError
-from gpt2budget.specs import GpuSpec, ModelSpec, StackSpec
-
-MAX_SPEC_BYTES = 256 * 1024  # a spec is a page of YAML; anything larger is refused before parsing
-KINDS: dict[str, type[BaseModel]] = {"gpus": GpuSpec, "models": ModelSpec, "stacks": StackSpec}
-ENV_PATH = "GPT2BUDGET_CONFIG_PATH"
+from gpt2budget import validation
+from gpt2budget.errors import SpecError
+from gpt2budget.specfiles import KIND_NAMES, read_spec_bytes
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-S = TypeVar("S", bound=BaseModel)
-
-
-def builtin_config_dir() -> Path:
-    """The specs shipped inside the package (or the repository's configs/ when run from a checkout)."""
-    packaged = Path(str(resources.files("gpt2budget"))) / "configs"
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parents[2] / "configs"
-
-
-def config_dirs(user_dir: str | None = None, extra: Iterable[str] = ()) -> list[tuple[str, Path]]:
-    """Search order: built-in, the user config directory, GPT2BUDGET_CONFIG_PATH, each --config-dir."""
-    dirs: list[tuple[str, Path]] = [("built-in", builtin_config_dir())]
-    if user_dir:
-        dirs.append(("user", Path(user_dir)))
-    for part in os.environ.get(ENV_PATH, "").split(os.pathsep):
-        if part.strip():
-            dirs.append((ENV_PATH, Path(part)))
-    for d in extra:
-        dirs.append(("--config-dir", Path(d)))
-    return dirs
 
 
 # --- safe YAML ---------------------------------------------------------------------------------------
 
 
 def _read_text(path: Path) -> str:
-    shown = str(path)
-    try:
-        if path.is_dir():
-            raise SpecError(shown, "", "is a directory, not a spec file")
-        size = path.stat().st_size
-        if size > MAX_SPEC_BYTES:
-            raise SpecError(shown, "", f"file is {size:,} bytes; spec files are limited to {MAX_SPEC_BYTES:,}")
-        with open(path, "rb") as fh:
-            raw = fh.read(MAX_SPEC_BYTES + 1)
-    except SpecError:
-        raise
-    except OSError as exc:
-        reason = exc.strerror or exc.__class__.__name__
-        raise SpecError(shown, "", f"cannot read file ({reason})") from None
-    if len(raw) > MAX_SPEC_BYTES:
-        raise SpecError(shown, "", f"file is larger than {MAX_SPEC_BYTES:,} bytes")
+    return _decode(read_spec_bytes(path), str(path))
+
+
+def _decode(raw: bytes, shown: str) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -143,20 +100,20 @@ def parse_yaml(text: str, path: str) -> tuple[Any, dict[str, int]]:
         raise SpecError(path, "", "invalid YAML: nested too deeply") from None
 
 
-def validate_data(kind: str, data: Any, path: str, lines: dict[str, int]) -> BaseModel:
+def validate_data(kind: str, data: Any, path: str, lines: dict[str, int]) -> Any:
     spec, problems = _checked(kind, data, path, lines)
     if spec is None:
         raise problems[0]
     return spec
 
 
-def _checked(kind: str, data: Any, path: str, lines: dict[str, int]) -> tuple[BaseModel | None, list[SpecError]]:
+def _checked(kind: str, data: Any, path: str, lines: dict[str, int]) -> tuple[Any, list[SpecError]]:
     """The validated spec, or None and every problem found."""
     if not isinstance(data, dict):
         return None, [SpecError(path, "", f"expected a mapping of keys at the top level, got {type(data).__name__}")]
     data.setdefault("id", Path(path).stem)
     try:
-        return KINDS[kind].model_validate(data), []
+        return validation.validate(kind, data), []
     except ValidationError as exc:
         return None, _spec_errors(exc, path, lines)
 
@@ -195,15 +152,19 @@ def _line_for(loc: str, lines: dict[str, int]) -> int | None:
     return None
 
 
-def load_spec_file(kind: str, path: Path) -> BaseModel:
-    text = _read_text(path)
-    data, lines = parse_yaml(text, str(path))
+def load_spec_file(kind: str, path: Path) -> Any:
+    return spec_from_bytes(kind, read_spec_bytes(path), path)
+
+
+def spec_from_bytes(kind: str, raw: bytes, path: Path) -> Any:
+    """The validated spec (a `specs` dataclass) of one file's bytes, or a SpecError naming file, key and line."""
+    data, lines = parse_yaml(_decode(raw, str(path)), str(path))
     return validate_data(kind, data, str(path), lines)
 
 
 def guess_kind(path: Path, data: Any) -> str:
     """Which kind a file named on the command line is: by its folder, else by its keys."""
-    if path.parent.name in KINDS:
+    if path.parent.name in KIND_NAMES:
         return path.parent.name
     if isinstance(data, dict):
         if "peak_tflops" in data:
@@ -213,92 +174,6 @@ def guess_kind(path: Path, data: Any) -> str:
         if "layer_activations" in data:
             return "stacks"
     return "gpus"
-
-
-# --- the catalogue -----------------------------------------------------------------------------------
-
-
-def normalize(name: str) -> str:
-    return re.sub(r"[^a-z0-9.]", "", name.lower())
-
-
-@dataclass
-class Catalog(Generic[S]):
-    kind: str
-    items: dict[str, S] = field(default_factory=dict)
-    origin: dict[str, str] = field(default_factory=dict)  # id -> "built-in: path" etc.
-    _names: dict[str, str] = field(default_factory=dict)
-
-    def add(self, spec: S, origin: str) -> None:
-        sid = spec.id  # type: ignore[attr-defined]
-        self.items[sid] = spec
-        self.origin[sid] = origin
-
-    def _index(self) -> dict[str, str]:
-        if not self._names:
-            for sid, spec in self.items.items():
-                for alias in (*spec.aliases, spec.name):  # type: ignore[attr-defined]
-                    self._names.setdefault(normalize(alias), sid)
-            for sid in self.items:  # an id always wins over another spec's alias
-                self._names[normalize(sid)] = sid
-        return self._names
-
-    def get(self, name: str, option: str) -> S:
-        if name in self.items:
-            return self.items[name]
-        names = self._index()
-        key = normalize(name)
-        if key in names:
-            return self.items[names[key]]
-        close = difflib.get_close_matches(key, list(names), n=3, cutoff=0.6)
-        ids = list(dict.fromkeys(names[c] for c in close))
-        hint = f"; did you mean {' or '.join(ids)}?" if ids else ""
-        kind = self.kind.rstrip("s")
-        raise UnknownNameError(option, f"unknown {kind} {name!r}{hint} (see `gpt2budget {self.kind}`)")
-
-    def __iter__(self) -> Iterator[S]:
-        return iter(self.items.values())
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-
-def load_catalog(kind: str, dirs: list[tuple[str, Path]]) -> Catalog[Any]:
-    """Load every spec of one kind; a later folder's file with the same id replaces an earlier one."""
-    cat: Catalog[Any] = Catalog(kind)
-    for label, base in dirs:
-        folder = base / kind
-        if not folder.is_dir():
-            continue
-        seen: dict[str, Path] = {}
-        try:
-            files = sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml"))
-        except OSError as exc:
-            raise SpecError(str(folder), "", f"cannot list folder ({exc.strerror})") from None
-        for path in files:
-            spec = load_spec_file(kind, path)
-            sid = spec.id  # type: ignore[attr-defined]
-            if sid in seen:
-                raise SpecError(str(path), "id", f"{sid!r} is also defined in {seen[sid]}")
-            seen[sid] = path
-            cat.add(spec, f"{label}: {path}")
-    return cat
-
-
-@dataclass
-class Specs:
-    gpus: Catalog[GpuSpec]
-    models: Catalog[ModelSpec]
-    stacks: Catalog[StackSpec]
-
-
-def load_specs(user_dir: str | None = None, extra: Iterable[str] = ()) -> Specs:
-    dirs = config_dirs(user_dir, extra)
-    return Specs(
-        gpus=load_catalog("gpus", dirs),
-        models=load_catalog("models", dirs),
-        stacks=load_catalog("stacks", dirs),
-    )
 
 
 def dump_yaml(data: Any) -> str:

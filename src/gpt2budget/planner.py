@@ -23,9 +23,8 @@ def custom_models(base: ModelSpec) -> list[ModelSpec]:
     out = []
     for layers, heads in CUSTOM_SHAPES:
         h = 64 * heads
-        out.append(base.model_copy(update={
-            "id": f"gpt2-l{layers}-h{h}", "name": f"GPT-2-shaped, {layers} layers x {h}", "aliases": (),
-            "n_layer": layers, "n_head": heads, "n_embd": h}))
+        out.append(replace(base, id=f"gpt2-l{layers}-h{h}", name=f"GPT-2-shaped, {layers} layers x {h}", aliases=(),
+                           n_layer=layers, n_head=heads, n_embd=h))
     return out
 
 

@@ -32,7 +32,8 @@ def make_console(no_color: bool = False, record: bool = False) -> Console:
     tty = sys.stdout.isatty()
     color = not no_color and "NO_COLOR" not in os.environ and tty
     width = None if tty else 200  # piped: never wrap tables
-    return _Console(no_color=not color, color_system="auto" if color else None, highlight=False,
+    # markup and emoji off: spec names and formulas are data, "[...]" or ":x:" in them must print as written
+    return _Console(no_color=not color, color_system="auto" if color else None, highlight=False, markup=False, emoji=False,
                    record=record, width=width, soft_wrap=not tty)
 
 

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict
 
 from gpt2budget import SCHEMA_VERSION
 from gpt2budget.specs import GpuSpec, ModelSpec, StackSpec
+from gpt2budget.validation import model_for
 
 
 class _Out(BaseModel):
@@ -141,7 +142,8 @@ class CheckOutput(_Out):
 
 
 def json_schema(kind: str) -> dict[str, Any]:
-    models: dict[str, type[BaseModel]] = {"gpu": GpuSpec, "model": ModelSpec, "stack": StackSpec, "check": CheckOutput}
+    models: dict[str, type[BaseModel]] = {"gpu": model_for(GpuSpec), "model": model_for(ModelSpec),
+                                          "stack": model_for(StackSpec), "check": CheckOutput}
     model = models[kind]
     schema = model.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"

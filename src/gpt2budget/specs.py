@@ -1,93 +1,126 @@
-"""Spec models: what a GPU, a model and a training stack are, validated at the boundary.
+"""Spec types: what a GPU, a model and a training stack are. Plain frozen dataclasses, no pydantic.
 
-Frozen pydantic models with `extra="forbid"`: a typo in a YAML key is an error that names the key,
-and NaN/inf are refused everywhere. Every numeric value in a GPU or model spec must name its source in
-`sources` (the key itself, or its parent mapping such as `peak_tflops`).
+The validation rules live here too, beside each field, as `Rule` metadata in `Annotated`: bounds,
+patterns, descriptions and value checks. `gpt2budget.validation` turns them into pydantic models that
+check the YAML at the boundary (typos in keys, NaN/inf, wrong types); the core only ever sees these
+dataclasses. Checks across fields run in `__post_init__`, so they hold however a spec is made.
+Spec objects compare and hash by identity (eq=False): results are cached per loaded spec, and nothing
+needs two specs compared field by field.
+Every numeric value in a GPU or model spec must name its source in `sources` (the key itself, or its
+parent mapping such as `peak_tflops`).
 """
 
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields, is_dataclass
+from typing import Annotated, Any, Literal
 
 from gpt2budget.options import OPTIMIZER_CHOICES as OPTIMIZERS
 from gpt2budget.options import PRECISION_CHOICES as PRECISIONS
 
+
+@dataclass(frozen=True)
+class Rule:
+    """What `gpt2budget.validation` enforces on a field: pydantic `Field` keywords, plus `check(value)`,
+    which returns the value or raises ValueError with a message that reads after the key's name."""
+
+    gt: float | None = None
+    ge: float | None = None
+    le: float | None = None
+    min_length: int | None = None
+    max_length: int | None = None
+    pattern: str | None = None
+    description: str | None = None
+    check: Callable[[Any], Any] | None = None
+
+
+def doc(text: str) -> Rule:
+    return Rule(description=text)
+
+
 ID_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
-Id = Annotated[str, Field(pattern=ID_PATTERN, max_length=64)]
-Pos = Annotated[float, Field(gt=0)]
-PosInt = Annotated[int, Field(gt=0)]
-Fraction = Annotated[float, Field(gt=0, le=1)]
+Id = Annotated[str, Rule(pattern=ID_PATTERN, max_length=64)]
+Name = Annotated[str, Rule(min_length=1)]
+Pos = Annotated[float, Rule(gt=0)]
+NonNeg = Annotated[float, Rule(ge=0)]
+Fraction = Annotated[float, Rule(gt=0, le=1)]
+Segment = Literal["consumer", "datacenter", "workstation"]
+
+
+def _bounded(v: int) -> int:
+    if v > 10_000_000:
+        raise ValueError("is implausibly large (limit 10,000,000)")
+    return v
+
+
+ShapeInt = Annotated[int, Rule(gt=0, check=_bounded)]
 
 # The peak-FLOP/s column each training precision runs on.
 PRECISION_PEAK_KEY = {"fp32": "fp32", "tf32": "tf32", "amp-bf16": "bf16", "amp-fp16": "fp16", "bf16": "bf16"}
 
-
-class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
-
-
-class PeakTflops(Frozen):
+@dataclass(frozen=True, kw_only=True, slots=True, eq=False)
+class PeakTflops:
     """Dense (non-sparse) peak TFLOP/s. Tensor-core figures at FP32 accumulate."""
 
-    fp32: Pos = Field(description="FP32 non-tensor (CUDA core) peak")
-    tf32: Pos | None = Field(None, description="TF32 tensor peak, dense")
-    fp16: Pos | None = Field(None, description="FP16 tensor peak, dense, FP32 accumulate")
-    bf16: Pos | None = Field(None, description="BF16 tensor peak, dense, FP32 accumulate")
-    fp8: Pos | None = Field(None, description="FP8 tensor peak, dense, FP32 accumulate")
-    fp4: Pos | None = Field(None, description="FP4 tensor peak, dense")
+    fp32: Annotated[Pos, doc("FP32 non-tensor (CUDA core) peak")]
+    tf32: Annotated[Pos | None, doc("TF32 tensor peak, dense")] = None
+    fp16: Annotated[Pos | None, doc("FP16 tensor peak, dense, FP32 accumulate")] = None
+    bf16: Annotated[Pos | None, doc("BF16 tensor peak, dense, FP32 accumulate")] = None
+    fp8: Annotated[Pos | None, doc("FP8 tensor peak, dense, FP32 accumulate")] = None
+    fp4: Annotated[Pos | None, doc("FP4 tensor peak, dense")] = None
 
 
-class Fp16AccumulatePeaks(Frozen):
+@dataclass(frozen=True, kw_only=True, slots=True, eq=False)
+class Fp16AccumulatePeaks:
     """GeForce cards only: the faster FP16-accumulate tensor rates, kept apart from the FP32-accumulate ones."""
 
     fp16: Pos | None = None
     fp8: Pos | None = None
 
 
-def _check_sources(model: BaseModel, sources: dict[str, str], skip: set[str]) -> None:
-    for key, value in model:
+def _check_sources(spec: Any, skip: set[str]) -> None:
+    sources = spec.sources
+    for f in fields(spec):
+        key, value = f.name, getattr(spec, f.name)
         if key in skip or value is None:
             continue
-        if isinstance(value, BaseModel):
-            for sub, subval in value:
-                if subval is not None and key not in sources and f"{key}.{sub}" not in sources:
-                    raise ValueError(f"{key}.{sub} has no entry in sources (add sources.{key})")
+        if is_dataclass(value):
+            for sub in fields(value):
+                if getattr(value, sub.name) is not None and key not in sources and f"{key}.{sub.name}" not in sources:
+                    raise ValueError(f"{key}.{sub.name} has no entry in sources (add sources.{key})")
         elif isinstance(value, (int, float)) and not isinstance(value, bool) and key not in sources:
             raise ValueError(f"{key} has no entry in sources")
 
 
-class GpuSpec(Frozen):
+@dataclass(frozen=True, kw_only=True, slots=True, eq=False)
+class GpuSpec:
     id: Id
-    name: str = Field(min_length=1)
+    name: Name
     aliases: tuple[str, ...] = ()
     vendor: Literal["nvidia", "amd", "apple", "intel", "other"]
     architecture: str
-    segment: Literal["consumer", "datacenter", "workstation"]
-    memory_gib: Pos = Field(description="on-board memory in GiB (2^30 bytes); GDDR/HBM 'GB' are binary")
-    usable_memory_gib: Pos | None = Field(
-        None, description="memory CUDA reports as total (torch.cuda.mem_get_info), where measured"
-    )
-    memory_bandwidth_gb_per_s: Pos = Field(description="decimal GB/s")
-    host_link_gb_per_s: Pos = Field(description="host link (PCIe) bandwidth per direction, decimal GB/s")
+    segment: Segment
+    memory_gib: Annotated[Pos, doc("on-board memory in GiB (2^30 bytes); GDDR/HBM 'GB' are binary")]
+    usable_memory_gib: Annotated[
+        Pos | None, doc("memory CUDA reports as total (torch.cuda.mem_get_info), where measured")] = None
+    memory_bandwidth_gb_per_s: Annotated[Pos, doc("decimal GB/s")]
+    host_link_gb_per_s: Annotated[Pos, doc("host link (PCIe) bandwidth per direction, decimal GB/s")]
     boost_clock_mhz: Pos | None = None
     peak_tflops: PeakTflops
     peak_tflops_fp16_accumulate: Fp16AccumulatePeaks | None = None
     board_power_w: Pos | None = None
-    launch_year: Annotated[int, Field(ge=1990, le=2100)] | None = None
+    launch_year: Annotated[int, Rule(ge=1990, le=2100)] | None = None
     launch_price_usd: Pos | None = None
-    rent_usd_per_hour: Pos | None = Field(None, description="on-demand cloud price per GPU-hour")
+    rent_usd_per_hour: Annotated[Pos | None, doc("on-demand cloud price per GPU-hour")] = None
     sources: dict[str, str]
     notes: str | None = None
 
-    @model_validator(mode="after")
-    def _sourced(self) -> GpuSpec:
-        _check_sources(self, self.sources, {"sources"})
+    def __post_init__(self) -> None:
+        _check_sources(self, {"sources"})
         if self.usable_memory_gib is not None and self.usable_memory_gib > self.memory_gib:
             raise ValueError("usable_memory_gib is larger than memory_gib")
-        return self
 
     def peak_flops(self, precision: str) -> float | None:
         """Dense peak FLOP/s for a training precision, None where the GPU lacks that path."""
@@ -102,36 +135,25 @@ class GpuSpec(Frozen):
         return gib * 2**30
 
 
-class ModelSpec(Frozen):
+@dataclass(frozen=True, kw_only=True, slots=True, eq=False)
+class ModelSpec:
     id: Id
-    name: str = Field(min_length=1)
+    name: Name
     aliases: tuple[str, ...] = ()
-    n_layer: PosInt
-    n_head: PosInt
-    n_embd: PosInt
-    vocab_size: PosInt
-    n_ctx: PosInt
+    n_layer: ShapeInt
+    n_head: ShapeInt
+    n_embd: ShapeInt
+    vocab_size: ShapeInt
+    n_ctx: ShapeInt
     tied_embeddings: bool = True
-    original_tokens: Pos = Field(description="tokens the original model was trained on")
+    original_tokens: Annotated[Pos, doc("tokens the original model was trained on")]
     sources: dict[str, str]
     notes: str | None = None
 
-    def __hash__(self) -> int:
-        return id(self)
-
-    @field_validator("n_layer", "n_head", "n_embd", "vocab_size", "n_ctx")
-    @classmethod
-    def _bounded(cls, v: int) -> int:
-        if v > 10_000_000:
-            raise ValueError("is implausibly large (limit 10,000,000)")
-        return v
-
-    @model_validator(mode="after")
-    def _shape(self) -> ModelSpec:
+    def __post_init__(self) -> None:
         if self.n_embd % self.n_head:
             raise ValueError(f"n_embd ({self.n_embd}) is not divisible by n_head ({self.n_head})")
-        _check_sources(self, self.sources, {"sources", "n_layer", "n_head", "n_embd", "vocab_size", "n_ctx"})
-        return self
+        _check_sources(self, {"sources", "n_layer", "n_head", "n_embd", "vocab_size", "n_ctx"})
 
 
 # --- training stacks -------------------------------------------------------------------------------
@@ -151,30 +173,37 @@ FIXED_BYTES = {"fp32": 4, "mask": 1, "int64": 8}
 DtypeRole = Literal["compute", "residual", "upcast", "amp_fp32_copy", "amp_half_copy", "fp32", "mask", "int64"]
 
 
-class Term(Frozen):
+def _known_precisions(v: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    for p in v or ():
+        if p not in PRECISIONS:
+            raise ValueError(f"unknown precision {p!r}; expected one of {', '.join(PRECISIONS)}")
+    return v
+
+
+def _known_optimizer(v: str) -> str:
+    if v not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {v!r}; expected one of {', '.join(OPTIMIZERS)}")
+    return v
+
+
+@dataclass(frozen=True, kw_only=True, slots=True, eq=False)
+class Term:
     """One tensor kept per token: `count` elements of size `unit`, each of `dtype` bytes."""
 
     what: str
-    count: Annotated[float, Field(ge=0)] = 1
+    count: NonNeg = 1
     unit: Literal["h", "n_head", "n_head_x_seq", "vocab", "one"]
     dtype: DtypeRole
     when_attention: Literal["flash", "eager"] | None = None
     when_dropout: bool | None = None
-    when_precision: tuple[str, ...] | None = None
-    input_of: Literal["c_attn", "attn_c_proj", "c_fc", "mlp_c_proj"] | None = Field(
-        None, description="kept only as this matmul's input for its weight gradient (dropped when frozen)")
+    when_precision: Annotated[tuple[str, ...] | None, Rule(check=_known_precisions)] = None
+    input_of: Annotated[Literal["c_attn", "attn_c_proj", "c_fc", "mlp_c_proj"] | None, doc(
+        "kept only as this matmul's input for its weight gradient (dropped when frozen)")] = None
     source: str | None = None
 
-    @field_validator("when_precision")
-    @classmethod
-    def _known(cls, v: tuple[str, ...] | None) -> tuple[str, ...] | None:
-        for p in v or ():
-            if p not in PRECISIONS:
-                raise ValueError(f"unknown precision {p!r}; expected one of {', '.join(PRECISIONS)}")
-        return v
 
-
-class Utilization(Frozen):
+@dataclass(frozen=True, kw_only=True, slots=True, eq=False)
+class Utilization:
     """Fraction of the dense peak sustained over a run (6·N FLOPs per token), by precision family."""
 
     half: Fraction
@@ -183,12 +212,13 @@ class Utilization(Frozen):
     source: str
 
 
-class StackSpec(Frozen):
+@dataclass(frozen=True, kw_only=True, slots=True, eq=False)
+class StackSpec:
     id: Id
-    name: str = Field(min_length=1)
+    name: Name
     aliases: tuple[str, ...] = ()
     description: str
-    default_optimizer: str
+    default_optimizer: Annotated[str, Rule(check=_known_optimizer)]
     default_attention: Literal["flash", "eager"]
     default_precision: Literal["fp32", "tf32", "amp-bf16", "amp-fp16", "bf16"]
     # "autocast": fp32 weights are the master copy and autocast makes 16-bit copies of them for matmuls;
@@ -196,33 +226,35 @@ class StackSpec(Frozen):
     mixed_precision_layout: Literal["autocast", "low-precision-params"]
     # autocast keeps the 16-bit weight copies it made in its cache until the autocast region ends
     autocast_cache_until_loss: bool = True
-    optimizer_step_temporaries: bool = Field(
-        True, description="foreach optimizers allocate a parameter-sized temporary in step()"
-    )
-    gradients_persistent: bool = Field(
-        False, description="gradients live in one buffer allocated once (llm.c), not freed between steps"
-    )
-    vocab_multiple: PosInt = Field(1, description="vocabulary padded up to a multiple of this")
+    optimizer_step_temporaries: Annotated[bool, doc("foreach optimizers allocate a parameter-sized temporary in step()")] = True
+    gradients_persistent: Annotated[
+        bool, doc("gradients live in one buffer allocated once (llm.c), not freed between steps")] = False
+    vocab_multiple: Annotated[int, Rule(gt=0, description="vocabulary padded up to a multiple of this")] = 1
     layer_activations: tuple[Term, ...]
     checkpoint_activations: tuple[Term, ...]
     token_activations: tuple[Term, ...] = ()
     logits_forward: tuple[Term, ...]
     logits_backward: tuple[Term, ...]
-    runtime_overhead_gib: Annotated[float, Field(ge=0)]
-    fragmentation: Annotated[float, Field(ge=0, le=1)]
-    utilization: dict[Literal["consumer", "datacenter", "workstation"], Utilization]
-    sources: dict[str, str] = {}
+    runtime_overhead_gib: NonNeg
+    fragmentation: Annotated[float, Rule(ge=0, le=1)]
+    utilization: dict[Segment, Utilization]
+    sources: dict[str, str] = field(default_factory=dict)
 
-    def __hash__(self) -> int:  # identity hash: specs are cached per loaded object
-        return id(self)
 
-    @field_validator("default_optimizer")
-    @classmethod
-    def _opt(cls, v: str) -> str:
-        if v not in OPTIMIZERS:
-            raise ValueError(f"unknown optimizer {v!r}; expected one of {', '.join(OPTIMIZERS)}")
-        return v
 
+SPEC_TYPES: tuple[type, ...] = (PeakTflops, Fp16AccumulatePeaks, GpuSpec, ModelSpec, Term, Utilization, StackSpec)
+KIND_TYPES: dict[str, type] = {"gpus": GpuSpec, "models": ModelSpec, "stacks": StackSpec}  # one folder per kind
+
+
+def spec_data(value: Any) -> Any:
+    """A spec as plain data, as a YAML file would hold it (keys with no value left out)."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: spec_data(v) for f in fields(value) if (v := getattr(value, f.name)) is not None}
+    if isinstance(value, (tuple, list)):
+        return [spec_data(v) for v in value]
+    if isinstance(value, dict):
+        return {k: spec_data(v) for k, v in value.items()}
+    return value
 
 
 def is_valid_id(text: str) -> bool:

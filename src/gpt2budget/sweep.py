@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import IO, Any
 
+from gpt2budget.catalog import Specs
 from gpt2budget.check import MICRO_BATCH_FIELDS, CheckInputs, default_precision, evaluate, memory_section, verdict
 from gpt2budget.errors import Gpt2BudgetError, UsageError
-from gpt2budget.loader import Specs
 from gpt2budget.memory import memory_at, phase_model
 from gpt2budget.options import ATTENTION_CHOICES, OPTIMIZER_CHOICES, PRECISION_CHOICES, RunOptions
 from gpt2budget.report import _clean, flatten

@@ -1,0 +1,115 @@
+"""The catalogue: every GPU, model and stack spec found in the search folders, looked up by id or alias.
+
+Files whose text is unchanged since they were last validated come from the spec cache; only the others
+go through the loader (YAML and pydantic), which is therefore imported only when needed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from gpt2budget.errors import SpecError, UnknownNameError
+from gpt2budget.spec_cache import SpecCache
+from gpt2budget.specfiles import config_dirs, read_spec_bytes, spec_files
+from gpt2budget.specs import GpuSpec, ModelSpec, StackSpec
+
+S = TypeVar("S", bound="GpuSpec | ModelSpec | StackSpec")
+
+
+def normalize(name: str) -> str:
+    return re.sub(r"[^a-z0-9.]", "", name.lower())
+
+
+@dataclass
+class Catalog(Generic[S]):
+    kind: str
+    items: dict[str, S] = field(default_factory=dict)
+    origin: dict[str, str] = field(default_factory=dict)  # id -> "built-in: path" etc.
+    _names: dict[str, str] = field(default_factory=dict)
+
+    def add(self, spec: S, origin: str) -> None:
+        self.items[spec.id] = spec
+        self.origin[spec.id] = origin
+
+    def _index(self) -> dict[str, str]:
+        if not self._names:
+            for sid, item in self.items.items():
+                for alias in (*item.aliases, item.name):
+                    self._names.setdefault(normalize(alias), sid)
+            for sid in self.items:  # an id always wins over another spec's alias
+                self._names[normalize(sid)] = sid
+        return self._names
+
+    def get(self, name: str, option: str) -> S:
+        if name in self.items:
+            return self.items[name]
+        names = self._index()
+        key = normalize(name)
+        if key in names:
+            return self.items[names[key]]
+        import difflib
+
+        close = difflib.get_close_matches(key, list(names), n=3, cutoff=0.6)
+        ids = list(dict.fromkeys(names[c] for c in close))
+        hint = f"; did you mean {' or '.join(ids)}?" if ids else ""
+        kind = self.kind.rstrip("s")
+        raise UnknownNameError(option, f"unknown {kind} {name!r}{hint} (see `gpt2budget {self.kind}`)")
+
+    def __iter__(self) -> Iterator[S]:
+        return iter(self.items.values())
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+def _load_file(kind: str, path: Path, cache: SpecCache) -> Any:
+    raw = read_spec_bytes(path)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None  # the loader reports it
+    spec = cache.get(kind, path, text) if text is not None else None
+    if spec is None:
+        from gpt2budget.loader import spec_from_bytes  # YAML and pydantic, only for files not in the cache
+
+        spec = spec_from_bytes(kind, raw, path)
+        cache.put(kind, path, text or "", spec)
+    return spec
+
+
+def load_catalog(kind: str, dirs: list[tuple[str, Path]], cache: SpecCache | None = None) -> Catalog[Any]:
+    """Load every spec of one kind; a later folder's file with the same id replaces an earlier one."""
+    own = cache is None
+    cache = cache or SpecCache()
+    cat: Catalog[Any] = Catalog(kind)
+    for label, base in dirs:
+        seen: dict[str, Path] = {}
+        for path in spec_files(base / kind):
+            spec = _load_file(kind, path, cache)
+            if spec.id in seen:
+                raise SpecError(str(path), "id", f"{spec.id!r} is also defined in {seen[spec.id]}")
+            seen[spec.id] = path
+            cat.add(spec, f"{label}: {path}")
+    if own:
+        cache.save()
+    return cat
+
+
+@dataclass
+class Specs:
+    gpus: Catalog[GpuSpec]
+    models: Catalog[ModelSpec]
+    stacks: Catalog[StackSpec]
+
+
+def load_specs(user_dir: str | None = None, extra: Iterable[str] = ()) -> Specs:
+    dirs = config_dirs(user_dir, extra)
+    cache = SpecCache()
+    specs = Specs(gpus=load_catalog("gpus", dirs, cache), models=load_catalog("models", dirs, cache),
+                  stacks=load_catalog("stacks", dirs, cache))
+    cache.save()
+    return specs

@@ -1,0 +1,126 @@
+"""A cache of validated specs, so that a run whose spec files have not changed skips YAML and pydantic.
+
+One JSON file in the user cache folder maps each spec file (its kind and absolute path, and the version of
+the spec definitions: the fingerprint of specs.py and validation.py, so that several installs share the
+file without undoing each other) to the exact text it had when it was validated and the spec built from
+it. An entry is used only when the file's text is the same, byte for byte; anything else, including a
+damaged cache, is a miss and the file is validated again. The cache never changes a result and never
+raises: it is only a shortcut. GPT2BUDGET_CACHE_DIR moves it; GPT2BUDGET_NO_CACHE=1 turns it off.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from gpt2budget import __version__, specs
+
+MAX_ENTRIES = 512  # entries kept; a catalogue is ~26 files, so this covers many folders
+_TYPES = {cls.__name__: cls for cls in specs.SPEC_TYPES}
+_TAG = "@spec"
+
+
+def cache_file() -> Path | None:
+    if os.environ.get("GPT2BUDGET_NO_CACHE"):
+        return None
+    base = os.environ.get("GPT2BUDGET_CACHE_DIR")
+    if not base:
+        if os.name == "nt":
+            root = os.environ.get("LOCALAPPDATA")
+            base = os.path.join(root, "gpt2budget", "Cache") if root else None
+        else:
+            root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+            base = os.path.join(root, "gpt2budget")
+    return Path(base, "specs.json") if base else None
+
+
+def fingerprint() -> str:
+    """Changes whenever the spec definitions or their validation could have changed."""
+    here = Path(__file__).parent
+    stats = [os.stat(here / name) for name in ("specs.py", "validation.py")]
+    return ";".join([__version__, *(f"{s.st_size}:{s.st_mtime_ns}" for s in stats)])
+
+
+def to_plain(value: Any) -> Any:
+    """A spec as JSON-ready data, each dataclass tagged with its type so that it can be rebuilt."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {_TAG: type(value).__name__, **{f.name: to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}}
+    if isinstance(value, (tuple, list)):
+        return [to_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: to_plain(v) for k, v in value.items()}
+    return value
+
+
+def _rebuild(d: dict[str, Any]) -> Any:
+    """json object_hook: a tagged mapping becomes its dataclass (lists in a spec are tuples)."""
+    name = d.pop(_TAG, None)
+    if name is None:
+        return d
+    return _TYPES[name](**{k: tuple(v) if type(v) is list else v for k, v in d.items()})
+
+
+class SpecCache:
+    def __init__(self) -> None:
+        self.path = cache_file()
+        self.fingerprint = ""
+        self.entries: dict[str, Any] = {}
+        self.used: dict[str, Any] = {}
+        self.changed = False
+        if self.path is None:
+            return
+        try:
+            self.fingerprint = fingerprint()
+        except OSError:  # the package's own files cannot be seen (a zip import): no cache
+            self.path = None
+            return
+        try:
+            with open(self.path, encoding="utf-8") as fh:
+                entries = json.load(fh)["entries"]
+            if isinstance(entries, dict):
+                self.entries = entries
+        except Exception:  # no cache yet, or one that cannot be used: every file is a miss
+            self.entries = {}
+
+    def key(self, kind: str, path: Path) -> str:
+        return f"{self.fingerprint}|{kind}:{os.path.abspath(path)}"
+
+    def get(self, kind: str, path: Path, text: str) -> Any | None:
+        """The spec cached for this exact text of this file, or None."""
+        key = self.key(kind, path)
+        entry = self.entries.get(key)
+        if not isinstance(entry, dict) or entry.get("text") != text:
+            return None
+        try:
+            spec = json.loads(entry["spec"], object_hook=_rebuild)
+        except Exception:  # damaged or from other definitions: validate the file again
+            return None
+        if type(spec) is not specs.KIND_TYPES[kind]:
+            return None
+        self.used[key] = entry
+        return spec
+
+    def put(self, kind: str, path: Path, text: str, spec: Any) -> None:
+        key = self.key(kind, path)
+        self.used[key] = {"text": text, "spec": json.dumps(to_plain(spec), allow_nan=False)}
+        self.changed = True
+
+    def save(self) -> None:
+        """Write the cache if a file was validated this run (atomically; errors are ignored)."""
+        if not self.changed or self.path is None:
+            return
+        merged = {**{k: v for k, v in self.entries.items() if k not in self.used}, **self.used}
+        keep = dict(list(merged.items())[-MAX_ENTRIES:])  # the entries used now come last, so they stay
+        tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with open(tmp, "w", encoding="utf-8") as fh:
+                json.dump({"entries": keep}, fh)
+            os.replace(tmp, self.path)
+        except Exception:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)

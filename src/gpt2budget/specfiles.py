@@ -1,0 +1,65 @@
+"""Where spec files are and reading their bytes, within limits. No parsing here (that is the loader's job)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from gpt2budget.errors import SpecError
+
+MAX_SPEC_BYTES = 256 * 1024  # a spec is a page of YAML; anything larger is refused before parsing
+KIND_NAMES = ("gpus", "models", "stacks")
+ENV_PATH = "GPT2BUDGET_CONFIG_PATH"
+
+
+def builtin_config_dir() -> Path:
+    """The specs shipped inside the package (or the repository's configs/ when run from a checkout)."""
+    packaged = Path(__file__).parent / "configs"  # the wheel puts configs/ inside the package
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "configs"
+
+
+def config_dirs(user_dir: str | None = None, extra: Iterable[str] = ()) -> list[tuple[str, Path]]:
+    """Search order: built-in, the user config directory, GPT2BUDGET_CONFIG_PATH, each --config-dir."""
+    dirs: list[tuple[str, Path]] = [("built-in", builtin_config_dir())]
+    if user_dir:
+        dirs.append(("user", Path(user_dir)))
+    for part in os.environ.get(ENV_PATH, "").split(os.pathsep):
+        if part.strip():
+            dirs.append((ENV_PATH, Path(part)))
+    for d in extra:
+        dirs.append(("--config-dir", Path(d)))
+    return dirs
+
+
+def spec_files(folder: Path) -> list[Path]:
+    """The .yaml/.yml files of one kind's folder, sorted; none when the folder does not exist."""
+    if not folder.is_dir():
+        return []
+    try:
+        return sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml"))
+    except OSError as exc:
+        raise SpecError(str(folder), "", f"cannot list folder ({exc.strerror})") from None
+
+
+def read_spec_bytes(path: Path) -> bytes:
+    """A spec file's bytes: refuses directories, unreadable files and files over MAX_SPEC_BYTES."""
+    shown = str(path)
+    try:
+        if path.is_dir():
+            raise SpecError(shown, "", "is a directory, not a spec file")
+        size = path.stat().st_size
+        if size > MAX_SPEC_BYTES:
+            raise SpecError(shown, "", f"file is {size:,} bytes; spec files are limited to {MAX_SPEC_BYTES:,}")
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_SPEC_BYTES + 1)
+    except SpecError:
+        raise
+    except OSError as exc:
+        reason = exc.strerror or exc.__class__.__name__
+        raise SpecError(shown, "", f"cannot read file ({reason})") from None
+    if len(raw) > MAX_SPEC_BYTES:
+        raise SpecError(shown, "", f"file is larger than {MAX_SPEC_BYTES:,} bytes")
+    return raw

@@ -1,0 +1,144 @@
+"""The spec cache: a warm run skips YAML and pydantic, and never gives another result than validating afresh."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from gpt2budget import spec_cache
+from gpt2budget.catalog import load_catalog, load_specs
+from gpt2budget.errors import SpecError
+from gpt2budget.specfiles import builtin_config_dir
+from gpt2budget.specs import GpuSpec, StackSpec, Term, spec_data
+
+
+@pytest.fixture
+def cache_dir(tmp_path, monkeypatch):
+    d = tmp_path / "cache"
+    monkeypatch.setenv("GPT2BUDGET_CACHE_DIR", str(d))
+    monkeypatch.delenv("GPT2BUDGET_NO_CACHE", raising=False)
+    monkeypatch.delenv("GPT2BUDGET_CONFIG_PATH", raising=False)
+    return d
+
+
+@pytest.fixture
+def folder(tmp_path):
+    """A spec folder of our own: a copy of the built-in GPUs."""
+    d = tmp_path / "specs"
+    shutil.copytree(builtin_config_dir() / "gpus", d / "gpus")
+    return d
+
+
+def _as_data(catalog):
+    return {sid: spec_data(spec) for sid, spec in catalog.items.items()}
+
+
+def test_warm_catalogue_equals_fresh_validation(cache_dir, monkeypatch):
+    cold = load_specs()
+    assert (cache_dir / "specs.json").is_file()
+    warm = load_specs()
+    for kind in ("gpus", "models", "stacks"):
+        assert _as_data(getattr(warm, kind)) == _as_data(getattr(cold, kind)), kind
+    monkeypatch.setenv("GPT2BUDGET_NO_CACHE", "1")
+    off = load_specs()
+    assert _as_data(off.stacks) == _as_data(warm.stacks)
+
+
+def test_rebuilt_specs_have_their_types(cache_dir):
+    load_specs()
+    warm = load_specs()
+    hf = warm.stacks.get("hf", "--stack")
+    assert type(hf) is StackSpec and all(type(t) is Term for t in hf.layer_activations)
+    assert isinstance(hf.layer_activations, tuple) and isinstance(hf.utilization, dict)
+    g = warm.gpus.get("4090", "--gpu")
+    assert type(g) is GpuSpec and isinstance(g.aliases, tuple)
+
+
+def test_a_warm_check_imports_neither_pydantic_nor_yaml(cache_dir):
+    code = ("import sys; from gpt2budget.cli import main\n"
+            "try:\n    main(['check','--gpu','4070ti','--model','gpt2-xl'])\n"
+            "except SystemExit: pass\n"
+            "print(sorted(m for m in ('pydantic', 'yaml') if m in sys.modules))\n")
+    env = {**os.environ, "GPT2BUDGET_CACHE_DIR": str(cache_dir)}
+    first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert first.stdout.splitlines()[-1] == "['pydantic', 'yaml']"  # cold: every file is validated
+    warm = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert warm.stdout.splitlines()[-1] == "[]", warm.stderr
+    assert warm.stdout.splitlines()[:-1] == first.stdout.splitlines()[:-1]
+
+
+def test_an_edit_is_seen_even_with_the_same_size_and_time(cache_dir, folder):
+    path = folder / "gpus" / "rtx-4090.yaml"
+    stat = path.stat()
+    assert load_catalog("gpus", [("t", folder)]).get("4090", "--gpu").memory_gib == 24
+    text = path.read_text()
+    path.write_text(text.replace("memory_gib: 24", "memory_gib: 25"))
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert path.stat().st_size == stat.st_size
+    assert load_catalog("gpus", [("t", folder)]).get("4090", "--gpu").memory_gib == 25
+
+
+def test_a_file_made_invalid_is_refused_although_cached(cache_dir, folder):
+    path = folder / "gpus" / "rtx-4090.yaml"
+    load_catalog("gpus", [("t", folder)])
+    path.write_text(path.read_text().replace("memory_gib: 24", "memory_gib: -24"))
+    with pytest.raises(SpecError, match="memory_gib"):
+        load_catalog("gpus", [("t", folder)])
+
+
+@pytest.mark.parametrize("damage", [
+    "not json at all {",
+    json.dumps({"entries": []}),
+    json.dumps([1, 2, 3]),
+    "TAMPER",  # cached GPUs rewritten: an unknown type, broken JSON, a missing field
+])
+def test_a_damaged_cache_is_ignored(cache_dir, damage):
+    fresh = _as_data(load_specs().gpus)
+    cache = cache_dir / "specs.json"
+    if damage == "TAMPER":
+        doc = json.loads(cache.read_text())
+        keys = sorted(k for k in doc["entries"] if "|gpus:" in k)
+        doc["entries"][keys[0]]["spec"] = json.dumps({"@spec": "os.system", "x": 1})
+        doc["entries"][keys[1]]["spec"] = "{"
+        spec = json.loads(doc["entries"][keys[2]]["spec"])
+        del spec["memory_gib"]
+        doc["entries"][keys[2]]["spec"] = json.dumps(spec)
+        cache.write_text(json.dumps(doc))
+    else:
+        cache.write_text(damage)
+    assert _as_data(load_specs().gpus) == fresh
+    assert _as_data(load_specs().gpus) == fresh  # and the cache written again works
+
+
+def test_an_unwritable_cache_is_no_error(tmp_path, monkeypatch):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    monkeypatch.setenv("GPT2BUDGET_CACHE_DIR", str(blocker / "cache"))  # a folder inside a file
+    assert len(load_specs().gpus) >= 19
+
+
+def test_no_cache_writes_nothing(cache_dir, monkeypatch):
+    monkeypatch.setenv("GPT2BUDGET_NO_CACHE", "1")
+    load_specs()
+    assert not cache_dir.exists()
+
+
+def test_installs_with_other_definitions_keep_their_own_entries(cache_dir, monkeypatch):
+    load_specs()
+    n = len(json.loads((cache_dir / "specs.json").read_text())["entries"])
+    monkeypatch.setattr(spec_cache, "fingerprint", lambda: "another-install")
+    load_specs()
+    entries = json.loads((cache_dir / "specs.json").read_text())["entries"]
+    assert len(entries) == 2 * n
+    assert sum(k.startswith("another-install|") for k in entries) == n
+
+
+def test_the_cache_is_bounded(cache_dir, monkeypatch):
+    monkeypatch.setattr(spec_cache, "MAX_ENTRIES", 10)
+    load_specs()
+    entries = json.loads((cache_dir / "specs.json").read_text())["entries"]
+    assert len(entries) == 10
+    assert all("|stacks:" in k for k in list(entries)[-3:])  # the newest entries are kept
