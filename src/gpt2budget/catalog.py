@@ -26,6 +26,8 @@ def normalize(name: str) -> str:
 
 @dataclass
 class Catalog(Generic[S]):
+    """The specs of one kind by id, where each came from, and lookup by id, alias or name."""
+
     kind: str
     items: dict[str, S] = field(default_factory=dict)
     origin: dict[str, str] = field(default_factory=dict)  # id -> "built-in: path" etc.
@@ -101,6 +103,8 @@ def load_catalog(kind: str, dirs: list[tuple[str, Path]], cache: SpecCache | Non
 
 @dataclass
 class Specs:
+    """The three catalogues a run draws on."""
+
     gpus: Catalog[GpuSpec]
     models: Catalog[ModelSpec]
     stacks: Catalog[StackSpec]

@@ -38,6 +38,8 @@ HOST_LINK_EFFICIENCY = 0.8  # pinned-memory copies reach ~80% of PCIe's nominal 
 
 @dataclass(frozen=True)
 class CheckInputs:
+    """Everything one `check` evaluates: the hardware, model and stack specs, the run options and the budget."""
+
     gpu: GpuSpec
     model: ModelSpec
     stack: StackSpec
@@ -86,6 +88,8 @@ def validate(ci: CheckInputs) -> None:
 
 @dataclass(frozen=True)
 class Timing:
+    """How fast tokens go: sustained FLOP/s over all GPUs, FLOPs per token and any offload transfer time."""
+
     sustained: float  # FLOP/s over all GPUs
     flops_per_token: float
     offload_s_per_token: float

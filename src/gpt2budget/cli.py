@@ -4,12 +4,11 @@ Exit codes: 0 success; 2 usage error (bad option, unknown name); 3 spec error (a
 4 not feasible, only with --fail-if-infeasible.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: Typer reads each command's annotations several times per run,
+# and string annotations would be compiled and evaluated again on every read (~4 ms of start-up).
 import copy
 import os
 import sys
-import tempfile
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -155,7 +154,7 @@ UtilOpt = Annotated[float | None, typer.Option("--utilization", min=0, max=1,
                                                help="fraction of peak FLOP/s sustained (default: the stack's measured value)")]
 
 
-def load(config_dir: list[Path] | None) -> Specs:
+def load(config_dir: list[Path] | None) -> "Specs":
     from gpt2budget.catalog import load_specs
 
     return load_specs(typer.get_app_dir("gpt2budget"), [str(p) for p in config_dir or []])
@@ -169,7 +168,7 @@ def parse_zero(text: str, fsdp: str | None) -> int:
     return ZERO_NAMES[key]
 
 
-def build_inputs(specs: Specs, gpu: str, model: str, stack: str, **kw: Any) -> CheckInputs:
+def build_inputs(specs: "Specs", gpu: str, model: str, stack: str, **kw: Any) -> "CheckInputs":
     from gpt2budget.check import CheckInputs, default_precision
     from gpt2budget.cost import CostInputs
     from gpt2budget.options import RunOptions
@@ -216,6 +215,8 @@ def build_inputs(specs: Specs, gpu: str, model: str, stack: str, **kw: Any) -> C
 
 def write_atomic(path: str, text: str) -> None:
     """Write a file so that a crash never leaves half of it: a temporary file renamed into place."""
+    import tempfile
+
     target = Path(path)
     try:
         fd, tmp = tempfile.mkstemp(dir=target.parent if str(target.parent) else ".", prefix=f".{target.name}.")
@@ -303,7 +304,7 @@ def check(
 
 
 def print_result(r: dict[str, Any], fmt: Fmt, output: str | None, no_color: bool, svg: str | None,
-                 html: str | None, ci: CheckInputs, explain: bool, show_advice: bool) -> None:
+                 html: str | None, ci: "CheckInputs", explain: bool, show_advice: bool) -> None:
     from gpt2budget import report
 
     if fmt == Fmt.json:
@@ -330,7 +331,7 @@ def print_result(r: dict[str, Any], fmt: Fmt, output: str | None, no_color: bool
 # --- catalogues ---------------------------------------------------------------------------------------------
 
 
-def catalog_rows(specs: Specs, kind: str) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+def catalog_rows(specs: "Specs", kind: str) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
     from gpt2budget.shape import Shape, n_params
 
     if kind == "gpus":

@@ -13,6 +13,8 @@ GRID_GCO2_PER_KWH = 480.0  # world-average grid carbon intensity 2023 (Ember, Gl
 
 @dataclass(frozen=True)
 class CostInputs:
+    """Prices and power assumptions for the cost of a run (defaults sourced above)."""
+
     average_draw: float = AVERAGE_DRAW
     pue: float = PUE
     price_per_kwh: float = PRICE_PER_KWH

@@ -15,6 +15,8 @@ LORA_TARGETS = ("attention", "all-linear")
 
 @dataclass(frozen=True)
 class RunOptions:
+    """How one training run is set up: precision, optimizer, memory savers, batch and parallelism."""
+
     precision: str = "amp-bf16"
     optimizer: str = "adamw"
     checkpointing: bool = False

@@ -10,6 +10,8 @@ from gpt2budget.specs import ModelSpec
 
 @dataclass(frozen=True)
 class Shape:
+    """A model's tensor shapes as a run sees them (vocabulary padded, position table grown to the sequence)."""
+
     n_layer: int
     n_head: int
     n_embd: int

@@ -96,6 +96,8 @@ def _check_sources(spec: Any, skip: set[str]) -> None:
 
 @dataclass(frozen=True, kw_only=True, slots=True, eq=False)
 class GpuSpec:
+    """A GPU: memory, bandwidths, dense peak throughput by precision, power and price, each value sourced."""
+
     id: Id
     name: Name
     aliases: tuple[str, ...] = ()
@@ -137,6 +139,8 @@ class GpuSpec:
 
 @dataclass(frozen=True, kw_only=True, slots=True, eq=False)
 class ModelSpec:
+    """A GPT-2-shaped model: its shape, tokenizer, context and the tokens it was originally trained on."""
+
     id: Id
     name: Name
     aliases: tuple[str, ...] = ()
@@ -214,6 +218,8 @@ class Utilization:
 
 @dataclass(frozen=True, kw_only=True, slots=True, eq=False)
 class StackSpec:
+    """A training stack (hf, nanogpt, llm.c): what it keeps in memory per layer and token, and how fast it runs."""
+
     id: Id
     name: Name
     aliases: tuple[str, ...] = ()
