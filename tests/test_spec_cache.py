@@ -11,7 +11,7 @@ import pytest
 from gpt2budget import spec_cache
 from gpt2budget.catalog import load_catalog, load_specs
 from gpt2budget.errors import SpecError
-from gpt2budget.specfiles import builtin_config_dir
+from gpt2budget.specfiles import KIND_NAMES, builtin_config_dir, spec_files
 from gpt2budget.specs import GpuSpec, StackSpec, Term, spec_data
 
 
@@ -36,9 +36,19 @@ def _as_data(catalog):
     return {sid: spec_data(spec) for sid, spec in catalog.items.items()}
 
 
+def _cache_file():
+    path = spec_cache.cache_path()
+    assert path is not None
+    return path
+
+
+def _entries():
+    return json.loads(_cache_file().read_text())["entries"]
+
+
 def test_warm_catalogue_equals_fresh_validation(cache_dir, monkeypatch):
     cold = load_specs()
-    assert (cache_dir / "specs.json").is_file()
+    assert _cache_file().parent == cache_dir and _cache_file().is_file()
     warm = load_specs()
     for kind in ("gpus", "models", "stacks"):
         assert _as_data(getattr(warm, kind)) == _as_data(getattr(cold, kind)), kind
@@ -97,10 +107,10 @@ def test_a_file_made_invalid_is_refused_although_cached(cache_dir, folder):
 ])
 def test_a_damaged_cache_is_ignored(cache_dir, damage):
     fresh = _as_data(load_specs().gpus)
-    cache = cache_dir / "specs.json"
+    cache = _cache_file()
     if damage == "TAMPER":
         doc = json.loads(cache.read_text())
-        keys = sorted(k for k in doc["entries"] if "|gpus:" in k)
+        keys = sorted(k for k in doc["entries"] if k.startswith("gpus:"))
         doc["entries"][keys[0]]["spec"] = json.dumps({"@spec": "os.system", "x": 1})
         doc["entries"][keys[1]]["spec"] = "{"
         spec = json.loads(doc["entries"][keys[2]]["spec"])
@@ -126,19 +136,24 @@ def test_no_cache_writes_nothing(cache_dir, monkeypatch):
     assert not cache_dir.exists()
 
 
-def test_installs_with_other_definitions_keep_their_own_entries(cache_dir, monkeypatch):
+def test_each_install_has_its_own_file_and_stale_ones_go(cache_dir, monkeypatch):
     load_specs()
-    n = len(json.loads((cache_dir / "specs.json").read_text())["entries"])
+    ours = _cache_file()
     monkeypatch.setattr(spec_cache, "fingerprint", lambda: "another-install")
     load_specs()
-    entries = json.loads((cache_dir / "specs.json").read_text())["entries"]
-    assert len(entries) == 2 * n
-    assert sum(k.startswith("another-install|") for k in entries) == n
+    theirs = _cache_file()
+    n_files = sum(len(spec_files(builtin_config_dir() / kind)) for kind in KIND_NAMES)
+    assert theirs != ours and ours.is_file() and len(_entries()) == n_files
+    old = spec_cache.time.time() - spec_cache.STALE_S - 60
+    os.utime(ours, (old, old))
+    theirs.unlink()
+    load_specs()  # writes theirs again, and removes ours: not written for longer than STALE_S
+    assert theirs.is_file() and not ours.exists()
 
 
 def test_the_cache_is_bounded(cache_dir, monkeypatch):
     monkeypatch.setattr(spec_cache, "MAX_ENTRIES", 10)
     load_specs()
-    entries = json.loads((cache_dir / "specs.json").read_text())["entries"]
+    entries = _entries()
     assert len(entries) == 10
-    assert all("|stacks:" in k for k in list(entries)[-3:])  # the newest entries are kept
+    assert all(k.startswith("stacks:") for k in list(entries)[-3:])  # the newest entries are kept

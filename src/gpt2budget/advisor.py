@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import replace
 from typing import Any
 
 from gpt2budget.check import CheckInputs, evaluate
@@ -76,7 +75,7 @@ def advise(ci: CheckInputs, models: Iterable[ModelSpec], base: dict[str, Any], l
     seen: set[str] = set()
     out: list[dict[str, Any]] = []
     for opts, model in candidates(ci, list(models)):
-        trial = replace(ci, options=opts, model=model)
+        trial = ci._replace(options=opts, model=model)
         try:
             r = evaluate(trial, with_cost=False)
         except Gpt2BudgetError:
@@ -88,7 +87,7 @@ def advise(ci: CheckInputs, models: Iterable[ModelSpec], base: dict[str, Any], l
         if not mem["fits"]:
             # fits only at a smaller micro-batch: the same tokens per step through gradient accumulation
             opts = opts.with_(micro_batch=b_max)
-            r = evaluate(replace(trial, options=opts), with_cost=False)
+            r = evaluate(trial._replace(options=opts), with_cost=False)
             mem = r["memory"]
             if not mem["fits"]:
                 continue

@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from gpt2budget.errors import SpecError, UnknownNameError
 from gpt2budget.spec_cache import SpecCache
@@ -24,7 +24,7 @@ def normalize(name: str) -> str:
     return re.sub(r"[^a-z0-9.]", "", name.lower())
 
 
-@dataclass
+@dataclass(eq=False)
 class Catalog(Generic[S]):
     """The specs of one kind by id, where each came from, and lookup by id, alias or name."""
 
@@ -101,8 +101,7 @@ def load_catalog(kind: str, dirs: list[tuple[str, Path]], cache: SpecCache | Non
     return cat
 
 
-@dataclass
-class Specs:
+class Specs(NamedTuple):
     """The three catalogues a run draws on."""
 
     gpus: Catalog[GpuSpec]

@@ -6,8 +6,7 @@ Pure: takes loaded specs and options, returns a JSON-ready dict. No printing, no
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from gpt2budget import SCHEMA_VERSION
 from gpt2budget.cost import CostInputs, cost
@@ -36,8 +35,7 @@ HOST_ADAM_PARAMS_PER_S = 1.0e9
 HOST_LINK_EFFICIENCY = 0.8  # pinned-memory copies reach ~80% of PCIe's nominal rate
 
 
-@dataclass(frozen=True)
-class CheckInputs:
+class CheckInputs(NamedTuple):
     """Everything one `check` evaluates: the hardware, model and stack specs, the run options and the budget."""
 
     gpu: GpuSpec
@@ -53,7 +51,7 @@ class CheckInputs:
     batch_tokens: float = DEFAULT_BATCH_TOKENS
     host_memory_gib: float = DEFAULT_HOST_MEMORY_GIB
     nodes: int = 1
-    cost_inputs: CostInputs = field(default_factory=CostInputs)
+    cost_inputs: CostInputs = CostInputs()
 
 
 def precision_family(precision: str) -> str:
@@ -86,8 +84,7 @@ def validate(ci: CheckInputs) -> None:
         raise UsageError("--precision", "QLoRA computes in 16 bits: use amp-bf16, amp-fp16 or bf16")
 
 
-@dataclass(frozen=True)
-class Timing:
+class Timing(NamedTuple):
     """How fast tokens go: sustained FLOP/s over all GPUs, FLOPs per token and any offload transfer time."""
 
     sustained: float  # FLOP/s over all GPUs

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 # Defaults, documented in the README and overridable on the command line.
 AVERAGE_DRAW = 0.8  # assumption: training holds a GPU near, not at, its board power on average
@@ -11,8 +11,7 @@ PRICE_PER_KWH = 0.17  # USD; US average residential price 2024 (EIA Electric Pow
 GRID_GCO2_PER_KWH = 480.0  # world-average grid carbon intensity 2023 (Ember, Global Electricity Review 2024)
 
 
-@dataclass(frozen=True)
-class CostInputs:
+class CostInputs(NamedTuple):
     """Prices and power assumptions for the cost of a run (defaults sourced above)."""
 
     average_draw: float = AVERAGE_DRAW

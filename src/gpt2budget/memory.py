@@ -78,8 +78,7 @@ def terms_bytes(terms: tuple[Term, ...], shape: Shape, opts: RunOptions, frozen:
 # --- parameters, gradients and optimizer states -------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ParamBytes:
+class ParamBytes(NamedTuple):
     """Whole-model bytes of each parameter-sized component on one GPU before sharding."""
 
     weights: float
@@ -196,7 +195,7 @@ def _factored(name: str, kind: str, n: int, shape: Shape) -> int:
 # --- the phases -------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity: an lru_cache value with its own caches
 class PhaseModel:
     """For each phase: fixed bytes per component and bytes per sample per component."""
 

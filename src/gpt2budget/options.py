@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 PRECISION_CHOICES = ("fp32", "tf32", "amp-bf16", "amp-fp16", "bf16")
 OPTIMIZER_CHOICES = ("adamw", "adamw-fused", "adamw-8bit", "sgd", "sgd-momentum", "adafactor", "lion")
@@ -13,8 +12,7 @@ FINETUNE_CHOICES = ("none", "full", "lora", "qlora")
 LORA_TARGETS = ("attention", "all-linear")
 
 
-@dataclass(frozen=True)
-class RunOptions:
+class RunOptions(NamedTuple):
     """How one training run is set up: precision, optimizer, memory savers, batch and parallelism."""
 
     precision: str = "amp-bf16"
@@ -33,4 +31,4 @@ class RunOptions:
     lora_dropout: float = 0.0
 
     def with_(self, **changes: Any) -> RunOptions:
-        return replace(self, **changes)
+        return self._replace(**changes)

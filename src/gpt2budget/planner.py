@@ -35,13 +35,13 @@ def plan(ci: CheckInputs, models: Iterable[ModelSpec], budget_usd: float | None)
     best: dict[str, Any] | None = None
     considered = []
     for model in sorted(models, key=lambda m: n_params(Shape.of(m, m.n_ctx))):
-        base = replace(ci, model=model)
+        base = ci._replace(model=model)
         configs = [(base.options, model)] + [c for c in candidates(base, []) if c[0].gpus == ci.options.gpus]
         choice: dict[str, Any] | None = None
         for opts, _ in configs:
             options_tried += 1
             try:
-                r = evaluate(replace(base, options=opts), with_cost=True)
+                r = evaluate(base._replace(options=opts), with_cost=True)
             except Gpt2BudgetError:
                 continue
             mem = r["memory"]
@@ -49,13 +49,13 @@ def plan(ci: CheckInputs, models: Iterable[ModelSpec], budget_usd: float | None)
                 if mem["max_micro_batch"] < 1:
                     continue
                 opts = opts.with_(micro_batch=mem["max_micro_batch"])
-                r = evaluate(replace(base, options=opts), with_cost=True)
+                r = evaluate(base._replace(options=opts), with_cost=True)
             else:
                 # use the largest micro-batch that fits (up to 16): fewer, larger steps
                 b = min(16, mem["max_micro_batch"])
                 if b > opts.micro_batch:
                     opts = opts.with_(micro_batch=b)
-                    r = evaluate(replace(base, options=opts), with_cost=True)
+                    r = evaluate(base._replace(options=opts), with_cost=True)
             tps = r["compute"]["tokens_per_second"]
             if choice is None or tps > choice["compute"]["tokens_per_second"]:
                 choice = r

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from typing import NamedTuple
 
 RULES = ("chinchilla-20", "hoffmann-2022", "epoch-2024")
 LOSS_CAVEAT = (
@@ -12,8 +12,7 @@ LOSS_CAVEAT = (
 )
 
 
-@dataclass(frozen=True)
-class LossFit:
+class LossFit(NamedTuple):
     """L(N, D) = E + A / N^alpha + B / D^beta."""
 
     E: float

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from gpt2budget.specs import ModelSpec
 
 
-@dataclass(frozen=True)
-class Shape:
+class Shape(NamedTuple):
     """A model's tensor shapes as a run sees them (vocabulary padded, position table grown to the sequence)."""
 
     n_layer: int

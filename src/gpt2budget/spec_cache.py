@@ -1,10 +1,10 @@
 """A cache of validated specs, so that a run whose spec files have not changed skips YAML and pydantic.
 
-One JSON file in the user cache folder maps each spec file (its kind and absolute path, and the version of
-the spec definitions: the fingerprint of specs.py and validation.py, so that several installs share the
-file without undoing each other) to the exact text it had when it was validated and the spec built from
-it. An entry is used only when the file's text is the same, byte for byte; anything else, including a
-damaged cache, is a miss and the file is validated again. The cache never changes a result and never
+The cache is a JSON file in the user cache folder, one per version of the spec definitions (a fingerprint
+of specs.py and validation.py, so that several installs never undo each other). It maps each spec file
+(its kind and absolute path) to the exact text the file had when it was validated and the spec built
+from it. An entry is used only when the file's text is the same, byte for byte; anything else, including
+a damaged cache, is a miss and the file is validated again. The cache never changes a result and never
 raises: it is only a shortcut. GPT2BUDGET_CACHE_DIR moves it; GPT2BUDGET_NO_CACHE=1 turns it off.
 """
 
@@ -14,17 +14,20 @@ import contextlib
 import dataclasses
 import json
 import os
+import time
+import zlib
 from pathlib import Path
 from typing import Any
 
 from gpt2budget import __version__, specs
 
-MAX_ENTRIES = 512  # entries kept; a catalogue is ~26 files, so this covers many folders
+MAX_ENTRIES = 128  # spec files remembered per install; the built-in catalogue is 26
+STALE_S = 30 * 86400  # another install's cache file untouched this long is removed when we write ours
 _TYPES = {cls.__name__: cls for cls in specs.SPEC_TYPES}
 _TAG = "@spec"
 
 
-def cache_file() -> Path | None:
+def cache_folder() -> Path | None:
     if os.environ.get("GPT2BUDGET_NO_CACHE"):
         return None
     base = os.environ.get("GPT2BUDGET_CACHE_DIR")
@@ -35,7 +38,7 @@ def cache_file() -> Path | None:
         else:
             root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
             base = os.path.join(root, "gpt2budget")
-    return Path(base, "specs.json") if base else None
+    return Path(base) if base else None
 
 
 def fingerprint() -> str:
@@ -43,6 +46,17 @@ def fingerprint() -> str:
     here = Path(__file__).parent
     stats = [os.stat(here / name) for name in ("specs.py", "validation.py")]
     return ";".join([__version__, *(f"{s.st_size}:{s.st_mtime_ns}" for s in stats)])
+
+
+def cache_path() -> Path | None:
+    """This install's cache file, or None when caching is off or the package's files cannot be seen."""
+    folder = cache_folder()
+    if folder is None:
+        return None
+    try:
+        return folder / f"specs-{zlib.crc32(fingerprint().encode()):08x}.json"
+    except OSError:  # imported from a zip, say
+        return None
 
 
 def to_plain(value: Any) -> Any:
@@ -65,18 +79,14 @@ def _rebuild(d: dict[str, Any]) -> Any:
 
 
 class SpecCache:
+    """The cache as one run sees it: entries read at the start, the ones used or added written back on a miss."""
+
     def __init__(self) -> None:
-        self.path = cache_file()
-        self.fingerprint = ""
+        self.path = cache_path()
         self.entries: dict[str, Any] = {}
         self.used: dict[str, Any] = {}
         self.changed = False
         if self.path is None:
-            return
-        try:
-            self.fingerprint = fingerprint()
-        except OSError:  # the package's own files cannot be seen (a zip import): no cache
-            self.path = None
             return
         try:
             with open(self.path, encoding="utf-8") as fh:
@@ -86,8 +96,9 @@ class SpecCache:
         except Exception:  # no cache yet, or one that cannot be used: every file is a miss
             self.entries = {}
 
-    def key(self, kind: str, path: Path) -> str:
-        return f"{self.fingerprint}|{kind}:{os.path.abspath(path)}"
+    @staticmethod
+    def key(kind: str, path: Path) -> str:
+        return f"{kind}:{os.path.abspath(path)}"
 
     def get(self, kind: str, path: Path, text: str) -> Any | None:
         """The spec cached for this exact text of this file, or None."""
@@ -105,8 +116,7 @@ class SpecCache:
         return spec
 
     def put(self, kind: str, path: Path, text: str, spec: Any) -> None:
-        key = self.key(kind, path)
-        self.used[key] = {"text": text, "spec": json.dumps(to_plain(spec), allow_nan=False)}
+        self.used[self.key(kind, path)] = {"text": text, "spec": json.dumps(to_plain(spec), allow_nan=False)}
         self.changed = True
 
     def save(self) -> None:
@@ -124,3 +134,13 @@ class SpecCache:
         except Exception:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+            return
+        self._remove_stale()
+
+    def _remove_stale(self) -> None:
+        """Other installs' cache files not written for STALE_S (an upgrade leaves the old one behind)."""
+        assert self.path is not None
+        with contextlib.suppress(OSError):
+            for other in self.path.parent.glob("specs-*.json"):
+                if other != self.path and time.time() - other.stat().st_mtime > STALE_S:
+                    other.unlink()

@@ -15,14 +15,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, is_dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
 from gpt2budget.options import OPTIMIZER_CHOICES as OPTIMIZERS
 from gpt2budget.options import PRECISION_CHOICES as PRECISIONS
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(NamedTuple):
     """What `gpt2budget.validation` enforces on a field: pydantic `Field` keywords, plus `check(value)`,
     which returns the value or raises ValueError with a message that reads after the key's name."""
 

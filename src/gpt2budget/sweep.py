@@ -9,7 +9,7 @@ import multiprocessing
 import os
 import signal
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import IO, Any
 
 from gpt2budget.catalog import Specs
@@ -75,7 +75,7 @@ def rows(specs: Specs, configs: list[tuple[Any, ...]], duration_s: float) -> Ite
     for config in configs:
         ci, p = options_of(specs, config)
         try:
-            row = flatten(evaluate(replace(ci, duration_s=duration_s)))
+            row = flatten(evaluate(ci._replace(duration_s=duration_s)))
             row["error"] = None
         except Gpt2BudgetError as exc:
             row = error_row(config, p, exc)
@@ -185,7 +185,7 @@ class FastRows:
         if found is not None:
             return found
         ci, p = options_of(self.specs, config)
-        ci = replace(ci, duration_s=self.duration_s)
+        ci = ci._replace(duration_s=self.duration_s)
         try:
             r = evaluate(ci)
         except Gpt2BudgetError as exc:

@@ -48,8 +48,7 @@ def _field_metadata(rules: list[specs.Rule]) -> list[Any]:
     """A spec `Rule` as pydantic metadata: `Field` keywords, and its value check as an AfterValidator."""
     out: list[Any] = []
     for rule in rules:
-        kw = {f.name: getattr(rule, f.name) for f in dataclasses.fields(rule) if f.name != "check"}
-        kw = {k: v for k, v in kw.items() if v is not None}
+        kw = {k: v for k, v in rule._asdict().items() if v is not None and k != "check"}
         if kw:
             out.append(Field(**kw))
         if rule.check is not None:
