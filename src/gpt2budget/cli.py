@@ -656,10 +656,10 @@ def validate(files: Annotated[list[Path], typer.Argument(help="spec files to che
 
 def _peek(path: Path) -> Any:
     from gpt2budget.errors import SpecError
-    from gpt2budget.loader import _read_text, parse_yaml
+    from gpt2budget.loader import read_spec_text, parse_yaml
 
     try:
-        return parse_yaml(_read_text(path), str(path))[0]
+        return parse_yaml(read_spec_text(path), str(path))[0]
     except SpecError:
         return None
 

@@ -23,7 +23,8 @@ _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # --- safe YAML ---------------------------------------------------------------------------------------
 
 
-def _read_text(path: Path) -> str:
+def read_spec_text(path: Path) -> str:
+    """A spec file's text: within the size limit, and UTF-8."""
     return _decode(read_spec_bytes(path), str(path))
 
 
@@ -138,7 +139,7 @@ def _spec_errors(exc: ValidationError, path: str, lines: dict[str, int]) -> list
 def spec_file_problems(kind: str, path: Path) -> list[SpecError]:
     """Every problem of one spec file (for `validate`); an empty list when it is valid."""
     try:
-        data, lines = parse_yaml(_read_text(path), str(path))
+        data, lines = parse_yaml(read_spec_text(path), str(path))
     except SpecError as exc:
         return [exc]
     return _checked(kind, data, str(path), lines)[1]
