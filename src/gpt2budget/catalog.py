@@ -71,15 +71,16 @@ class Catalog(Generic[S]):
 def _load_file(kind: str, path: Path, cache: SpecCache) -> Any:
     raw = read_spec_bytes(path)
     try:
-        text = raw.decode("utf-8")
+        text: str | None = raw.decode("utf-8")
     except UnicodeDecodeError:
-        text = None  # the loader reports it
-    spec = cache.get(kind, path, text) if text is not None else None
+        text = None  # never cached: the loader reports it
+    spec = None if text is None else cache.get(kind, path, text)
     if spec is None:
         from gpt2budget.loader import spec_from_bytes  # YAML and pydantic, only for files not in the cache
 
         spec = spec_from_bytes(kind, raw, path)
-        cache.put(kind, path, text or "", spec)
+        if text is not None:
+            cache.put(kind, path, text, spec)
     return spec
 
 

@@ -656,7 +656,7 @@ def validate(files: Annotated[list[Path], typer.Argument(help="spec files to che
 
 def _peek(path: Path) -> Any:
     from gpt2budget.errors import SpecError
-    from gpt2budget.loader import read_spec_text, parse_yaml
+    from gpt2budget.loader import parse_yaml, read_spec_text
 
     try:
         return parse_yaml(read_spec_text(path), str(path))[0]

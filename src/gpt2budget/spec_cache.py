@@ -1,7 +1,7 @@
 """A cache of validated specs, so that a run whose spec files have not changed skips YAML and pydantic.
 
 The cache is a JSON file in the user cache folder, one per version of the spec definitions (a fingerprint
-of specs.py and validation.py, so that several installs never undo each other). It maps each spec file
+of specs.py, validation.py and this file, so that several installs never undo each other). It maps each spec file
 (its kind and absolute path) to the exact text the file had when it was validated and the spec built
 from it. An entry is used only when the file's text is the same, byte for byte; anything else, including
 a damaged cache, is a miss and the file is validated again. The cache never changes a result and never
@@ -11,7 +11,6 @@ raises: it is only a shortcut. GPT2BUDGET_CACHE_DIR moves it; GPT2BUDGET_NO_CACH
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import os
 import time
@@ -42,9 +41,9 @@ def cache_folder() -> Path | None:
 
 
 def fingerprint() -> str:
-    """Changes whenever the spec definitions or their validation could have changed."""
+    """Changes whenever the spec definitions, their validation or this cache's format could have changed."""
     here = Path(__file__).parent
-    stats = [os.stat(here / name) for name in ("specs.py", "validation.py")]
+    stats = [os.stat(here / name) for name in ("specs.py", "validation.py", "spec_cache.py")]
     return ";".join([__version__, *(f"{s.st_size}:{s.st_mtime_ns}" for s in stats)])
 
 
@@ -59,19 +58,9 @@ def cache_path() -> Path | None:
         return None
 
 
-def to_plain(value: Any) -> Any:
-    """A spec as JSON-ready data, each dataclass tagged with its type so that it can be rebuilt."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {_TAG: type(value).__name__, **{f.name: to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}}
-    if isinstance(value, (tuple, list)):
-        return [to_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: to_plain(v) for k, v in value.items()}
-    return value
-
-
 def _rebuild(d: dict[str, Any]) -> Any:
-    """json object_hook: a tagged mapping becomes its dataclass (lists in a spec are tuples)."""
+    """json object_hook: a tagged mapping becomes its dataclass (lists in a spec are tuples; a field left out
+    because it was None gets its default, None)."""
     name = d.pop(_TAG, None)
     if name is None:
         return d
@@ -116,7 +105,7 @@ class SpecCache:
         return spec
 
     def put(self, kind: str, path: Path, text: str, spec: Any) -> None:
-        self.used[self.key(kind, path)] = {"text": text, "spec": json.dumps(to_plain(spec), allow_nan=False)}
+        self.used[self.key(kind, path)] = {"text": text, "spec": json.dumps(specs.spec_data(spec, _TAG), allow_nan=False)}
         self.changed = True
 
     def save(self) -> None:

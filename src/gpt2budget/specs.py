@@ -251,14 +251,17 @@ SPEC_TYPES: tuple[type, ...] = (PeakTflops, Fp16AccumulatePeaks, GpuSpec, ModelS
 KIND_TYPES: dict[str, type] = {"gpus": GpuSpec, "models": ModelSpec, "stacks": StackSpec}  # one folder per kind
 
 
-def spec_data(value: Any) -> Any:
-    """A spec as plain data, as a YAML file would hold it (keys with no value left out)."""
+def spec_data(value: Any, tag: str | None = None) -> Any:
+    """A spec as plain data, as a YAML file would hold it (keys with no value left out). With `tag`, each
+    dataclass also names its type under that key, so that the data can be rebuilt (the spec cache)."""
     if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: spec_data(v) for f in fields(value) if (v := getattr(value, f.name)) is not None}
+        out = {tag: type(value).__name__} if tag else {}
+        out.update((f.name, spec_data(v, tag)) for f in fields(value) if (v := getattr(value, f.name)) is not None)
+        return out
     if isinstance(value, (tuple, list)):
-        return [spec_data(v) for v in value]
+        return [spec_data(v, tag) for v in value]
     if isinstance(value, dict):
-        return {k: spec_data(v) for k, v in value.items()}
+        return {k: spec_data(v, tag) for k, v in value.items()}
     return value
 
 
