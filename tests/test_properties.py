@@ -3,6 +3,7 @@ import math
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from gpt2budget import spec_cache
 from gpt2budget.advisor import advise, needs_advice
 from gpt2budget.catalog import load_specs
 from gpt2budget.check import CheckInputs, default_precision, evaluate
@@ -13,6 +14,7 @@ from gpt2budget.options import RunOptions
 from gpt2budget.report import to_json
 from gpt2budget.schema import CheckOutput
 from gpt2budget.specfiles import builtin_config_dir
+from gpt2budget.specs import spec_data
 
 SPECS = load_specs()
 GPUS = sorted(SPECS.gpus.items)
@@ -110,6 +112,9 @@ def test_mangled_spec_files_give_a_spec_error_or_a_spec(at, cut, noise):
     text = SPEC_TEXT[:at] + "".join(noise) + SPEC_TEXT[at + cut:]
     try:
         data, lines = parse_yaml(text, "mangled.yaml")
-        validate_data("gpus", data, "mangled.yaml", lines)
+        spec = validate_data("gpus", data, "mangled.yaml", lines)
     except SpecError as exc:
         assert str(exc).startswith("mangled.yaml") and "\n" not in str(exc)
+    else:  # whatever validates comes back from the spec cache's encoding unchanged
+        again = spec_cache.decode(spec_cache.encode(spec))
+        assert type(again) is type(spec) and spec_data(again) == spec_data(spec)

@@ -58,6 +58,16 @@ def cache_path() -> Path | None:
         return None
 
 
+def encode(spec: Any) -> str:
+    """A spec as JSON text, each dataclass tagged with its type."""
+    return json.dumps(specs.spec_data(spec, _TAG), allow_nan=False)
+
+
+def decode(text: str) -> Any:
+    """The spec `encode` wrote. An unknown type name or a wrong field raises; the caller checks the type."""
+    return json.loads(text, object_hook=_rebuild)
+
+
 def _rebuild(d: dict[str, Any]) -> Any:
     """json object_hook: a tagged mapping becomes its dataclass (lists in a spec are tuples; a field left out
     because it was None gets its default, None)."""
@@ -96,7 +106,7 @@ class SpecCache:
         if not isinstance(entry, dict) or entry.get("text") != text:
             return None
         try:
-            spec = json.loads(entry["spec"], object_hook=_rebuild)
+            spec = decode(entry["spec"])
         except Exception:  # damaged or from other definitions: validate the file again
             return None
         if type(spec) is not specs.KIND_TYPES[kind]:
@@ -105,7 +115,7 @@ class SpecCache:
         return spec
 
     def put(self, kind: str, path: Path, text: str, spec: Any) -> None:
-        self.used[self.key(kind, path)] = {"text": text, "spec": json.dumps(specs.spec_data(spec, _TAG), allow_nan=False)}
+        self.used[self.key(kind, path)] = {"text": text, "spec": encode(spec)}
         self.changed = True
 
     def save(self) -> None:
