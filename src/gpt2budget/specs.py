@@ -59,6 +59,7 @@ ShapeInt = Annotated[int, Rule(gt=0, check=_bounded)]
 # The peak-FLOP/s column each training precision runs on.
 PRECISION_PEAK_KEY = {"fp32": "fp32", "tf32": "tf32", "amp-bf16": "bf16", "amp-fp16": "fp16", "bf16": "bf16"}
 
+
 @dataclass(frozen=True, kw_only=True, slots=True, eq=False)
 class PeakTflops:
     """Dense (non-sparse) peak TFLOP/s. Tensor-core figures at FP32 accumulate."""
