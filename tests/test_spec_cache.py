@@ -103,7 +103,7 @@ def test_a_file_made_invalid_is_refused_although_cached(cache_dir, folder):
     "not json at all {",
     json.dumps({"entries": []}),
     json.dumps([1, 2, 3]),
-    "TAMPER",  # cached GPUs rewritten: an unknown type, broken JSON, a missing field
+    "TAMPER",  # cached GPUs rewritten: an unknown type, broken JSON, a missing field, a wrong type
 ])
 def test_a_damaged_cache_is_ignored(cache_dir, damage):
     fresh = _as_data(load_specs().gpus)
@@ -116,11 +116,25 @@ def test_a_damaged_cache_is_ignored(cache_dir, damage):
         spec = json.loads(doc["entries"][keys[2]]["spec"])
         del spec["memory_gib"]
         doc["entries"][keys[2]]["spec"] = json.dumps(spec)
+        spec = json.loads(doc["entries"][keys[3]]["spec"])
+        spec["memory_gib"] = "24"  # would rebuild: only the checksum stops it
+        doc["entries"][keys[3]]["spec"] = json.dumps(spec)
+        for key in keys[:3]:  # the first three fail even with a matching checksum
+            entry = doc["entries"][key]
+            entry["check"] = spec_cache._checksum(entry["text"], entry["spec"])
         cache.write_text(json.dumps(doc))
     else:
         cache.write_text(damage)
     assert _as_data(load_specs().gpus) == fresh
     assert _as_data(load_specs().gpus) == fresh  # and the cache written again works
+
+
+def test_an_oversized_cache_is_not_read(cache_dir, monkeypatch):
+    load_specs()
+    monkeypatch.setattr(spec_cache, "MAX_CACHE_BYTES", 1000)
+    assert spec_cache.SpecCache().entries == {}
+    monkeypatch.setattr(spec_cache, "MAX_CACHE_BYTES", 10**9)
+    assert len(spec_cache.SpecCache().entries) == len(_entries())
 
 
 def test_an_unwritable_cache_is_no_error(tmp_path, monkeypatch):

@@ -1,11 +1,11 @@
 """A cache of validated specs, so that a run whose spec files have not changed skips YAML and pydantic.
 
-The cache is a JSON file in the user cache folder, one per version of the spec definitions (a fingerprint
-of specs.py, validation.py and this file, so that several installs never undo each other). It maps each spec file
-(its kind and absolute path) to the exact text the file had when it was validated and the spec built
-from it. An entry is used only when the file's text is the same, byte for byte; anything else, including
-a damaged cache, is a miss and the file is validated again. The cache never changes a result and never
-raises: it is only a shortcut. GPT2BUDGET_CACHE_DIR moves it; GPT2BUDGET_NO_CACHE=1 turns it off.
+The cache is a JSON file in the user cache folder, one per version of the spec definitions (a fingerprint of
+the modules that define and check specs, so that several installs never undo each other). It maps each spec
+file (its kind and absolute path) to the exact text the file had when it was validated and the spec built
+from it. An entry is used only when the file's text is the same, byte for byte; anything else, including a
+damaged or oversized cache, is a miss and the file is validated again. The cache never changes a result and
+never raises: it is only a shortcut. GPT2BUDGET_CACHE_DIR moves it; GPT2BUDGET_NO_CACHE=1 turns it off.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import Any
 from gpt2budget import __version__, specs
 
 MAX_ENTRIES = 128  # spec files remembered per install; the built-in catalogue is 26
+MAX_CACHE_BYTES = 8 * 2**20  # ~100 KB is usual; a larger file is not read (and is replaced on the next write)
 STALE_S = 30 * 86400  # another install's cache file untouched this long is removed when we write ours
 _TYPES = {cls.__name__: cls for cls in specs.SPEC_TYPES}
 _TAG = "@spec"
@@ -41,9 +42,10 @@ def cache_folder() -> Path | None:
 
 
 def fingerprint() -> str:
-    """Changes whenever the spec definitions, their validation or this cache's format could have changed."""
+    """Changes whenever the spec definitions, their validation (which also checks names from options.py) or
+    this cache's format could have changed."""
     here = Path(__file__).parent
-    stats = [os.stat(here / name) for name in ("specs.py", "validation.py", "spec_cache.py")]
+    stats = [os.stat(here / name) for name in ("specs.py", "validation.py", "options.py", "spec_cache.py")]
     return ";".join([__version__, *(f"{s.st_size}:{s.st_mtime_ns}" for s in stats)])
 
 
@@ -77,6 +79,12 @@ def _rebuild(d: dict[str, Any]) -> Any:
     return _TYPES[name](**{k: tuple(v) if type(v) is list else v for k, v in d.items()})
 
 
+def _checksum(text: str, data: str) -> int:
+    """Ties an entry's spec to its text: an entry edited by hand or damaged on disk is not used (the spec is
+    rebuilt without the validation rules, so it must be exactly what validation produced)."""
+    return zlib.crc32(data.encode(), zlib.crc32(text.encode()))
+
+
 class SpecCache:
     """The cache as one run sees it: entries read at the start, the ones used or added written back on a miss."""
 
@@ -88,8 +96,9 @@ class SpecCache:
         if self.path is None:
             return
         try:
-            with open(self.path, encoding="utf-8") as fh:
-                entries = json.load(fh)["entries"]
+            with open(self.path, "rb") as fh:
+                raw = fh.read(MAX_CACHE_BYTES + 1)
+            entries = json.loads(raw)["entries"] if len(raw) <= MAX_CACHE_BYTES else {}
             if isinstance(entries, dict):
                 self.entries = entries
         except Exception:  # no cache yet, or one that cannot be used: every file is a miss
@@ -106,8 +115,10 @@ class SpecCache:
         if not isinstance(entry, dict) or entry.get("text") != text:
             return None
         try:
+            if entry["check"] != _checksum(text, entry["spec"]):  # changed by hand or damaged
+                return None
             spec = decode(entry["spec"])
-        except Exception:  # damaged or from other definitions: validate the file again
+        except Exception:  # damaged: validate the file again
             return None
         if type(spec) is not specs.KIND_TYPES[kind]:
             return None
@@ -115,7 +126,8 @@ class SpecCache:
         return spec
 
     def put(self, kind: str, path: Path, text: str, spec: Any) -> None:
-        self.used[self.key(kind, path)] = {"text": text, "spec": encode(spec)}
+        data = encode(spec)
+        self.used[self.key(kind, path)] = {"text": text, "spec": data, "check": _checksum(text, data)}
         self.changed = True
 
     def save(self) -> None:
