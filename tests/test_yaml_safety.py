@@ -72,3 +72,15 @@ def test_same_id_twice_in_one_folder(tmp_path):
     with pytest.raises(SpecError) as e:
         load_catalog("gpus", [("test", tmp_path)])
     assert "a.yaml" in str(e.value) and "b.yaml" in str(e.value)
+
+
+@pytest.mark.parametrize("old,new,message", [
+    ("sources:\n", "usable_memory_gib: 30\nsources:\n  usable_memory_gib: measured\n",
+     "usable_memory_gib is larger than memory_gib"),
+    ("  memory_gib:", "  memory_gib_unused:", "memory_gib has no entry in sources"),
+])
+def test_checks_across_keys_say_what_is_wrong_without_the_whole_mapping(tmp_path, old, new, message):
+    assert old in GOOD
+    with pytest.raises(SpecError) as e:
+        load_spec_file("gpus", write(tmp_path, GOOD.replace(old, new, 1)))
+    assert e.value.message == message and e.value.key == ""

@@ -131,7 +131,10 @@ def _spec_errors(exc: ValidationError, path: str, lines: dict[str, int]) -> list
             msg = "required key is missing"
         elif msg.startswith("Value error, "):
             msg = msg[len("Value error, "):]
-        shown = msg if "input" not in err or err["type"] == "missing" else f"{msg} (got {err['input']!r:.60})"
+        value = err.get("input")
+        # a check across fields gets the whole mapping as its input: not worth showing
+        plain = "input" not in err or err["type"] == "missing" or (err["type"] == "value_error" and isinstance(value, dict))
+        shown = msg if plain else f"{msg} (got {value!r:.60})"
         out.append(SpecError(path, loc, shown, _line_for(loc, lines)))
     return sorted(out, key=lambda e: e.line or 0)
 
