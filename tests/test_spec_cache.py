@@ -11,8 +11,8 @@ import pytest
 from gpt2budget import spec_cache
 from gpt2budget.catalog import load_catalog, load_specs
 from gpt2budget.errors import SpecError
-from gpt2budget.specfiles import KIND_NAMES, builtin_config_dir, spec_files
-from gpt2budget.specs import GpuSpec, StackSpec, Term, spec_data
+from gpt2budget.specfiles import builtin_config_dir, spec_files
+from gpt2budget.specs import KIND_TYPES, GpuSpec, StackSpec, Term, spec_data
 
 
 @pytest.fixture
@@ -156,7 +156,7 @@ def test_each_install_has_its_own_file_and_stale_ones_go(cache_dir, monkeypatch)
     monkeypatch.setattr(spec_cache, "fingerprint", lambda: "another-install")
     load_specs()
     theirs = _cache_file()
-    n_files = sum(len(spec_files(builtin_config_dir() / kind)) for kind in KIND_NAMES)
+    n_files = sum(len(spec_files(builtin_config_dir() / kind)) for kind in KIND_TYPES)
     assert theirs != ours and ours.is_file() and len(_entries()) == n_files
     old = spec_cache.time.time() - spec_cache.STALE_S - 60
     os.utime(ours, (old, old))

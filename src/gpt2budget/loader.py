@@ -15,7 +15,8 @@ from pydantic import ValidationError
 
 from gpt2budget import validation
 from gpt2budget.errors import SpecError
-from gpt2budget.specfiles import KIND_NAMES, read_spec_bytes
+from gpt2budget.specfiles import read_spec_bytes
+from gpt2budget.specs import KIND_TYPES
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -168,7 +169,7 @@ def spec_from_bytes(kind: str, raw: bytes, path: Path) -> Any:
 
 def guess_kind(path: Path, data: Any) -> str:
     """Which kind a file named on the command line is: by its folder, else by its keys."""
-    if path.parent.name in KIND_NAMES:
+    if path.parent.name in KIND_TYPES:
         return path.parent.name
     if isinstance(data, dict):
         if "peak_tflops" in data:

@@ -9,7 +9,6 @@ from pathlib import Path
 from gpt2budget.errors import SpecError
 
 MAX_SPEC_BYTES = 256 * 1024  # a spec is a page of YAML; anything larger is refused before parsing
-KIND_NAMES = ("gpus", "models", "stacks")
 ENV_PATH = "GPT2BUDGET_CONFIG_PATH"
 
 
