@@ -15,17 +15,20 @@ import typing
 from functools import cache
 from typing import Annotated, Any, Union, get_args, get_origin
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, create_model, model_validator
 
 from gpt2budget import specs
 
 
 class _SpecModel(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+    _spec: Any = PrivateAttr(None)
 
     @model_validator(mode="after")
-    def _cross_field_checks(self) -> _SpecModel:
-        to_spec(self)  # the dataclass's __post_init__ raises ValueError, reported at this model's key
+    def _build_spec(self) -> _SpecModel:
+        # Build the dataclass here, once per model (nested ones are built first and reused): its __post_init__
+        # checks across fields raise ValueError, which pydantic reports at this model's key.
+        self._spec = to_spec(self)
         return self
 
 
@@ -34,7 +37,9 @@ _RUNTIME: dict[type[BaseModel], type] = {}
 
 def to_spec(value: Any) -> Any:
     """The runtime value of validated data: each generated model becomes its spec dataclass."""
-    if isinstance(value, BaseModel):
+    if isinstance(value, _SpecModel):
+        if value._spec is not None:
+            return value._spec
         cls = _RUNTIME[type(value)]
         return cls(**{name: to_spec(getattr(value, name)) for name in type(value).model_fields})
     if isinstance(value, tuple):
