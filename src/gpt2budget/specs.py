@@ -46,6 +46,7 @@ Pos = Annotated[float, Rule(gt=0)]
 NonNeg = Annotated[float, Rule(ge=0)]
 Fraction = Annotated[float, Rule(gt=0, le=1)]
 Segment = Literal["consumer", "datacenter", "workstation"]
+GpuLink = Literal["none", "nvlink", "nvlink-bridge", "infinity-fabric"]
 
 
 def _bounded(v: int) -> int:
@@ -109,6 +110,14 @@ class GpuSpec:
         Pos | None, doc("memory CUDA reports as total (torch.cuda.mem_get_info), where measured")] = None
     memory_bandwidth_gb_per_s: Annotated[Pos, doc("decimal GB/s")]
     host_link_gb_per_s: Annotated[Pos, doc("host link (PCIe) bandwidth per direction, decimal GB/s")]
+    pcie_gen: Annotated[int, Rule(ge=1, le=7, description="PCIe generation of the host link")] | None = None
+    pcie_lanes: Annotated[int, Rule(ge=1, le=32, description="PCIe lanes of the host link")] | None = None
+    gpu_link: Annotated[GpuLink, doc("direct GPU-to-GPU link: none (PCIe only), nvlink (NVSwitch/SXM or "
+                                      "NVLink mesh), nvlink-bridge (two cards), infinity-fabric (AMD xGMI)")] = "none"
+    gpu_link_gb_per_s: Annotated[
+        Pos | None, doc("GPU-to-GPU link bandwidth per GPU per direction, decimal GB/s (NVLink, xGMI)")] = None
+    peer_to_peer: Annotated[bool | None, doc("whether GPUs exchange data directly over PCIe (P2P); GeForce "
+                                             "40/50-series: false, NCCL then stages through host memory")] = None
     boost_clock_mhz: Pos | None = None
     peak_tflops: PeakTflops
     peak_tflops_fp16_accumulate: Fp16AccumulatePeaks | None = None
@@ -123,6 +132,8 @@ class GpuSpec:
         _check_sources(self, {"sources"})
         if self.usable_memory_gib is not None and self.usable_memory_gib > self.memory_gib:
             raise ValueError("usable_memory_gib is larger than memory_gib")
+        if (self.gpu_link == "none") != (self.gpu_link_gb_per_s is None):
+            raise ValueError("gpu_link and gpu_link_gb_per_s go together: give both, or neither for a PCIe-only card")
 
     def peak_flops(self, precision: str) -> float | None:
         """Dense peak FLOP/s for a training precision, None where the GPU lacks that path."""
