@@ -3,10 +3,17 @@
 The script that made the LoRA points of tests/data/h200_gpt2_training.jsonl (needs a GPU, torch, transformers, peft).
 Usage: python benchmarks/measure_lora.py OUT_DIR BUDGET_S
 """
-import json, os, statistics, sys, time, gc
+import gc
+import json
+import os
+import statistics
+import sys
+import time
+
 import torch
-from transformers import GPT2Config, GPT2LMHeadModel
 from peft import LoraConfig, get_peft_model
+from transformers import GPT2Config, GPT2LMHeadModel
+
 out = open(os.path.join(sys.argv[1], "lora.jsonl"), "a")
 dev = torch.device("cuda")
 M = {"gpt2": dict(n_layer=12, n_head=12, n_embd=768), "gpt2-xl": dict(n_layer=48, n_head=25, n_embd=1600)}

@@ -23,6 +23,7 @@ from gpt2budget.options import RunOptions
 from gpt2budget.scaling import LOSS_CAVEAT, optimal_tokens, predicted_loss
 from gpt2budget.shape import Shape, n_params
 from gpt2budget.specs import GpuSpec, ModelSpec, StackSpec
+from gpt2budget.steptime import StepTime, step_time
 from gpt2budget.units import fmt_hours
 
 GIB = 2**30
@@ -46,12 +47,13 @@ class CheckInputs(NamedTuple):
     utilization: float | None = None
     tokens: float | None = None
     flops_formula: str = "6n"
-    parallel_efficiency: float = DEFAULT_PARALLEL_EFFICIENCY
+    parallel_efficiency: float | None = None  # None: the step-time model's communication term decides
     optimal_rule: str = "chinchilla-20"
     batch_tokens: float = DEFAULT_BATCH_TOKENS
     host_memory_gib: float = DEFAULT_HOST_MEMORY_GIB
     nodes: int = 1
     cost_inputs: CostInputs = CostInputs()
+    calibration: Any = None  # a gpt2budget.calibration.Calibration measured on this GPU, or None
 
 
 def precision_family(precision: str) -> str:
@@ -85,14 +87,19 @@ def validate(ci: CheckInputs) -> None:
 
 
 class Timing(NamedTuple):
-    """How fast tokens go: sustained FLOP/s over all GPUs, FLOPs per token and any offload transfer time."""
+    """How fast tokens go: sustained FLOP/s over all GPUs, FLOPs per token and any offload transfer time.
+    With the step-time model, `sustained` is tokens/s x FLOPs/token x recompute and the offload time is
+    inside it (offload_s_per_token is then only reported)."""
 
     sustained: float  # FLOP/s over all GPUs
     flops_per_token: float
     offload_s_per_token: float
 
+    counted_offload: bool = True
+
     def seconds(self, tokens: float, hw_factor: float) -> float:
-        return tokens * (self.flops_per_token * hw_factor / self.sustained + self.offload_s_per_token)
+        offload = self.offload_s_per_token if self.counted_offload else 0.0
+        return tokens * (self.flops_per_token * hw_factor / self.sustained + offload)
 
 
 def offload_seconds_per_token(ci: CheckInputs, trainable: int, total_params: int) -> float:
@@ -148,15 +155,31 @@ def evaluate(ci: CheckInputs, *, with_cost: bool = True) -> dict[str, Any]:
     shape = Shape.of(model, o.seq, stack.vocab_multiple)
     n = float(n_params(Shape.of(model, model.n_ctx)))  # the published model's parameters
     peak = gpu.peak_flops(o.precision) or 0.0
-    util, util_source = (ci.utilization, "--utilization") if ci.utilization is not None else \
-        default_utilization(gpu, stack, o.precision)
-    eff = ci.parallel_efficiency if o.gpus > 1 else 1.0
-    sustained = sustained_flops_per_s(o.gpus, peak, util, eff)
-    available = sustained * ci.duration_s
     mem, memory_doc, fits = memory_part(ci, shape)
     per_token = compute_flops_per_token(ci, shape, n)
     hw = recompute_factor(o.checkpointing)
-    timing = Timing(sustained, per_token, offload_seconds_per_token(ci, mem.trainable_params, n_params(shape)))
+    st = step_time(shape, n, gpu, stack, o, batch_tokens=ci.batch_tokens, nodes=ci.nodes,
+                   trainable=float(mem.trainable_params), cal=ci.calibration)
+    if ci.utilization is not None:
+        # --utilization: the old formula, peak x utilization (x parallel efficiency), as the user asked
+        util, util_source = ci.utilization, "--utilization"
+        eff = (DEFAULT_PARALLEL_EFFICIENCY if ci.parallel_efficiency is None else ci.parallel_efficiency) \
+            if o.gpus > 1 else 1.0
+        sustained = sustained_flops_per_s(o.gpus, peak, util, eff)
+        timing = Timing(sustained, per_token, offload_seconds_per_token(ci, mem.trainable_params, n_params(shape)))
+    else:
+        # the step-time model (gpt2budget.steptime): tokens/s from one optimizer step's seconds
+        tps = st.tokens_per_second
+        comm = st.breakdown["communication"]
+        eff = 1.0 if o.gpus == 1 else (1.0 - comm / st.step_seconds)
+        if ci.parallel_efficiency is not None and o.gpus > 1:  # --parallel-efficiency overrides communication
+            tps = st.tokens_per_step / ((st.step_seconds - comm) / ci.parallel_efficiency)
+            eff = ci.parallel_efficiency
+        sustained = tps * per_token * hw
+        util = sustained / (o.gpus * peak) if peak > 0 else 0.0
+        util_source = "calibration" if ci.calibration is not None else "step-time model"
+        timing = Timing(sustained, per_token, st.breakdown["offload"] / st.tokens_per_step, counted_offload=False)
+    available = sustained * ci.duration_s
     rule = ci.optimal_rule
 
     reqs: dict[str, Any] = {}
@@ -188,6 +211,7 @@ def evaluate(ci: CheckInputs, *, with_cost: bool = True) -> dict[str, Any]:
             "tokens_per_second": 1.0 / timing.seconds(1.0, hw),
             "offload_seconds_per_token": timing.offload_s_per_token,
         },
+        "throughput": throughput_dict(st, ci.utilization is not None),
         "requirements": reqs,
         "memory": memory_doc,
         "target": target,
@@ -199,6 +223,16 @@ def evaluate(ci: CheckInputs, *, with_cost: bool = True) -> dict[str, Any]:
                                                  gpu.rent_usd_per_hour, gpu.launch_price_usd, ci.cost_inputs)}
     result["verdict"] = verdict(ci, result, fits, target)
     return result
+
+
+def throughput_dict(st: StepTime, overridden: bool) -> dict[str, Any]:
+    """The step-time model's answer (JSON `throughput`); with --utilization it is shown but not used."""
+    return {
+        "model": "utilization override (--utilization)" if overridden else "step-time",
+        "step_seconds": st.step_seconds, "micro_steps": st.micro_steps, "tokens_per_step": st.tokens_per_step,
+        "tokens_per_second": st.tokens_per_second, "mfu": st.mfu, "bound": st.bound,
+        "breakdown": dict(st.breakdown),
+    }
 
 
 def memory_part(ci: CheckInputs, shape: Shape) -> tuple[MemoryResult, dict[str, Any], bool]:

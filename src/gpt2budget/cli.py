@@ -151,7 +151,7 @@ PrecisionOpt = Annotated[Precision | None, typer.Option("--precision", help="def
                                                          "amp-fp16 where the GPU lacks bf16)")]
 DurationOpt = Annotated[str, typer.Option("--duration", help="time available: 1y (365 d), 30d, 12h, 90min")]
 UtilOpt = Annotated[float | None, typer.Option("--utilization", min=0, max=1,
-                                               help="fraction of peak FLOP/s sustained (default: the stack's measured value)")]
+                                               help="override the step-time model: fraction of peak FLOP/s sustained (the old flat formula)")]
 
 
 def load(config_dir: list[Path] | None) -> "Specs":
@@ -177,7 +177,7 @@ def build_inputs(specs: "Specs", gpu: str, model: str, stack: str, **kw: Any) ->
     for name, option, bad in (("utilization", "--utilization", lambda v: v is not None and v <= 0),
                               ("dropout", "--dropout", lambda v: v >= 1), ("lora_dropout", "--lora-dropout", lambda v: v >= 1),
                               ("host_memory", "--host-memory", lambda v: v <= 0),
-                              ("parallel_efficiency", "--parallel-efficiency", lambda v: v <= 0),
+                              ("parallel_efficiency", "--parallel-efficiency", lambda v: v is not None and v <= 0),
                               ("average_draw", "--average-draw", lambda v: v <= 0)):
         if name in kw and bad(kw[name]):  # type: ignore[no-untyped-call]
             raise UsageError(option, f"{kw[name]} is outside the allowed range (see --help)")
@@ -202,7 +202,7 @@ def build_inputs(specs: "Specs", gpu: str, model: str, stack: str, **kw: Any) ->
         gpu=g, model=m, stack=s, options=opts, duration_s=parse_duration(kw.get("duration", "1y")),
         utilization=kw.get("utilization"), tokens=parse_count(tokens, "--tokens") if tokens else None,
         flops_formula=(kw.get("flops_formula") or FlopsFormula.six_n).value,
-        parallel_efficiency=kw.get("parallel_efficiency", 0.9),
+        parallel_efficiency=kw.get("parallel_efficiency"),
         optimal_rule=(kw.get("optimal_rule") or Rule.chinchilla_20).value,
         batch_tokens=parse_count(kw.get("batch_tokens", "524288"), "--batch-tokens"),
         host_memory_gib=kw.get("host_memory", 64.0), nodes=kw.get("nodes", 1),
@@ -265,7 +265,7 @@ def check(
     fsdp: Annotated[str | None, typer.Option(help="FSDP sharding: NO_SHARD, SHARD_GRAD_OP (=ZeRO-2), FULL_SHARD (=ZeRO-3)")] = None,
     offload: Annotated[Offload, typer.Option(help="CPU offload: none, optimizer (ZeRO-Offload), params (ZeRO-Infinity)")] = Offload.none,
     host_memory: Annotated[float, typer.Option("--host-memory", min=0, max=1e7, help="CPU memory per node, GiB")] = 64.0,
-    parallel_efficiency: Annotated[float, typer.Option("--parallel-efficiency", min=0, max=1)] = 0.9,
+    parallel_efficiency: Annotated[float | None, typer.Option("--parallel-efficiency", min=0, max=1, help="override: fraction of single-GPU speed each GPU keeps (default: modelled from the interconnect)")] = None,
     optimal_rule: Annotated[Rule, typer.Option("--optimal-rule")] = Rule.chinchilla_20,
     batch_tokens: Annotated[str, typer.Option("--batch-tokens", help="tokens per optimizer step (GPT-2: 524288)")] = "524288",
     finetune: Annotated[Finetune, typer.Option(help="fine-tune a pre-trained model instead of training from scratch")] = Finetune.none,

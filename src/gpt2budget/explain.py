@@ -8,7 +8,8 @@ from gpt2budget.check import CheckInputs
 from gpt2budget.memory import param_bytes, phase_model
 from gpt2budget.options import RunOptions
 from gpt2budget.shape import Shape
-from gpt2budget.units import fmt_bytes, fmt_sci
+from gpt2budget.steptime import OPTIMIZER_BYTES, gemm_ceiling
+from gpt2budget.units import fmt_bytes, fmt_sci, fmt_seconds
 
 
 def component_words(opts: RunOptions, stack_layout: str) -> dict[str, str]:
@@ -45,6 +46,7 @@ def explain_lines(ci: CheckInputs, r: dict[str, Any]) -> list[str]:
         f"{fmt_sci(c['peak_flops_per_gpu'])} x {c['utilization']:.3g} x {c['duration_hours'] * 3600:.4g} s"
         f"{' x ' + format(c['parallel_efficiency'], '.2f') if o.gpus > 1 else ''} = {fmt_sci(c['available_flops'])}",
     ]
+    lines += step_time_lines(ci, r)
     for name, req in r["requirements"].items():
         lines.append(
             f"{name}: FLOPs = tokens x FLOPs/token = {fmt_sci(req['tokens'])} x {fmt_sci(c['flops_per_token'])} = "
@@ -63,4 +65,38 @@ def explain_lines(ci: CheckInputs, r: dict[str, Any]) -> list[str]:
         f"{fmt_bytes(mem['runtime_overhead_bytes'])} runtime = "
         f"{fmt_bytes(mem['allocator_peak_bytes'])} x {1 + mem['fragmentation']:.2f} + "
         f"{fmt_bytes(mem['runtime_overhead_bytes'])} = {fmt_bytes(mem['required_bytes'])} vs {fmt_bytes(mem['available_bytes'])}")
+    return lines
+
+
+def step_time_lines(ci: CheckInputs, r: dict[str, Any]) -> list[str]:
+    """The step-time model's terms with their numbers (gpt2budget.steptime); they sum to the step."""
+    o, th, c = ci.options, r["throughput"], r["compute"]
+    b = th["breakdown"]
+    cal = " (measured by gpt2budget measure --calibrate)" if ci.calibration is not None else ""
+    lines = [
+        f"micro-steps = ceil(batch tokens / (micro-batch x seq x GPUs)) = ceil({ci.batch_tokens:.0f} / ({o.micro_batch} x "
+        f"{o.seq} x {o.gpus})) = {th['micro_steps']}",
+        f"matmul = Σ GEMMs max(2·m·k·n / (peak x {gemm_ceiling(ci.gpu, o.precision):.2f} ceiling), bytes / bandwidth) "
+        f"x micro-steps{cal} = {fmt_seconds(b['matmul'])}  (roofline; Bekman's achieved GEMM rates)",
+        f"attention = causal 2·B·s²·h FLOPs per layer at FlashAttention's achieved fraction (x2.5 backward) = "
+        f"{fmt_seconds(b['attention'])}",
+        f"memory-bound = bytes of {ci.stack.id}'s non-matmul kernels / (bandwidth x S/(S + 1.6 MB), >= 2.5 us each) = "
+        f"{fmt_seconds(b['memory_bound'])}  (cccl #7391)",
+        f"cpu dispatch (exposed) = micro-steps x (max over phases of CPU issue + GPU work - GPU work), "
+        f"{ci.stack.step_time.dispatch_us_per_op:g} us per kernel = {fmt_seconds(b['cpu_dispatch'])}",
+        f"optimizer = {OPTIMIZER_BYTES[o.optimizer]:g} B per parameter ({o.optimizer}) / bandwidth = "
+        f"{fmt_seconds(b['optimizer'])}",
+    ]
+    if o.gpus > 1:
+        lines.append(f"communication = ring all-reduce 2(g-1)/g x gradient bytes / bus bandwidth, less what overlaps "
+                     f"backward{'; ZeRO-3 all-gathers weights per pass' if o.zero >= 3 else ''} = "
+                     f"{fmt_seconds(b['communication'])}")
+    if o.offload != "none":
+        streamed = " + 16-bit weights streamed per pass" if o.offload == "params" else ""
+        lines.append(f"offload = 4 B per parameter over PCIe + CPU Adam{streamed} = {fmt_seconds(b['offload'])}")
+    lines.append(f"step = {' + '.join(fmt_seconds(v) for v in b.values() if v > 0)} = {fmt_seconds(th['step_seconds'])}; "
+                 f"tokens/s = {th['tokens_per_step']:.0f} / {th['step_seconds']:.4g} s = {th['tokens_per_second']:,.0f}; "
+                 f"bound by {th['bound']}; MFU = 6·N x tokens/s / (peak x GPUs) = {th['mfu']:.1%}")
+    if c["utilization_source"] == "--utilization":
+        lines.append("(--utilization given: the times below use peak x utilization instead of this step)")
     return lines

@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from gpt2budget.report import quiet_stdout
-from gpt2budget.units import fmt_bytes, fmt_count, fmt_hours, fmt_sci, fmt_usd
+from gpt2budget.units import fmt_bytes, fmt_count, fmt_hours, fmt_sci, fmt_seconds, fmt_usd
 
 BAR_WIDTH = 48
 COLORS = ["cyan", "magenta", "yellow", "green", "blue", "red", "bright_cyan", "bright_magenta", "white"]
@@ -49,14 +49,31 @@ def _bar(parts: Sequence[tuple[str, float]], scale: float, width: int = BAR_WIDT
     return text
 
 
+def render_step_time(con: Console, th: dict[str, Any], overridden: bool) -> None:
+    """One optimizer step, term by term (gpt2budget.steptime); the terms sum to the step."""
+    total = th["step_seconds"]
+    title = (f"Step time: {fmt_seconds(total)} per optimizer step of {th['micro_steps']} micro-step"
+             f"{'s' if th['micro_steps'] != 1 else ''}, bound by {th['bound']}"
+             + (" (not used: --utilization overrides it)" if overridden else ""))
+    t = Table(title=title, title_justify="left")
+    for col, just in (("term", "left"), ("seconds", "right"), ("share", "right")):
+        t.add_column(col, justify=just)  # type: ignore[arg-type]
+    for name, secs in th["breakdown"].items():
+        if secs > 0:
+            t.add_row(name.replace("_", " "), fmt_seconds(secs), f"{secs / total:.0%}" if total > 0 else "-")
+    con.print(t)
+
+
 def render_check(con: Console, r: dict[str, Any], words: dict[str, str], explain: list[str] | None,
                  advice_shown: bool) -> None:
     i, c, mem, v = r["inputs"], r["compute"], r["memory"], r["verdict"]
     per = " (per GPU)" if mem["per_gpu"] else ""
     con.print(Text(f"{r['model']['name']} on {i['gpus']}x {r['gpu']['name']}  [{i['stack']} stack]", style="bold"))
     con.print(
-        f"Assumptions: precision {i['precision']} | utilization {i['utilization']:.2f} "
-        f"({'--utilization' if c['utilization_source'] == '--utilization' else 'stack default'}) | "
+        f"Assumptions: precision {i['precision']} | "
+        + (f"utilization {c['utilization']:.2f} (--utilization) | " if c["utilization_source"] == "--utilization"
+           else f"time from the {c['utilization_source']} (MFU {r['throughput']['mfu']:.0%}) | ")
+        + f"batch {fmt_count(i['batch_tokens'])} tokens/step | "
         f"duration {fmt_hours(i['duration_hours'])} | micro-batch {i['micro_batch']} | seq {i['seq']} | "
         f"optimizer {i['optimizer']} | checkpointing {i['checkpointing']} | attention {i['attention']} | "
         f"dropout {i['dropout']} | ZeRO {i['zero']} | offload {i['offload']} | FLOPs/token "
@@ -69,6 +86,7 @@ def render_check(con: Console, r: dict[str, Any], words: dict[str, str], explain
     t.add_row(fmt_sci(c["peak_flops_per_gpu"]), fmt_sci(c["sustained_flops_per_s"]), fmt_sci(c["available_flops"]),
               f"{c['tokens_per_second']:,.0f}")
     con.print(t)
+    render_step_time(con, r["throughput"], c["utilization_source"] == "--utilization")
     t = Table(title="Requirements", title_justify="left")
     for col, just in (("recipe", "left"), ("tokens", "right"), ("FLOPs", "right"), ("available / required", "right"),
                       ("wall time", "right"), ("predicted loss*", "right")):

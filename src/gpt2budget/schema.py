@@ -50,6 +50,17 @@ class Compute(_Out):
     offload_seconds_per_token: float
 
 
+class Throughput(_Out):
+    model: str
+    step_seconds: float
+    micro_steps: int
+    tokens_per_step: float
+    tokens_per_second: float
+    mfu: float
+    bound: str
+    breakdown: dict[str, float]
+
+
 class Memory(_Out):
     per_gpu: bool
     allocator_peak_bytes: float
@@ -132,6 +143,7 @@ class CheckOutput(_Out):
     gpu: GpuOut
     model: ModelOut
     compute: Compute
+    throughput: Throughput
     requirements: Requirements
     memory: Memory
     target: str

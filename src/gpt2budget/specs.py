@@ -227,6 +227,34 @@ class Utilization:
     source: str
 
 
+def _known_roles(v: dict[str, float]) -> dict[str, float]:
+    roles = set(DTYPE_BYTES["fp32"]) | {"amp_half_copy"}
+    for role in v:
+        if role not in roles:
+            raise ValueError(f"unknown dtype role {role!r}; expected one of {', '.join(sorted(roles))}")
+    return v
+
+
+Accesses = Annotated[dict[str, float], Rule(check=_known_roles, description=(
+    "element accesses (reads + writes) per token by dtype role, in units of the tensor's width"))]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True, eq=False)
+class StepTimeProfile:
+    """What one micro-step costs a stack besides its matmuls: kernels launched (each costing the CPU
+    `dispatch_us_per_op`) and the memory traffic of its non-matmul kernels (gpt2budget.steptime)."""
+
+    dispatch_us_per_op: Annotated[Pos, doc("CPU time to issue one GPU kernel, microseconds")]
+    ops_per_layer_forward: Annotated[Pos, doc("kernels one layer's forward launches (matmuls included)")]
+    ops_per_layer_backward: Annotated[Pos, doc("kernels one layer's backward launches (matmuls included)")]
+    recompute_ops_per_layer: Annotated[NonNeg, doc("extra kernels and hooks of a checkpointed layer's recompute")]
+    ops_fixed: Annotated[NonNeg, doc("kernels outside the layers per micro-step: embeddings, final norm, loss")]
+    elementwise_forward: Annotated[Accesses, doc("per layer and token, h-wide element accesses of non-matmul kernels, forward")]
+    elementwise_backward: Annotated[Accesses, doc("as elementwise_forward, backward")]
+    logits_accesses: Annotated[Accesses, doc("per token, vocab-wide element accesses of the loss, forward and backward")]
+    source: str
+
+
 @dataclass(frozen=True, kw_only=True, slots=True, eq=False)
 class StackSpec:
     """A training stack (hf, nanogpt, llm.c): what it keeps in memory per layer and token, and how fast it runs."""
@@ -255,11 +283,13 @@ class StackSpec:
     runtime_overhead_gib: NonNeg
     fragmentation: Annotated[float, Rule(ge=0, le=1)]
     utilization: dict[Segment, Utilization]
+    step_time: StepTimeProfile
     sources: dict[str, str] = field(default_factory=dict)
 
 
 
-SPEC_TYPES: tuple[type, ...] = (PeakTflops, Fp16AccumulatePeaks, GpuSpec, ModelSpec, Term, Utilization, StackSpec)
+SPEC_TYPES: tuple[type, ...] = (PeakTflops, Fp16AccumulatePeaks, GpuSpec, ModelSpec, Term, Utilization, StepTimeProfile,
+                                StackSpec)
 KIND_TYPES: dict[str, type] = {"gpus": GpuSpec, "models": ModelSpec, "stacks": StackSpec}  # one folder per kind
 
 

@@ -180,7 +180,9 @@ class FastRows:
                                for i, k in enumerate(keys)) + "}\n"
 
     def group(self, config: tuple[Any, ...]) -> _Group:
-        key = config[:6] + config[7:]
+        # the micro-batch is part of the key: with the step-time model, time (and so requirements, cost and
+        # the verdict) changes with it, not only memory
+        key = config
         found = self.groups.get(key)
         if found is not None:
             return found

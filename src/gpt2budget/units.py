@@ -66,5 +66,16 @@ def fmt_hours(hours: float) -> str:
     return f"{hours / 24 / 365:.1f} years"
 
 
+def fmt_seconds(s: float) -> str:
+    """A duration of seconds in one unit: 850 ms, 12.3 s, 4.2 min, then hours as fmt_hours."""
+    if s < 1.0:
+        return f"{s * 1000:.3g} ms"
+    if s < 120.0:
+        return f"{s:.3g} s"
+    if s < 7200.0:
+        return f"{s / 60:.3g} min"
+    return fmt_hours(s / 3600)
+
+
 def fmt_usd(x: float | None) -> str:
     return "-" if x is None else f"${x:,.0f}" if x >= 100 else f"${x:,.2f}"

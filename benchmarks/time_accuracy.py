@@ -1,0 +1,141 @@
+"""Step-time accuracy: predicted against measured training steps, with the error on held-out folds.
+
+Data: tests/data/h100_gpt2_training_memory.jsonl (65 H100 steps, Hugging Face stack; the hf stack's two
+calibrated constants, `dispatch_us_per_op` and `recompute_ops_per_layer`, are fitted on them) and
+tests/data/h200_gpt2_training.jsonl (held out entirely: another GPU, fused AdamW, seq 512, pure bf16, eager
+attention, SGD, TF32, dropout, LoRA and compiled nanoGPT). Each measured point is one optimizer step per
+micro-batch, so predictions use batch_tokens = micro_batch x seq.
+
+Folds: the two hf constants are refitted with one model size left out, and the error reported on that size.
+
+Usage: python benchmarks/time_accuracy.py [--fit]   (--fit also prints the best constants on all H100 data)
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import statistics
+import sys
+from pathlib import Path
+
+from gpt2budget.catalog import load_specs
+from gpt2budget.options import RunOptions
+from gpt2budget.shape import Shape, n_params
+from gpt2budget.steptime import step_time
+
+DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
+
+
+def points(name: str) -> list[dict]:
+    rows = [json.loads(x) for x in (DATA / name).read_text().splitlines() if x.strip()]
+    return [r for r in rows if r.get("status") == "ok" and r.get("step_s")]
+
+
+def options_of(p: dict) -> tuple[str, RunOptions]:
+    stack = "nanogpt" if p["attn"].startswith("nanogpt") else "hf"
+    ft = p.get("finetune", "none")
+    return stack, RunOptions(precision=p["precision"], optimizer=p["optimizer"], checkpointing=bool(p["ckpt"]),
+                             attention="eager" if p["attn"] == "eager" else "flash", dropout=p["dropout"],
+                             seq=p["seq"], micro_batch=p["batch"], finetune=ft if ft != "none" else "none",
+                             lora_rank=p.get("lora_rank", 8))
+
+
+def predict(p: dict, gpu_id: str, specs, overrides: dict | None = None) -> float:
+    from dataclasses import replace
+
+    from gpt2budget.memory import lora_params
+    stack_id, o = options_of(p)
+    stack = specs.stacks.get(stack_id, "--stack")
+    if overrides and stack_id == "hf":
+        ov = dict(overrides)
+        up = ov.pop("backward_upcast", None)
+        st = replace(stack.step_time, **ov)
+        if up is not None:
+            st = replace(st, elementwise_backward={**st.elementwise_backward, "upcast": up})
+        stack = replace(stack, step_time=st)
+    model = specs.models.get(p["model"], "--model")
+    shape = Shape.of(model, o.seq, stack.vocab_multiple)
+    n = float(n_params(Shape.of(model, model.n_ctx)))
+    trainable = lora_params(shape, o.lora_rank, o.lora_targets) if o.finetune in ("lora", "qlora") else None
+    st = step_time(shape, n, specs.gpus.get(gpu_id, "--gpu"), stack, o, batch_tokens=o.micro_batch * o.seq,
+                   trainable=trainable)
+    return st.step_seconds
+
+
+def errors(pts: list[dict], gpu_id: str, specs, overrides: dict | None = None) -> list[float]:
+    """Relative error |predicted/measured - 1| per point."""
+    return [abs(predict(p, gpu_id, specs, overrides) / p["step_s"] - 1) for p in pts]
+
+
+GRID = {"dispatch_us_per_op": [float(x) for x in range(24, 61, 3)],
+        "recompute_ops_per_layer": [float(x) for x in range(0, 121, 15)],
+        "backward_upcast": [float(x) for x in range(100, 451, 50)]}
+
+
+def fit(pts: list[dict], gpu_id: str, specs) -> dict:
+    """Grid search minimising the mean absolute log error |log(pred/meas)| (symmetric in over- and
+    under-prediction; the noisy 3-step medians weigh no more than the rest)."""
+    best = None
+    for d, r, u in itertools.product(*GRID.values()):
+        ov = {"dispatch_us_per_op": d, "recompute_ops_per_layer": r, "backward_upcast": u}
+        score = statistics.fmean(abs(math.log(predict(p, gpu_id, specs, ov) / p["step_s"])) for p in pts)
+        if best is None or score < best[0]:
+            best = (score, ov)
+    assert best is not None
+    return best[1]
+
+
+def summary(errs: list[float]) -> str:
+    return f"{len(errs):3d} points  median {100 * statistics.median(errs):5.1f}%  worst {100 * max(errs):5.1f}%"
+
+
+def main() -> None:
+    specs = load_specs()
+    h100 = points("h100_gpt2_training_memory.jsonl")
+    h200 = points("h200_gpt2_training.jsonl")
+    print("Step time, predicted vs measured (relative error |pred/meas - 1|)\n")
+    print("Held-out folds on the H100 steps (hf constants refitted without the model size):")
+    held: list[float] = []
+    for model in ("gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl"):
+        train = [p for p in h100 if p["model"] != model]
+        test = [p for p in h100 if p["model"] == model]
+        ov = fit(train, "h100-sxm", specs)
+        e = errors(test, "h100-sxm", specs, ov)
+        held += e
+        print(f"  {model:12s} {summary(e)}   (fitted: {ov['dispatch_us_per_op']:.0f} us/op, "
+              f"{ov['recompute_ops_per_layer']:.0f} recompute ops/layer, {ov['backward_upcast']:.0f} fp32 accesses)")
+    print(f"  {'all folds':12s} {summary(held)}")
+    for label, sel in (("micro-batch 1", lambda p: p["batch"] == 1), ("micro-batch >= 16", lambda p: p["batch"] >= 16)):
+        sub = [e for p, e in zip(sorted(h100, key=lambda p: ("gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl").index(p["model"])),
+                                 held, strict=True) if sel(p)]
+        if sub:
+            print(f"  {label:12s} {summary(sub)}")
+    print("\nWith the shipped constants (configs/stacks/*.yaml):")
+    print(f"  H100, hf (calibration data)       {summary(errors(h100, 'h100-sxm', specs))}")
+    groups: dict[str, list[dict]] = {}
+    for p in h200:
+        key = ("nanogpt compiled" if p["attn"].startswith("nanogpt") else
+               "hf LoRA" if p.get("finetune", "none") != "none" else
+               "hf seq 512" if p["seq"] == 512 else "hf other options")
+        groups.setdefault(key, []).append(p)
+    all200: list[float] = []
+    for key, pts in groups.items():
+        e = errors(pts, "h200-sxm", specs)
+        all200 += e
+        print(f"  H200, {key:27s} {summary(e)}   (held out)")
+    print(f"  H200, all {'':23s} {summary(all200)}   (held out)")
+    if "--fit" in sys.argv:
+        print("\nBest hf constants on all H100 steps:", fit(h100, "h100-sxm", specs))
+    if "--points" in sys.argv:
+        for gpu, pts in (("h100-sxm", h100), ("h200-sxm", h200)):
+            for p in pts:
+                pred = predict(p, gpu, specs)
+                print(f"  {gpu} {p['model']:12s} {p['attn']:15s} {p['precision']:8s} {p['optimizer']:11s} "
+                      f"s{p['seq']} b{p['batch']:<3d} ckpt={int(p['ckpt'])} {p.get('finetune', 'none'):5s} "
+                      f"meas {1000 * p['step_s']:7.1f} ms  pred {1000 * pred:7.1f} ms  x{pred / p['step_s']:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,317 @@
+"""Time of one optimizer step from the spec sheet: matmuls, attention, memory-bound passes, CPU dispatch,
+the optimizer, communication and offload, each a named term; the terms sum to the step.
+
+One optimizer step is `micro_steps` forward+backward passes (gradient accumulation) and one optimizer
+update. Within a micro-step the CPU issues kernels and the GPU runs them asynchronously; the GPU starts a
+kernel once the CPU has issued it and the previous kernel has finished, so the micro-step takes the longest
+of (CPU time to issue the kernels of the phases before a point + GPU time of the phases after it) over the
+points between phases (a tandem queue; the phases are forward layers, the head and loss, backward layers).
+Where the CPU part wins the step is dispatch-bound: eager PyTorch at small micro-batches.
+
+Constants and their sources (see also ../shared/reference/throughput_constants.md):
+- GEMM ceilings: achieved fraction of the dense peak for large matmuls (Bekman, *ML Engineering*,
+  "Maximum Achievable Matmul FLOPS"; this project's H100: bf16 794, tf32 414, fp32 51 TFLOP/s).
+- memory-bound kernels: 90% of the memory bandwidth for large tensors, half of that at ~1.6 MB
+  (NVIDIA/cccl #7391: 2^20 elements ~50%, 2^24 ~84%, 2^28 ~90%), and no kernel under 2.5 us (cccl #7391:
+  the smallest kernel's GPU time is 2-4 us).
+- attention: FlashAttention-2 reaches ~35% of an H100's peak and 50-73% of an A100's (Dao 2023, FA3 paper
+  2024); causal masking halves the work; the backward is 2.5x the forward (five matmuls against two).
+- collectives: ring all-reduce moves 2(g-1)/g of the data (Patarasuk & Yuan 2009) at ~80% of NVLink's
+  bandwidth (Bekman: A100 235 of 300 GB/s, H100 368 of 450); GeForce cards without peer-to-peer stage
+  through host memory at ~12.7 GB/s on PCIe 4.0 (tinygrad open-gpu-kernel-modules PR #22).
+- CPU Adam: ~1.4e9 parameters/s on a server (DeepSpeed PR #735: 11.6B parameters in 8.2 s), far less on a
+  desktop (DeepSpeed #1635).
+- per-stack kernel counts, memory passes and the CPU cost per kernel: configs/stacks/*.yaml (`step_time`).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, NamedTuple
+
+from gpt2budget.options import RunOptions
+from gpt2budget.shape import Shape
+from gpt2budget.specs import DTYPE_BYTES, GpuSpec, StackSpec
+
+# Achieved fraction of the dense peak for large GEMMs, by kind of GPU and by math path.
+# datacenter: this project's H100 (bf16 794/989 = 0.80, tf32 414/494.7 = 0.84, fp32 51/67 = 0.76);
+# consumer: RTX 4090 bf16 160-173 of 165.2 (~1.0: boost above the rated clock), tf32 86 of 82.6, fp32 46-56
+# of 82.6 (zzc0721/torch-performance-test-data, via throughput_constants.md §1); workstation: between.
+GEMM_CEILING: dict[str, dict[str, float]] = {
+    "datacenter": {"tensor": 0.80, "tf32": 0.84, "fp32": 0.76},
+    "consumer": {"tensor": 1.00, "tf32": 1.00, "fp32": 0.62},
+    "workstation": {"tensor": 0.90, "tf32": 0.90, "fp32": 0.68},
+}
+# A100s reach more of their peak than H100s (Bekman: A100 SXM 271 of 312 TFLOP/s bf16 = 0.87).
+AMPERE_DATACENTER_TENSOR_CEILING = 0.87
+# AMD Instinct under PyTorch/hipBLASLt: an estimate (no measurement of ours); stated in the output's source.
+AMD_TENSOR_CEILING = 0.55
+# A GEMM dimension that is not a multiple of 64 misses the tensor-core tiles: Bekman measured an H100 GEMM at
+# 273 TFLOP/s against 398 after a 22-element change of one dimension (0.69); nanoGPT pads 50,257 to 50,304.
+MISALIGNED_GEMM_FACTOR = 0.69
+BANDWIDTH_CEILING = 0.90  # cccl #7391/#9210: 87-93% for >= 2^28 elements
+BANDWIDTH_HALF_BYTES = 1.6e6  # cccl #7391: 2^20 bf16 elements (2 MB) reach ~50%: S/(S + 1.6 MB) x 0.9
+KERNEL_FLOOR_S = 2.5e-6  # cccl #7391: the smallest kernel's GPU time is 2-4 us
+# FlashAttention-2: ~35% of peak on an H100 (FA3 paper, arXiv 2407.08608), 50-73% forward and up to 63%
+# backward on an A100 (FA2 paper, arXiv 2307.08691); GPT-2's head dim 64 runs below head dim 128.
+FLASH_EFFICIENCY_HOPPER = 0.35
+FLASH_EFFICIENCY_OTHER = 0.50
+FLASH_BACKWARD_FACTOR = 2.5  # FA2 backward: five matmuls against the forward's two
+EAGER_SCORE_BYTES = {"forward": 16.0, "backward": 32.0}  # per s x s score element: write, mask, softmax, cast
+LINK_EFFICIENCY = 0.80  # NCCL bus bandwidth / link bandwidth (Bekman: A100 235/300, H100 368/450)
+NO_P2P_BUS_FRACTION = 12.7 / 31.5  # tinygrad PR #22: P2P off plateaus ~12.7 GB/s on PCIe 4.0 x16
+HOST_COPY_EFFICIENCY = 0.80  # pinned host-device copies reach ~80-89% of PCIe (Bekman)
+INTER_NODE_GB_PER_S = 25.0  # one 200 Gb/s InfiniBand HDR adapter per GPU (DGX A100 reference design)
+COLLECTIVE_LATENCY_S = 15e-6  # nccl-tests: ~11-20 us per small collective
+DDP_OVERLAP = 0.8  # DDP overlaps bucketed all-reduce with backward; the last bucket (~20%) is exposed
+# CPU Adam parameters per second: server DeepSpeed PR #735 (11.6B in 8.2 s = 1.4e9/s); desktop: DeepSpeed #1635
+# (a 1.35B model's offloaded step took 22.8 s on a Xeon Silver 4210R + RTX 3090): we assume 0.25e9/s.
+HOST_ADAM_PARAMS_PER_S = {"datacenter": 1.4e9, "workstation": 0.5e9, "consumer": 0.25e9}
+
+# Bytes each optimizer reads and writes per trainable parameter in one update (fp32 states and parameters):
+# foreach AdamW runs ~10 separate passes (mul_, lerp_, mul_, addcmul_, sqrt, div_, add_, addcdiv_: PyTorch
+# torch/optim/adamw.py _multi_tensor_adamw); fused AdamW one pass (read p, g, m, v; write p, m, v = 28 B);
+# SGD p.add_(g) 12 B; 8-bit AdamW 1-byte states (bitsandbytes); Lion one momentum; Adafactor factored.
+OPTIMIZER_BYTES = {"adamw": 80.0, "adamw-fused": 28.0, "adamw-8bit": 16.0, "sgd": 12.0, "sgd-momentum": 24.0,
+                   "lion": 24.0, "adafactor": 40.0}
+# Kernels per parameter tensor group: foreach ops launch one kernel per ~(tensor list chunk); fused one.
+OPTIMIZER_OPS = {"adamw": 12, "adamw-fused": 1, "adamw-8bit": 1, "sgd": 1, "sgd-momentum": 2, "lion": 4,
+                 "adafactor": 16}
+FOREACH_TENSORS_PER_KERNEL = 110  # multi_tensor_apply chunks tensor lists (depth-4 kernels, ATen)
+
+TERMS = ("matmul", "attention", "memory_bound", "cpu_dispatch", "optimizer", "communication", "offload")
+BOUND_OF_TERM = {"matmul": "compute", "attention": "compute", "memory_bound": "bandwidth",
+                 "cpu_dispatch": "cpu dispatch", "optimizer": "bandwidth", "communication": "communication",
+                 "offload": "offload"}
+
+
+class Calibrated(NamedTuple):
+    """Measured replacements for spec-sheet figures (gpt2budget measure --calibrate); any may be None."""
+
+    gemm_tflops: dict[str, float]
+    memory_bandwidth_gb_per_s: float | None = None
+    dispatch_us_per_op: float | None = None
+    host_link_gb_per_s: float | None = None
+    allreduce_bus_gb_per_s: float | None = None
+
+
+class StepTime(NamedTuple):
+    """One optimizer step: its seconds, the terms that sum to them, and what bounds it."""
+
+    step_seconds: float
+    micro_steps: int
+    tokens_per_step: float
+    tokens_per_second: float
+    mfu: float  # 6·N·tokens / (seconds x peak x GPUs)
+    bound: str
+    breakdown: dict[str, float]  # seconds per optimizer step by term, in TERMS order; sums to step_seconds
+    details: dict[str, Any]  # the numbers behind the terms, for --explain
+
+
+def dtype_key(precision: str) -> str:
+    return {"fp32": "fp32", "tf32": "tf32", "amp-bf16": "bf16", "bf16": "bf16", "amp-fp16": "fp16"}[precision]
+
+
+def gemm_ceiling(gpu: GpuSpec, precision: str) -> float:
+    path = {"fp32": "fp32", "tf32": "tf32"}.get(precision, "tensor")
+    if gpu.vendor == "amd" and path != "fp32":
+        return AMD_TENSOR_CEILING
+    if path == "tensor" and gpu.segment == "datacenter" and gpu.architecture.lower().startswith("ampere"):
+        return AMPERE_DATACENTER_TENSOR_CEILING
+    return GEMM_CEILING[gpu.segment][path]
+
+
+def gemm_rate(gpu: GpuSpec, precision: str, cal: Calibrated | None) -> float:
+    """Achieved FLOP/s of a large GEMM: a measured rate where calibrated, else peak x ceiling."""
+    key = dtype_key(precision)
+    if cal is not None and cal.gemm_tflops.get(key):
+        return cal.gemm_tflops[key] * 1e12
+    return (gpu.peak_flops(precision) or 0.0) * gemm_ceiling(gpu, precision)
+
+
+def bandwidth(gpu: GpuSpec, cal: Calibrated | None) -> float:
+    """Achieved bytes/s of a large memory-bound kernel."""
+    if cal is not None and cal.memory_bandwidth_gb_per_s:
+        return cal.memory_bandwidth_gb_per_s * 1e9
+    return gpu.memory_bandwidth_gb_per_s * 1e9 * BANDWIDTH_CEILING
+
+
+def memory_kernel_s(nbytes: float, bw: float) -> float:
+    # cccl #7391: achieved bandwidth falls for small tensors as S / (S + 1.6 MB); a floor of 2.5 us per kernel
+    return max(KERNEL_FLOOR_S, (nbytes + BANDWIDTH_HALF_BYTES) / bw)
+
+
+def gemm_s(m: float, k: float, n: float, rate: float, bw: float, elem: float, aligned: bool) -> float:
+    """One GEMM (m x k) @ (k x n): the larger of its FLOPs at the achieved rate and its bytes at the achieved
+    bandwidth (roofline, Williams et al. 2009), no less than a kernel's floor."""
+    flops_s = 2.0 * m * k * n / rate
+    bytes_s = elem * (m * k + k * n + m * n) / bw
+    t = max(flops_s, bytes_s, KERNEL_FLOOR_S)
+    return t if aligned else t / MISALIGNED_GEMM_FACTOR
+
+
+class _Layer(NamedTuple):
+    gemm_fwd: float
+    gemm_bwd: float
+    attn_fwd: float
+    attn_bwd: float
+    mem_fwd: float
+    mem_bwd: float
+
+
+def _layer_times(shape: Shape, stack: StackSpec, o: RunOptions, gpu: GpuSpec, rate: float, bw: float,
+                 tokens: float, frozen: bool) -> _Layer:
+    """GPU seconds of one transformer layer's forward and backward for `tokens` tokens."""
+    prof = stack.step_time
+    h, T = float(shape.n_embd), tokens
+    elem = 4.0 if o.precision in ("fp32", "tf32") else 2.0
+    aligned = elem == 4.0 or shape.n_embd % 64 == 0
+    # GPT-2 block matmuls (Radford et al. 2019): c_attn h->3h, attn.c_proj h->h, c_fc h->4h, mlp.c_proj 4h->h
+    mats = ((h, 3 * h), (h, h), (h, 4 * h), (4 * h, h))
+    fwd = sum(gemm_s(T, k, n, rate, bw, elem, aligned) for k, n in mats)
+    dgrad = sum(gemm_s(T, n, k, rate, bw, elem, aligned) for k, n in mats)
+    wgrad = 0.0 if frozen else sum(gemm_s(k, T, n, rate, bw, elem, aligned) for k, n in mats)
+    # attention: QK^T and AV, 2·2·B·s²·h FLOPs forward, half of it under the causal mask (FA2 §3.1)
+    b, s = T / o.seq, float(o.seq)
+    attn_flops = 2.0 * b * s * s * h
+    peak = gpu.peak_flops(o.precision) or 0.0
+    if o.attention == "flash":
+        eff = FLASH_EFFICIENCY_HOPPER if "hopper" in gpu.architecture.lower() else FLASH_EFFICIENCY_OTHER
+        a_fwd = max(KERNEL_FLOOR_S, attn_flops / (peak * eff))
+        a_bwd = a_fwd * FLASH_BACKWARD_FACTOR
+    else:  # eager: two batched GEMMs (full s x s, no skipping) and the score tensor's memory traffic
+        scores = b * shape.n_head * s * s
+        mm = 4.0 * b * s * s * h / rate
+        a_fwd = mm + memory_kernel_s(scores * EAGER_SCORE_BYTES["forward"] * elem / 2, bw)
+        a_bwd = 2 * mm + memory_kernel_s(scores * EAGER_SCORE_BYTES["backward"] * elem / 2, bw)
+    fwd_ops = max(1.0, prof.ops_per_layer_forward - 5)  # kernels other than the 4 GEMMs and attention
+    bwd_ops = max(1.0, prof.ops_per_layer_backward - 9)
+    fb = T * h * accesses_bytes(prof.elementwise_forward, o.precision)
+    bb = T * h * accesses_bytes(prof.elementwise_backward, o.precision)
+    m_fwd = fwd_ops * memory_kernel_s(fb / fwd_ops, bw)
+    m_bwd = bwd_ops * memory_kernel_s(bb / bwd_ops, bw)
+    return _Layer(fwd, dgrad + wgrad, a_fwd, a_bwd, m_fwd, m_bwd)
+
+
+def accesses_bytes(accesses: dict[str, float], precision: str) -> float:
+    """Bytes per element from counts of element accesses by dtype role (configs/stacks: `step_time`)."""
+    table = DTYPE_BYTES[precision]
+    return sum(count * (table[role] if role in table else (2.0 if role == "amp_half_copy" and
+                                                             precision.startswith("amp") else 0.0))
+               for role, count in accesses.items())
+
+
+def comm_bus_bytes_per_s(gpu: GpuSpec, gpus_per_node: int, nodes: int, cal: Calibrated | None) -> float:
+    """NCCL bus bandwidth per GPU for the slowest hop of a data-parallel collective."""
+    if cal is not None and cal.allreduce_bus_gb_per_s:
+        intra = cal.allreduce_bus_gb_per_s * 1e9
+    elif gpu.gpu_link_gb_per_s and (gpu.gpu_link != "nvlink-bridge" or gpus_per_node <= 2):
+        intra = gpu.gpu_link_gb_per_s * 1e9 * LINK_EFFICIENCY
+    elif gpu.peer_to_peer is False:
+        intra = gpu.host_link_gb_per_s * 1e9 * NO_P2P_BUS_FRACTION
+    else:
+        intra = gpu.host_link_gb_per_s * 1e9 * LINK_EFFICIENCY
+    if nodes > 1:
+        return min(intra, INTER_NODE_GB_PER_S * 1e9 * LINK_EFFICIENCY)
+    return intra
+
+
+def step_time(shape: Shape, n_model: float, gpu: GpuSpec, stack: StackSpec, o: RunOptions, *,
+              batch_tokens: float, nodes: int = 1, trainable: float | None = None,
+              cal: Calibrated | None = None) -> StepTime:
+    """Seconds of one optimizer step of `batch_tokens` tokens over `o.gpus` GPUs (see the module docstring)."""
+    prof = stack.step_time
+    rate, bw = gemm_rate(gpu, o.precision, cal), bandwidth(gpu, cal)
+    dispatch = (cal.dispatch_us_per_op if cal is not None and cal.dispatch_us_per_op else prof.dispatch_us_per_op) * 1e-6
+    g = o.gpus
+    tokens_micro = float(o.micro_batch * o.seq)
+    micro_steps = max(1, math.ceil(batch_tokens / (tokens_micro * g)))
+    frozen = o.finetune in ("lora", "qlora")
+    L = shape.n_layer
+    lay = _layer_times(shape, stack, o, gpu, rate, bw, tokens_micro, frozen)
+    elem = 4.0 if o.precision in ("fp32", "tf32") else 2.0
+    aligned_v = elem == 4.0 or shape.vocab % 64 == 0
+    h, V = float(shape.n_embd), float(shape.vocab)
+    head_fwd = gemm_s(tokens_micro, h, V, rate, bw, elem, aligned_v)
+    head_bwd = gemm_s(tokens_micro, V, h, rate, bw, elem, aligned_v) + \
+        (0.0 if frozen else gemm_s(h, tokens_micro, V, rate, bw, elem, aligned_v))
+    logit_bytes = tokens_micro * V * accesses_bytes(prof.logits_accesses, o.precision)
+    head_mem = memory_kernel_s(logit_bytes, bw)
+    recompute = 1.0 if o.checkpointing else 0.0
+    # GPU seconds per micro-step by phase: forward layers, head + loss, backward layers (recompute included)
+    g_fwd = L * (lay.gemm_fwd + lay.attn_fwd + lay.mem_fwd)
+    g_head = head_fwd + head_bwd + head_mem
+    g_bwd = L * (lay.gemm_bwd + lay.attn_bwd + lay.mem_bwd + recompute * (lay.gemm_fwd + lay.attn_fwd + lay.mem_fwd))
+    qlora_s = 0.0
+    if o.finetune == "qlora":  # NF4 weights dequantized to 16 bits before each forward and backward matmul
+        qlora_s = (2 + recompute) * memory_kernel_s(12 * h * h * L * 2.5, bw)
+        g_bwd += qlora_s * (1 + recompute) / (2 + recompute)
+        g_fwd += qlora_s / (2 + recompute)
+    # weight casts: autocast makes 16-bit copies of the fp32 matmul weights in every forward (and recompute)
+    casts = 0.0
+    if o.precision.startswith("amp") and stack.mixed_precision_layout == "autocast":
+        casts = (1 + recompute) * memory_kernel_s(12 * h * h * L * 6.0, bw)
+        g_fwd += casts / (1 + recompute)
+        g_bwd += casts * recompute / (1 + recompute)
+    # CPU seconds per micro-step by phase (kernels x the stack's cost per kernel)
+    c_fwd = L * prof.ops_per_layer_forward * dispatch
+    c_head = prof.ops_fixed * dispatch
+    c_bwd = L * (prof.ops_per_layer_backward + recompute * prof.recompute_ops_per_layer) * dispatch
+    phases_c, phases_g = (c_fwd, c_head, c_bwd), (g_fwd, g_head, g_bwd)
+    # tandem queue: the GPU waits for the CPU up to some point, then works through the rest
+    micro = max(sum(phases_c[:j]) + sum(phases_g[j:]) for j in range(4))
+    gpu_micro = sum(phases_g)
+    # gradient accumulation: after the first micro-step each backward adds into the fp32 gradients
+    n_train = float(trainable if trainable is not None else n_model)
+    accum = memory_kernel_s(n_train * 12.0, bw) if micro_steps > 1 else 0.0
+
+    # optimizer update, once per step, over this GPU's shard (ZeRO 1-3 shard the states over the GPUs)
+    shard = g if o.zero >= 1 else 1
+    opt_s = 0.0
+    offload_s = 0.0
+    if o.offload == "none":
+        n_tensors = 12 * L + 4
+        groups = math.ceil(n_tensors / FOREACH_TENSORS_PER_KERNEL) if o.optimizer != "adamw-fused" else 1
+        opt_ops = OPTIMIZER_OPS[o.optimizer] * groups
+        opt_s = max(opt_ops * dispatch, memory_kernel_s(n_train / shard * OPTIMIZER_BYTES[o.optimizer], bw))
+    else:  # ZeRO-Offload (Ren et al. 2021): gradients down and parameters up over PCIe, Adam on the CPU
+        link = (cal.host_link_gb_per_s * 1e9 if cal is not None and cal.host_link_gb_per_s
+                else gpu.host_link_gb_per_s * 1e9 * HOST_COPY_EFFICIENCY)
+        n_shard = n_train / shard
+        offload_s = 4.0 * n_shard / link + n_shard / HOST_ADAM_PARAMS_PER_S[gpu.segment]
+        if o.offload == "params":  # ZeRO-3 offload streams the 16-bit weights in for every pass
+            offload_s += micro_steps * (2 + recompute) * 2.0 * n_model / link
+
+    # data parallel: gradients all-reduced once per step (ring: 2(g-1)/g of the bytes), overlapped with the
+    # last backward; ZeRO-3 also all-gathers the 16-bit weights for every forward and backward
+    comm_s = 0.0
+    if g > 1:
+        bus = comm_bus_bytes_per_s(gpu, max(1, g // max(nodes, 1)), nodes, cal)
+        grad_bytes = n_train * (2.0 if elem == 2.0 else 4.0)
+        ring = 2.0 * (g - 1) / g
+        allreduce = COLLECTIVE_LATENCY_S * math.ceil(grad_bytes / (25 * 2**20)) + ring * grad_bytes / bus
+        exposed = max(allreduce - DDP_OVERLAP * g_bwd, (1 - DDP_OVERLAP) * allreduce)
+        comm_s = exposed
+        if o.zero >= 3:
+            gather = (g - 1) / g * 2.0 * n_model / bus
+            comm_s += micro_steps * (2 + recompute) * gather
+
+    total_gpu = micro_steps * gpu_micro
+    dispatch_exposed = micro_steps * (micro - gpu_micro)
+    # split GPU time into its kinds, in proportion within each micro-step
+    matmul = micro_steps * (L * (lay.gemm_fwd + lay.gemm_bwd + recompute * lay.gemm_fwd) + head_fwd + head_bwd)
+    attention = micro_steps * L * (lay.attn_fwd + lay.attn_bwd + recompute * lay.attn_fwd)
+    memory_bound = total_gpu - matmul - attention + (micro_steps - 1) * accum
+    breakdown = {"matmul": matmul, "attention": attention, "memory_bound": memory_bound,
+                 "cpu_dispatch": dispatch_exposed, "optimizer": opt_s, "communication": comm_s, "offload": offload_s}
+    step = sum(breakdown.values())
+    tokens_step = tokens_micro * g * micro_steps
+    peak = gpu.peak_flops(o.precision) or 0.0
+    mfu = 6.0 * n_model * tokens_step / (step * peak * g) if step > 0 and peak > 0 else 0.0
+    bound_term = max(breakdown, key=lambda k: breakdown[k])
+    details = {"gemm_flops_per_s": rate, "bandwidth_bytes_per_s": bw, "dispatch_s_per_op": dispatch,
+               "cpu_s_per_micro_step": sum(phases_c), "gpu_s_per_micro_step": gpu_micro,
+               "micro_step_s": micro, "ops_per_micro_step": (c_fwd + c_head + c_bwd) / dispatch if dispatch else 0.0,
+               "weight_cast_s": casts, "qlora_dequant_s": qlora_s}
+    return StepTime(step, micro_steps, tokens_step, tokens_step / step if step > 0 else math.inf, mfu,
+                    BOUND_OF_TERM[bound_term], breakdown, details)

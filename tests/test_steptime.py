@@ -1,0 +1,147 @@
+"""The step-time model (gpt2budget.steptime): its terms, the physics each pins, and its accuracy.
+
+Accuracy tests are labelled: `calibration` checks run on the H100 steps the hf constants were fitted to;
+`validation` checks run on the H200 steps, which no constant was fitted to (another GPU, other options).
+"""
+
+import json
+import statistics
+from pathlib import Path
+
+import pytest
+
+from gpt2budget.check import CheckInputs, evaluate
+from gpt2budget.options import RunOptions
+from gpt2budget.shape import Shape, n_params
+from gpt2budget.steptime import Calibrated, step_time
+
+DATA = Path(__file__).parent / "data"
+
+
+def st(specs, gpu="h100-sxm", model="gpt2", stack="hf", batch_tokens=None, **opts):
+    o = RunOptions(**opts)
+    m = specs.models.get(model, "--model")
+    s = specs.stacks.get(stack, "--stack")
+    shape = Shape.of(m, o.seq, s.vocab_multiple)
+    bt = batch_tokens if batch_tokens is not None else o.micro_batch * o.seq * o.gpus
+    return step_time(shape, float(n_params(Shape.of(m, m.n_ctx))), specs.gpus.get(gpu, "--gpu"), s, o,
+                     batch_tokens=bt)
+
+
+def test_terms_sum_to_the_step(specs):
+    for kw in ({}, {"micro_batch": 16, "checkpointing": True}, {"gpus": 4, "zero": 3},
+               {"offload": "optimizer"}, {"precision": "fp32", "attention": "eager"}):
+        t = st(specs, **kw)
+        assert set(t.breakdown) == {"matmul", "attention", "memory_bound", "cpu_dispatch", "optimizer",
+                                    "communication", "offload"}
+        assert all(v >= 0 for v in t.breakdown.values())
+        assert sum(t.breakdown.values()) == pytest.approx(t.step_seconds, rel=1e-12)
+
+
+def test_pcie_without_p2p_costs_more_communication_than_nvlink(specs):
+    from dataclasses import replace
+    h100 = specs.gpus.get("h100-sxm", "--gpu")
+    src = {**h100.sources, "gpu_link_gb_per_s": "test"}
+    nvlink = replace(h100, gpu_link="nvlink", gpu_link_gb_per_s=450.0, peer_to_peer=True, sources=src)
+    pcie = replace(h100, gpu_link="none", gpu_link_gb_per_s=None, peer_to_peer=False)
+    m, s = specs.models.get("gpt2-xl", "--model"), specs.stacks.get("hf", "--stack")
+    o = RunOptions(gpus=8, micro_batch=4)
+    shape = Shape.of(m, o.seq)
+    a = step_time(shape, 1.5e9, nvlink, s, o, batch_tokens=524288)
+    b = step_time(shape, 1.5e9, pcie, s, o, batch_tokens=524288)
+    assert b.breakdown["communication"] > 5 * a.breakdown["communication"] > 0
+
+
+def test_gradient_accumulation_amortizes_the_optimizer(specs):
+    one = st(specs, micro_batch=8, batch_tokens=8 * 1024)
+    many = st(specs, micro_batch=8, batch_tokens=64 * 8 * 1024)
+    assert many.micro_steps == 64 and one.micro_steps == 1
+    assert many.breakdown["optimizer"] == pytest.approx(one.breakdown["optimizer"])
+    share = lambda t: t.breakdown["optimizer"] / t.step_seconds  # noqa: E731
+    assert share(many) < share(one) / 20
+    assert many.tokens_per_second > one.tokens_per_second
+
+
+def test_checkpointing_adds_a_forward(specs):
+    plain = st(specs, micro_batch=32, model="gpt2-xl")
+    ckpt = st(specs, micro_batch=32, model="gpt2-xl", checkpointing=True)
+    # compute-bound: the matmuls grow by one forward (2 of the 6 units of forward + backward), i.e. by 1/3
+    assert ckpt.breakdown["matmul"] / plain.breakdown["matmul"] == pytest.approx(4 / 3, rel=0.02)
+
+
+def test_a_launch_bound_step_gets_faster_per_token_as_the_micro_batch_grows(specs):
+    small = st(specs, micro_batch=1, batch_tokens=524288)
+    assert small.bound == "cpu dispatch"
+    larger = st(specs, micro_batch=4, batch_tokens=524288)
+    assert larger.tokens_per_second > 2 * small.tokens_per_second
+
+
+def test_tf32_is_never_slower_than_fp32_on_a_geforce_card(specs):
+    for model in ("gpt2", "gpt2-xl"):
+        for mb in (1, 8):
+            tf32 = st(specs, gpu="4070ti", model=model, precision="tf32", micro_batch=mb, batch_tokens=524288)
+            fp32 = st(specs, gpu="4070ti", model=model, precision="fp32", micro_batch=mb, batch_tokens=524288)
+            bf16 = st(specs, gpu="4070ti", model=model, precision="amp-bf16", micro_batch=mb, batch_tokens=524288)
+            assert tf32.step_seconds <= fp32.step_seconds
+            assert bf16.step_seconds < fp32.step_seconds  # the bf16 tensor rate is twice the fp32 one
+
+
+def test_cpu_offload_is_costed(specs):
+    base = st(specs, gpu="4090", model="gpt2-xl", batch_tokens=524288)
+    off = st(specs, gpu="4090", model="gpt2-xl", offload="optimizer", batch_tokens=524288)
+    par = st(specs, gpu="4090", model="gpt2-xl", offload="params", batch_tokens=524288)
+    assert off.breakdown["offload"] > 0 and off.breakdown["optimizer"] == 0
+    # a desktop CPU Adam at 0.25e9 parameters/s: ~6 s per step for 1.5B parameters
+    assert 4 < off.breakdown["offload"] < 12
+    assert par.step_seconds > 2 * base.step_seconds  # weights streamed over PCIe for every pass
+
+
+def test_calibration_replaces_the_spec_sheet_rates(specs):
+    plain = st(specs, micro_batch=16)
+    m, s = specs.models.get("gpt2", "--model"), specs.stacks.get("hf", "--stack")
+    o = RunOptions(micro_batch=16)
+    slow = Calibrated(gemm_tflops={"bf16": 200.0}, memory_bandwidth_gb_per_s=1000.0, dispatch_us_per_op=5.0)
+    cal = step_time(Shape.of(m, 1024), 124439808.0, specs.gpus.get("h100-sxm", "--gpu"), s, o,
+                    batch_tokens=16 * 1024, cal=slow)
+    assert cal.breakdown["matmul"] > 2 * plain.breakdown["matmul"]
+    assert cal.breakdown["memory_bound"] > 2 * plain.breakdown["memory_bound"]
+
+
+def test_check_reports_throughput_and_utilization_override(specs):
+    g, m, s = specs.gpus.get("4070ti", "--gpu"), specs.models.get("gpt2", "--model"), specs.stacks.get("hf", "--stack")
+    r = evaluate(CheckInputs(g, m, s, RunOptions()))
+    th, c = r["throughput"], r["compute"]
+    assert th["model"] == "step-time" and c["utilization_source"] == "step-time model"
+    assert c["tokens_per_second"] == pytest.approx(th["tokens_per_second"], rel=1e-9)
+    assert r["requirements"]["original"]["wall_time_hours"] == pytest.approx(1e10 / th["tokens_per_second"] / 3600)
+    assert 0 < th["mfu"] < 1
+    forced = evaluate(CheckInputs(g, m, s, RunOptions(), utilization=0.5))
+    assert forced["compute"]["utilization"] == 0.5
+    assert forced["throughput"]["model"].startswith("utilization override")
+    assert forced["compute"]["tokens_per_second"] == pytest.approx(0.5 * 80.2e12 / (6 * 124439808))
+
+
+def _points(name):
+    rows = [json.loads(x) for x in (DATA / name).read_text().splitlines() if x.strip()]
+    return [r for r in rows if r.get("status") == "ok" and r.get("step_s")]
+
+
+def _rel_errors(specs, name, gpu):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("time_accuracy", Path(__file__).parents[1] / "benchmarks" / "time_accuracy.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.errors(_points(name), gpu, specs)
+
+
+def test_calibration_h100_steps_within_the_fitted_error(specs):
+    """Calibration: the hf constants were fitted to these steps (benchmarks/time_accuracy.py)."""
+    e = _rel_errors(specs, "h100_gpt2_training_memory.jsonl", "h100-sxm")
+    assert statistics.median(e) < 0.10 and max(e) < 0.6
+
+
+def test_validation_held_out_h200_steps(specs):
+    """Validation: no constant was fitted to the H200 steps (other GPU, fused AdamW, seq 512, LoRA, compiled)."""
+    e = _rel_errors(specs, "h200_gpt2_training.jsonl", "h200-sxm")
+    assert len(e) == 72
+    assert statistics.median(e) < 0.30 and max(e) < 0.8
