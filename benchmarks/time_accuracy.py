@@ -71,15 +71,15 @@ def errors(pts: list[dict], gpu_id: str, specs, overrides: dict | None = None) -
 
 GRID = {"dispatch_us_per_op": [float(x) for x in range(24, 61, 3)],
         "recompute_ops_per_layer": [float(x) for x in range(0, 121, 15)],
-        "backward_upcast": [float(x) for x in range(100, 451, 50)]}
+        "eager_bytes_per_fp32_flop": [None] + [x / 1000 for x in range(10, 61, 5)]}
 
 
 def fit(pts: list[dict], gpu_id: str, specs) -> dict:
     """Grid search minimising the mean absolute log error |log(pred/meas)| (symmetric in over- and
     under-prediction; the noisy 3-step medians weigh no more than the rest)."""
     best = None
-    for d, r, u in itertools.product(*GRID.values()):
-        ov = {"dispatch_us_per_op": d, "recompute_ops_per_layer": r, "backward_upcast": u}
+    for d, r, k in itertools.product(*GRID.values()):
+        ov = {"dispatch_us_per_op": d, "recompute_ops_per_layer": r, "eager_bytes_per_fp32_flop": k}
         score = statistics.fmean(abs(math.log(predict(p, gpu_id, specs, ov) / p["step_s"])) for p in pts)
         if best is None or score < best[0]:
             best = (score, ov)
@@ -89,6 +89,29 @@ def fit(pts: list[dict], gpu_id: str, specs) -> dict:
 
 def summary(errs: list[float]) -> str:
     return f"{len(errs):3d} points  median {100 * statistics.median(errs):5.1f}%  worst {100 * max(errs):5.1f}%"
+
+
+# (what, check options, published tokens/s)
+PUBLISHED = (
+    ("llm.c #481: GPT-2 124M, 8x A100 80GB, 10B tokens in 90 min",
+     dict(gpu="a100-sxm-80gb", model="gpt2", stack="llmc", gpus=8, micro_batch=64, batch_tokens=524288), 10e9 / 5400),
+    ("llm.c #677: GPT-2 1558M, 8x H100, 32B tokens in 24 h",
+     dict(gpu="h100-sxm", model="gpt2-xl", stack="llmc", gpus=8, micro_batch=16, batch_tokens=1048576), 32e9 / 86400),
+    ("nanoGPT README: GPT-2 124M, 8x A100 40GB, 600k x 491,520 tokens in ~4 d",
+     dict(gpu="a100-sxm-40gb", model="gpt2", stack="nanogpt", gpus=8, micro_batch=12, batch_tokens=491520),
+     600e3 * 491520 / (4 * 86400)),
+)
+
+
+def published_prediction(specs, gpu: str, model: str, stack: str, gpus: int, micro_batch: int, batch_tokens: int) -> float:
+    s = specs.stacks.get(stack, "--stack")
+    m = specs.models.get(model, "--model")
+    o = RunOptions(precision=s.default_precision, optimizer=s.default_optimizer, micro_batch=micro_batch, gpus=gpus,
+                   zero=1 if stack == "llmc" else 0)
+    shape = Shape.of(m, o.seq, s.vocab_multiple)
+    st = step_time(shape, float(n_params(Shape.of(m, m.n_ctx))), specs.gpus.get(gpu, "--gpu"), s, o,
+                   batch_tokens=batch_tokens)
+    return st.tokens_per_second
 
 
 def main() -> None:
@@ -105,7 +128,7 @@ def main() -> None:
         e = errors(test, "h100-sxm", specs, ov)
         held += e
         print(f"  {model:12s} {summary(e)}   (fitted: {ov['dispatch_us_per_op']:.0f} us/op, "
-              f"{ov['recompute_ops_per_layer']:.0f} recompute ops/layer, {ov['backward_upcast']:.0f} fp32 accesses)")
+              f"{ov['recompute_ops_per_layer']:.0f} recompute ops/layer, {ov['eager_bytes_per_fp32_flop'] or 0:.3f} B/FLOP)")
     print(f"  {'all folds':12s} {summary(held)}")
     for label, sel in (("micro-batch 1", lambda p: p["batch"] == 1), ("micro-batch >= 16", lambda p: p["batch"] >= 16)):
         sub = [e for p, e in zip(sorted(h100, key=lambda p: ("gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl").index(p["model"])),
@@ -116,16 +139,23 @@ def main() -> None:
     print(f"  H100, hf (calibration data)       {summary(errors(h100, 'h100-sxm', specs))}")
     groups: dict[str, list[dict]] = {}
     for p in h200:
-        key = ("nanogpt compiled" if p["attn"].startswith("nanogpt") else
+        key = (("nanogpt compiled, b>=16" if p["batch"] >= 16 else "nanogpt compiled, b<=4 (fit)")
+               if p["attn"].startswith("nanogpt") else
                "hf LoRA" if p.get("finetune", "none") != "none" else
                "hf seq 512" if p["seq"] == 512 else "hf other options")
         groups.setdefault(key, []).append(p)
     all200: list[float] = []
     for key, pts in groups.items():
         e = errors(pts, "h200-sxm", specs)
-        all200 += e
-        print(f"  H200, {key:27s} {summary(e)}   (held out)")
-    print(f"  H200, all {'':23s} {summary(all200)}   (held out)")
+        fitted = "(fit)" in key
+        if not fitted:
+            all200 += e
+        print(f"  H200, {key:27s} {summary(e)}   ({'calibration' if fitted else 'held out'})")
+    print(f"  H200, all held out {'':14s} {summary(all200)}   (held out)")
+    print("\nPublished runs (tokens/s predicted / published):")
+    for label, args, published in PUBLISHED:
+        pred = published_prediction(specs, **args)
+        print(f"  {label:58s} {pred:12,.0f} / {published:12,.0f} = {pred / published:.2f}x")
     if "--fit" in sys.argv:
         print("\nBest hf constants on all H100 steps:", fit(h100, "h100-sxm", specs))
     if "--points" in sys.argv:

@@ -252,6 +252,9 @@ class StepTimeProfile:
     elementwise_forward: Annotated[Accesses, doc("per layer and token, h-wide element accesses of non-matmul kernels, forward")]
     elementwise_backward: Annotated[Accesses, doc("as elementwise_forward, backward")]
     logits_accesses: Annotated[Accesses, doc("per token, vocab-wide element accesses of the loss, forward and backward")]
+    eager_bytes_per_fp32_flop: Annotated[NonNeg | None, doc(
+        "eager PyTorch's unfused elementwise kernels (TensorIterator; under autocast its unvectorized "
+        "dynamic-cast path) are bound by the SMs, not memory: bytes/s capped at this many per FP32 FLOP/s")] = None
     source: str
 
 
