@@ -27,7 +27,7 @@ def test_every_advice_applied_fits(cli):
 
 
 def test_llmc_two_4090s_matches_published_peak(cli):
-    base = ["check", "--gpu", "4090", "--model", "gpt2-xl", "--stack", "llmc", "--checkpointing", "full",
+    base = ["check", "--gpu", "4090", "--model", "gpt2-xl", "--stack", "llmc", "--checkpointing", "selective",
             "--micro-batch", "4", "--format", "json"]
     two = cli(*base, "--gpus", "2", "--zero", "1").json()["memory"]
     assert two["per_gpu"] and two["fits"]

@@ -145,3 +145,19 @@ def test_validation_held_out_h200_steps(specs):
     e = _rel_errors(specs, "h200_gpt2_training.jsonl", "h200-sxm")
     assert len(e) == 72
     assert statistics.median(e) < 0.30 and max(e) < 0.8
+
+
+def test_checkpointing_levels_per_stack(cli):
+    """llm.c's -r 1 (its default) is selective: GELU recomputed, no extra forward; hf has full only."""
+    base = ["check", "--gpu", "h100", "--model", "gpt2-xl", "--micro-batch", "8", "--format", "json", "--no-advice"]
+    llmc_default = cli(*base, "--stack", "llmc").json()
+    llmc_none = cli(*base, "--stack", "llmc", "--checkpointing", "none").json()
+    assert llmc_default["inputs"]["checkpointing"] == "selective"
+    assert llmc_default["compute"]["recompute_factor"] == 1.0
+    assert llmc_default["throughput"]["breakdown"]["matmul"] == pytest.approx(llmc_none["throughput"]["breakdown"]["matmul"])
+    assert llmc_default["memory"]["allocator_peak_bytes"] < llmc_none["memory"]["allocator_peak_bytes"]
+    bad = cli(*base, "--stack", "llmc", "--checkpointing", "full")
+    assert bad.code == 2 and "--checkpointing" in bad.err and "selective" in bad.err and "Traceback" not in bad.err
+    hf_full = cli(*base, "--checkpointing", "full").json()
+    assert hf_full["inputs"]["checkpointing"] == "full" and hf_full["compute"]["recompute_factor"] == pytest.approx(4 / 3)
+    assert cli(*base, "--checkpointing", "selective").code == 2

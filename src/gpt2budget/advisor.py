@@ -14,7 +14,7 @@ from gpt2budget.specs import ModelSpec
 SMALL_MICRO_BATCH = 4  # advice is also offered when at most this micro-batch fits
 
 
-def flag_text(base: RunOptions, new: RunOptions, model: str | None, base_model: str) -> str:
+def flag_text(base: RunOptions, new: RunOptions, model: str | None, base_model: str, level: str = "full") -> str:
     parts = []
     if model and model != base_model:
         parts.append(f"--model {model}")
@@ -23,7 +23,7 @@ def flag_text(base: RunOptions, new: RunOptions, model: str | None, base_model: 
     for field_name, flag in names.items():
         a, b = getattr(base, field_name), getattr(new, field_name)
         if a != b:
-            value = ("full" if b else "none") if field_name == "checkpointing" else b
+            value = (level if b else "none") if field_name == "checkpointing" else b
             parts.append(f"{flag} {value}")
     return " ".join(parts)
 
@@ -93,7 +93,7 @@ def advise(ci: CheckInputs, models: Iterable[ModelSpec], base: dict[str, Any], l
                 continue
         elif base["memory"]["fits"] and b_max <= base["memory"]["max_micro_batch"]:
             continue  # for a run that already fits, advice must buy a larger micro-batch
-        flags = flag_text(ci.options, opts, model.id, ci.model.id)
+        flags = flag_text(ci.options, opts, model.id, ci.model.id, ci.stack.checkpointing_level)
         if not flags or flags in seen:
             continue
         seen.add(flags)

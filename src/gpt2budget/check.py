@@ -115,7 +115,7 @@ def offload_seconds_per_token(ci: CheckInputs, trainable: int, total_params: int
     per_token = per_step / ci.batch_tokens
     if o.offload == "params":
         # every forward and backward (and recompute) streams all 16-bit weights in from the host
-        passes = 3 if o.checkpointing else 2
+        passes = 3 if o.checkpointing and ci.stack.checkpointing_level == "full" else 2
         tokens_per_microstep = o.micro_batch * o.seq * o.gpus
         per_token += passes * 2.0 * total_params / link / tokens_per_microstep
     return per_token
@@ -157,7 +157,7 @@ def evaluate(ci: CheckInputs, *, with_cost: bool = True) -> dict[str, Any]:
     peak = gpu.peak_flops(o.precision) or 0.0
     mem, memory_doc, fits = memory_part(ci, shape)
     per_token = compute_flops_per_token(ci, shape, n)
-    hw = recompute_factor(o.checkpointing)
+    hw = recompute_factor(o.checkpointing, stack.checkpointing_level)
     st = step_time(shape, n, gpu, stack, o, batch_tokens=ci.batch_tokens, nodes=ci.nodes,
                    trainable=float(mem.trainable_params), cal=ci.calibration)
     if ci.utilization is not None:
@@ -278,7 +278,8 @@ def inputs_dict(ci: CheckInputs, util: float) -> dict[str, Any]:
     o = ci.options
     return {
         "gpu": ci.gpu.id, "model": ci.model.id, "stack": ci.stack.id, "gpus": o.gpus, "nodes": ci.nodes,
-        "precision": o.precision, "optimizer": o.optimizer, "checkpointing": "full" if o.checkpointing else "none",
+        "precision": o.precision, "optimizer": o.optimizer,
+        "checkpointing": ci.stack.checkpointing_level if o.checkpointing else "none",
         "attention": o.attention, "dropout": o.dropout, "seq": o.seq, "micro_batch": o.micro_batch,
         "zero": o.zero, "offload": o.offload, "utilization": util, "duration_hours": ci.duration_s / 3600,
         "tokens": ci.tokens, "flops_formula": ci.flops_formula, "parallel_efficiency": ci.parallel_efficiency,

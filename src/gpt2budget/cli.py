@@ -21,6 +21,7 @@ from gpt2budget.errors import EXIT_INFEASIBLE, EXIT_USAGE, Gpt2BudgetError, Usag
 if TYPE_CHECKING:
     from gpt2budget.catalog import Specs
     from gpt2budget.check import CheckInputs
+    from gpt2budget.specs import StackSpec
 
 EPILOG = ("Exit codes: 0 success, 2 usage error, 3 spec (YAML) error, 4 not feasible (only with "
           "--fail-if-infeasible).")
@@ -60,6 +61,7 @@ class Optimizer(str, Enum):
 
 class Ckpt(str, Enum):
     none = "none"
+    selective = "selective"
     full = "full"
 
 
@@ -168,6 +170,18 @@ def parse_zero(text: str, fsdp: str | None) -> int:
     return ZERO_NAMES[key]
 
 
+def checkpointing_on(stack: "StackSpec", level: "Ckpt | str | None") -> bool:
+    """--checkpointing as the stack offers it: none, or the one recomputation level the stack has."""
+    value = stack.default_checkpointing if level is None else getattr(level, "value", level)
+    if value == "none":
+        return False
+    if value != stack.checkpointing_level:
+        have = {"full": "full (re-runs each layer's forward)", "selective": "selective (llm.c -r 1: GELU recomputed)"}
+        raise UsageError("--checkpointing", f"the {stack.id} stack has {have[stack.checkpointing_level]}, "
+                                            f"not {value} (use --checkpointing {stack.checkpointing_level} or none)")
+    return True
+
+
 def build_inputs(specs: "Specs", gpu: str, model: str, stack: str, **kw: Any) -> "CheckInputs":
     from gpt2budget.check import CheckInputs, default_precision
     from gpt2budget.cost import CostInputs
@@ -189,7 +203,7 @@ def build_inputs(specs: "Specs", gpu: str, model: str, stack: str, **kw: Any) ->
     opts = RunOptions(
         precision=precision,
         optimizer=kw["optimizer"].value if kw.get("optimizer") else s.default_optimizer,
-        checkpointing=(kw.get("checkpointing") or Ckpt.none) == Ckpt.full,
+        checkpointing=checkpointing_on(s, kw.get("checkpointing")),
         attention=kw["attention"].value if kw.get("attention") else s.default_attention,
         dropout=kw.get("dropout", 0.0), seq=seq, micro_batch=kw.get("micro_batch", 1),
         gpus=kw.get("gpus", 1) * kw.get("nodes", 1), zero=parse_zero(kw.get("zero", "0"), kw.get("fsdp")),
@@ -252,7 +266,7 @@ def check(
     nodes: NodesOpt = 1,
     precision: PrecisionOpt = None,
     optimizer: Annotated[Optimizer | None, typer.Option(help="default: the stack's (adamw for hf)")] = None,
-    checkpointing: Annotated[Ckpt, typer.Option(help="activation checkpointing (full recomputation)")] = Ckpt.none,
+    checkpointing: Annotated[Ckpt | None, typer.Option(help="activation checkpointing: none, full (hf, nanogpt: re-run each layer's forward) or selective (llmc: llm.c's -r 1, recompute GELU; its default)")] = None,
     attention: Annotated[Attention | None, typer.Option(help="flash (fused SDPA) or eager (stores s x s scores)")] = None,
     dropout: Annotated[float, typer.Option(min=0, max=1, help="dropout probability")] = 0.0,
     seq: Annotated[int | None, typer.Option(min=1, max=1_048_576, help="sequence length (default: the model's n_ctx)")] = None,
@@ -512,7 +526,7 @@ def compare(
     stack: StackOpt = "hf",
     precision: PrecisionOpt = None,
     micro_batch: Annotated[int, typer.Option("--micro-batch", min=1, max=1_000_000)] = 1,
-    checkpointing: Annotated[Ckpt, typer.Option()] = Ckpt.none,
+    checkpointing: Annotated[Ckpt | None, typer.Option(help="none, full (hf, nanogpt) or selective (llmc: llm.c -r 1); default: the stack's")] = None,
     fmt: FormatOpt = Fmt.table,
     no_color: NoColorOpt = False,
     config_dir: ConfigDirOpt = None,

@@ -25,7 +25,7 @@ def component_words(opts: RunOptions, stack_layout: str) -> dict[str, str]:
         "optimizer_states": f"{opts.optimizer}: {opt_words} per parameter",
         "optimizer_temporaries": "foreach AdamW: one parameter-sized buffer in step()",
         "weight_casts": "autocast's 16-bit copies of matmul weights, kept for backward",
-        "activations": ("per layer: block inputs only (checkpointing) + one recomputed layer"
+        "activations": ("per layer: the tensors the stack's checkpointing keeps + one recomputed layer"
                         if opts.checkpointing else "per layer x tokens: tensors saved for backward"),
         "logits": "micro-batch x seq x vocab: logits, fp32 log-softmax and its gradients",
         "communication_buffers": "data-parallel gradient buckets",

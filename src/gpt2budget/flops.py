@@ -24,10 +24,11 @@ def flops_per_token(n_params: float, n_layer: int, n_embd: int, seq: int, formul
     return base + attention_flops_per_token(n_layer, n_embd, seq) if formula == "6n+attention" else base
 
 
-def recompute_factor(checkpointing: bool) -> float:
+def recompute_factor(checkpointing: bool, level: str = "full") -> float:
     # Full activation recomputation runs every forward twice: 2·N + 4·N + 2·N = 8·N per token instead of 6·N
-    # (Korthikanti et al. 2022, §4: "full recomputation ... 33% overhead"; Chen et al. 2016).
-    return 8.0 / 6.0 if checkpointing else 1.0
+    # (Korthikanti et al. 2022, §4: "full recomputation ... 33% overhead"; Chen et al. 2016). Selective
+    # recomputation of elementwise parts (llm.c -r 1 recomputes GELU) adds no matmul FLOPs.
+    return 8.0 / 6.0 if checkpointing and level == "full" else 1.0
 
 
 def available_flops(gpus: int, peak_flops: float, utilization: float, seconds: float, efficiency: float) -> float:

@@ -116,7 +116,7 @@ def _flags(r: dict[str, Any]) -> str:
     parts = [f"--model {i['model']}", f"--precision {i['precision']}", f"--optimizer {i['optimizer']}",
              f"--micro-batch {i['micro_batch']}"]
     if i["checkpointing"] != "none":
-        parts.append("--checkpointing full")
+        parts.append(f"--checkpointing {i['checkpointing']}")
     if i["zero"]:
         parts.append(f"--zero {i['zero']}")
     if i["offload"] != "none":

@@ -272,6 +272,12 @@ class StackSpec:
     # "autocast": fp32 weights are the master copy and autocast makes 16-bit copies of them for matmuls;
     # "low-precision-params": 16-bit weights and gradients plus an fp32 master copy (llm.c, DeepSpeed bf16).
     mixed_precision_layout: Literal["autocast", "low-precision-params"]
+    # what the stack's activation checkpointing is: "full" re-runs each layer's forward in backward (HF's
+    # gradient_checkpointing, torch.utils.checkpoint); "selective" recomputes only cheap parts (llm.c -r 1: GELU)
+    checkpointing_level: Annotated[Literal["full", "selective"], doc(
+        "the recomputation this stack offers: full (re-run each layer's forward) or selective (llm.c -r 1)")] = "full"
+    default_checkpointing: Annotated[Literal["none", "full", "selective"], doc(
+        "checkpointing when --checkpointing is not given (llm.c recomputes GELU by default)")] = "none"
     # autocast keeps the 16-bit weight copies it made in its cache until the autocast region ends
     autocast_cache_until_loss: bool = True
     optimizer_step_temporaries: Annotated[bool, doc("foreach optimizers allocate a parameter-sized temporary in step()")] = True

@@ -249,7 +249,11 @@ def step_time(shape: Shape, n_model: float, gpu: GpuSpec, stack: StackSpec, o: R
     logit_bytes = tokens_micro * V * accesses_bytes(prof.logits_accesses, o.precision)
     ebw = elementwise_bandwidth(gpu, stack, o.precision, bw)
     head_mem = memory_kernel_s(logit_bytes, ebw)
-    recompute = 1.0 if o.checkpointing else 0.0
+    # full checkpointing re-runs each layer's forward in backward; selective (llm.c -r 1) recomputes GELU only:
+    # its kernels and their memory traffic (read the 4h pre-activation, write the 4h output) and no matmul
+    full_ckpt = o.checkpointing and stack.checkpointing_level == "full"
+    recompute = 1.0 if full_ckpt else 0.0
+    selective = o.checkpointing and not full_ckpt
     # GPU seconds per micro-step by phase: forward layers, head + loss, backward layers (recompute included)
     g_fwd = L * (lay.gemm_fwd + lay.attn_fwd + lay.mem_fwd)
     g_head = head_fwd + head_bwd + head_mem
@@ -268,7 +272,9 @@ def step_time(shape: Shape, n_model: float, gpu: GpuSpec, stack: StackSpec, o: R
     # CPU seconds per micro-step by phase (kernels x the stack's cost per kernel)
     c_fwd = L * prof.ops_per_layer_forward * dispatch
     c_head = prof.ops_fixed * dispatch
-    c_bwd = L * (prof.ops_per_layer_backward + recompute * prof.recompute_ops_per_layer) * dispatch
+    c_bwd = L * (prof.ops_per_layer_backward + (1.0 if o.checkpointing else 0.0) * prof.recompute_ops_per_layer) * dispatch
+    if selective:
+        g_bwd += L * memory_kernel_s(tokens_micro * 4 * h * 2 * elem, bw)
     phases_c, phases_g = (c_fwd, c_head, c_bwd), (g_fwd, g_head, g_bwd)
     # tandem queue: the GPU waits for the CPU up to some point, then works through the rest
     micro = max(sum(phases_c[:j]) + sum(phases_g[j:]) for j in range(4))
