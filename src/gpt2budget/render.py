@@ -19,6 +19,49 @@ COLORS = ["cyan", "magenta", "yellow", "green", "blue", "red", "bright_cyan", "b
 GLYPHS = "█▓▒░▚▞▖▗▘"
 
 
+class _Table(Table):
+    """A table whose cells never lose characters: in a narrow terminal a long name wraps at spaces, a number,
+    id or flag is never split (Rich's default cut "2250.0" to "225…"), and when even that does not fit the rows
+    are printed one record each ("header: value")."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._cells: list[tuple[Any, ...]] = []
+
+    def add_column(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("overflow", "fold")
+        super().add_column(*args, **kwargs)
+
+    def add_row(self, *cells: Any, **kwargs: Any) -> None:
+        # a column is never narrower than its longest word, so a flag or a number wraps whole at spaces
+        for column, cell in zip(self.columns, cells, strict=False):
+            text = cell.plain if isinstance(cell, Text) else str(cell) if cell is not None else ""
+            longest = max((len(word) for word in text.split()), default=0)
+            column.min_width = max(column.min_width or 0, min(longest, 40))
+        self._cells.append(cells)
+        super().add_row(*cells, **kwargs)
+
+    def __rich_console__(self, console: Console, options: Any) -> Any:
+        # too narrow for every column at its longest word: one record per row, "header: value", nothing cut
+        needed = sum(max(c.min_width or 0, len(str(c.header).split()[0]) if str(c.header).split() else 0)
+                     for c in self.columns) + 3 * len(self.columns) + 1
+        if needed <= options.max_width:
+            yield from super().__rich_console__(console, options)
+            return
+        out = Text()
+        if self.title:
+            out.append(f"{self.title}\n", style="bold")
+        for cells in self._cells:
+            for column, cell in zip(self.columns, cells, strict=False):
+                value = cell if isinstance(cell, Text) else Text(str(cell) if cell is not None else "")
+                out.append(f"  {column.header}: ")
+                out.append_text(value)
+                out.append("\n")
+            out.append("\n")
+        out.rstrip()
+        yield out
+
+
 class _Console(Console):
     def on_broken_pipe(self) -> None:
         """The reader of a pipe went away (`| head`): the output just ends, exit 0 as with the other formats
@@ -28,13 +71,56 @@ class _Console(Console):
         raise SystemExit(0)
 
 
+# What a terminal that cannot show Unicode (LC_ALL=C, a legacy code page) gets instead of each character we print.
+ASCII_FALLBACK = str.maketrans({
+    "█": "#", "▓": "=", "▒": "+", "░": "-", "▚": "%", "▞": "&", "▖": ".", "▗": ":", "▘": "'", "·": "*", "²": "^2",
+    "≈": "~", "…": "...", "←": "<-", "→": "->", "Σ": "sum ", "×": "x", "≤": "<=", "≥": ">=", "—": "-", "–": "-",
+})
+
+
+class _TransliteratingFile:
+    """stdout for a non-UTF-8 terminal: our few non-ASCII characters become ASCII, anything else is replaced,
+    so output never dies of a UnicodeEncodeError (issue: `LC_ALL=C gpt2budget check` crashed)."""
+
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+        self.encoding = getattr(raw, "encoding", None) or "ascii"
+
+    def write(self, text: str) -> int:
+        out = text.translate(ASCII_FALLBACK).encode(self.encoding, errors="replace").decode(self.encoding)
+        return int(self._raw.write(out))
+
+    def flush(self) -> None:
+        self._raw.flush()
+
+    def isatty(self) -> bool:
+        return bool(self._raw.isatty())
+
+    def fileno(self) -> int:
+        return int(self._raw.fileno())
+
+
+def can_encode(stream: Any, sample: str = "█·²") -> bool:
+    try:
+        sample.encode(getattr(stream, "encoding", None) or "ascii")
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
+
+
 def make_console(no_color: bool = False, record: bool = False) -> Console:
     tty = sys.stdout.isatty()
+    unicode_ok = can_encode(sys.stdout)
     color = not no_color and "NO_COLOR" not in os.environ and tty
     width = None if tty else 200  # piped: never wrap tables
+    soft_wrap = not tty
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) >= 20:
+        width, soft_wrap = int(columns), False  # the POSIX COLUMNS variable, as Rich reads it at a terminal
     # markup and emoji off: spec names and formulas are data, "[...]" or ":x:" in them must print as written
     return _Console(no_color=not color, color_system="auto" if color else None, highlight=False, markup=False, emoji=False,
-                   record=record, width=width, soft_wrap=not tty)
+                   record=record, width=width, soft_wrap=soft_wrap, safe_box=not unicode_ok,
+                   file=None if unicode_ok else _TransliteratingFile(sys.stdout))
 
 
 def _bar(parts: Sequence[tuple[str, float]], scale: float, width: int = BAR_WIDTH) -> Text:
@@ -55,7 +141,7 @@ def render_step_time(con: Console, th: dict[str, Any], overridden: bool) -> None
     title = (f"Step time: {fmt_seconds(total)} per optimizer step of {th['micro_steps']} micro-step"
              f"{'s' if th['micro_steps'] != 1 else ''}, bound by {th['bound']}"
              + (" (not used: --utilization overrides it)" if overridden else ""))
-    t = Table(title=title, title_justify="left")
+    t = _Table(title=title, title_justify="left")
     for col, just in (("term", "left"), ("seconds", "right"), ("share", "right")):
         t.add_column(col, justify=just)  # type: ignore[arg-type]
     for name, secs in th["breakdown"].items():
@@ -80,14 +166,14 @@ def render_check(con: Console, r: dict[str, Any], words: dict[str, str], explain
         f"{'6·N' if i['flops_formula'] == '6n' else '6·N + 12·L·h·s'}"
         + (f" | fine-tune {i['finetune']}" if i["finetune"] != "none" else "")
     )
-    t = Table(title="Compute", title_justify="left")
+    t = _Table(title="Compute", title_justify="left")
     for col in ("peak FLOP/s per GPU", "sustained FLOP/s (all GPUs)", "available FLOPs", "tokens/s"):
         t.add_column(col, justify="right")
     t.add_row(fmt_sci(c["peak_flops_per_gpu"]), fmt_sci(c["sustained_flops_per_s"]), fmt_sci(c["available_flops"]),
               f"{c['tokens_per_second']:,.0f}")
     con.print(t)
     render_step_time(con, r["throughput"], c["utilization_source"] == "--utilization")
-    t = Table(title="Requirements", title_justify="left")
+    t = _Table(title="Requirements", title_justify="left")
     for col, just in (("recipe", "left"), ("tokens", "right"), ("FLOPs", "right"), ("available / required", "right"),
                       ("wall time", "right"), ("predicted loss*", "right")):
         t.add_column(col, justify=just)  # type: ignore[arg-type]
@@ -99,7 +185,7 @@ def render_check(con: Console, r: dict[str, Any], words: dict[str, str], explain
                   fmt_hours(req["wall_time_hours"]), f"{req['predicted_loss']:.2f}")
     con.print(t)
     con.print(Text(f"* {r['loss_caveat']}", style="dim"))
-    t = Table(title=f"Memory{per}: peak in phase '{mem['peak_phase']}'", title_justify="left")
+    t = _Table(title=f"Memory{per}: peak in phase '{mem['peak_phase']}'", title_justify="left")
     t.add_column("component")
     t.add_column("bytes", justify="right")
     t.add_column("formula")
@@ -132,7 +218,7 @@ def render_check(con: Console, r: dict[str, Any], words: dict[str, str], explain
                   + Text(f" {fmt_sci(req['hardware_flops'])}"))
     if "cost" in r:
         k = r["cost"]
-        t = Table(title=f"Cost of the {k['for'].replace('_', '-')} run", title_justify="left")
+        t = _Table(title=f"Cost of the {k['for'].replace('_', '-')} run", title_justify="left")
         for col in ("GPU-hours", "energy", "electricity", "CO2", "rent", "purchase"):
             t.add_column(col, justify="right")
         t.add_row(f"{k['gpu_hours']:,.0f}", "-" if k["energy_kwh"] is None else f"{k['energy_kwh']:,.0f} kWh",
@@ -142,7 +228,7 @@ def render_check(con: Console, r: dict[str, Any], words: dict[str, str], explain
         con.print(t)
     if advice_shown:
         adv = r.get("advice", [])
-        t = Table(title="What would make it fit (ranked by time to train)", title_justify="left")
+        t = _Table(title="What would make it fit (ranked by time to train)", title_justify="left")
         for col, just in (("change", "left"), ("peak / GPU", "right"), ("max micro-batch", "right"),
                           ("wall time", "right"), ("vs now", "right")):
             t.add_column(col, justify=just)  # type: ignore[arg-type]
@@ -162,7 +248,7 @@ def render_check(con: Console, r: dict[str, Any], words: dict[str, str], explain
 
 
 def render_rows(con: Console, title: str, rows: list[dict[str, Any]], columns: Sequence[tuple[str, str]]) -> None:
-    t = Table(title=title, title_justify="left")
+    t = _Table(title=title, title_justify="left")
     for _, header in columns:
         t.add_column(header)
     for row in rows:
