@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import IO, Any, cast
 
 from rich.console import Console
 from rich.table import Table
@@ -120,7 +120,7 @@ def make_console(no_color: bool = False, record: bool = False) -> Console:
     # markup and emoji off: spec names and formulas are data, "[...]" or ":x:" in them must print as written
     return _Console(no_color=not color, color_system="auto" if color else None, highlight=False, markup=False, emoji=False,
                    record=record, width=width, soft_wrap=soft_wrap, safe_box=not unicode_ok,
-                   file=None if unicode_ok else _TransliteratingFile(sys.stdout))
+                   file=None if unicode_ok else cast(IO[str], _TransliteratingFile(sys.stdout)))
 
 
 def _bar(parts: Sequence[tuple[str, float]], scale: float, width: int = BAR_WIDTH) -> Text:
@@ -143,7 +143,7 @@ def render_step_time(con: Console, th: dict[str, Any], overridden: bool) -> None
              + (" (not used: --utilization overrides it)" if overridden else ""))
     t = _Table(title=title, title_justify="left")
     for col, just in (("term", "left"), ("seconds", "right"), ("share", "right")):
-        t.add_column(col, justify=just)  # type: ignore[arg-type]
+        t.add_column(col, justify=just)
     for name, secs in th["breakdown"].items():
         if secs > 0:
             t.add_row(name.replace("_", " "), fmt_seconds(secs), f"{secs / total:.0%}" if total > 0 else "-")
@@ -176,7 +176,7 @@ def render_check(con: Console, r: dict[str, Any], words: dict[str, str], explain
     t = _Table(title="Requirements", title_justify="left")
     for col, just in (("recipe", "left"), ("tokens", "right"), ("FLOPs", "right"), ("available / required", "right"),
                       ("wall time", "right"), ("predicted loss*", "right")):
-        t.add_column(col, justify=just)  # type: ignore[arg-type]
+        t.add_column(col, justify=just)
     for name, req in r["requirements"].items():
         label = name.replace("_", "-") + (f" ({req['rule']})" if "rule" in req else "")
         ratio = req["ratio"]
@@ -231,7 +231,7 @@ def render_check(con: Console, r: dict[str, Any], words: dict[str, str], explain
         t = _Table(title="What would make it fit (ranked by time to train)", title_justify="left")
         for col, just in (("change", "left"), ("peak / GPU", "right"), ("max micro-batch", "right"),
                           ("wall time", "right"), ("vs now", "right")):
-            t.add_column(col, justify=just)  # type: ignore[arg-type]
+            t.add_column(col, justify=just)
         for a in adv:
             f = a["time_factor"]
             t.add_row(a["flags"], fmt_bytes(a["memory"]["allocator_peak_bytes"]), str(a["memory"]["max_micro_batch"]),
