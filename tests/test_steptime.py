@@ -161,3 +161,18 @@ def test_checkpointing_levels_per_stack(cli):
     hf_full = cli(*base, "--checkpointing", "full").json()
     assert hf_full["inputs"]["checkpointing"] == "full" and hf_full["compute"]["recompute_factor"] == pytest.approx(4 / 3)
     assert cli(*base, "--checkpointing", "selective").code == 2
+
+
+def test_advice_pasted_back_gives_the_configuration_it_described(cli):
+    """--gpus is per node: advice for a 2-node run names GPUs per node, so pasting it back keeps the total."""
+    base = ["check", "--gpu", "4070ti", "--model", "gpt2-xl", "--gpus", "1", "--nodes", "2", "--format", "json"]
+    doc = cli(*base).json()
+    assert doc["advice"]
+    for a in doc["advice"]:
+        flags = a["flags"].split()
+        pasted = base[:-2] + flags + ["--format", "json", "--no-advice"]
+        # later flags win, as in a shell: the advice's --gpus/--nodes replace the base ones
+        again = cli(*pasted).json()
+        assert again["memory"]["fits"], a["flags"]
+        if "gpus" in a["changes"]:
+            assert again["inputs"]["gpus"] == a["changes"]["gpus"], a["flags"]

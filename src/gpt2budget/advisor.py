@@ -14,7 +14,10 @@ from gpt2budget.specs import ModelSpec
 SMALL_MICRO_BATCH = 4  # advice is also offered when at most this micro-batch fits
 
 
-def flag_text(base: RunOptions, new: RunOptions, model: str | None, base_model: str, level: str = "full") -> str:
+def flag_text(base: RunOptions, new: RunOptions, model: str | None, base_model: str, level: str = "full",
+              nodes: int = 1) -> str:
+    """The flags that turn `base` into `new`, as `check` reads them: RunOptions carry the total GPU count, while
+    --gpus is per node, so a GPU count is written per node (or with --nodes 1 when it does not divide)."""
     parts = []
     if model and model != base_model:
         parts.append(f"--model {model}")
@@ -23,6 +26,9 @@ def flag_text(base: RunOptions, new: RunOptions, model: str | None, base_model: 
     for field_name, flag in names.items():
         a, b = getattr(base, field_name), getattr(new, field_name)
         if a != b:
+            if field_name == "gpus":
+                parts.append(f"--gpus {b // nodes}" if b % nodes == 0 else f"--gpus {b} --nodes 1")
+                continue
             value = (level if b else "none") if field_name == "checkpointing" else b
             parts.append(f"{flag} {value}")
     return " ".join(parts)
@@ -93,7 +99,7 @@ def advise(ci: CheckInputs, models: Iterable[ModelSpec], base: dict[str, Any], l
                 continue
         elif base["memory"]["fits"] and b_max <= base["memory"]["max_micro_batch"]:
             continue  # for a run that already fits, advice must buy a larger micro-batch
-        flags = flag_text(ci.options, opts, model.id, ci.model.id, ci.stack.checkpointing_level)
+        flags = flag_text(ci.options, opts, model.id, ci.model.id, ci.stack.checkpointing_level, ci.nodes)
         if not flags or flags in seen:
             continue
         seen.add(flags)

@@ -228,13 +228,15 @@ def render_check(con: Console, r: dict[str, Any], words: dict[str, str], explain
         con.print(t)
     if advice_shown:
         adv = r.get("advice", [])
-        t = _Table(title="What would make it fit (ranked by time to train)", title_justify="left")
-        for col, just in (("change", "left"), ("peak / GPU", "right"), ("max micro-batch", "right"),
+        t = _Table(title="What would make it fit (same hardware first, then more GPUs, then smaller models; "
+                         "each group by time to train)", title_justify="left")
+        for col, just in (("change", "left"), ("needs / GPU", "right"), ("max micro-batch", "right"),
                           ("wall time", "right"), ("vs now", "right")):
             t.add_column(col, justify=just)
         for a in adv:
             f = a["time_factor"]
-            t.add_row(a["flags"], fmt_bytes(a["memory"]["allocator_peak_bytes"]), str(a["memory"]["max_micro_batch"]),
+            # the required size (allocator peak + fragmentation + runtime): the number the fit is judged on
+            t.add_row(a["flags"], fmt_bytes(a["memory"]["required_bytes"]), str(a["memory"]["max_micro_batch"]),
                       fmt_hours(a["wall_time_hours"]), "-" if f is None else f"{f:.2f}x")
         if not adv:
             t.add_row("no change we model makes this run fit", "", "", "", "")
