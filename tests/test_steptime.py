@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from gpt2budget.calibration import Calibration
 from gpt2budget.check import CheckInputs, evaluate
 from gpt2budget.options import RunOptions
 from gpt2budget.shape import Shape, n_params
-from gpt2budget.steptime import Calibrated, step_time
+from gpt2budget.steptime import step_time
 
 DATA = Path(__file__).parent / "data"
 
@@ -100,7 +101,8 @@ def test_calibration_replaces_the_spec_sheet_rates(specs):
     plain = st(specs, micro_batch=16)
     m, s = specs.models.get("gpt2", "--model"), specs.stacks.get("hf", "--stack")
     o = RunOptions(micro_batch=16)
-    slow = Calibrated(gemm_tflops={"bf16": 200.0}, memory_bandwidth_gb_per_s=1000.0, dispatch_us_per_op=5.0)
+    slow = Calibration(gpu="h100-sxm", gemm_tflops={"bf16": 200.0}, memory_bandwidth_gb_per_s=1000.0,
+                       dispatch_us_per_op={"hf": 5.0})
     cal = step_time(Shape.of(m, 1024), 124439808.0, specs.gpus.get("h100-sxm", "--gpu"), s, o,
                     batch_tokens=16 * 1024, cal=slow)
     assert cal.breakdown["matmul"] > 2 * plain.breakdown["matmul"]

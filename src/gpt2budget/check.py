@@ -9,6 +9,7 @@ import math
 from typing import Any, NamedTuple
 
 from gpt2budget import SCHEMA_VERSION
+from gpt2budget.calibration import Calibration
 from gpt2budget.cost import CostInputs, cost
 from gpt2budget.errors import UsageError
 from gpt2budget.flops import (
@@ -53,7 +54,7 @@ class CheckInputs(NamedTuple):
     host_memory_gib: float = DEFAULT_HOST_MEMORY_GIB
     nodes: int = 1
     cost_inputs: CostInputs = CostInputs()
-    calibration: Any = None  # a gpt2budget.calibration.Calibration measured on this GPU, or None
+    calibration: Calibration | None = None  # measured on this GPU by `gpt2budget measure --calibrate`
 
 
 def precision_family(precision: str) -> str:
@@ -210,6 +211,7 @@ def evaluate(ci: CheckInputs, *, with_cost: bool = True) -> dict[str, Any]:
             "flops_per_token": per_token, "flops_formula": ci.flops_formula, "recompute_factor": hw,
             "tokens_per_second": 1.0 / timing.seconds(1.0, hw),
             "offload_seconds_per_token": timing.offload_s_per_token,
+            "calibration": ci.calibration.source if ci.calibration is not None else None,
         },
         "throughput": throughput_dict(st, ci.utilization is not None),
         "requirements": reqs,

@@ -162,6 +162,26 @@ def load(config_dir: list[Path] | None) -> "Specs":
     return load_specs(typer.get_app_dir("gpt2budget"), [str(p) for p in config_dir or []])
 
 
+def user_folders(config_dir: list[Path] | None) -> list[Path]:
+    """The user's spec folders, in search order (where calibrations live): the user config folder,
+    GPT2BUDGET_CONFIG_PATH, each --config-dir."""
+    from gpt2budget.specfiles import config_dirs
+
+    return [p for label, p in config_dirs(typer.get_app_dir("gpt2budget"), [str(p) for p in config_dir or []])
+            if label != "built-in"]
+
+
+def find_calibration(gpu_id: str, config_dir: list[Path] | None) -> Any:
+    from gpt2budget.calibration import find_calibration as find
+
+    def read(path: Path) -> Any:
+        from gpt2budget.loader import read_yaml_file  # yaml only when a calibration file exists
+
+        return read_yaml_file(path)
+
+    return find(gpu_id, user_folders(config_dir), read)
+
+
 def parse_zero(text: str, fsdp: str | None) -> int:
     key = (fsdp or text).strip().lower()
     if key not in ZERO_NAMES:
@@ -212,6 +232,7 @@ def build_inputs(specs: "Specs", gpu: str, model: str, stack: str, **kw: Any) ->
         lora_targets=(kw.get("lora_targets") or LoraTargets.attention).value, lora_dropout=kw.get("lora_dropout", 0.0),
     )
     tokens = kw.get("tokens")
+    calibration = None if kw.get("no_calibration") else find_calibration(g.id, kw.get("config_dir"))
     return CheckInputs(
         gpu=g, model=m, stack=s, options=opts, duration_s=parse_duration(kw.get("duration", "1y")),
         utilization=kw.get("utilization"), tokens=parse_count(tokens, "--tokens") if tokens else None,
@@ -224,6 +245,7 @@ def build_inputs(specs: "Specs", gpu: str, model: str, stack: str, **kw: Any) ->
             average_draw=kw.get("average_draw", 0.8), pue=kw.get("pue", 1.1),
             price_per_kwh=kw.get("price_per_kwh", 0.17), grid_gco2_per_kwh=kw.get("grid_gco2_per_kwh", 480.0),
             rent_usd_per_hour=kw.get("rent_usd_per_hour")),
+        calibration=calibration,
     )
 
 
@@ -299,6 +321,7 @@ def check(
     html: Annotated[str | None, typer.Option(help="also save the table output as HTML")] = None,
     no_color: NoColorOpt = False,
     fail_if_infeasible: Annotated[bool, typer.Option("--fail-if-infeasible", help="exit 4 when it does not fit or finish")] = False,
+    no_calibration: Annotated[bool, typer.Option("--no-calibration", help="ignore a calibration measured by `gpt2budget measure --calibrate`")] = False,
     config_dir: ConfigDirOpt = None,
 ) -> None:
     """Can this GPU train this model in this time, and will it fit in memory?"""
@@ -466,6 +489,7 @@ def plan(
     rent_usd_per_hour: Annotated[float | None, typer.Option("--rent-usd-per-hour", min=0, max=1e6)] = None,
     fmt: FormatOpt = Fmt.table,
     no_color: NoColorOpt = False,
+    no_calibration: Annotated[bool, typer.Option("--no-calibration", help="ignore a calibration measured by `gpt2budget measure --calibrate`")] = False,
     config_dir: ConfigDirOpt = None,
 ) -> None:
     """The GPT-2-family model with the lowest predicted loss that fits and finishes in time (and budget)."""
@@ -476,7 +500,7 @@ def plan(
     specs = load(config_dir)
     ci = build_inputs(specs, gpu, "gpt2", stack, gpus=gpus, duration=duration, precision=precision,
                       utilization=utilization, optimal_rule=optimal_rule, seq=seq, price_per_kwh=price_per_kwh,
-                      rent_usd_per_hour=rent_usd_per_hour)
+                      rent_usd_per_hour=rent_usd_per_hour, no_calibration=no_calibration, config_dir=config_dir)
     family = list(specs.models) + (custom_models(ci.model) if custom_shapes else [])
     result = make_plan(ci, family, budget_usd)
     if fmt in (Fmt.json, Fmt.yaml):
@@ -529,6 +553,7 @@ def compare(
     checkpointing: Annotated[Ckpt | None, typer.Option(help="none, full (hf, nanogpt) or selective (llmc: llm.c -r 1); default: the stack's")] = None,
     fmt: FormatOpt = Fmt.table,
     no_color: NoColorOpt = False,
+    no_calibration: Annotated[bool, typer.Option("--no-calibration", help="ignore a calibration measured by `gpt2budget measure --calibrate`")] = False,
     config_dir: ConfigDirOpt = None,
 ) -> None:
     """Every GPU side by side for one model (or every model for one GPU)."""
@@ -551,7 +576,8 @@ def compare(
     for g, m in pairs:
         try:
             ci = build_inputs(specs, g, m, stack, gpus=gpus, duration=duration, precision=precision,
-                              micro_batch=micro_batch, checkpointing=checkpointing)
+                              micro_batch=micro_batch, checkpointing=checkpointing, no_calibration=no_calibration,
+                              config_dir=config_dir)
             r = evaluate(ci)
         except UsageError as exc:
             if by == CompareBy.gpu and gpu is None and exc.option == "--precision":
@@ -638,6 +664,64 @@ def sweep(
 
 
 # --- schema, validate ------------------------------------------------------------------------------------------
+
+
+class Device(str, Enum):
+    cuda = "cuda"
+    cpu = "cpu"
+
+
+class MeasureFinetune(str, Enum):
+    none = "none"
+    lora = "lora"
+
+
+@app.command(epilog='Example: gpt2budget measure --model gpt2 --micro-batch 8 ; gpt2budget measure --calibrate --gpu 4070ti. '
+                    'Needs torch: pip install "gpt2budget[measure]"')
+def measure(
+    model: Annotated[str, typer.Option(help="model id or alias", autocompletion=_complete_model)] = "gpt2",
+    gpu: Annotated[str | None, typer.Option(help="the catalogue GPU this machine has (default: matched from its name)",
+                                            autocompletion=_complete_gpu)] = None,
+    stack: Annotated[str, typer.Option(help="hf (transformers, eager) or nanogpt (compiled on CUDA)")] = "hf",
+    precision: PrecisionOpt = None,
+    optimizer: Annotated[Optimizer | None, typer.Option(help="adamw, adamw-fused or sgd (default: the stack's)")] = None,
+    checkpointing: Annotated[Ckpt | None, typer.Option(help="none or full (default: the stack's)")] = None,
+    attention: Annotated[Attention | None, typer.Option(help="flash (SDPA) or eager")] = None,
+    dropout: Annotated[float, typer.Option(min=0, max=1, help="dropout probability")] = 0.0,
+    seq: Annotated[int | None, typer.Option(min=1, max=1_048_576, help="sequence length (default: the model's n_ctx)")] = None,
+    micro_batch: Annotated[int, typer.Option("--micro-batch", min=1, max=1_000_000, help="sequences per step")] = 1,
+    finetune: Annotated[MeasureFinetune, typer.Option(help="none or lora (LoRA needs peft)")] = MeasureFinetune.none,
+    lora_rank: Annotated[int, typer.Option("--lora-rank", min=1, max=65536, help="LoRA rank (with --finetune lora)")] = 8,
+    device: Annotated[Device, typer.Option(help="cuda, or cpu to try the harness on a tiny model")] = Device.cuda,
+    warmup: Annotated[int, typer.Option(min=0, max=1000, help="untimed steps first (compilation, allocator warm-up)")] = 2,
+    steps: Annotated[int, typer.Option(min=1, max=10000, help="timed steps (the median is reported)")] = 5,
+    calibrate: Annotated[bool, typer.Option("--calibrate", help="micro-benchmark this GPU and host and save a calibration "
+                                                                "that check, plan and compare then use")] = False,
+    fmt: Annotated[Fmt, typer.Option("--format", "-f", help="table or json (one record, the shared data's format)")] = Fmt.table,
+    config_dir: ConfigDirOpt = None,
+) -> None:
+    """Run real training steps on this GPU and print them beside the prediction (or --calibrate the model to it)."""
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise UsageError("measure", 'needs PyTorch: pip install "gpt2budget[measure]"') from None
+    from gpt2budget import measure_cmd
+
+    specs = load(config_dir)
+    folders = user_folders(config_dir)
+
+    def inputs_for(gpu_id: str, stack_id: str | None = None, **changes: Any) -> "CheckInputs":
+        opts = {"precision": precision, "optimizer": optimizer, "checkpointing": checkpointing, "attention": attention,
+                "dropout": dropout, "seq": seq, "micro_batch": micro_batch, "finetune": Finetune(finetune.value),
+                "lora_rank": lora_rank, "config_dir": config_dir, **changes}
+        return build_inputs(specs, gpu_id, model, stack_id or stack, **opts)
+
+    gpu_id = measure_cmd.gpu_id_for(specs, gpu, device.value)
+    if calibrate:
+        text = measure_cmd.run_calibrate(specs, inputs_for, gpu_id, device.value, folders[-1] if folders else None)
+    else:
+        text = measure_cmd.run_measure(inputs_for(gpu_id), device.value, warmup, steps, fmt == Fmt.json)
+    sys.stdout.write(text)
 
 
 @app.command(epilog="Example: gpt2budget schema gpu > gpu.schema.json")

@@ -102,6 +102,11 @@ def parse_yaml(text: str, path: str) -> tuple[Any, dict[str, int]]:
         raise SpecError(path, "", "invalid YAML: nested too deeply") from None
 
 
+def read_yaml_file(path: Path) -> Any:
+    """Any small YAML file (a calibration) as plain data, with the spec files' safety rules and limits."""
+    return parse_yaml(read_spec_text(path), str(path))[0]
+
+
 def validate_data(kind: str, data: Any, path: str, lines: dict[str, int]) -> Any:
     spec, problems = _checked(kind, data, path, lines)
     if spec is None:

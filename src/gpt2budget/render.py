@@ -158,7 +158,9 @@ def render_check(con: Console, r: dict[str, Any], words: dict[str, str], explain
     con.print(
         f"Assumptions: precision {i['precision']} | "
         + (f"utilization {c['utilization']:.2f} (--utilization) | " if c["utilization_source"] == "--utilization"
-           else f"time from the {c['utilization_source']} (MFU {r['throughput']['mfu']:.0%}) | ")
+           else f"time from the step-time model (MFU {r['throughput']['mfu']:.0%}) | " if not c.get("calibration")
+           else f"time from the step-time model with this GPU's calibration ({c['calibration']}; "
+                f"MFU {r['throughput']['mfu']:.0%}) | ")
         + f"batch {fmt_count(i['batch_tokens'])} tokens/step | "
         f"duration {fmt_hours(i['duration_hours'])} | micro-batch {i['micro_batch']} | seq {i['seq']} | "
         f"optimizer {i['optimizer']} | checkpointing {i['checkpointing']} | attention {i['attention']} | "

@@ -48,6 +48,7 @@ class Compute(_Out):
     recompute_factor: float
     tokens_per_second: float
     offload_seconds_per_token: float
+    calibration: str | None
 
 
 class Throughput(_Out):

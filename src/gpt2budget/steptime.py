@@ -29,6 +29,7 @@ from __future__ import annotations
 import math
 from typing import Any, NamedTuple
 
+from gpt2budget.calibration import Calibration
 from gpt2budget.options import RunOptions
 from gpt2budget.shape import Shape
 from gpt2budget.specs import DTYPE_BYTES, GpuSpec, StackSpec
@@ -85,16 +86,6 @@ BOUND_OF_TERM = {"matmul": "compute", "attention": "compute", "memory_bound": "b
                  "offload": "offload"}
 
 
-class Calibrated(NamedTuple):
-    """Measured replacements for spec-sheet figures (gpt2budget measure --calibrate); any may be None."""
-
-    gemm_tflops: dict[str, float]
-    memory_bandwidth_gb_per_s: float | None = None
-    dispatch_us_per_op: float | None = None
-    host_link_gb_per_s: float | None = None
-    allreduce_bus_gb_per_s: float | None = None
-
-
 class StepTime(NamedTuple):
     """One optimizer step: its seconds, the terms that sum to them, and what bounds it."""
 
@@ -121,7 +112,7 @@ def gemm_ceiling(gpu: GpuSpec, precision: str) -> float:
     return GEMM_CEILING[gpu.segment][path]
 
 
-def gemm_rate(gpu: GpuSpec, precision: str, cal: Calibrated | None) -> float:
+def gemm_rate(gpu: GpuSpec, precision: str, cal: Calibration | None) -> float:
     """Achieved FLOP/s of a large GEMM: a measured rate where calibrated, else peak x ceiling."""
     key = dtype_key(precision)
     if cal is not None and cal.gemm_tflops.get(key):
@@ -129,7 +120,7 @@ def gemm_rate(gpu: GpuSpec, precision: str, cal: Calibrated | None) -> float:
     return (gpu.peak_flops(precision) or 0.0) * gemm_ceiling(gpu, precision)
 
 
-def bandwidth(gpu: GpuSpec, cal: Calibrated | None) -> float:
+def bandwidth(gpu: GpuSpec, cal: Calibration | None) -> float:
     """Achieved bytes/s of a large memory-bound kernel."""
     if cal is not None and cal.memory_bandwidth_gb_per_s:
         return cal.memory_bandwidth_gb_per_s * 1e9
@@ -212,7 +203,14 @@ def accesses_bytes(accesses: dict[str, float], precision: str) -> float:
                for role, count in accesses.items())
 
 
-def comm_bus_bytes_per_s(gpu: GpuSpec, gpus_per_node: int, nodes: int, cal: Calibrated | None) -> float:
+def ops_per_micro_step(shape: Shape, stack: StackSpec, o: RunOptions) -> float:
+    """Kernels one forward+backward launches, from the stack profile (the optimizer's are counted apart)."""
+    prof = stack.step_time
+    recompute = prof.recompute_ops_per_layer if o.checkpointing else 0.0
+    return shape.n_layer * (prof.ops_per_layer_forward + prof.ops_per_layer_backward + recompute) + prof.ops_fixed
+
+
+def comm_bus_bytes_per_s(gpu: GpuSpec, gpus_per_node: int, nodes: int, cal: Calibration | None) -> float:
     """NCCL bus bandwidth per GPU for the slowest hop of a data-parallel collective."""
     if cal is not None and cal.allreduce_bus_gb_per_s:
         intra = cal.allreduce_bus_gb_per_s * 1e9
@@ -229,11 +227,12 @@ def comm_bus_bytes_per_s(gpu: GpuSpec, gpus_per_node: int, nodes: int, cal: Cali
 
 def step_time(shape: Shape, n_model: float, gpu: GpuSpec, stack: StackSpec, o: RunOptions, *,
               batch_tokens: float, nodes: int = 1, trainable: float | None = None,
-              cal: Calibrated | None = None) -> StepTime:
+              cal: Calibration | None = None) -> StepTime:
     """Seconds of one optimizer step of `batch_tokens` tokens over `o.gpus` GPUs (see the module docstring)."""
     prof = stack.step_time
     rate, bw = gemm_rate(gpu, o.precision, cal), bandwidth(gpu, cal)
-    dispatch = (cal.dispatch_us_per_op if cal is not None and cal.dispatch_us_per_op else prof.dispatch_us_per_op) * 1e-6
+    measured = (cal.dispatch_us_per_op or {}).get(stack.id) if cal is not None else None
+    dispatch = (measured or prof.dispatch_us_per_op) * 1e-6  # a calibration measured this host's cost
     g = o.gpus
     tokens_micro = float(o.micro_batch * o.seq)
     micro_steps = max(1, math.ceil(batch_tokens / (tokens_micro * g)))
@@ -272,7 +271,7 @@ def step_time(shape: Shape, n_model: float, gpu: GpuSpec, stack: StackSpec, o: R
     # CPU seconds per micro-step by phase (kernels x the stack's cost per kernel)
     c_fwd = L * prof.ops_per_layer_forward * dispatch
     c_head = prof.ops_fixed * dispatch
-    c_bwd = L * (prof.ops_per_layer_backward + (1.0 if o.checkpointing else 0.0) * prof.recompute_ops_per_layer) * dispatch
+    c_bwd = (ops_per_micro_step(shape, stack, o) - L * prof.ops_per_layer_forward - prof.ops_fixed) * dispatch
     if selective:
         g_bwd += L * memory_kernel_s(tokens_micro * 4 * h * 2 * elem, bw)
     phases_c, phases_g = (c_fwd, c_head, c_bwd), (g_fwd, g_head, g_bwd)

@@ -1,0 +1,100 @@
+"""The `measure` command's work: run a configuration (or the calibration micro-benchmarks) on this machine and
+put the result beside the prediction. Imports torch (through gpt2budget.measure): only the command imports it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from gpt2budget import measure, measuring
+from gpt2budget.calibration import Calibration
+from gpt2budget.catalog import Specs, normalize
+from gpt2budget.errors import UsageError
+from gpt2budget.report import to_json
+from gpt2budget.units import fmt_bytes, fmt_seconds
+
+
+def gpu_id_for(specs: Specs, gpu: str | None, device: str) -> str:
+    """--gpu, or the catalogue GPU whose name or alias matches torch's device name."""
+    if gpu:
+        return specs.gpus.get(gpu, "--gpu").id
+    measure.check_device(device)
+    if device != "cuda":
+        raise UsageError("--gpu", "with --device cpu, name the GPU whose prediction to compare with, e.g. --gpu 4090")
+    name = normalize(measure.device_info(device).get("gpu_name", ""))
+    best = [g for g in specs.gpus if normalize(g.name) == name or normalize(g.name) in name or name in normalize(g.name)]
+    if len(best) != 1:
+        raise UsageError("--gpu", f"cannot tell which catalogue GPU this is ({name!r}): name it, e.g. --gpu 4090")
+    return best[0].id
+
+
+def run_measure(ci: Any, device: str, warmup: int, steps: int, as_json: bool) -> str:
+    measure.check_device(device)
+    fields = measuring.step_fields(ci, device, warmup, steps, compile_=device == "cuda")
+    info = measure.device_info(device)
+    record = measure.run_steps(measure.StepConfig(**fields))
+    doc = measuring.compared(record, measuring.prediction(ci), info, ci.model.id)
+    return to_json(doc) if as_json else measure_text(doc)
+
+
+def measure_text(doc: dict[str, Any]) -> str:
+    p, r = doc["prediction"], doc["measured_over_predicted"]
+    where = doc.get("gpu_name") or doc.get("device")
+    lines = [f"{doc['model']} [{doc['stack']} stack], micro-batch {doc['batch']}, seq {doc['seq']}, {doc['precision']}, "
+             f"on {where} (torch {doc['torch']}); prediction for {p['gpu']}"
+             + (f", calibrated ({p['calibration']})" if p.get("calibration") else "")]
+    if doc.get("status") != "ok":
+        lines.append(f"status: {doc.get('status')} (predicted: {'fits' if p['fits'] else 'does not fit'}, "
+                     f"{fmt_bytes(p['required_bytes'])} required)")
+        return "\n".join(lines) + "\n"
+
+    def ratio(x: float | None) -> str:
+        return "-" if x is None else f"{x:.2f}x"
+
+    rows = [("quantity", "measured", "predicted", "measured/predicted"),
+            ("peak allocated", fmt_bytes(doc.get("peak_alloc_bytes")) if doc.get("peak_alloc_bytes") else "-",
+             fmt_bytes(p["peak_alloc_bytes"]), ratio(r["peak_alloc"])),
+            ("step time", fmt_seconds(doc["step_s"]), fmt_seconds(p["step_s"]),
+             ratio(p["step_s"] / doc["step_s"] if doc["step_s"] else None)),
+            ("tokens/s", f"{doc['tokens_per_s']:,.0f}", f"{p['tokens_per_s']:,.0f}", ratio(r["tokens_per_s"]))]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for row in rows:
+        cells = [cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))]
+        lines.append("  ".join(cells))
+    lines.append(f"(step time ratio is predicted/measured; the prediction is bound by {p['bound']})")
+    return "\n".join(lines) + "\n"
+
+
+def run_calibrate(specs: Specs, inputs_for: Any, gpu_id: str, device: str, folder: Path | None) -> str:
+    """Micro-benchmarks of this GPU and host, written as a calibration for `gpu_id`."""
+    import torch
+
+    from gpt2budget.loader import dump_yaml
+
+    measure.check_device(device)
+    dev = torch.device(device)
+    info = measure.device_info(device)
+    dispatch = {}
+    for stack in ("hf", "nanogpt"):
+        ci = inputs_for(gpu_id, stack_id=stack, no_calibration=True)  # the old file may be what is being replaced
+        try:
+            secs = measure.tiny_step_seconds(stack, dev, compile_=device == "cuda")
+        except UsageError:
+            continue  # e.g. transformers missing: that stack keeps its profile's constant
+        dispatch[stack] = measuring.dispatch_us(secs, ci._replace(options=ci.options._replace(
+            optimizer="adamw-fused" if stack == "nanogpt" and device == "cuda" else "adamw", checkpointing=False)))
+    cal = Calibration(gpu=gpu_id, gemm_tflops=measure.gemm_tflops(dev),
+                      memory_bandwidth_gb_per_s=measure.copy_bandwidth_gb_per_s(dev),
+                      dispatch_us_per_op=dispatch or None,
+                      host_link_gb_per_s=measure.finite(measure.host_link_gb_per_s(dev)))
+    if folder is None:
+        raise UsageError("--config-dir", "no user spec folder to write the calibration to")
+    path = measuring.write_calibration(folder, cal, measuring.calibration_sources(info), dump_yaml)
+    gemm = ", ".join(f"{k} {v:.1f}" for k, v in cal.gemm_tflops.items())
+    disp = ", ".join(f"{k} {v:.1f} us" for k, v in dispatch.items()) or "-"
+    return (f"Calibrated {gpu_id} ({info.get('gpu_name', device)}, torch {info['torch']}):\n"
+            f"  large GEMM TFLOP/s: {gemm}\n"
+            f"  memory bandwidth: {cal.memory_bandwidth_gb_per_s:,.0f} GB/s\n"
+            f"  host link: {'-' if cal.host_link_gb_per_s is None else f'{cal.host_link_gb_per_s:,.1f} GB/s'}\n"
+            f"  CPU per kernel: {disp}\n"
+            f"Saved {path}: check, plan and compare now use it for {gpu_id} (--no-calibration ignores it).\n")

@@ -1,0 +1,119 @@
+"""`gpt2budget measure` without torch: what to run, the prediction beside each measurement, and calibrations.
+
+Pure (no torch, no printing): the command builds a measure.StepConfig from these fields, runs it, and hands the
+raw numbers back here to be compared with `check`'s prediction for the same configuration or turned into a
+calibration file.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from gpt2budget.calibration import Calibration, calibration_path, to_data
+from gpt2budget.check import CheckInputs, evaluate
+from gpt2budget.errors import UsageError
+from gpt2budget.shape import Shape
+from gpt2budget.steptime import OPTIMIZER_OPS, ops_per_micro_step
+
+MEASURABLE_STACKS = ("hf", "nanogpt")
+MEASURABLE_OPTIMIZERS = ("adamw", "adamw-fused", "sgd")
+MEASURABLE_FINETUNE = ("none", "lora")
+
+
+def step_fields(ci: CheckInputs, device: str, warmup: int, steps: int, compile_: bool) -> dict[str, Any]:
+    """The measure.StepConfig fields for a check configuration, or a UsageError for what cannot be run here."""
+    o, stack = ci.options, ci.stack
+    if stack.id not in MEASURABLE_STACKS:
+        raise UsageError("--stack", f"measure runs the hf and nanogpt stacks (llm.c is a C program: run it and "
+                                    f"compare with check), not {stack.id}")
+    if o.optimizer not in MEASURABLE_OPTIMIZERS:
+        raise UsageError("--optimizer", f"measure runs {', '.join(MEASURABLE_OPTIMIZERS)}, not {o.optimizer}")
+    if o.finetune not in MEASURABLE_FINETUNE:
+        raise UsageError("--finetune", f"measure runs {', '.join(MEASURABLE_FINETUNE)} (QLoRA needs bitsandbytes "
+                                       f"and a pre-trained checkpoint), not {o.finetune}")
+    if o.gpus > 1 or o.zero or o.offload != "none":
+        raise UsageError("--gpus", "measure runs one GPU without sharding or offload")
+    shape = Shape.of(ci.model, o.seq, stack.vocab_multiple)
+    return {"n_layer": shape.n_layer, "n_head": shape.n_head, "n_embd": shape.n_embd, "vocab": shape.vocab,
+            "seq": o.seq, "micro_batch": o.micro_batch, "stack": stack.id, "precision": o.precision,
+            "optimizer": o.optimizer, "checkpointing": o.checkpointing, "attention": o.attention,
+            "dropout": o.dropout, "finetune": o.finetune, "lora_rank": o.lora_rank, "device": device,
+            "compile": compile_, "warmup": warmup, "steps": steps}
+
+
+def prediction(ci: CheckInputs) -> dict[str, Any]:
+    """What the tool predicts for one measured step: one optimizer step per micro-batch, as measure runs it."""
+    o = ci.options
+    r = evaluate(ci._replace(batch_tokens=float(o.micro_batch * o.seq)), with_cost=False)
+    th, mem = r["throughput"], r["memory"]
+    return {"peak_alloc_bytes": int(mem["allocator_peak_bytes"]), "required_bytes": int(mem["required_bytes"]),
+            "fits": mem["fits"], "step_s": th["step_seconds"], "tokens_per_s": th["tokens_per_second"],
+            "bound": th["bound"], "gpu": ci.gpu.id, "calibration": r["compute"]["calibration"]}
+
+
+def compared(record: dict[str, Any], pred: dict[str, Any], info: dict[str, Any], model_id: str) -> dict[str, Any]:
+    """One record in the shared data's format (../shared/data/*.jsonl), plus the prediction and the ratios
+    measured / predicted."""
+    out = {"kind": "point", "model": model_id, **record, "device": info.get("device"),
+           "gpu_name": info.get("gpu_name"), "torch": info.get("torch"), "prediction": pred}
+    ratios: dict[str, float | None] = {"peak_alloc": None, "tokens_per_s": None}
+    if record.get("status") == "ok":
+        if record.get("peak_alloc_bytes") and pred["peak_alloc_bytes"]:
+            ratios["peak_alloc"] = record["peak_alloc_bytes"] / pred["peak_alloc_bytes"]
+        if record.get("tokens_per_s") and pred["tokens_per_s"]:
+            ratios["tokens_per_s"] = record["tokens_per_s"] / pred["tokens_per_s"]
+    out["measured_over_predicted"] = ratios
+    return out
+
+
+TINY = {"n_layer": 2, "n_head": 2, "n_embd": 64, "vocab": 512, "seq": 32}
+
+
+def dispatch_us(step_s: float, ci: CheckInputs) -> float:
+    """CPU microseconds per kernel: a tiny model's step (the GPU has almost nothing to do) divided by the kernels
+    the stack profile counts for it (gpt2budget.steptime), so the calibrated constant is the model's own."""
+    o = ci.options
+    shape = Shape(TINY["n_layer"], TINY["n_head"], TINY["n_embd"], TINY["vocab"], TINY["seq"], True)
+    ops = ops_per_micro_step(shape, ci.stack, o) + OPTIMIZER_OPS[o.optimizer]
+    return step_s / ops * 1e6
+
+
+def calibration_sources(info: dict[str, Any], today: datetime.date | None = None) -> dict[str, str]:
+    day = (today or datetime.date.today()).isoformat()
+    return {"measured": f"{day} by gpt2budget measure --calibrate",
+            "gpu_name": str(info.get("gpu_name") or info.get("device", "?")),
+            "driver": str(info.get("driver", "?")), "torch": str(info.get("torch", "?")),
+            "host_cpu": str(info.get("host_cpu", "?"))}
+
+
+def write_calibration(folder: Path, cal: Calibration, sources: dict[str, str], dump: Any) -> Path:
+    """Write `<folder>/calibrations/<gpu>.yaml` atomically (a temporary file renamed into place: an interrupted
+    run leaves the old file or none, never half of one). `dump(data) -> str` is gpt2budget.loader.dump_yaml."""
+    path = calibration_path(folder, cal.gpu)
+    text = ("# Measured by `gpt2budget measure --calibrate`: replaces spec-sheet figures for this GPU in check, plan\n"
+            "# and compare (--no-calibration ignores it). Delete the file to go back to the spec sheet.\n"
+            + dump(to_data(cal, sources)))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            os.chmod(tmp, 0o666 & ~_umask())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise UsageError("--config-dir", f"cannot write {path} ({exc.strerror})") from None
+    return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
