@@ -145,7 +145,7 @@ def test_calibration_h100_steps_within_the_fitted_error(specs):
 def test_validation_held_out_h200_steps(specs):
     """Validation: no constant was fitted to the H200 steps (other GPU, fused AdamW, seq 512, LoRA, compiled)."""
     e = _rel_errors(specs, "h200_gpt2_training.jsonl", "h200-sxm")
-    assert len(e) == 72
+    assert len(e) == 75
     assert statistics.median(e) < 0.30 and max(e) < 0.8
 
 

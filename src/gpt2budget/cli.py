@@ -713,7 +713,8 @@ def measure(
     def inputs_for(gpu_id: str, stack_id: str | None = None, **changes: Any) -> "CheckInputs":
         opts = {"precision": precision, "optimizer": optimizer, "checkpointing": checkpointing, "attention": attention,
                 "dropout": dropout, "seq": seq, "micro_batch": micro_batch, "finetune": Finetune(finetune.value),
-                "lora_rank": lora_rank, "config_dir": config_dir, **changes}
+                "lora_rank": lora_rank, "config_dir": config_dir,
+                "tokens": "100M" if finetune != MeasureFinetune.none else None, **changes}
         return build_inputs(specs, gpu_id, model, stack_id or stack, **opts)
 
     gpu_id = measure_cmd.gpu_id_for(specs, gpu, device.value)

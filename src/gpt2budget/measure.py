@@ -51,8 +51,12 @@ def device_info(device: str) -> dict[str, Any]:
         props = torch.cuda.get_device_properties(0)
         info.update(gpu_name=props.name, total_bytes=torch.cuda.mem_get_info()[1], sm_count=props.multi_processor_count,
                     cuda=torch.version.cuda)
-        with contextlib.suppress(Exception):
-            info["driver"] = torch.cuda.driver_version() if hasattr(torch.cuda, "driver_version") else None
+        with contextlib.suppress(Exception):  # the driver version only nvidia-smi reports; optional
+            import subprocess
+
+            out = subprocess.run(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
+                                 capture_output=True, text=True, timeout=10)
+            info["driver"] = out.stdout.splitlines()[0].strip() if out.returncode == 0 and out.stdout else None
     return info
 
 
@@ -114,7 +118,9 @@ def build_model(cfg: StepConfig, dev: Any) -> Any:
     attn = "sdpa" if cfg.attention == "flash" else "eager"
     with torch.device(dev):
         model = GPT2LMHeadModel._from_config(conf, attn_implementation=attn)
-    if cfg.precision == "bf16":
+    if cfg.precision == "bf16" or cfg.finetune == "lora":
+        # LoRA: the frozen base in bf16, as the tool assumes (an fp32 base under autocast would add 4 B per
+        # parameter plus autocast's 2 B copies); the adapters train under autocast as usual
         model = model.to(torch.bfloat16)
     if cfg.finetune == "lora":
         try:
