@@ -25,7 +25,7 @@ from gpt2budget.scaling import LOSS_CAVEAT, optimal_tokens, predicted_loss
 from gpt2budget.shape import Shape, n_params
 from gpt2budget.specs import GpuSpec, ModelSpec, StackSpec
 from gpt2budget.steptime import StepTime, step_time
-from gpt2budget.units import fmt_hours
+from gpt2budget.units import fmt_count, fmt_hours, fmt_ratio
 
 GIB = 2**30
 DEFAULT_PARALLEL_EFFICIENCY = 0.9  # see README "Several GPUs": 8-GPU data-parallel runs keep ~90% per GPU
@@ -305,9 +305,9 @@ def verdict(ci: CheckInputs, r: dict[str, Any], fits: bool, target: str, micro_b
     o = ci.options
     b = o.micro_batch if micro_batch is None else micro_batch
     per = " per GPU" if o.gpus > 1 else ""
-    what = {"finetune": f"{o.finetune} fine-tuning on {req['tokens']:.3g} tokens",
-            "custom": f"training on {req['tokens']:.3g} tokens",
-            "original": f"the original recipe ({req['tokens']:.3g} tokens)"}[target]
+    what = {"finetune": f"{o.finetune} fine-tuning on {fmt_count(req['tokens'])} tokens",
+            "custom": f"training on {fmt_count(req['tokens'])} tokens",
+            "original": f"the original recipe ({fmt_count(req['tokens'])} tokens)"}[target]
     if not mem["host_fits"]:
         mem_text = (f"offloaded states need {gib(mem['host_bytes'])} of host memory, more than the "
                     f"{gib(mem['host_available_bytes'])} given (--host-memory)")
@@ -320,6 +320,6 @@ def verdict(ci: CheckInputs, r: dict[str, Any], fits: bool, target: str, micro_b
     time_ok = req["fits_in_duration"]
     time_text = (f"{what} takes {fmt_hours(req['wall_time_hours'])}, "
                  f"{'within' if time_ok else 'beyond'} the {fmt_hours(ci.duration_s / 3600)} given "
-                 f"({req['ratio']:.2g}x)")
+                 f"({fmt_ratio(req['ratio'])})")
     summary = f"{ci.model.id} on {o.gpus}x {ci.gpu.name}: {mem_text}; {time_text}."
     return {"feasible": bool(fits and time_ok), "fits": bool(fits), "in_time": bool(time_ok), "summary": summary}

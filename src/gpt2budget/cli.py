@@ -506,7 +506,7 @@ def plan(
     if fmt in (Fmt.json, Fmt.yaml):
         emit(report.to_json(result) if fmt == Fmt.json else report.to_yaml(result))
         return
-    from gpt2budget.units import fmt_count, fmt_hours
+    from gpt2budget.units import fmt_count, fmt_hours, fmt_usd
 
     rows = [{**c, "n_params": fmt_count(c["n_params"]),
              "tokens": fmt_count(c["tokens"]) if c.get("tokens") else "",
@@ -530,8 +530,8 @@ def plan(
     lines = [f"Recommended: {best['flags']}  (train {fmt_count(best['tokens'])} tokens, {fmt_hours(best['wall_time_hours'])})",
              f"Why: {result['reason']}."]
     if cost.get("energy_kwh") is not None:
-        lines.append(f"Energy {cost['energy_kwh']:,.0f} kWh, electricity ${cost['electricity_usd']:,.0f}"
-                     + (f", rent ${cost['rent_usd']:,.0f}" if cost.get("rent_usd") else ""))
+        lines.append(f"Energy {cost['energy_kwh']:,.0f} kWh, electricity {fmt_usd(cost['electricity_usd'])}"
+                     + (f", rent {fmt_usd(cost['rent_usd'])}" if cost.get("rent_usd") else ""))
     fit = "Besiroglu et al. 2024" if result["compute_optimal"]["rule"] == "epoch-2024" else "Hoffmann et al. 2022"
     lines.append(f"Predicted loss is {fit}'s parametric fit: fitted on MassiveText, not WebText; "
                  f"compare plans with it, do not expect the number.")
@@ -544,7 +544,7 @@ def compare(
     gpu: Annotated[list[str] | None, typer.Option("--gpu", help="repeatable filter (with --by gpu) or the GPU "
                                                   "(with --by model)", autocompletion=_complete_gpu)] = None,
     by: Annotated[CompareBy, typer.Option(help="one row per gpu (default) or per model")] = CompareBy.gpu,
-    sort: Annotated[str, typer.Option(help="time, peak, memory, cost or name")] = "time",
+    sort: Annotated[str, typer.Option(help="time, peak, memory, cost (electricity of the original recipe; runs that do not fit last) or name")] = "time",
     gpus: GpusOpt = 1,
     duration: DurationOpt = "1y",
     stack: StackOpt = "hf",
@@ -558,7 +558,7 @@ def compare(
 ) -> None:
     """Every GPU side by side for one model (or every model for one GPU)."""
     from gpt2budget.check import evaluate
-    from gpt2budget.units import fmt_hours
+    from gpt2budget.units import fmt_hours, fmt_usd
 
     specs = load(config_dir)
     if sort not in ("time", "peak", "memory", "cost", "name"):
@@ -595,7 +595,8 @@ def compare(
         })
     keyf: Any = {"time": lambda x: (not x["fits"], x["original_hours"]), "peak": lambda x: -x["peak_tflops"],
             "memory": lambda x: -x["memory_gib"], "name": lambda x: x["gpu"] if by == CompareBy.gpu else x["model"],
-            "cost": lambda x: (x["rent_usd"] is None, x["rent_usd"] or 0.0, x["electricity_usd"] or 0.0)}[sort]
+            # one comparable cost for every card: the electricity of the original recipe (rent is priced for few)
+            "cost": lambda x: (not x["fits"], x["electricity_usd"] is None, x["electricity_usd"] or 0.0)}[sort]
     rows.sort(key=keyf)
     if fmt != Fmt.table:
         cols = [(k, k) for k in rows[0]] if rows else [("gpu", "gpu")]
@@ -603,16 +604,20 @@ def compare(
         return
     from gpt2budget.render import render_rows, render_time_bars
 
-    shown = [{**r, "fits": "yes" if r["fits"] else "no", "original": fmt_hours(r["original_hours"]),
-              "optimal": fmt_hours(r["compute_optimal_hours"]),
-              "rent": "-" if r["rent_usd"] is None else f"${r['rent_usd']:,.0f}",
-              "power": "-" if r["electricity_usd"] is None else f"${r['electricity_usd']:,.0f}"} for r in rows]
+    # a card the run does not fit gets no time or cost: there is no such run (the bar chart says the same)
+    shown = [{**r, "fits": "yes" if r["fits"] else "no",
+              "original": fmt_hours(r["original_hours"]) if r["fits"] else "does not fit",
+              "optimal": fmt_hours(r["compute_optimal_hours"]) if r["fits"] else "-",
+              "rent": fmt_usd(r["rent_usd"]) if r["fits"] else "-",
+              "power": fmt_usd(r["electricity_usd"]) if r["fits"] else "-"} for r in rows]
     first = "gpu" if by == CompareBy.gpu else "model"
     cols = [(first, first), ("precision", "precision"), ("peak_tflops", "peak TFLOP/s"), ("memory_gib", "GiB"),
             ("fits", "fits"), ("max_micro_batch", "max micro-batch"), ("required_gib", "needs GiB"),
             ("original", "original recipe"), ("optimal", "compute-optimal"), ("rent", "rent"), ("power", "electricity")]
     con = console(no_color)
     title = f"{model} on each GPU" if by == CompareBy.gpu else f"Each model on {gpu[0] if gpu else ''}"
+    title += {"time": ", fastest first", "cost": ", cheapest electricity first", "peak": ", highest peak first",
+              "memory": ", most memory first", "name": ""}[sort]
     render_rows(con, title, shown, cols)
     render_time_bars(con, "Time to train (original recipe):",
                      [(r[first], r["original_hours"] if r["fits"] else float("inf")) for r in rows])

@@ -13,6 +13,7 @@ from gpt2budget.errors import Gpt2BudgetError
 from gpt2budget.scaling import optimal_for_compute, predicted_loss
 from gpt2budget.shape import Shape, n_params
 from gpt2budget.specs import ModelSpec
+from gpt2budget.units import fmt_count, fmt_hours
 
 # (n_layer, n_head) of extra shapes that keep GPT-2's proportions: head size 64, n_embd = 64·n_head,
 # depth growing with width roughly as in Radford et al. 2019 Table 2.
@@ -104,8 +105,8 @@ def plan(ci: CheckInputs, models: Iterable[ModelSpec], budget_usd: float | None)
         result["binding_limit"] = binding
         result["reason"] = (
             f"{best['model']} has the lowest predicted loss ({best['predicted_loss']:.3f}) of the models that fit: "
-            f"{best['tokens']:.3g} tokens ({best['tokens_per_param']:.0f} per parameter) in "
-            f"{best['wall_time_hours']:.0f} h; the compute-optimal size for this budget is {n_opt:.3g} parameters"
+            f"{fmt_count(best['tokens'])} tokens ({best['tokens_per_param']:.0f} per parameter) in "
+            f"{fmt_hours(best['wall_time_hours'])}; the compute-optimal size for this budget is {fmt_count(n_opt)} parameters"
             + ("; memory, not compute, is the binding limit" if binding == "memory" else "")
         )
     return result

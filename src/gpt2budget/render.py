@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from gpt2budget.report import quiet_stdout
-from gpt2budget.units import fmt_bytes, fmt_count, fmt_hours, fmt_sci, fmt_seconds, fmt_usd
+from gpt2budget.units import fmt_bytes, fmt_count, fmt_hours, fmt_ratio, fmt_sci, fmt_seconds, fmt_usd
 
 BAR_WIDTH = 48
 COLORS = ["cyan", "magenta", "yellow", "green", "blue", "red", "bright_cyan", "bright_magenta", "white"]
@@ -183,7 +183,7 @@ def render_check(con: Console, r: dict[str, Any], words: dict[str, str], explain
         label = name.replace("_", "-") + (f" ({req['rule']})" if "rule" in req else "")
         ratio = req["ratio"]
         t.add_row(label, fmt_count(req["tokens"]), fmt_sci(req["flops"]),
-                  Text(f"{ratio:.3g}x", style="green" if ratio >= 1 else "red"),
+                  Text(fmt_ratio(ratio), style="green" if ratio >= 1 else "red"),
                   fmt_hours(req["wall_time_hours"]), f"{req['predicted_loss']:.2f}")
     con.print(t)
     con.print(Text(f"* {r['loss_caveat']}", style="dim"))
@@ -220,7 +220,10 @@ def render_check(con: Console, r: dict[str, Any], words: dict[str, str], explain
                   + Text(f" {fmt_sci(req['hardware_flops'])}"))
     if "cost" in r:
         k = r["cost"]
-        t = _Table(title=f"Cost of the {k['for'].replace('_', '-')} run", title_justify="left")
+        v = r["verdict"]
+        why = ("" if v["feasible"] else " (hypothetical: the run does not fit in memory)" if not v["fits"]
+               else " (hypothetical: the run does not finish in the duration given)")
+        t = _Table(title=f"Cost of the {k['for'].replace('_', '-')} run{why}", title_justify="left")
         for col in ("GPU-hours", "energy", "electricity", "CO2", "rent", "purchase"):
             t.add_column(col, justify="right")
         t.add_row(f"{k['gpu_hours']:,.0f}", "-" if k["energy_kwh"] is None else f"{k['energy_kwh']:,.0f} kWh",

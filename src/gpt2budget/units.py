@@ -79,3 +79,14 @@ def fmt_seconds(s: float) -> str:
 
 def fmt_usd(x: float | None) -> str:
     return "-" if x is None else f"${x:,.0f}" if x >= 100 else f"${x:,.2f}"
+
+
+def fmt_ratio(x: float) -> str:
+    """A ratio as people write it: 810x, 68x, 7.9x, 0.53x (never 8.1e+02x)."""
+    if not math.isfinite(x):
+        return "unbounded"
+    if x >= 100:
+        return f"{x:,.0f}x"
+    if x >= 10:
+        return f"{x:.0f}x"
+    return f"{x:.2g}x"

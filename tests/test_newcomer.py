@@ -1,0 +1,35 @@
+"""Defects a newcomer hit (issue 16): each test fails on the code before its fix."""
+
+import json
+
+from gpt2budget.units import fmt_ratio, fmt_usd
+
+
+def test_ratios_and_money_read_as_people_write_them():
+    assert [fmt_ratio(x) for x in (810.4, 67.9, 7.94, 0.534)] == ["810x", "68x", "7.9x", "0.53x"]
+    assert fmt_usd(0.34) == "$0.34" and fmt_usd(1234.5) == "$1,234"
+
+
+def test_verdict_has_no_scientific_notation(cli):
+    r = cli("check", "--gpu", "h100", "--model", "gpt2", "--tokens", "1M", "--no-advice")
+    verdict = r.out.strip().splitlines()[-1]
+    assert "e+" not in verdict and "1M tokens" in verdict and "x)." in verdict
+
+
+def test_compare_shows_no_time_or_cost_for_a_card_the_run_does_not_fit(cli):
+    r = cli("compare", "--model", "gpt2-xl")
+    row = next(line for line in r.out.splitlines() if "rtx-4070-ti" in line)
+    assert "does not fit" in row and "days" not in row and "$" not in row
+
+
+def test_compare_sorts_cost_on_one_comparable_quantity(cli):
+    rows = json.loads(cli("compare", "--model", "gpt2", "--sort", "cost", "--format", "json").out)
+    fits = [r["electricity_usd"] for r in rows if r["fits"] and r["electricity_usd"] is not None]
+    assert fits == sorted(fits) and len(fits) > 5
+    assert "cheapest electricity first" in cli("compare", "--model", "gpt2", "--sort", "cost").out
+
+
+def test_the_cost_of_a_run_that_cannot_run_is_labelled(cli):
+    out = cli("check", "--gpu", "4070ti", "--model", "gpt2-xl", "--no-advice").out
+    assert "Cost of the original run (hypothetical: the run does not fit in memory)" in out
+    assert "hypothetical" not in cli("check", "--gpu", "4070ti", "--model", "gpt2", "--no-advice").out
