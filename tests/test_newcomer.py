@@ -33,3 +33,16 @@ def test_the_cost_of_a_run_that_cannot_run_is_labelled(cli):
     out = cli("check", "--gpu", "4070ti", "--model", "gpt2-xl", "--no-advice").out
     assert "Cost of the original run (hypothetical: the run does not fit in memory)" in out
     assert "hypothetical" not in cli("check", "--gpu", "4070ti", "--model", "gpt2", "--no-advice").out
+
+
+def test_fine_tuning_shows_no_from_scratch_loss_and_full_cost_recipes(cli):
+    base = ["check", "--gpu", "h100", "--model", "gpt2-xl", "--format", "json", "--no-advice"]
+    lora = cli(*base, "--finetune", "lora", "--tokens", "100M").json()
+    scratch = cli(*base).json()
+    assert lora["requirements"]["finetune"]["predicted_loss"] is None
+    # the from-scratch rows are the from-scratch run's, not recomputed with LoRA's cheaper FLOPs and step
+    for row in ("original", "compute_optimal"):
+        assert lora["requirements"][row]["flops"] == scratch["requirements"][row]["flops"]
+        assert lora["requirements"][row]["wall_time_hours"] == scratch["requirements"][row]["wall_time_hours"]
+    table = cli(*base[:-3], "--finetune", "lora", "--tokens", "100M", "--no-advice").out
+    assert "FLOPs/token 4·N + 6·N_adapter (frozen base)" in table and "FLOPs/token 6·N\n" not in table

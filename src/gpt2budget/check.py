@@ -134,6 +134,22 @@ def compute_flops_per_token(ci: CheckInputs, shape: Shape, n: float) -> float:
     return flops_per_token(n, shape.n_layer, shape.n_embd, o.seq, ci.flops_formula)
 
 
+def scratch_costs(ci: CheckInputs, shape: Shape, n: float, per_token: float, timing: Timing, hw: float,
+                  peak: float) -> tuple[float, Timing]:
+    """FLOPs per token and speed of training this model from scratch (all weights trained), for the recipe rows
+    shown beside a LoRA/QLoRA run (full fine-tuning already trains every weight)."""
+    o = ci.options
+    if o.finetune not in ("lora", "qlora"):
+        return per_token, timing
+    full = o._replace(finetune="none", precision="amp-bf16" if o.precision == "bf16" and o.finetune == "qlora"
+                      else o.precision)
+    fpt = flops_per_token(n, shape.n_layer, shape.n_embd, o.seq, ci.flops_formula)
+    if ci.utilization is not None:
+        return fpt, Timing(sustained_flops_per_s(o.gpus, peak, ci.utilization, 1.0), fpt, 0.0)
+    st = step_time(shape, n, ci.gpu, ci.stack, full, batch_tokens=ci.batch_tokens, nodes=ci.nodes, cal=ci.calibration)
+    return fpt, Timing(st.tokens_per_second * fpt * hw, fpt, 0.0, counted_offload=False)
+
+
 def requirement(tokens: float, per_token: float, timing: Timing, hw: float, duration_s: float, model_n: float,
                 rule: str) -> dict[str, Any]:
     flops = tokens * per_token
@@ -188,8 +204,12 @@ def evaluate(ci: CheckInputs, *, with_cost: bool = True) -> dict[str, Any]:
         if ci.tokens is None:
             raise UsageError("--tokens", "fine-tuning needs the size of the fine-tuning set, e.g. --tokens 100M")
         reqs["finetune"] = requirement(ci.tokens, per_token, timing, hw, ci.duration_s, n, rule)
-    reqs["original"] = requirement(model.original_tokens, per_token, timing, hw, ci.duration_s, n, rule)
-    reqs["compute_optimal"] = requirement(optimal_tokens(n, rule), per_token, timing, hw,
+        # a from-scratch scaling law says nothing about fine-tuning an already trained model
+        reqs["finetune"]["predicted_loss"] = None
+    # the from-scratch recipes train every weight, whatever the fine-tuning method: their own FLOPs and step
+    scratch_per_token, scratch_timing = scratch_costs(ci, shape, n, per_token, timing, hw, peak)
+    reqs["original"] = requirement(model.original_tokens, scratch_per_token, scratch_timing, hw, ci.duration_s, n, rule)
+    reqs["compute_optimal"] = requirement(optimal_tokens(n, rule), scratch_per_token, scratch_timing, hw,
                                           ci.duration_s, n, rule)
     reqs["compute_optimal"]["rule"] = rule
     if ci.tokens is not None and o.finetune == "none":

@@ -165,7 +165,8 @@ def render_check(con: Console, r: dict[str, Any], words: dict[str, str], explain
         f"duration {fmt_hours(i['duration_hours'])} | micro-batch {i['micro_batch']} | seq {i['seq']} | "
         f"optimizer {i['optimizer']} | checkpointing {i['checkpointing']} | attention {i['attention']} | "
         f"dropout {i['dropout']} | ZeRO {i['zero']} | offload {i['offload']} | FLOPs/token "
-        f"{'6·N' if i['flops_formula'] == '6n' else '6·N + 12·L·h·s'}"
+        + ("4·N + 6·N_adapter (frozen base)" if i["finetune"] in ("lora", "qlora") else "6·N")
+        + (" + 12·L·h·s" if i["flops_formula"] != "6n" else "")
         + (f" | fine-tune {i['finetune']}" if i["finetune"] != "none" else "")
     )
     t = _Table(title="Compute", title_justify="left")
@@ -184,7 +185,8 @@ def render_check(con: Console, r: dict[str, Any], words: dict[str, str], explain
         ratio = req["ratio"]
         t.add_row(label, fmt_count(req["tokens"]), fmt_sci(req["flops"]),
                   Text(fmt_ratio(ratio), style="green" if ratio >= 1 else "red"),
-                  fmt_hours(req["wall_time_hours"]), f"{req['predicted_loss']:.2f}")
+                  fmt_hours(req["wall_time_hours"]),
+                  "-" if req["predicted_loss"] is None else f"{req['predicted_loss']:.2f}")
     con.print(t)
     con.print(Text(f"* {r['loss_caveat']}", style="dim"))
     t = _Table(title=f"Memory{per}: peak in phase '{mem['peak_phase']}'", title_justify="left")

@@ -23,7 +23,7 @@ class Requirement(_Out):
     ratio: float | None
     wall_time_hours: float | None
     fits_in_duration: bool
-    predicted_loss: float
+    predicted_loss: float | None
     rule: str | None = None
 
 
