@@ -112,3 +112,34 @@ def test_a_closed_pipe_is_a_quiet_success(cmd):
     shell = f'"{sys.executable}" -m gpt2budget {cmd} | head -n 1 > /dev/null'
     proc = subprocess.run(["bash", "-o", "pipefail", "-c", shell], capture_output=True, text=True, timeout=120)
     assert (proc.returncode, proc.stderr) == (0, "")
+
+
+def test_every_option_of_every_command_is_described():
+    """--help explains every option (with units and defaults where they apply), and no placeholder leaks a
+    Python type such as <list[str]>."""
+    import typer
+
+    from gpt2budget.cli import app
+
+    group = typer.main.get_command(app)
+    commands = {"": group, **group.commands}
+    for name, command in commands.items():
+        for param in command.params:
+            if getattr(param, "param_type_name", "") == "option":
+                assert (getattr(param, "help", "") or "").strip(), f"{name} {param.opts} has no help"
+                assert "[" not in (param.metavar or ""), f"{name} {param.opts} metavar {param.metavar}"
+
+
+def test_version(cli):
+    from gpt2budget import __version__
+
+    r = cli("--version")
+    assert r.code == 0 and r.out == f"gpt2budget {__version__}\n"
+
+
+def test_completion_offers_ids_and_aliases():
+    from gpt2budget.cli import _complete_gpu
+
+    offered = _complete_gpu("40")
+    assert "4070ti" in offered and "4090" in offered  # aliases, not only ids (rtx-4070-ti)
+    assert all(x.startswith("40") for x in offered)

@@ -119,7 +119,9 @@ def _ids(kind: str) -> list[str]:
         from gpt2budget.catalog import load_catalog
         from gpt2budget.specfiles import config_dirs
 
-        return sorted(load_catalog(kind, config_dirs(typer.get_app_dir("gpt2budget"))).items)
+        catalog = load_catalog(kind, config_dirs(typer.get_app_dir("gpt2budget")))
+        # ids and every alias: `--gpu 40<TAB>` offers 4070ti and 4090 as well as rtx-4070-ti
+        return sorted({*catalog.items, *(a for spec in catalog.items.values() for a in spec.aliases)})
     except Exception:  # completion must never fail loudly
         return []
 
@@ -145,6 +147,7 @@ StackOpt = Annotated[str, typer.Option("--stack", help="training stack profile (
                                        autocompletion=_complete_stack)]
 ConfigDirOpt = Annotated[list[Path] | None, typer.Option("--config-dir", help="extra spec folder (gpus/, models/, "
                                                           "stacks/); repeatable; later folders win")]
+OptimalRuleOpt = Annotated[Rule, typer.Option("--optimal-rule", help="compute-optimal rule: chinchilla-20 (20 tokens/parameter), hoffmann-2022 or epoch-2024")]
 FormatOpt = Annotated[Fmt, typer.Option("--format", "-f", help="output format")]
 NoColorOpt = Annotated[bool, typer.Option("--no-color", help="no colour (NO_COLOR is honoured too)")]
 GpusOpt = Annotated[int, typer.Option("--gpus", min=1, max=100000, help="GPUs per node (data parallel)")]
@@ -302,16 +305,16 @@ def check(
     offload: Annotated[Offload, typer.Option(help="CPU offload: none, optimizer (ZeRO-Offload), params (ZeRO-Infinity)")] = Offload.none,
     host_memory: Annotated[float, typer.Option("--host-memory", min=0, max=1e7, help="CPU memory per node, GiB")] = 64.0,
     parallel_efficiency: Annotated[float | None, typer.Option("--parallel-efficiency", min=0, max=1, help="override: fraction of single-GPU speed each GPU keeps (default: modelled from the interconnect)")] = None,
-    optimal_rule: Annotated[Rule, typer.Option("--optimal-rule")] = Rule.chinchilla_20,
+    optimal_rule: OptimalRuleOpt = Rule.chinchilla_20,
     batch_tokens: Annotated[str, typer.Option("--batch-tokens", help="tokens per optimizer step (GPT-2: 524288)")] = "524288",
     finetune: Annotated[Finetune, typer.Option(help="fine-tune a pre-trained model instead of training from scratch")] = Finetune.none,
-    lora_rank: Annotated[int, typer.Option("--lora-rank", min=1, max=65536)] = 8,
-    lora_targets: Annotated[LoraTargets, typer.Option("--lora-targets")] = LoraTargets.attention,
-    lora_dropout: Annotated[float, typer.Option("--lora-dropout", min=0, max=1)] = 0.0,
+    lora_rank: Annotated[int, typer.Option("--lora-rank", min=1, max=65536, help="LoRA/QLoRA adapter rank (with --finetune lora|qlora)")] = 8,
+    lora_targets: Annotated[LoraTargets, typer.Option("--lora-targets", help="attention (c_attn, PEFT's GPT-2 default) or all-linear")] = LoraTargets.attention,
+    lora_dropout: Annotated[float, typer.Option("--lora-dropout", min=0, max=1, help="dropout on the adapters' input (probability)")] = 0.0,
     average_draw: Annotated[float, typer.Option("--average-draw", min=0, max=1.5, help="mean power / board power")] = 0.8,
-    pue: Annotated[float, typer.Option(min=1, max=5)] = 1.1,
+    pue: Annotated[float, typer.Option(min=1, max=5, help="power usage effectiveness of the room (1.0 = no overhead)")] = 1.1,
     price_per_kwh: Annotated[float, typer.Option("--price-per-kwh", min=0, max=100, help="USD per kWh")] = 0.17,
-    grid_gco2_per_kwh: Annotated[float, typer.Option("--grid-gco2-per-kwh", min=0, max=5000)] = 480.0,
+    grid_gco2_per_kwh: Annotated[float, typer.Option("--grid-gco2-per-kwh", min=0, max=5000, help="grid carbon intensity, gCO2 per kWh")] = 480.0,
     rent_usd_per_hour: Annotated[float | None, typer.Option("--rent-usd-per-hour", min=0, max=1e6, help="per GPU-hour")] = None,
     explain: Annotated[bool, typer.Option(help="print each formula with the numbers substituted")] = False,
     no_advice: Annotated[bool, typer.Option("--no-advice", help="skip the make-it-fit advisor")] = False,
@@ -455,7 +458,7 @@ def gpus(
 
 @app.command(epilog="Example: gpt2budget models --format markdown")
 def models(fmt: FormatOpt = Fmt.table,
-           show_source: Annotated[bool, typer.Option("--show-source")] = False,
+           show_source: Annotated[bool, typer.Option("--show-source", help="say which file each spec came from")] = False,
            no_color: NoColorOpt = False, config_dir: ConfigDirOpt = None) -> None:
     """The model catalogue (parameter counts computed from each shape)."""
     _catalog_command("models", fmt, show_source, no_color, config_dir)
@@ -463,7 +466,7 @@ def models(fmt: FormatOpt = Fmt.table,
 
 @app.command(epilog="Example: gpt2budget stacks --format json")
 def stacks(fmt: FormatOpt = Fmt.table,
-           show_source: Annotated[bool, typer.Option("--show-source")] = False,
+           show_source: Annotated[bool, typer.Option("--show-source", help="say which file each spec came from")] = False,
            no_color: NoColorOpt = False, config_dir: ConfigDirOpt = None) -> None:
     """The training-stack profiles (hf, nanogpt, llmc and any of your own)."""
     _catalog_command("stacks", fmt, show_source, no_color, config_dir)
@@ -483,10 +486,10 @@ def plan(
     budget_usd: Annotated[float | None, typer.Option("--budget-usd", min=0, help="money for "
                                                       "rent (or electricity, where the GPU has no rental price)")] = None,
     custom_shapes: Annotated[bool, typer.Option("--custom-shapes", help="also try GPT-2-proportioned sizes")] = False,
-    optimal_rule: Annotated[Rule, typer.Option("--optimal-rule")] = Rule.chinchilla_20,
-    seq: Annotated[int | None, typer.Option(min=1, max=1_048_576)] = None,
-    price_per_kwh: Annotated[float, typer.Option("--price-per-kwh", min=0, max=100)] = 0.17,
-    rent_usd_per_hour: Annotated[float | None, typer.Option("--rent-usd-per-hour", min=0, max=1e6)] = None,
+    optimal_rule: OptimalRuleOpt = Rule.chinchilla_20,
+    seq: Annotated[int | None, typer.Option(min=1, max=1_048_576, help="sequence length (default: the model's n_ctx)")] = None,
+    price_per_kwh: Annotated[float, typer.Option("--price-per-kwh", min=0, max=100, help="USD per kWh")] = 0.17,
+    rent_usd_per_hour: Annotated[float | None, typer.Option("--rent-usd-per-hour", min=0, max=1e6, help="USD per GPU-hour (default: the spec's on-demand price)")] = None,
     fmt: FormatOpt = Fmt.table,
     no_color: NoColorOpt = False,
     no_calibration: Annotated[bool, typer.Option("--no-calibration", help="ignore a calibration measured by `gpt2budget measure --calibrate`")] = False,
@@ -540,7 +543,7 @@ def plan(
 
 @app.command(epilog="Example: gpt2budget compare --model gpt2-xl --sort time ; gpt2budget compare --by model --gpu 4070ti")
 def compare(
-    model: Annotated[str | None, typer.Option("--model", autocompletion=_complete_model)] = None,
+    model: Annotated[str | None, typer.Option("--model", help="the model to compare GPUs on (with --by gpu)", autocompletion=_complete_model)] = None,
     gpu: Annotated[list[str] | None, typer.Option("--gpu", help="repeatable filter (with --by gpu) or the GPU "
                                                   "(with --by model)", autocompletion=_complete_gpu)] = None,
     by: Annotated[CompareBy, typer.Option(help="one row per gpu (default) or per model")] = CompareBy.gpu,
@@ -549,7 +552,7 @@ def compare(
     duration: DurationOpt = "1y",
     stack: StackOpt = "hf",
     precision: PrecisionOpt = None,
-    micro_batch: Annotated[int, typer.Option("--micro-batch", min=1, max=1_000_000)] = 1,
+    micro_batch: Annotated[int, typer.Option("--micro-batch", min=1, max=1_000_000, help="sequences per GPU per step")] = 1,
     checkpointing: Annotated[Ckpt | None, typer.Option(help="none, full (hf, nanogpt) or selective (llmc: llm.c -r 1); default: the stack's")] = None,
     fmt: FormatOpt = Fmt.table,
     no_color: NoColorOpt = False,
@@ -630,17 +633,17 @@ def _split(values: list[str] | None, default: list[str]) -> list[str]:
 
 @app.command(epilog="Example: gpt2budget sweep --gpu 4070ti,4090 --model all --micro-batch 1,2,4,8 > grid.csv")
 def sweep(
-    gpu: Annotated[list[str], typer.Option("--gpu", help="comma list (or 'all'); repeatable")],
-    model: Annotated[list[str], typer.Option("--model", help="comma list (or 'all'); repeatable")],
-    stack: Annotated[list[str] | None, typer.Option("--stack")] = None,
-    precision: Annotated[list[str] | None, typer.Option("--precision")] = None,
-    optimizer: Annotated[list[str] | None, typer.Option("--optimizer")] = None,
-    checkpointing: Annotated[list[str] | None, typer.Option("--checkpointing")] = None,
-    micro_batch: Annotated[list[str] | None, typer.Option("--micro-batch")] = None,
-    seq: Annotated[list[str] | None, typer.Option("--seq")] = None,
-    gpus: Annotated[list[str] | None, typer.Option("--gpus")] = None,
-    zero: Annotated[list[str] | None, typer.Option("--zero")] = None,
-    attention: Annotated[list[str] | None, typer.Option("--attention")] = None,
+    gpu: Annotated[list[str], typer.Option("--gpu", metavar="LIST", help="comma list (or 'all'); repeatable")],
+    model: Annotated[list[str], typer.Option("--model", metavar="LIST", help="comma list (or 'all'); repeatable")],
+    stack: Annotated[list[str] | None, typer.Option("--stack", metavar="LIST", help="comma list of stacks (default: hf)")] = None,
+    precision: Annotated[list[str] | None, typer.Option("--precision", metavar="LIST", help="comma list (default: each stack's)")] = None,
+    optimizer: Annotated[list[str] | None, typer.Option("--optimizer", metavar="LIST", help="comma list (default: each stack's)")] = None,
+    checkpointing: Annotated[list[str] | None, typer.Option("--checkpointing", metavar="LIST", help="comma list of none, selective, full: any level turns on the stack's own (default: none)")] = None,
+    micro_batch: Annotated[list[str] | None, typer.Option("--micro-batch", metavar="LIST", help="comma list of micro-batches (default: 1)")] = None,
+    seq: Annotated[list[str] | None, typer.Option("--seq", metavar="LIST", help="comma list of sequence lengths (default: the model's)")] = None,
+    gpus: Annotated[list[str] | None, typer.Option("--gpus", metavar="LIST", help="comma list of GPU counts (default: 1)")] = None,
+    zero: Annotated[list[str] | None, typer.Option("--zero", metavar="LIST", help="comma list of ZeRO stages 0-3 (default: 0)")] = None,
+    attention: Annotated[list[str] | None, typer.Option("--attention", metavar="LIST", help="comma list: flash, eager (default: each stack's)")] = None,
     duration: DurationOpt = "1y",
     fmt: Annotated[str, typer.Option("--format", "-f", help="csv or jsonl")] = "csv",
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=0, max=256, help="worker processes (0: one per CPU "
@@ -779,8 +782,19 @@ def _click_exceptions() -> Any:
     return ex
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from gpt2budget import __version__
+
+        sys.stdout.write(f"gpt2budget {__version__}\n")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                          help="print the version and exit")] = False,
+) -> None:
     """Can I train a GPT-2-class model on this hardware, in this time, and will it fit in memory?"""
 
 

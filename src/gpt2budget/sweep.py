@@ -50,7 +50,7 @@ def grid(specs: Specs, axes: dict[str, list[str]]) -> list[tuple[Any, ...]]:
     precisions = _choices(axes["precision"], "--precision", PRECISION_CHOICES)
     optimizers = _choices(axes["optimizer"], "--optimizer", OPTIMIZER_CHOICES)
     attentions = _choices(axes["attention"], "--attention", ATTENTION_CHOICES)
-    ckpts = _choices(axes["checkpointing"], "--checkpointing", ("none", "full"))
+    ckpts = _choices(axes["checkpointing"], "--checkpointing", ("none", "selective", "full"))
     mbs = _ints(axes["micro_batch"], "--micro-batch", 1, 1_000_000)
     seqs = [None if s == "default" else s for s in axes["seq"]]
     seq_ints = [None if s is None else _ints([s], "--seq", 1, 1_048_576)[0] for s in seqs]
@@ -65,7 +65,7 @@ def options_of(specs: Specs, config: tuple[Any, ...]) -> tuple[CheckInputs, str]
     g, m, s = specs.gpus.items[gid], specs.models.items[mid], specs.stacks.items[sid]
     p = default_precision(g, s) if prec == "default" else prec
     opts = RunOptions(precision=p, optimizer=s.default_optimizer if opt == "default" else opt,
-                      checkpointing=ck == "full", attention=s.default_attention if attn == "default" else attn,
+                      checkpointing=ck != "none", attention=s.default_attention if attn == "default" else attn,
                       seq=seq or m.n_ctx, micro_batch=mb, gpus=ng, zero=z)
     return CheckInputs(g, m, s, opts), p
 
