@@ -46,3 +46,15 @@ def test_fine_tuning_shows_no_from_scratch_loss_and_full_cost_recipes(cli):
         assert lora["requirements"][row]["wall_time_hours"] == scratch["requirements"][row]["wall_time_hours"]
     table = cli(*base[:-3], "--finetune", "lora", "--tokens", "100M", "--no-advice").out
     assert "FLOPs/token 4·N + 6·N_adapter (frozen base)" in table and "FLOPs/token 6·N\n" not in table
+
+
+def test_byte_counts_are_whole_numbers_in_every_format(cli):
+    doc = cli("check", "--gpu", "4070ti", "--model", "gpt2-xl", "--format", "json").json()
+    mem = doc["memory"]
+    for key, value in mem.items():
+        if key.endswith("_bytes"):
+            assert type(value) is int, key
+    assert all(type(v) is int for v in (*mem["breakdown"].values(), *mem["phases"].values()))
+    assert all(type(a["memory"]["required_bytes"]) is int for a in doc["advice"])
+    yaml_out = cli("check", "--gpu", "4070ti", "--model", "gpt2-xl", "--format", "yaml").out
+    assert "required_bytes: 35529219082\n" in yaml_out

@@ -219,7 +219,7 @@ def evaluate(ci: CheckInputs, *, with_cost: bool = True) -> dict[str, Any]:
     result: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "inputs": inputs_dict(ci, util),
-        "gpu": {"id": gpu.id, "name": gpu.name, "memory_gib": gpu.memory_gib, "usable_bytes": gpu.usable_bytes,
+        "gpu": {"id": gpu.id, "name": gpu.name, "memory_gib": gpu.memory_gib, "usable_bytes": round(gpu.usable_bytes),
                 "peak_tflops": peak / 1e12, "segment": gpu.segment},
         "model": {"id": model.id, "name": model.name, "n_params": int(n), "n_params_trained": int(n_params(shape)),
                   "n_layer": model.n_layer, "n_head": model.n_head, "n_embd": model.n_embd,
@@ -277,21 +277,22 @@ MICRO_BATCH_FIELDS = ("allocator_peak_bytes", "required_bytes", "fits", "peak_ph
 
 def memory_dict(mem: MemoryResult, per_gpu: bool, host_available: float, host_fits: bool,
                 stack: StackSpec) -> dict[str, Any]:
+    # byte counts are whole bytes in every format (the model's arithmetic is in floats)
     return {
         "per_gpu": per_gpu,
-        "allocator_peak_bytes": mem.allocator_peak_bytes,
-        "required_bytes": mem.required_bytes,
-        "available_bytes": mem.available_bytes,
+        "allocator_peak_bytes": round(mem.allocator_peak_bytes),
+        "required_bytes": round(mem.required_bytes),
+        "available_bytes": round(mem.available_bytes),
         "fits": mem.fits and host_fits,
         "max_micro_batch": mem.max_micro_batch if host_fits else 0,
         "peak_phase": mem.peak_phase,
-        "breakdown": mem.breakdown,
-        "phases": mem.phases,
-        "runtime_overhead_bytes": mem.runtime_overhead_bytes,
-        "fragmentation_bytes": mem.fragmentation_bytes,
+        "breakdown": {k: round(v) for k, v in mem.breakdown.items()},
+        "phases": {k: round(v) for k, v in mem.phases.items()},
+        "runtime_overhead_bytes": round(mem.runtime_overhead_bytes),
+        "fragmentation_bytes": round(mem.fragmentation_bytes),
         "fragmentation": stack.fragmentation,
-        "host_bytes": mem.host_bytes,
-        "host_available_bytes": host_available,
+        "host_bytes": round(mem.host_bytes),
+        "host_available_bytes": round(host_available),
         "host_fits": host_fits,
     }
 

@@ -64,27 +64,27 @@ class Throughput(_Out):
 
 class Memory(_Out):
     per_gpu: bool
-    allocator_peak_bytes: float
-    required_bytes: float
-    available_bytes: float
+    allocator_peak_bytes: int
+    required_bytes: int
+    available_bytes: int
     fits: bool
     max_micro_batch: int
     peak_phase: str
-    breakdown: dict[str, float]
-    phases: dict[str, float]
-    runtime_overhead_bytes: float
-    fragmentation_bytes: float
+    breakdown: dict[str, int]
+    phases: dict[str, int]
+    runtime_overhead_bytes: int
+    fragmentation_bytes: int
     fragmentation: float
-    host_bytes: float
-    host_available_bytes: float
+    host_bytes: int
+    host_available_bytes: int
     host_fits: bool
 
 
 class AdviceMemory(_Out):
-    allocator_peak_bytes: float
-    required_bytes: float
+    allocator_peak_bytes: int
+    required_bytes: int
     max_micro_batch: int
-    host_bytes: float
+    host_bytes: int
 
 
 class Advice(_Out):
@@ -120,7 +120,7 @@ class GpuOut(_Out):
     id: str
     name: str
     memory_gib: float
-    usable_bytes: float
+    usable_bytes: int
     peak_tflops: float
     segment: str
 
