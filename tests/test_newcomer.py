@@ -58,3 +58,19 @@ def test_byte_counts_are_whole_numbers_in_every_format(cli):
     assert all(type(a["memory"]["required_bytes"]) is int for a in doc["advice"])
     yaml_out = cli("check", "--gpu", "4070ti", "--model", "gpt2-xl", "--format", "yaml").out
     assert "required_bytes: 35529219082\n" in yaml_out
+
+
+def test_flags_that_would_be_ignored_are_reported(cli, tmp_path):
+    base = ["check", "--gpu", "4090", "--model", "gpt2", "--no-advice"]
+    r = cli(*base, "--lora-rank", "4", "--format", "json")
+    assert r.code == 0 and "Warning: --lora-rank has no effect without --finetune lora or qlora" in r.err
+    assert "Warning" not in cli(*base, "--finetune", "lora", "--tokens", "1M", "--lora-rank", "4", "--format", "json").err
+    r = cli(*base, "--explain", "--format", "json")
+    assert r.code == 0 and "Warning: --explain" in r.err
+    r = cli(*base, "--svg", str(tmp_path / "x.svg"), "--format", "json")
+    assert r.code == 2 and "--svg" in r.err and not (tmp_path / "x.svg").exists()
+    r = cli(*base, "--fsdp", "FULL_SHARD", "--zero", "1")
+    assert r.code == 2 and "--fsdp" in r.err and "conflicts with --zero 1" in r.err
+    out = tmp_path / "out.txt"
+    r = cli(*base, "--output", str(out))
+    assert r.code == 0 and r.out == "" and "OK: gpt2 on 1x" in out.read_text()

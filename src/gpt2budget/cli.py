@@ -186,6 +186,8 @@ def find_calibration(gpu_id: str, config_dir: list[Path] | None) -> Any:
 
 
 def parse_zero(text: str, fsdp: str | None) -> int:
+    if fsdp and text.strip() not in ("0", ""):
+        raise UsageError("--fsdp", f"conflicts with --zero {text}: give one of them (FULL_SHARD = --zero 3)")
     key = (fsdp or text).strip().lower()
     if key not in ZERO_NAMES:
         opt = "--fsdp" if fsdp else "--zero"
@@ -212,7 +214,8 @@ def build_inputs(specs: "Specs", gpu: str, model: str, stack: str, **kw: Any) ->
     from gpt2budget.units import parse_count, parse_duration
 
     for name, option, bad in (("utilization", "--utilization", lambda v: v is not None and v <= 0),
-                              ("dropout", "--dropout", lambda v: v >= 1), ("lora_dropout", "--lora-dropout", lambda v: v >= 1),
+                              ("dropout", "--dropout", lambda v: v >= 1),
+                              ("lora_dropout", "--lora-dropout", lambda v: v is not None and v >= 1),
                               ("host_memory", "--host-memory", lambda v: v <= 0),
                               ("parallel_efficiency", "--parallel-efficiency", lambda v: v is not None and v <= 0),
                               ("average_draw", "--average-draw", lambda v: v <= 0)):
@@ -231,8 +234,8 @@ def build_inputs(specs: "Specs", gpu: str, model: str, stack: str, **kw: Any) ->
         dropout=kw.get("dropout", 0.0), seq=seq, micro_batch=kw.get("micro_batch", 1),
         gpus=kw.get("gpus", 1) * kw.get("nodes", 1), zero=parse_zero(kw.get("zero", "0"), kw.get("fsdp")),
         offload=(kw.get("offload") or Offload.none).value,
-        finetune=(kw.get("finetune") or Finetune.none).value, lora_rank=kw.get("lora_rank", 8),
-        lora_targets=(kw.get("lora_targets") or LoraTargets.attention).value, lora_dropout=kw.get("lora_dropout", 0.0),
+        finetune=(kw.get("finetune") or Finetune.none).value, lora_rank=kw.get("lora_rank") or 8,
+        lora_targets=(kw.get("lora_targets") or LoraTargets.attention).value, lora_dropout=kw.get("lora_dropout") or 0.0,
     )
     tokens = kw.get("tokens")
     calibration = None if kw.get("no_calibration") else find_calibration(g.id, kw.get("config_dir"))
@@ -273,10 +276,10 @@ def emit(text: str, output: str | None = None) -> None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
-def console(no_color: bool, record: bool = False) -> Any:
+def console(no_color: bool, record: bool = False, to_terminal: bool = True) -> Any:
     from gpt2budget.render import make_console
 
-    return make_console(no_color, record)
+    return make_console(no_color, record, to_terminal)
 
 
 # --- check ------------------------------------------------------------------------------------------------
@@ -308,9 +311,9 @@ def check(
     optimal_rule: OptimalRuleOpt = Rule.chinchilla_20,
     batch_tokens: Annotated[str, typer.Option("--batch-tokens", help="tokens per optimizer step (GPT-2: 524288)")] = "524288",
     finetune: Annotated[Finetune, typer.Option(help="fine-tune a pre-trained model instead of training from scratch")] = Finetune.none,
-    lora_rank: Annotated[int, typer.Option("--lora-rank", min=1, max=65536, help="LoRA/QLoRA adapter rank (with --finetune lora|qlora)")] = 8,
-    lora_targets: Annotated[LoraTargets, typer.Option("--lora-targets", help="attention (c_attn, PEFT's GPT-2 default) or all-linear")] = LoraTargets.attention,
-    lora_dropout: Annotated[float, typer.Option("--lora-dropout", min=0, max=1, help="dropout on the adapters' input (probability)")] = 0.0,
+    lora_rank: Annotated[int | None, typer.Option("--lora-rank", min=1, max=65536, help="LoRA/QLoRA adapter rank (with --finetune lora|qlora; default 8)")] = None,
+    lora_targets: Annotated[LoraTargets | None, typer.Option("--lora-targets", help="attention (c_attn, PEFT's GPT-2 default) or all-linear")] = None,
+    lora_dropout: Annotated[float | None, typer.Option("--lora-dropout", min=0, max=1, help="dropout on the adapters' input (probability; default 0)")] = None,
     average_draw: Annotated[float, typer.Option("--average-draw", min=0, max=1.5, help="mean power / board power")] = 0.8,
     pue: Annotated[float, typer.Option(min=1, max=5, help="power usage effectiveness of the room (1.0 = no overhead)")] = 1.1,
     price_per_kwh: Annotated[float, typer.Option("--price-per-kwh", min=0, max=100, help="USD per kWh")] = 0.17,
@@ -331,6 +334,7 @@ def check(
     from gpt2budget.advisor import advise, needs_advice
     from gpt2budget.check import evaluate
 
+    check_flag_combinations(fmt, svg, html, explain, finetune, lora_rank, lora_targets, lora_dropout)
     specs = load(config_dir)
     kw = {k: v for k, v in locals().items() if k not in ("specs", "gpu", "model", "stack", "advise", "needs_advice",
                                                           "evaluate")}
@@ -341,6 +345,27 @@ def check(
     print_result(r, fmt, output, no_color, svg, html, ci, explain, show_advice)
     if fail_if_infeasible and not r["verdict"]["feasible"]:
         raise typer.Exit(EXIT_INFEASIBLE)
+
+
+def warn(text: str) -> None:
+    sys.stderr.write(f"Warning: {text}\n")
+
+
+def check_flag_combinations(fmt: "Fmt", svg: str | None, html: str | None, explain: bool, finetune: "Finetune",
+                            lora_rank: int | None, lora_targets: "LoraTargets | None", lora_dropout: float | None) -> None:
+    """Flags that would be silently ignored: an error where the user asked for a file we would not write, a
+    warning where only some output would be missing."""
+    for option, value in (("--svg", svg), ("--html", html)):
+        if value and fmt != Fmt.table:
+            raise UsageError(option, f"saves the table output: use it with --format table, not {fmt.value}")
+    if explain and fmt != Fmt.table:
+        warn(f"--explain shows the formulas in the table output; --format {fmt.value} carries the numbers alone")
+    if finetune not in (Finetune.lora, Finetune.qlora):
+        given: tuple[tuple[str, object], ...] = (("--lora-rank", lora_rank), ("--lora-targets", lora_targets),
+                                                 ("--lora-dropout", lora_dropout))
+        for flag, setting in given:
+            if setting is not None:
+                warn(f"{flag} has no effect without --finetune lora or qlora")
 
 
 def print_result(r: dict[str, Any], fmt: Fmt, output: str | None, no_color: bool, svg: str | None,
@@ -360,7 +385,8 @@ def print_result(r: dict[str, Any], fmt: Fmt, output: str | None, no_color: bool
         from gpt2budget.explain import component_words, explain_lines
         from gpt2budget.render import render_check, save_recording
 
-        con = console(no_color, record=bool(svg or html or output))
+        # with --output the table goes to the file only (as the other formats do), not also to the terminal
+        con = console(no_color, record=bool(svg or html or output), to_terminal=not output)
         render_check(con, r, component_words(ci.options, ci.stack.mixed_precision_layout),
                      explain_lines(ci, r) if explain else None, show_advice)
         if output:

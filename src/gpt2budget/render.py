@@ -108,7 +108,12 @@ def can_encode(stream: Any, sample: str = "█·²") -> bool:
     return True
 
 
-def make_console(no_color: bool = False, record: bool = False) -> Console:
+def make_console(no_color: bool = False, record: bool = False, to_terminal: bool = True) -> Console:
+    if not to_terminal:  # recorded for a file only: render as if piped, print nothing
+        import io
+
+        return _Console(no_color=True, color_system=None, highlight=False, markup=False, emoji=False, record=True,
+                        width=200, soft_wrap=True, file=io.StringIO())
     tty = sys.stdout.isatty()
     unicode_ok = can_encode(sys.stdout)
     color = not no_color and "NO_COLOR" not in os.environ and tty
