@@ -21,7 +21,6 @@ from gpt2budget.errors import EXIT_INFEASIBLE, EXIT_USAGE, Gpt2BudgetError, Usag
 if TYPE_CHECKING:
     from gpt2budget.catalog import Specs
     from gpt2budget.check import CheckInputs
-    from gpt2budget.specs import StackSpec
 
 EPILOG = ("Exit codes: 0 success, 2 usage error, 3 spec (YAML) error, 4 not feasible (only with "
           "--fail-if-infeasible).")
@@ -111,7 +110,6 @@ class CompareBy(str, Enum):
     model = "model"
 
 
-ZERO_NAMES = {"0": 0, "1": 1, "2": 2, "3": 3, "no_shard": 0, "shard_grad_op": 2, "full_shard": 3}
 
 
 def _ids(kind: str) -> list[str]:
@@ -185,74 +183,15 @@ def find_calibration(gpu_id: str, config_dir: list[Path] | None) -> Any:
     return find(gpu_id, user_folders(config_dir), read)
 
 
-def parse_zero(text: str, fsdp: str | None) -> int:
-    if fsdp and text.strip() not in ("0", ""):
-        raise UsageError("--fsdp", f"conflicts with --zero {text}: give one of them (FULL_SHARD = --zero 3)")
-    key = (fsdp or text).strip().lower()
-    if key not in ZERO_NAMES:
-        opt = "--fsdp" if fsdp else "--zero"
-        raise UsageError(opt, f"expected 0, 1, 2, 3 or an FSDP name (NO_SHARD, SHARD_GRAD_OP, FULL_SHARD), got {key!r}")
-    return ZERO_NAMES[key]
-
-
-def checkpointing_on(stack: "StackSpec", level: "Ckpt | str | None") -> bool:
-    """--checkpointing as the stack offers it: none, or the one recomputation level the stack has."""
-    value = stack.default_checkpointing if level is None else getattr(level, "value", level)
-    if value == "none":
-        return False
-    if value != stack.checkpointing_level:
-        have = {"full": "full (re-runs each layer's forward)", "selective": "selective (llm.c -r 1: GELU recomputed)"}
-        raise UsageError("--checkpointing", f"the {stack.id} stack has {have[stack.checkpointing_level]}, "
-                                            f"not {value} (use --checkpointing {stack.checkpointing_level} or none)")
-    return True
-
-
 def build_inputs(specs: "Specs", gpu: str, model: str, stack: str, **kw: Any) -> "CheckInputs":
-    from gpt2budget.check import CheckInputs, default_precision
-    from gpt2budget.cost import CostInputs
-    from gpt2budget.options import RunOptions
-    from gpt2budget.units import parse_count, parse_duration
+    """check's options to a configuration (gpt2budget.api.configure), with this GPU's calibration unless
+    --no-calibration."""
+    from gpt2budget.api import configure
 
-    for name, option, bad in (("utilization", "--utilization", lambda v: v is not None and v <= 0),
-                              ("dropout", "--dropout", lambda v: v >= 1),
-                              ("lora_dropout", "--lora-dropout", lambda v: v is not None and v >= 1),
-                              ("host_memory", "--host-memory", lambda v: v <= 0),
-                              ("parallel_efficiency", "--parallel-efficiency", lambda v: v is not None and v <= 0),
-                              ("average_draw", "--average-draw", lambda v: v <= 0)):
-        if name in kw and bad(kw[name]):  # type: ignore[no-untyped-call]
-            raise UsageError(option, f"{kw[name]} is outside the allowed range (see --help)")
     g = specs.gpus.get(gpu, "--gpu")
-    m = specs.models.get(model, "--model")
-    s = specs.stacks.get(stack, "--stack")
-    precision = kw["precision"].value if kw.get("precision") else default_precision(g, s)
-    seq = kw.get("seq") or m.n_ctx
-    opts = RunOptions(
-        precision=precision,
-        optimizer=kw["optimizer"].value if kw.get("optimizer") else s.default_optimizer,
-        checkpointing=checkpointing_on(s, kw.get("checkpointing")),
-        attention=kw["attention"].value if kw.get("attention") else s.default_attention,
-        dropout=kw.get("dropout", 0.0), seq=seq, micro_batch=kw.get("micro_batch", 1),
-        gpus=kw.get("gpus", 1) * kw.get("nodes", 1), zero=parse_zero(kw.get("zero", "0"), kw.get("fsdp")),
-        offload=(kw.get("offload") or Offload.none).value,
-        finetune=(kw.get("finetune") or Finetune.none).value, lora_rank=kw.get("lora_rank") or 8,
-        lora_targets=(kw.get("lora_targets") or LoraTargets.attention).value, lora_dropout=kw.get("lora_dropout") or 0.0,
-    )
-    tokens = kw.get("tokens")
-    calibration = None if kw.get("no_calibration") else find_calibration(g.id, kw.get("config_dir"))
-    return CheckInputs(
-        gpu=g, model=m, stack=s, options=opts, duration_s=parse_duration(kw.get("duration", "1y")),
-        utilization=kw.get("utilization"), tokens=parse_count(tokens, "--tokens") if tokens else None,
-        flops_formula=(kw.get("flops_formula") or FlopsFormula.six_n).value,
-        parallel_efficiency=kw.get("parallel_efficiency"),
-        optimal_rule=(kw.get("optimal_rule") or Rule.chinchilla_20).value,
-        batch_tokens=parse_count(kw.get("batch_tokens", "524288"), "--batch-tokens"),
-        host_memory_gib=kw.get("host_memory", 64.0), nodes=kw.get("nodes", 1),
-        cost_inputs=CostInputs(
-            average_draw=kw.get("average_draw", 0.8), pue=kw.get("pue", 1.1),
-            price_per_kwh=kw.get("price_per_kwh", 0.17), grid_gco2_per_kwh=kw.get("grid_gco2_per_kwh", 480.0),
-            rent_usd_per_hour=kw.get("rent_usd_per_hour")),
-        calibration=calibration,
-    )
+    calibration = None if kw.pop("no_calibration", False) else find_calibration(g.id, kw.get("config_dir"))
+    kw.pop("config_dir", None)
+    return configure(specs, gpu, model, stack, calibration=calibration, **kw)
 
 
 def write_atomic(path: str, text: str) -> None:

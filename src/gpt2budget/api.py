@@ -1,0 +1,126 @@
+"""The library API: everything the CLI does, from Python. The CLI parses options, calls these, and renders.
+
+    from gpt2budget.api import load, configure, evaluate, advise
+    specs = load()
+    ci = configure(specs, gpu="4070ti", model="gpt2-xl", finetune="lora", tokens="100M")
+    result = evaluate(ci)            # the same document as `check --format json`
+    result["throughput"]["tokens_per_second"], result["verdict"]["feasible"]
+
+Errors are exceptions (gpt2budget.errors: UsageError names the option, SpecError the file and key); options
+take the CLI's values as plain strings or numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from gpt2budget.advisor import advise as _advise
+from gpt2budget.calibration import Calibration
+from gpt2budget.catalog import Specs, load_specs
+from gpt2budget.check import CheckInputs, default_precision, evaluate
+from gpt2budget.cost import CostInputs
+from gpt2budget.errors import UsageError
+from gpt2budget.options import RunOptions
+from gpt2budget.planner import plan
+from gpt2budget.specs import StackSpec
+from gpt2budget.units import parse_count, parse_duration
+
+__all__ = ["load", "configure", "evaluate", "advise", "plan", "Specs", "CheckInputs"]
+
+ZERO_NAMES = {"0": 0, "1": 1, "2": 2, "3": 3, "no_shard": 0, "shard_grad_op": 2, "full_shard": 3}
+
+
+def load(config_dirs: Iterable[str | Path] = (), user_dir: str | Path | None = None) -> Specs:
+    """The built-in catalogues plus the user's spec folders (later folders win)."""
+    return load_specs(str(user_dir) if user_dir else None, [str(p) for p in config_dirs])
+
+
+def parse_zero(text: str | int, fsdp: str | None = None) -> int:
+    """A ZeRO stage from --zero (0-3) or an FSDP sharding name (--fsdp)."""
+    text = str(text)
+    if fsdp and text.strip() not in ("0", ""):
+        raise UsageError("--fsdp", f"conflicts with --zero {text}: give one of them (FULL_SHARD = --zero 3)")
+    key = (fsdp or text).strip().lower()
+    if key not in ZERO_NAMES:
+        opt = "--fsdp" if fsdp else "--zero"
+        raise UsageError(opt, f"expected 0, 1, 2, 3 or an FSDP name (NO_SHARD, SHARD_GRAD_OP, FULL_SHARD), got {key!r}")
+    return ZERO_NAMES[key]
+
+
+def checkpointing_on(stack: StackSpec, level: str | None) -> bool:
+    """--checkpointing as the stack offers it: none, or the one recomputation level the stack has."""
+    value = stack.default_checkpointing if level is None else level
+    if value == "none":
+        return False
+    if value != stack.checkpointing_level:
+        have = {"full": "full (re-runs each layer's forward)", "selective": "selective (llm.c -r 1: GELU recomputed)"}
+        raise UsageError("--checkpointing", f"the {stack.id} stack has {have[stack.checkpointing_level]}, "
+                                            f"not {value} (use --checkpointing {stack.checkpointing_level} or none)")
+    return True
+
+
+def _v(x: Any) -> Any:
+    """An option's plain value (the CLI passes str Enums)."""
+    return getattr(x, "value", x)
+
+
+# (option name, flag, lowest allowed, highest allowed, whether the lowest itself is allowed)
+RANGES: tuple[tuple[str, str, float, float, bool], ...] = (
+    ("utilization", "--utilization", 0.0, 1.0, False), ("dropout", "--dropout", 0.0, 0.999999, True),
+    ("lora_dropout", "--lora-dropout", 0.0, 0.999999, True), ("host_memory", "--host-memory", 0.0, 1e7, False),
+    ("parallel_efficiency", "--parallel-efficiency", 0.0, 1.0, False),
+    ("average_draw", "--average-draw", 0.0, 1.5, False), ("micro_batch", "--micro-batch", 1, 1_000_000, True),
+    ("gpus", "--gpus", 1, 100_000, True), ("nodes", "--nodes", 1, 100_000, True),
+)
+
+
+def _check_ranges(kw: dict[str, Any]) -> None:
+    for name, option, lo, hi, lo_ok in RANGES:
+        value = kw.get(name)
+        if value is None:
+            continue
+        if not (lo <= value <= hi) or (value == lo and not lo_ok):
+            raise UsageError(option, f"{value} is outside the allowed range (see --help)")
+
+
+def configure(specs: Specs, gpu: str, model: str, stack: str = "hf", *, calibration: Calibration | None = None,
+              **kw: Any) -> CheckInputs:
+    """One configuration, from `check`'s options (names without dashes: micro_batch, batch_tokens, ...); an
+    option left out takes the CLI's default, or the stack's."""
+    _check_ranges(kw)
+    g = specs.gpus.get(gpu, "--gpu")
+    m = specs.models.get(model, "--model")
+    s = specs.stacks.get(stack, "--stack")
+    opts = RunOptions(
+        precision=_v(kw.get("precision")) or default_precision(g, s),
+        optimizer=_v(kw.get("optimizer")) or s.default_optimizer,
+        checkpointing=checkpointing_on(s, _v(kw.get("checkpointing"))),
+        attention=_v(kw.get("attention")) or s.default_attention,
+        dropout=kw.get("dropout") or 0.0, seq=kw.get("seq") or m.n_ctx, micro_batch=kw.get("micro_batch") or 1,
+        gpus=(kw.get("gpus") or 1) * (kw.get("nodes") or 1), zero=parse_zero(kw.get("zero") or "0", kw.get("fsdp")),
+        offload=_v(kw.get("offload")) or "none", finetune=_v(kw.get("finetune")) or "none",
+        lora_rank=kw.get("lora_rank") or 8, lora_targets=_v(kw.get("lora_targets")) or "attention",
+        lora_dropout=kw.get("lora_dropout") or 0.0,
+    )
+    tokens = kw.get("tokens")
+    return CheckInputs(
+        gpu=g, model=m, stack=s, options=opts, duration_s=parse_duration(str(kw.get("duration") or "1y")),
+        utilization=kw.get("utilization"), tokens=parse_count(str(tokens), "--tokens") if tokens else None,
+        flops_formula=_v(kw.get("flops_formula")) or "6n", parallel_efficiency=kw.get("parallel_efficiency"),
+        optimal_rule=_v(kw.get("optimal_rule")) or "chinchilla-20",
+        batch_tokens=parse_count(str(kw.get("batch_tokens") or "524288"), "--batch-tokens"),
+        host_memory_gib=kw.get("host_memory") or 64.0, nodes=kw.get("nodes") or 1,
+        cost_inputs=CostInputs(
+            average_draw=kw.get("average_draw") or 0.8, pue=kw.get("pue") or 1.1,
+            price_per_kwh=0.17 if kw.get("price_per_kwh") is None else kw["price_per_kwh"],
+            grid_gco2_per_kwh=480.0 if kw.get("grid_gco2_per_kwh") is None else kw["grid_gco2_per_kwh"],
+            rent_usd_per_hour=kw.get("rent_usd_per_hour")),
+        calibration=calibration,
+    )
+
+
+def advise(ci: CheckInputs, specs: Specs, result: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Changes that make a run fit (or fit a larger micro-batch), as flags `check` takes, ranked by time."""
+    return _advise(ci, specs.models, result if result is not None else evaluate(ci))
