@@ -7,6 +7,7 @@ files over specfiles.MAX_SPEC_BYTES and unknown tags. Every error names the file
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -48,10 +49,9 @@ def _build(node: yaml.Node, path: str, key: str, lines: dict[str, int], ctx: tup
     ctor, seen = ctx
     line = node.start_mark.line + 1
     tag = node.tag or ""
-    if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
-        if id(node) in seen:  # the composer shares the node an alias points to
-            raise SpecError(path, key, "YAML anchors and aliases are not allowed in spec files", line)
-        seen.add(id(node))
+    if id(node) in seen:  # the composer shares the node an alias points to (scalars included)
+        raise SpecError(path, key, "YAML anchors and aliases are not allowed in spec files", line)
+    seen.add(id(node))
     if isinstance(node, yaml.MappingNode):
         if tag != "tag:yaml.org,2002:map":
             raise SpecError(path, key, f"tag {tag!r} is not allowed", line)
@@ -79,7 +79,26 @@ def _build(node: yaml.Node, path: str, key: str, lines: dict[str, int], ctx: tup
     allowed = ("str", "int", "float", "bool", "null")
     if tag not in {f"tag:yaml.org,2002:{t}" for t in allowed}:
         raise SpecError(path, key, f"tag {tag!r} is not allowed", line)
+    _refuse_yaml11_numbers(node, path, key, line)
+    if tag == "tag:yaml.org,2002:str" and not getattr(node, "style", None) and _YAML12_FLOAT.fullmatch(str(node.value)):
+        return float(node.value)  # YAML 1.2 reads an unquoted 1e9 or 10.0e9 as a number; PyYAML (1.1) as text
     return _scalar(node, path, key, ctor)
+
+
+_YAML12_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
+
+
+def _refuse_yaml11_numbers(node: yaml.Node, path: str, key: str, line: int) -> None:
+    """YAML 1.1 reads `1:30` as 90 (base 60) and `017` as 15 (octal): surprises, refused with the reason."""
+    if node.tag not in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float") or getattr(node, "style", None):
+        return
+    text = str(node.value)
+    if ":" in text:
+        raise SpecError(path, key, f"{text} is a YAML 1.1 base-60 number; expected a plain number "
+                                   "(quote it if it is text)", line)
+    if re.fullmatch(r"[-+]?0[0-9_]+", text):
+        raise SpecError(path, key, f"{text} has a leading zero, which YAML 1.1 reads as octal; expected a plain "
+                                   "number without it", line)
 
 
 def parse_yaml(text: str, path: str) -> tuple[Any, dict[str, int]]:
@@ -133,11 +152,34 @@ def _spec_errors(exc: ValidationError, path: str, lines: dict[str, int]) -> list
         elif msg.startswith("Value error, "):
             msg = msg[len("Value error, "):]
         value = err.get("input")
+        expected = _EXPECTED.get(err["type"])
+        if expected:
+            msg = f"expected {expected}, got {_describe(value)}"
+            err = {**err, "type": "missing"}  # the value is already shown
         # a check across fields gets the whole mapping as its input: not worth showing
         plain = "input" not in err or err["type"] == "missing" or (err["type"] == "value_error" and isinstance(value, dict))
         shown = msg if plain else f"{msg} (got {value!r:.60})"
         out.append(SpecError(path, loc, shown, _line_for(loc, lines)))
     return sorted(out, key=lambda e: e.line or 0)
+
+
+_EXPECTED = {"float_type": "a number", "int_type": "a whole number", "int_from_float": "a whole number",
+             "bool_type": "true or false", "string_type": "text", "tuple_type": "a list", "list_type": "a list",
+             "dict_type": "a mapping of keys", "model_type": "a mapping of keys", "model_attributes_type": "a mapping of keys"}
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()} (YAML reads yes/no/on/off/true/false as booleans)"
+    if isinstance(value, str):
+        return f"the text {value!r:.40} (a quoted value is text: remove the quotes)"
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return repr(value)
 
 
 def spec_file_problems(kind: str, path: Path) -> list[SpecError]:

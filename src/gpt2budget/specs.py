@@ -23,7 +23,8 @@ from gpt2budget.options import PRECISION_CHOICES as PRECISIONS
 
 class Rule(NamedTuple):
     """What `gpt2budget.validation` enforces on a field: pydantic `Field` keywords, plus `check(value)`,
-    which returns the value or raises ValueError with a message that reads after the key's name."""
+    which returns the value or raises ValueError with a message that reads after the key's name, and
+    `before(raw)`, which may convert the value as written (e.g. "20B") before its type is checked."""
 
     gt: float | None = None
     ge: float | None = None
@@ -33,6 +34,7 @@ class Rule(NamedTuple):
     pattern: str | None = None
     description: str | None = None
     check: Callable[[Any], Any] | None = None
+    before: Callable[[Any], Any] | None = None
 
 
 def doc(text: str) -> Rule:
@@ -56,6 +58,22 @@ def _bounded(v: int) -> int:
 
 
 ShapeInt = Annotated[int, Rule(gt=0, check=_bounded)]
+
+
+def _token_count(v: Any) -> Any:
+    """'20B', '100M', '1.4T' as on the command line (units.parse_count); anything else is checked as a number."""
+    if isinstance(v, str):
+        from gpt2budget.errors import UsageError
+        from gpt2budget.units import parse_count
+
+        try:
+            return parse_count(v, "")
+        except UsageError:
+            raise ValueError(f"cannot read {v!r}; expected a number or a count such as 20B, 100M, 1.4T") from None
+    return v
+
+
+TokenCount = Annotated[float, Rule(gt=0, before=_token_count, description="a number, or a count such as 20B")]
 
 # The peak-FLOP/s column each training precision runs on.
 PRECISION_PEAK_KEY = {"fp32": "fp32", "tf32": "tf32", "amp-bf16": "bf16", "amp-fp16": "fp16", "bf16": "bf16"}
@@ -161,7 +179,7 @@ class ModelSpec:
     vocab_size: ShapeInt
     n_ctx: ShapeInt
     tied_embeddings: bool = True
-    original_tokens: Annotated[Pos, doc("tokens the original model was trained on")]
+    original_tokens: Annotated[TokenCount, doc("tokens the original model was trained on (a number, or 20B, 100M)")]
     sources: dict[str, str]
     notes: str | None = None
 

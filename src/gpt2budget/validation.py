@@ -15,7 +15,17 @@ import typing
 from functools import cache
 from typing import Annotated, Any, Union, get_args, get_origin
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, create_model, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    Strict,
+    create_model,
+    model_validator,
+)
 
 from gpt2budget import specs
 
@@ -53,11 +63,13 @@ def _field_metadata(rules: list[specs.Rule]) -> list[Any]:
     """A spec `Rule` as pydantic metadata: `Field` keywords, and its value check as an AfterValidator."""
     out: list[Any] = []
     for rule in rules:
-        kw = {k: v for k, v in rule._asdict().items() if v is not None and k != "check"}
+        kw = {k: v for k, v in rule._asdict().items() if v is not None and k not in ("check", "before")}
         if kw:
             out.append(Field(**kw))
         if rule.check is not None:
             out.append(AfterValidator(rule.check))
+        if rule.before is not None:
+            out.append(BeforeValidator(rule.before))
     return out
 
 
@@ -69,6 +81,8 @@ def _translate(tp: Any) -> Any:
         extra = _field_metadata([m for m in meta if isinstance(m, specs.Rule)])
         params = (_translate(base), *extra)
         return Annotated[params] if extra else params[0]
+    if tp in (int, float, bool):
+        return Annotated[tp, Strict()]  # a boolean is not a number, "24" is not 24, 1.5 is not an int
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return model_for(tp)
     if origin in (Union, types.UnionType):
