@@ -67,3 +67,61 @@ def test_token_counts_accept_units(tmp_path, text, value):
 def test_bad_token_count_says_what_is_expected(tmp_path):
     err = error_of(tmp_path, "models", "original_tokens: 10.0e9", "original_tokens: 20Q")
     assert err.key == "original_tokens" and "such as 20B" in err.message
+
+
+# --- 2. plausibility with unit-mistake guesses ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("old,new,key,needle", [
+    ("memory_gib: 24", "memory_gib: 12288", "memory_gib",
+     "12288 GiB is outside what GPUs have (1 to 1024 GiB): did you mean MiB? the key is in GiB (12 GiB)"),
+    ("fp32: 82.6", "fp32: 35.5e12", "peak_tflops.fp32", "did you mean FLOP/s? the key is in TFLOP/s"),
+    ("memory_bandwidth_gb_per_s: 1008", "memory_bandwidth_gb_per_s: 1008000", "memory_bandwidth_gb_per_s",
+     "did you mean MB/s?"),
+    ("memory_bandwidth_gb_per_s: 1008", "memory_bandwidth_gb_per_s: 64000", "memory_bandwidth_gb_per_s",
+     "did you mean MB/s or Gbit/s?"),
+    ("memory_bandwidth_gb_per_s: 1008", "memory_bandwidth_gb_per_s: 3.35", "memory_bandwidth_gb_per_s",
+     "did you mean TB/s?"),
+    ("board_power_w: 450", "board_power_w: 450000", "board_power_w", "did you mean mW?"),
+    ("bf16: 165.2", "bf16: 50", "peak_tflops.bf16", "below peak_tflops.fp32 (82.6)"),
+    ("fp8: 330.3", "fp8: 100", "peak_tflops.fp8", "below peak_tflops.bf16"),
+    ("  fp16: 330.3", "  fp16: 100", "peak_tflops_fp16_accumulate.fp16", "below peak_tflops.fp16"),
+])
+def test_implausible_values_guess_the_unit_mistake(tmp_path, old, new, key, needle):
+    err = error_of(tmp_path, "gpus", old, new)
+    assert err.key == key and err.line and needle in err.message and "unusual: true" in err.message
+
+
+def test_unusual_lets_exotic_hardware_pass_with_a_reason(tmp_path):
+    exotic = "memory_gib: 2048\nunusual: true"
+    err = error_of(tmp_path, "gpus", "memory_gib: 24", exotic)
+    assert err.key == "unusual" and "sources.unusual" in err.message
+    (tmp_path / "y.yaml").write_text(GPU.replace("memory_gib: 24\n", exotic + "\n").replace(
+        "sources:\n", "sources:\n  unusual: 'a 2 TiB prototype, vendor datasheet'\n"))
+    spec = load_spec_file("gpus", tmp_path / "y.yaml")
+    assert spec.memory_gib == 2048 and spec.unusual
+
+
+REAL_GPUS = {  # public spec-sheet figures: the oldest and largest cards the ranges must accept
+    "gtx-1080-ti": "memory_gib: 11\nmemory_bandwidth_gb_per_s: 484\nhost_link_gb_per_s: 15.75\nboard_power_w: 250\n"
+                   "peak_tflops:\n  fp32: 11.3\n",
+    "mi325x": "memory_gib: 256\nmemory_bandwidth_gb_per_s: 6000\nhost_link_gb_per_s: 63\nboard_power_w: 1000\n"
+              "peak_tflops:\n  fp32: 163.4\n  fp16: 1307.4\n  bf16: 1307.4\n  fp8: 2614.9\n",
+    "b200": "memory_gib: 180\nmemory_bandwidth_gb_per_s: 8000\nhost_link_gb_per_s: 63\nboard_power_w: 1000\n"
+            "gpu_link: nvlink\ngpu_link_gb_per_s: 900\npeak_tflops:\n  fp32: 80\n  tf32: 1100\n  bf16: 2250\n"
+            "  fp8: 4500\n  fp4: 9000\n",
+}
+
+
+@pytest.mark.parametrize("gid", REAL_GPUS)
+def test_real_hardware_passes_the_ranges(tmp_path, gid):
+    text = (f"id: {gid}\nname: {gid}\nvendor: other\narchitecture: x\nsegment: datacenter\n" + REAL_GPUS[gid]
+            + "sources:\n  memory_gib: s\n  memory_bandwidth_gb_per_s: s\n  host_link_gb_per_s: s\n"
+              "  board_power_w: s\n  peak_tflops: s\n  gpu_link_gb_per_s: s\n")
+    p = tmp_path / f"{gid}.yaml"
+    p.write_text(text)
+    assert load_spec_file("gpus", p).id == gid
+
+
+def test_builtin_gpus_pass_the_ranges(specs):
+    assert all(not g.unusual for g in specs.gpus)

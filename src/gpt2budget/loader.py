@@ -144,6 +144,9 @@ def _spec_errors(exc: ValidationError, path: str, lines: dict[str, int]) -> list
     out = []
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"])
+        blamed = getattr(err.get("ctx", {}).get("error"), "key", None)  # specs.KeyValueError: a check across keys
+        if isinstance(blamed, str):
+            loc = f"{loc}.{blamed}" if loc else blamed
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
             msg = "unknown key"

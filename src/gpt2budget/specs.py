@@ -99,6 +99,70 @@ class Fp16AccumulatePeaks:
     fp8: Pos | None = None
 
 
+class KeyValueError(ValueError):
+    """A check across keys that blames one key (dotted), so that the error names that key and its line."""
+
+    def __init__(self, key: str, message: str) -> None:
+        self.key = key
+        super().__init__(message)
+
+
+def _num(x: float) -> str:
+    return f"{x:.6g}"
+
+
+# Plausible ranges for GPU values, wide enough for every GPU from a GTX 1080 Ti to a B200 or MI325X, with the
+# unit mistakes that put a value outside them: (key, low, high, unit, [(factor, unit the value looks like in)]).
+# A value v "looks like" unit U when v / factor is in range.
+_PLAUSIBLE: tuple[tuple[str, float, float, str, tuple[tuple[float, str], ...]], ...] = (
+    ("memory_gib", 1, 1024, "GiB", ((1024, "MiB"), (1024**3, "bytes"), (1 / 1024, "TiB"))),
+    ("usable_memory_gib", 1, 1024, "GiB", ((1024, "MiB"), (1024**3, "bytes"), (1 / 1024, "TiB"))),
+    ("memory_bandwidth_gb_per_s", 10, 20_000, "GB/s", ((1000, "MB/s"), (8, "Gbit/s"), (1e9, "B/s"), (1e-3, "TB/s"))),
+    ("host_link_gb_per_s", 1, 1000, "GB/s", ((1000, "MB/s"), (8, "Gbit/s"), (1e9, "B/s"), (1e-3, "TB/s"))),
+    ("gpu_link_gb_per_s", 1, 20_000, "GB/s", ((1000, "MB/s"), (8, "Gbit/s"), (1e9, "B/s"), (1e-3, "TB/s"))),
+    ("board_power_w", 10, 3000, "W", ((1000, "mW"), (1e-3, "kW"))),
+    ("boost_clock_mhz", 100, 10_000, "MHz", ((1e6, "Hz"), (1000, "kHz"), (1e-3, "GHz"))),
+    ("peak_tflops.fp32", 0.5, 500, "TFLOP/s", ((1e12, "FLOP/s"), (1e3, "GFLOP/s"), (1e-3, "PFLOP/s"))),
+    *((f"{group}.{k}", 0.1, 20_000, "TFLOP/s", ((1e12, "FLOP/s"), (1e3, "GFLOP/s"), (1e-3, "PFLOP/s")))
+      for group, names in (("peak_tflops", ("tf32", "fp16", "bf16", "fp8", "fp4")),
+                           ("peak_tflops_fp16_accumulate", ("fp16", "fp8")))
+      for k in names),
+)
+_OVERRIDE = "set unusual: true, with the reason in sources.unusual, for real hardware outside it"
+
+
+def _value_at(spec: Any, dotted: str) -> Any:
+    value = spec
+    for part in dotted.split("."):
+        value = getattr(value, part, None) if value is not None else None
+    return value
+
+
+def _check_plausible(spec: Any) -> None:
+    """Values far outside what any GPU has had, with a guess at the unit mistake; tensor peaks in order."""
+    for key, lo, hi, unit, guesses in _PLAUSIBLE:
+        v = _value_at(spec, key)
+        if v is None or lo <= v <= hi:
+            continue
+        looks = [u for factor, u in guesses if lo <= v / factor <= hi and (v > hi) == (factor > 1)]
+        first = next((f for f, u in guesses if u == looks[0]), 1) if looks else 1
+        guess = f": did you mean {' or '.join(looks)}? the key is in {unit} ({_num(v / first)} {unit})" if looks else ""
+        raise KeyValueError(key, f"{_num(v)} {unit} is outside what GPUs have ({_num(lo)} to {_num(hi)} {unit})"
+                                 f"{guess}; {_OVERRIDE}")
+    p, acc = spec.peak_tflops, spec.peak_tflops_fp16_accumulate
+    pairs = [("peak_tflops.fp16", p.fp16, "peak_tflops.fp32", p.fp32),
+             ("peak_tflops.bf16", p.bf16, "peak_tflops.fp32", p.fp32),
+             ("peak_tflops.fp8", p.fp8, "peak_tflops.bf16", p.bf16 if p.bf16 is not None else p.fp16)]
+    if acc is not None:
+        pairs += [("peak_tflops_fp16_accumulate.fp16", acc.fp16, "peak_tflops.fp16", p.fp16),
+                  ("peak_tflops_fp16_accumulate.fp8", acc.fp8, "peak_tflops.fp8", p.fp8)]
+    for key, value, other, floor in pairs:
+        if value is not None and floor is not None and value < floor:
+            raise KeyValueError(key, f"{_num(value)} TFLOP/s is below {other} ({_num(floor)}); a tensor peak is at "
+                                     f"least the one it is listed against (leave it out on cards without that "
+                                     f"tensor path, or {_OVERRIDE.replace(' outside it', '')})")
+
+
 def _check_sources(spec: Any, skip: set[str]) -> None:
     sources = spec.sources
     for f in fields(spec):
@@ -144,10 +208,16 @@ class GpuSpec:
     launch_price_usd: Pos | None = None
     rent_usd_per_hour: Annotated[Pos | None, doc("on-demand cloud price per GPU-hour")] = None
     sources: dict[str, str]
+    unusual: Annotated[bool, doc("values outside the plausible ranges are real (give the reason in "
+                                 "sources.unusual): turns the range and tensor-peak checks off")] = False
     notes: str | None = None
 
     def __post_init__(self) -> None:
         _check_sources(self, {"sources"})
+        if self.unusual and not self.sources.get("unusual", "").strip():
+            raise KeyValueError("unusual", "unusual: true needs the reason in sources.unusual")
+        if not self.unusual:
+            _check_plausible(self)
         if self.usable_memory_gib is not None and self.usable_memory_gib > self.memory_gib:
             raise ValueError("usable_memory_gib is larger than memory_gib")
         if (self.gpu_link == "none") != (self.gpu_link_gb_per_s is None):
