@@ -125,3 +125,47 @@ def test_real_hardware_passes_the_ranges(tmp_path, gid):
 
 def test_builtin_gpus_pass_the_ranges(specs):
     assert all(not g.unusual for g in specs.gpus)
+
+
+# --- 3. errors that name their cause ---------------------------------------------------------------------
+
+
+def user_folder(tmp_path, files):
+    for rel, text in files.items():
+        p = tmp_path / "specs" / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+    return str(tmp_path / "specs")
+
+
+def test_key_typo_is_named_with_its_line_in_check_and_validate(cli, tmp_path):
+    folder = user_folder(tmp_path, {"gpus/my-card.yaml": GPU.replace("id: \"rtx-4090\"", "id: my-card").replace(
+        "memory_gib: 24", "memroy_gib: 24")})
+    r = cli("check", "--gpu", "my-card", "--model", "gpt2", "--config-dir", folder)
+    assert r.code == 3
+    assert r.err.strip().endswith("my-card.yaml:9: memroy_gib: unknown key (did you mean memory_gib?)")
+    r = cli("validate", f"{folder}/gpus/my-card.yaml")
+    assert r.out.splitlines()[0].endswith(":9: memroy_gib: unknown key (did you mean memory_gib?)")
+    assert r.out.splitlines()[1].endswith("memory_gib: required key is missing (is memroy_gib on line 9 a typo?)")
+
+
+def test_one_broken_user_file_is_reported_once_and_the_others_work(cli, tmp_path):
+    folder = user_folder(tmp_path, {"gpus/broken.yaml": "id: broken\nname: [\n",
+                                    "gpus/good.yaml": GPU.replace("id: \"rtx-4090\"", "id: good").replace(
+                                        'aliases: ["4090", "rtx4090"]', "aliases: []")})
+    r = cli("models", "--config-dir", folder, "--format", "csv")
+    assert r.code == 0 and "gpt2-xl" in r.out
+    assert r.err.count("\n") == 1 and r.err.startswith("Warning: skipped ") and "broken.yaml:" in r.err
+    r = cli("check", "--gpu", "good", "--model", "gpt2", "--config-dir", folder, "--format", "json")
+    assert r.code == 0 and r.json()["inputs"]["gpu"] == "good"
+    r = cli("check", "--gpu", "broken", "--model", "gpt2", "--config-dir", folder)
+    assert r.code == 3 and "Error: " in r.err and "broken.yaml:3: invalid YAML" in r.err and "unknown gpu" not in r.err
+
+
+def test_a_broken_builtin_file_is_still_an_error(tmp_path):
+    from gpt2budget.catalog import load_catalog
+
+    user_folder(tmp_path, {"gpus/x.yaml": "id: x\n"})
+    with pytest.raises(SpecError):
+        load_catalog("gpus", [("built-in", tmp_path / "specs")], warn=print)
+    assert len(load_catalog("gpus", [("user", tmp_path / "specs")], warn=print).broken) == 1

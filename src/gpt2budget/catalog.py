@@ -7,7 +7,7 @@ go through the loader (YAML and pydantic), which is therefore imported only when
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, NamedTuple, TypeVar
@@ -32,6 +32,8 @@ class Catalog(Generic[S]):
     items: dict[str, S] = field(default_factory=dict)
     origin: dict[str, str] = field(default_factory=dict)  # id -> "built-in: path" etc.
     _names: dict[str, str] = field(default_factory=dict)
+    broken: dict[str, SpecError] = field(default_factory=dict)  # normalized file name -> why it was skipped
+    warn: Callable[[str], None] = field(default=lambda message: None, repr=False)
 
     def add(self, spec: S, origin: str) -> None:
         self.items[spec.id] = spec
@@ -47,6 +49,8 @@ class Catalog(Generic[S]):
         return self._names
 
     def get(self, name: str, option: str) -> S:
+        if normalize(name) in self.broken:  # the file asked for is the broken one: its error, not "unknown"
+            raise self.broken[normalize(name)]
         if name in self.items:
             return self.items[name]
         names = self._index()
@@ -84,17 +88,30 @@ def _load_file(kind: str, path: Path, cache: SpecCache) -> Any:
     return spec
 
 
-def load_catalog(kind: str, dirs: list[tuple[str, Path]], cache: SpecCache | None = None) -> Catalog[Any]:
-    """Load every spec of one kind; a later folder's file with the same id replaces an earlier one."""
+def load_catalog(kind: str, dirs: list[tuple[str, Path]], cache: SpecCache | None = None,
+                 warn: Callable[[str], None] | None = None) -> Catalog[Any]:
+    """Load every spec of one kind; a later folder's file with the same id replaces an earlier one.
+
+    With `warn`, a broken file outside the built-in folder is skipped and reported once through it; asking
+    for it by its file name then raises its error. Without `warn`, or in the built-in folder, it is an error."""
     own = cache is None
     cache = cache or SpecCache()
     cat: Catalog[Any] = Catalog(kind)
+    if warn is not None:
+        cat.warn = warn
     for label, base in dirs:
         seen: dict[str, Path] = {}
         for path in spec_files(base / kind):
-            spec = _load_file(kind, path, cache)
-            if spec.id in seen:
-                raise SpecError(str(path), "id", f"{spec.id!r} is also defined in {seen[spec.id]}")
+            try:
+                spec = _load_file(kind, path, cache)
+                if spec.id in seen:
+                    raise SpecError(str(path), "id", f"{spec.id!r} is also defined in {seen[spec.id]}")
+            except SpecError as exc:
+                if label == "built-in" or warn is None:
+                    raise
+                cat.broken[normalize(path.stem)] = exc
+                cat.warn(f"skipped {' '.join(str(exc).split())}")
+                continue
             seen[spec.id] = path
             cat.add(spec, f"{label}: {path}")
     if own:
@@ -110,10 +127,12 @@ class Specs(NamedTuple):
     stacks: Catalog[StackSpec]
 
 
-def load_specs(user_dir: str | None = None, extra: Iterable[str] = ()) -> Specs:
+def load_specs(user_dir: str | None = None, extra: Iterable[str] = (),
+               warn: Callable[[str], None] | None = None) -> Specs:
+    """The three catalogues; `warn` gets one line per problem that does not stop a run (a broken user file)."""
     dirs = config_dirs(user_dir, extra)
     cache = SpecCache()
-    specs = Specs(gpus=load_catalog("gpus", dirs, cache), models=load_catalog("models", dirs, cache),
-                  stacks=load_catalog("stacks", dirs, cache))
+    specs = Specs(gpus=load_catalog("gpus", dirs, cache, warn), models=load_catalog("models", dirs, cache, warn),
+                  stacks=load_catalog("stacks", dirs, cache, warn))
     cache.save()
     return specs

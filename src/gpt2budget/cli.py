@@ -157,7 +157,11 @@ UtilOpt = Annotated[float | None, typer.Option("--utilization", min=0, max=1,
 def load(config_dir: list[Path] | None) -> "Specs":
     from gpt2budget.catalog import load_specs
 
-    return load_specs(typer.get_app_dir("gpt2budget"), [str(p) for p in config_dir or []])
+    return load_specs(typer.get_app_dir("gpt2budget"), [str(p) for p in config_dir or []], warn=_warn)
+
+
+def _warn(message: str) -> None:
+    sys.stderr.write(f"Warning: {message}\n")
 
 
 def parse_zero(text: str, fsdp: str | None) -> int:

@@ -132,15 +132,49 @@ def _checked(kind: str, data: Any, path: str, lines: dict[str, int]) -> tuple[An
     """The validated spec, or None and every problem found."""
     if not isinstance(data, dict):
         return None, [SpecError(path, "", f"expected a mapping of keys at the top level, got {type(data).__name__}")]
+    other = _other_kind(kind, data)
+    if other:
+        marker, where = other
+        return None, [SpecError(path, "", f"this looks like a {where[:-1]} spec (has {marker}); put it in {where}/")]
     data.setdefault("id", Path(path).stem)
     try:
         return validation.validate(kind, data), []
     except ValidationError as exc:
-        return None, _spec_errors(exc, path, lines)
+        return None, _spec_errors(kind, exc, path, lines)
 
 
-def _spec_errors(exc: ValidationError, path: str, lines: dict[str, int]) -> list[SpecError]:
-    """Each pydantic error as a SpecError naming the key and its line, in file order."""
+# A key that only one kind of spec has: a file with it, in another kind's folder, is in the wrong folder.
+_KIND_MARKERS = {"gpus": "peak_tflops", "models": "n_layer", "stacks": "layer_activations"}
+# Keys of model families other than GPT-2 (Llama, Mistral, GPT-NeoX...): the spec is of a family not supported.
+_OTHER_FAMILY_KEYS = {"n_kv_head", "num_key_value_heads", "intermediate_size", "rope_theta", "rope_scaling",
+                      "rms_norm_eps", "num_attention_heads", "num_hidden_layers", "hidden_size", "hidden_act",
+                      "sliding_window", "max_position_embeddings", "ffn_dim", "multiple_of", "norm_eps"}
+
+
+def _other_kind(kind: str, data: dict[str, Any]) -> tuple[str, str] | None:
+    if _KIND_MARKERS.get(kind, "") in data:
+        return None
+    for other, marker in _KIND_MARKERS.items():
+        if other != kind and marker in data:
+            return marker, other
+    return None
+
+
+def _unknown_key_message(kind: str, loc: tuple[Any, ...], data_keys: list[str]) -> str:
+    import difflib
+
+    key = str(loc[-1])
+    if kind == "models" and len(loc) == 1 and key in _OTHER_FAMILY_KEYS:
+        return (f"unknown key: {key} belongs to another model family (Llama-style); only the gpt2 family is "
+                "supported (supported: gpt2)")
+    allowed = [f for f in validation.field_names(kind, loc[:-1]) if f not in data_keys]
+    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.7)
+    return f"unknown key (did you mean {close[0]}?)" if close else "unknown key"
+
+
+def _spec_errors(kind: str, exc: ValidationError, path: str, lines: dict[str, int]) -> list[SpecError]:
+    """Each pydantic error as a SpecError naming the key and its line: unknown keys first (a typo there is
+    the cause of a missing key), then in file order, missing keys last."""
     out = []
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"])
@@ -149,7 +183,9 @@ def _spec_errors(exc: ValidationError, path: str, lines: dict[str, int]) -> list
             loc = f"{loc}.{blamed}" if loc else blamed
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
-            msg = "unknown key"
+            parent = loc.rpartition(".")[0]
+            present = [k.rpartition(".")[2] for k in lines if k.rpartition(".")[0] == parent]
+            msg = _unknown_key_message(kind, tuple(err["loc"]), present)
         elif err["type"] == "missing":
             msg = "required key is missing"
         elif msg.startswith("Value error, "):
@@ -160,10 +196,18 @@ def _spec_errors(exc: ValidationError, path: str, lines: dict[str, int]) -> list
             msg = f"expected {expected}, got {_describe(value)}"
             err = {**err, "type": "missing"}  # the value is already shown
         # a check across fields gets the whole mapping as its input: not worth showing
-        plain = "input" not in err or err["type"] == "missing" or (err["type"] == "value_error" and isinstance(value, dict))
+        plain = ("input" not in err or err["type"] in ("missing", "extra_forbidden")
+                 or (err["type"] == "value_error" and isinstance(value, dict)))
         shown = msg if plain else f"{msg} (got {value!r:.60})"
         out.append(SpecError(path, loc, shown, _line_for(loc, lines)))
-    return sorted(out, key=lambda e: e.line or 0)
+    typos = {m.group(1): e for e in out if (m := re.search(r"unknown key \(did you mean (\w+)\?", e.message))}
+    for i, e in enumerate(out):
+        typo = typos.get(e.key.rpartition(".")[2]) if e.message == "required key is missing" else None
+        if typo is not None:
+            out[i] = SpecError(e.path, e.key, f"required key is missing (is {typo.key.rpartition('.')[2]} on "
+                                              f"line {typo.line} a typo?)", e.line)
+    rank = {"unknown": 0, "required": 2}
+    return sorted(out, key=lambda e: (rank.get(e.message.split(" ")[0], 1), e.line or 0))
 
 
 _EXPECTED = {"float_type": "a number", "int_type": "a whole number", "int_from_float": "a whole number",
