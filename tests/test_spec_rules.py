@@ -169,3 +169,76 @@ def test_a_broken_builtin_file_is_still_an_error(tmp_path):
     with pytest.raises(SpecError):
         load_catalog("gpus", [("built-in", tmp_path / "specs")], warn=print)
     assert len(load_catalog("gpus", [("user", tmp_path / "specs")], warn=print).broken) == 1
+
+
+# --- 4. folders and names --------------------------------------------------------------------------------
+
+
+def gpu_text(gid, aliases="[]"):
+    return GPU.replace('id: "rtx-4090"', f"id: {gid}").replace('aliases: ["4090", "rtx4090"]', f"aliases: {aliases}")
+
+
+@pytest.mark.parametrize("make,needle", [
+    (lambda t: str(t / "nowhere"), "no such folder"),
+    (lambda t: str(t / "specs" / "gpus"), "is a gpus/ folder itself; give the folder that holds it"),
+    (lambda t: "", "holds no gpus/, models/ or stacks/ folder"),  # "" is the current folder to Typer
+])
+def test_config_dir_that_is_not_a_spec_folder_is_an_error(cli, tmp_path, monkeypatch, make, needle):
+    user_folder(tmp_path, {"gpus/a.yaml": gpu_text("a")})
+    monkeypatch.chdir(tmp_path)
+    r = cli("gpus", "--config-dir", make(tmp_path))
+    assert r.code == 2 and r.err.startswith("Error: --config-dir: ") and needle in r.err
+
+
+def test_relative_xdg_config_home_is_ignored(cli, tmp_path, monkeypatch):
+    user_folder(tmp_path, {"gpus/planted.yaml": gpu_text("planted")})
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CONFIG_HOME", ".")
+    (tmp_path / "gpt2budget").symlink_to(tmp_path / "specs")
+    r = cli("gpus", "--format", "csv")
+    assert r.code == 0 and "planted" not in r.out
+
+
+def test_collisions_are_reported_by_validate_and_warned_once_when_resolving(cli, tmp_path):
+    folder = user_folder(tmp_path, {"gpus/mine.yaml": gpu_text("mine", '["h100", "shared"]'),
+                                    "gpus/other.yaml": gpu_text("other", '["shared"]')})
+    r = cli("validate", folder)
+    assert r.code == 3
+    assert f"{folder}/gpus/mine.yaml:5: aliases: gpu name 'h100' is claimed by h100-sxm (built-in: " in r.out
+    assert "; it resolves to h100-sxm" in r.out
+    assert f"{folder}/gpus/other.yaml:5: aliases: gpu name 'shared' is claimed by mine" in r.out
+    r = cli("compare", "--gpu", "shared", "--gpu", "shared", "--model", "gpt2", "--config-dir", folder, "--format", "csv")
+    assert r.err.count("Warning: gpu name 'shared' is claimed by mine") == 1 and "it resolves to mine" in r.err
+
+
+@pytest.mark.parametrize("old,new", [('aliases: ["4090", "rtx4090"]', 'aliases: ["--"]'),
+                                     ('name: "NVIDIA GeForce RTX 4090"', 'name: "  "')])
+def test_names_without_letters_are_refused(tmp_path, old, new):
+    err = error_of(tmp_path, "gpus", old, new)
+    assert err.key.split(".")[0] in ("aliases", "name") and "no letters or digits" in err.message
+
+
+def test_empty_name_matches_nothing(cli):
+    r = cli("check", "--gpu", "", "--model", "gpt2")
+    assert r.code == 2 and "empty gpu name" in r.err
+
+
+def test_validate_a_folder_and_a_spec_in_the_wrong_folder(cli, tmp_path):
+    folder = user_folder(tmp_path, {"gpus/a.yaml": gpu_text("a"), "models/m.yaml": MODEL.replace("id: gpt2", "id: m"),
+                                    "gpus/oops.yaml": MODEL.replace("id: gpt2", "id: oops"),
+                                    "models/card.yaml": gpu_text("card")})
+    r = cli("validate", folder)
+    assert r.code == 3
+    assert f"{folder}/gpus/a.yaml: ok (gpu)" in r.out and f"{folder}/models/m.yaml: ok (model)" in r.out
+    assert f"{folder}/gpus/oops.yaml:1: -: this looks like a model spec (has n_layer); put it in models/" in r.out
+    assert f"{folder}/models/card.yaml:1: -: this looks like a gpu spec (has peak_tflops); put it in gpus/" in r.out
+
+
+def test_models_template(cli, tmp_path):
+    r = cli("models", "--template", "gpt2")
+    assert r.code == 0 and r.out.startswith("# A new model spec") and "id: my-gpt2" in r.out
+    folder = tmp_path / "specs" / "models"
+    folder.mkdir(parents=True)
+    (folder / "my-gpt2.yaml").write_text(r.out)
+    r = cli("validate", str(folder / "my-gpt2.yaml"))
+    assert r.code == 0, r.out

@@ -6,22 +6,21 @@ go through the loader (YAML and pydantic), which is therefore imported only when
 
 from __future__ import annotations
 
-import re
+import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, NamedTuple, TypeVar
 
-from gpt2budget.errors import SpecError, UnknownNameError
+from gpt2budget.errors import SpecError, UnknownNameError, UsageError
 from gpt2budget.spec_cache import SpecCache
 from gpt2budget.specfiles import config_dirs, read_spec_bytes, spec_files
-from gpt2budget.specs import GpuSpec, ModelSpec, StackSpec
+from gpt2budget.specs import KIND_TYPES, GpuSpec, ModelSpec, StackSpec, normalize
 
 S = TypeVar("S", bound="GpuSpec | ModelSpec | StackSpec")
 
 
-def normalize(name: str) -> str:
-    return re.sub(r"[^a-z0-9.]", "", name.lower())
+__all__ = ["Catalog", "Specs", "load_catalog", "load_specs", "normalize"]
 
 
 @dataclass(eq=False)
@@ -34,8 +33,12 @@ class Catalog(Generic[S]):
     _names: dict[str, str] = field(default_factory=dict)
     broken: dict[str, SpecError] = field(default_factory=dict)  # normalized file name -> why it was skipped
     warn: Callable[[str], None] = field(default=lambda message: None, repr=False)
+    _warned: set[str] = field(default_factory=set)
+    _collisions: dict[str, str] | None = None
 
     def add(self, spec: S, origin: str) -> None:
+        self._names.clear()
+        self._collisions = None
         self.items[spec.id] = spec
         self.origin[spec.id] = origin
 
@@ -48,15 +51,41 @@ class Catalog(Generic[S]):
                 self._names[normalize(sid)] = sid
         return self._names
 
+    def collisions(self) -> dict[str, str]:
+        """Names (ids and aliases, normalized) that more than one spec claims where a user's spec is among
+        them: name -> a message saying who claims it and which one it resolves to."""
+        if self._collisions is not None:
+            return self._collisions
+        claims: dict[str, list[str]] = {}
+        for sid, item in self.items.items():
+            for alias in (sid, *item.aliases):
+                if sid not in claims.setdefault(normalize(alias), []):
+                    claims[normalize(alias)].append(sid)
+        names = self._index()
+        out = {}
+        for key, sids in claims.items():
+            if len(sids) > 1 and not all(self.origin[s].startswith("built-in:") for s in sids):
+                who = " and ".join(f"{s} ({self.origin[s]})" for s in sids)
+                out[key] = f"{self.kind[:-1]} name {key!r} is claimed by {who}; it resolves to {names[key]}"
+        self._collisions = out
+        return out
+
     def get(self, name: str, option: str) -> S:
-        if normalize(name) in self.broken:  # the file asked for is the broken one: its error, not "unknown"
-            raise self.broken[normalize(name)]
+        key = normalize(name)
+        if not key.strip("."):
+            raise UnknownNameError(option, f"empty {self.kind[:-1]} name {name!r}; expected an id such as those "
+                                           f"`gpt2budget {self.kind}` lists")
+        if key in self.broken:  # the file asked for is the broken one: its error, not "unknown"
+            raise self.broken[key]
+        names = self._index()
+        if key in names:
+            clash = self.collisions().get(key)
+            if clash and key not in self._warned:
+                self._warned.add(key)
+                self.warn(clash)
+            return self.items[names[key]]
         if name in self.items:
             return self.items[name]
-        names = self._index()
-        key = normalize(name)
-        if key in names:
-            return self.items[names[key]]
         import difflib
 
         close = difflib.get_close_matches(key, list(names), n=3, cutoff=0.6)
@@ -119,6 +148,22 @@ def load_catalog(kind: str, dirs: list[tuple[str, Path]], cache: SpecCache | Non
     return cat
 
 
+def check_config_dir(folder: str) -> None:
+    """A --config-dir must be a folder that holds gpus/, models/ or stacks/ (not one of those itself)."""
+    base = Path(folder)
+    if not folder.strip():
+        raise UsageError("--config-dir", "empty folder name; expected a folder holding gpus/, models/ or stacks/")
+    if not base.is_dir():
+        raise UsageError("--config-dir", f"{folder}: no such folder; expected a folder holding gpus/, models/ or "
+                                         "stacks/")
+    if not any((base / kind).is_dir() for kind in KIND_TYPES):
+        if base.resolve().name in KIND_TYPES:
+            raise UsageError("--config-dir", f"{folder} is a {base.resolve().name}/ folder itself; give the folder "
+                                             f"that holds it: {base.resolve().parent}")
+        raise UsageError("--config-dir", f"{folder} holds no gpus/, models/ or stacks/ folder; expected a folder "
+                                         "holding them (see `gpt2budget gpus --template`)")
+
+
 class Specs(NamedTuple):
     """The three catalogues a run draws on."""
 
@@ -129,7 +174,14 @@ class Specs(NamedTuple):
 
 def load_specs(user_dir: str | None = None, extra: Iterable[str] = (),
                warn: Callable[[str], None] | None = None) -> Specs:
-    """The three catalogues; `warn` gets one line per problem that does not stop a run (a broken user file)."""
+    """The three catalogues; `warn` gets one line per problem that does not stop a run (a broken user file,
+    a name two specs claim). A --config-dir that is not a spec folder is an error; a relative user folder
+    (from a relative XDG_CONFIG_HOME) is ignored, as the XDG specification says."""
+    if user_dir and not os.path.isabs(user_dir):
+        user_dir = os.path.join(os.path.expanduser("~"), ".config", os.path.basename(os.path.normpath(user_dir)))
+    extra = list(extra)
+    for d in extra:
+        check_config_dir(d)
     dirs = config_dirs(user_dir, extra)
     cache = SpecCache()
     specs = Specs(gpus=load_catalog("gpus", dirs, cache, warn), models=load_catalog("models", dirs, cache, warn),

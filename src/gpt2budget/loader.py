@@ -273,3 +273,30 @@ def guess_kind(path: Path, data: Any) -> str:
 def dump_yaml(data: Any) -> str:
     """YAML text of plain data (used for --format yaml and templates)."""
     return str(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100))
+
+
+def spec_name_problems(files: list[tuple[str, Path]]) -> list[SpecError]:
+    """Names that valid spec files claim along with a built-in spec or another of the files (for `validate`):
+    one error per file involved, at its aliases (or id), saying which spec the name resolves to."""
+    from gpt2budget.catalog import load_catalog
+    from gpt2budget.specfiles import builtin_config_dir
+    from gpt2budget.specs import normalize
+
+    out: list[SpecError] = []
+    for kind in KIND_TYPES:
+        mine = [f for k, f in files if k == kind]
+        if not mine:
+            continue
+        cat = load_catalog(kind, [("built-in", builtin_config_dir())])
+        lines: dict[str, dict[str, int]] = {}
+        for path in mine:
+            data, lines[str(path)] = parse_yaml(read_spec_text(path), str(path))
+            cat.add(validate_data(kind, data, str(path), lines[str(path)]), f"file: {path}")
+        for key, message in cat.collisions().items():
+            for sid, item in cat.items.items():
+                origin = cat.origin[sid]
+                if origin.startswith("file: ") and key in {normalize(n) for n in (sid, *item.aliases)}:
+                    shown = origin[len("file: "):]
+                    where = "aliases" if key in {normalize(n) for n in item.aliases} else "id"
+                    out.append(SpecError(shown, where, message, lines[shown].get(where)))
+    return out

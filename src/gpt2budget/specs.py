@@ -42,8 +42,28 @@ def doc(text: str) -> Rule:
 
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
+
+
+def normalize(name: str) -> str:
+    """A name as looked up: lower case, letters, digits and dots only ('RTX 4090' and 'rtx-4090' match)."""
+    return re.sub(r"[^a-z0-9.]", "", name.lower())
+
+
+def _has_letters(v: str) -> str:
+    if not normalize(v).strip("."):
+        raise ValueError(f"{v!r} has no letters or digits, so it cannot be looked up; expected a name like 'rtx-4090'")
+    return v
+
+
+def _aliases_have_letters(v: tuple[str, ...]) -> tuple[str, ...]:
+    for alias in v:
+        _has_letters(alias)
+    return v
+
+
 Id = Annotated[str, Rule(pattern=ID_PATTERN, max_length=64)]
-Name = Annotated[str, Rule(min_length=1)]
+Name = Annotated[str, Rule(min_length=1, check=_has_letters)]
+Aliases = Annotated[tuple[str, ...], Rule(check=_aliases_have_letters)]
 Pos = Annotated[float, Rule(gt=0)]
 NonNeg = Annotated[float, Rule(ge=0)]
 Fraction = Annotated[float, Rule(gt=0, le=1)]
@@ -183,7 +203,7 @@ class GpuSpec:
 
     id: Id
     name: Name
-    aliases: tuple[str, ...] = ()
+    aliases: Aliases = ()
     vendor: Literal["nvidia", "amd", "apple", "intel", "other"]
     architecture: str
     segment: Segment
@@ -242,7 +262,7 @@ class ModelSpec:
 
     id: Id
     name: Name
-    aliases: tuple[str, ...] = ()
+    aliases: Aliases = ()
     n_layer: ShapeInt
     n_head: ShapeInt
     n_embd: ShapeInt
@@ -321,7 +341,7 @@ class StackSpec:
 
     id: Id
     name: Name
-    aliases: tuple[str, ...] = ()
+    aliases: Aliases = ()
     description: str
     default_optimizer: Annotated[str, Rule(check=_known_optimizer)]
     default_attention: Literal["flash", "eager"]
