@@ -242,3 +242,30 @@ def test_models_template(cli, tmp_path):
     (folder / "my-gpt2.yaml").write_text(r.out)
     r = cli("validate", str(folder / "my-gpt2.yaml"))
     assert r.code == 0, r.out
+
+
+# --- 5. model families and bounded shapes ------------------------------------------------------------------
+
+
+def test_family_defaults_to_gpt2_and_others_are_refused(tmp_path, specs):
+    assert all(m.family == "gpt2" for m in specs.models)
+    err = error_of(tmp_path, "models", "n_layer: 12", "family: llama\nn_layer: 12")
+    assert err.key == "family" and err.line == 5
+    assert "family 'llama' is not supported (supported: gpt2)" in err.message
+
+
+@pytest.mark.parametrize("key", ["n_kv_head: 4", "intermediate_size: 3072", "rope_theta: 10000"])
+def test_llama_keys_name_the_family(tmp_path, key):
+    err = error_of(tmp_path, "models", "n_layer: 12", f"n_layer: 12\n{key}")
+    assert err.key == key.split(":")[0] and "family 'llama' is not supported (supported: gpt2)" in err.message
+
+
+@pytest.mark.parametrize("old,new,needle", [
+    ("n_layer: 12", "n_layer: 10000000", "10,000,000 is more than 1,024, the most layers"),
+    ("n_embd: 768", "n_embd: 131072", "more than 65,536"),
+    ("n_ctx: 1024", "n_ctx: 2097152", "more than 1,048,576"),
+    ("vocab_size: 50257", "vocab_size: 2000000", "more than 1,048,576"),
+])
+def test_shapes_are_bounded(tmp_path, old, new, needle):
+    err = error_of(tmp_path, "models", old, new)
+    assert err.key == old.split(":")[0] and needle in err.message

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from gpt2budget import validation
 from gpt2budget.errors import SpecError
 from gpt2budget.specfiles import read_spec_bytes
-from gpt2budget.specs import KIND_TYPES
+from gpt2budget.specs import FAMILIES, KIND_TYPES
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -165,8 +165,8 @@ def _unknown_key_message(kind: str, loc: tuple[Any, ...], data_keys: list[str]) 
 
     key = str(loc[-1])
     if kind == "models" and len(loc) == 1 and key in _OTHER_FAMILY_KEYS:
-        return (f"unknown key: {key} belongs to another model family (Llama-style); only the gpt2 family is "
-                "supported (supported: gpt2)")
+        return (f"unknown key: {key} is a key of another model family (Llama-style); family 'llama' is not "
+                f"supported (supported: {', '.join(FAMILIES)})")
     allowed = [f for f in validation.field_names(kind, loc[:-1]) if f not in data_keys]
     close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.7)
     return f"unknown key (did you mean {close[0]}?)" if close else "unknown key"

@@ -71,13 +71,34 @@ Segment = Literal["consumer", "datacenter", "workstation"]
 GpuLink = Literal["none", "nvlink", "nvlink-bridge", "infinity-fabric"]
 
 
-def _bounded(v: int) -> int:
-    if v > 10_000_000:
-        raise ValueError("is implausibly large (limit 10,000,000)")
+def _at_most(limit: int, what: str) -> Callable[[int], int]:
+    def check(v: int) -> int:
+        if v > limit:
+            raise ValueError(f"{v:,} is more than {limit:,}, the most {what} a GPT-2-family model this tool "
+                             "models can have")
+        return v
+
+    return check
+
+
+def _shape(limit: int, what: str) -> Rule:
+    return Rule(gt=0, check=_at_most(limit, what), description=f"{what}, 1 to {limit:,}")
+
+
+# Shapes bounded to what is meaningful (and cheap to evaluate): the largest GPT-style models have ~100-200 layers
+# and widths of 16-32k; a million-token context or vocabulary is far beyond GPT-2's.
+Layers = Annotated[int, _shape(1024, "layers")]
+Heads = Annotated[int, _shape(1024, "attention heads")]
+Width = Annotated[int, _shape(65_536, "embedding width")]
+Vocab = Annotated[int, _shape(1_048_576, "vocabulary entries")]
+Context = Annotated[int, _shape(1_048_576, "context positions")]
+FAMILIES = ("gpt2",)
+
+
+def _supported_family(v: str) -> str:
+    if v not in FAMILIES:
+        raise ValueError(f"family {v!r} is not supported (supported: {', '.join(FAMILIES)})")
     return v
-
-
-ShapeInt = Annotated[int, Rule(gt=0, check=_bounded)]
 
 
 def _token_count(v: Any) -> Any:
@@ -263,11 +284,13 @@ class ModelSpec:
     id: Id
     name: Name
     aliases: Aliases = ()
-    n_layer: ShapeInt
-    n_head: ShapeInt
-    n_embd: ShapeInt
-    vocab_size: ShapeInt
-    n_ctx: ShapeInt
+    family: Annotated[str, Rule(check=_supported_family, description="architecture family: gpt2 (the one built in)")
+                      ] = "gpt2"
+    n_layer: Layers
+    n_head: Heads
+    n_embd: Width
+    vocab_size: Vocab
+    n_ctx: Context
     tied_embeddings: bool = True
     original_tokens: Annotated[TokenCount, doc("tokens the original model was trained on (a number, or 20B, 100M)")]
     sources: dict[str, str]
@@ -276,7 +299,7 @@ class ModelSpec:
     def __post_init__(self) -> None:
         if self.n_embd % self.n_head:
             raise ValueError(f"n_embd ({self.n_embd}) is not divisible by n_head ({self.n_head})")
-        _check_sources(self, {"sources", "n_layer", "n_head", "n_embd", "vocab_size", "n_ctx"})
+        _check_sources(self, {"sources", "family", "n_layer", "n_head", "n_embd", "vocab_size", "n_ctx"})
 
 
 # --- training stacks -------------------------------------------------------------------------------
