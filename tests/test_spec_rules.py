@@ -154,12 +154,15 @@ def test_one_broken_user_file_is_reported_once_and_the_others_work(cli, tmp_path
                                     "gpus/good.yaml": GPU.replace("id: \"rtx-4090\"", "id: good").replace(
                                         'aliases: ["4090", "rtx4090"]', "aliases: []")})
     r = cli("models", "--config-dir", folder, "--format", "csv")
-    assert r.code == 0 and "gpt2-xl" in r.out
+    assert r.code == 0 and "gpt2-xl" in r.out and r.err == ""  # the GPU catalogue is not used
+    r = cli("gpus", "--config-dir", folder, "--format", "csv")
+    assert r.code == 0 and "\ngood," in r.out
     assert r.err.count("\n") == 1 and r.err.startswith("Warning: skipped ") and "broken.yaml:" in r.err
     r = cli("check", "--gpu", "good", "--model", "gpt2", "--config-dir", folder, "--format", "json")
     assert r.code == 0 and r.json()["inputs"]["gpu"] == "good"
     r = cli("check", "--gpu", "broken", "--model", "gpt2", "--config-dir", folder)
-    assert r.code == 3 and "Error: " in r.err and "broken.yaml:3: invalid YAML" in r.err and "unknown gpu" not in r.err
+    assert r.code == 3 and r.err.startswith("Error: ") and r.err.count("\n") == 1
+    assert "broken.yaml:3: invalid YAML" in r.err and "unknown gpu" not in r.err
 
 
 def test_a_broken_builtin_file_is_still_an_error(tmp_path):

@@ -35,6 +35,7 @@ class Catalog(Generic[S]):
     warn: Callable[[str], None] = field(default=lambda message: None, repr=False)
     _warned: set[str] = field(default_factory=set)
     _collisions: dict[str, str] | None = None
+    _unreported: list[str] = field(default_factory=list)
 
     def add(self, spec: S, origin: str) -> None:
         self._names.clear()
@@ -77,6 +78,7 @@ class Catalog(Generic[S]):
                                            f"`gpt2budget {self.kind}` lists")
         if key in self.broken:  # the file asked for is the broken one: its error, not "unknown"
             raise self.broken[key]
+        self._report_broken()
         names = self._index()
         if key in names:
             clash = self.collisions().get(key)
@@ -94,7 +96,14 @@ class Catalog(Generic[S]):
         kind = self.kind.rstrip("s")
         raise UnknownNameError(option, f"unknown {kind} {name!r}{hint} (see `gpt2budget {self.kind}`)")
 
+    def _report_broken(self) -> None:
+        """Each skipped file, once, when the catalogue is first used (not when the one asked for is broken:
+        its error says it)."""
+        while self._unreported:
+            self.warn(self._unreported.pop(0))
+
     def __iter__(self) -> Iterator[S]:
+        self._report_broken()
         return iter(self.items.values())
 
     def __len__(self) -> int:
@@ -139,7 +148,7 @@ def load_catalog(kind: str, dirs: list[tuple[str, Path]], cache: SpecCache | Non
                 if label == "built-in" or warn is None:
                     raise
                 cat.broken[normalize(path.stem)] = exc
-                cat.warn(f"skipped {' '.join(str(exc).split())}")
+                cat._unreported.append(f"skipped {' '.join(str(exc).split())}")
                 continue
             seen[spec.id] = path
             cat.add(spec, f"{label}: {path}")
@@ -157,9 +166,10 @@ def check_config_dir(folder: str) -> None:
         raise UsageError("--config-dir", f"{folder}: no such folder; expected a folder holding gpus/, models/ or "
                                          "stacks/")
     if not any((base / kind).is_dir() for kind in KIND_TYPES):
-        if base.resolve().name in KIND_TYPES:
-            raise UsageError("--config-dir", f"{folder} is a {base.resolve().name}/ folder itself; give the folder "
-                                             f"that holds it: {base.resolve().parent}")
+        real = base if base.name in KIND_TYPES else base.resolve()
+        if real.name in KIND_TYPES:
+            raise UsageError("--config-dir", f"{folder} is a {real.name}/ folder itself; give the folder that "
+                                             f"holds it: {real.parent}")
         raise UsageError("--config-dir", f"{folder} holds no gpus/, models/ or stacks/ folder; expected a folder "
                                          "holding them (see `gpt2budget gpus --template`)")
 
