@@ -272,3 +272,13 @@ def test_llama_keys_name_the_family(tmp_path, key):
 def test_shapes_are_bounded(tmp_path, old, new, needle):
     err = error_of(tmp_path, "models", old, new)
     assert err.key == old.split(":")[0] and needle in err.message
+
+
+def test_reserve_gib_leaves_memory_for_the_desktop(cli):
+    base = cli("check", "--gpu", "rtx-4090", "--model", "gpt2", "--format", "json").json()
+    r = cli("check", "--gpu", "rtx-4090", "--model", "gpt2", "--reserve-gib", "8", "--format", "json")
+    assert r.code == 0
+    assert r.json()["gpu"]["usable_bytes"] == pytest.approx(base["gpu"]["usable_bytes"] - 8 * 2**30)
+    assert r.json()["memory"]["max_micro_batch"] < base["memory"]["max_micro_batch"]
+    r = cli("check", "--gpu", "rtx-4090", "--model", "gpt2", "--reserve-gib", "23.5")
+    assert r.code == 2 and r.err.startswith("Error: --reserve-gib: 23.5 GiB leaves 0.26 GiB")

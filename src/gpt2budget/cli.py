@@ -172,6 +172,18 @@ def parse_zero(text: str, fsdp: str | None) -> int:
     return ZERO_NAMES[key]
 
 
+def _reserved(g: Any, reserve_gib: float) -> Any:
+    """The GPU with `reserve_gib` less usable memory (a desktop, another process): usable_memory_gib lowered."""
+    import dataclasses
+
+    usable = g.usable_bytes / 2**30
+    if usable - reserve_gib < 1:
+        raise UsageError("--reserve-gib", f"{reserve_gib:g} GiB leaves {usable - reserve_gib:.2f} GiB of the "
+                                          f"{usable:.2f} GiB usable on {g.id}; expected at least 1 GiB left")
+    return dataclasses.replace(g, usable_memory_gib=usable - reserve_gib, sources={
+        **g.sources, "usable_memory_gib": f"{usable:.2f} GiB usable less --reserve-gib {reserve_gib:g}"})
+
+
 def build_inputs(specs: "Specs", gpu: str, model: str, stack: str, **kw: Any) -> "CheckInputs":
     from gpt2budget.check import CheckInputs, default_precision
     from gpt2budget.cost import CostInputs
@@ -186,6 +198,8 @@ def build_inputs(specs: "Specs", gpu: str, model: str, stack: str, **kw: Any) ->
         if name in kw and bad(kw[name]):  # type: ignore[no-untyped-call]
             raise UsageError(option, f"{kw[name]} is outside the allowed range (see --help)")
     g = specs.gpus.get(gpu, "--gpu")
+    if kw.get("reserve_gib"):
+        g = _reserved(g, kw["reserve_gib"])
     m = specs.models.get(model, "--model")
     s = specs.stacks.get(stack, "--stack")
     precision = kw["precision"].value if kw.get("precision") else default_precision(g, s)
@@ -269,6 +283,8 @@ def check(
     fsdp: Annotated[str | None, typer.Option(help="FSDP sharding: NO_SHARD, SHARD_GRAD_OP (=ZeRO-2), FULL_SHARD (=ZeRO-3)")] = None,
     offload: Annotated[Offload, typer.Option(help="CPU offload: none, optimizer (ZeRO-Offload), params (ZeRO-Infinity)")] = Offload.none,
     host_memory: Annotated[float, typer.Option("--host-memory", min=0, max=1e7, help="CPU memory per node, GiB")] = 64.0,
+    reserve_gib: Annotated[float, typer.Option("--reserve-gib", min=0, max=1024, help=(
+        "GPU memory to leave free (a desktop, other processes), GiB"))] = 0.0,
     parallel_efficiency: Annotated[float, typer.Option("--parallel-efficiency", min=0, max=1)] = 0.9,
     optimal_rule: Annotated[Rule, typer.Option("--optimal-rule")] = Rule.chinchilla_20,
     batch_tokens: Annotated[str, typer.Option("--batch-tokens", help="tokens per optimizer step (GPT-2: 524288)")] = "524288",
