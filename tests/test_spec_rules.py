@@ -42,6 +42,11 @@ def test_numbers_are_strict(tmp_path, new, needle):
     assert err.key == "memory_gib" and err.line == 9 and needle in err.message
 
 
+def test_a_number_where_text_is_expected_says_to_quote_it(tmp_path):
+    err = error_of(tmp_path, "gpus", 'aliases: ["4090", "rtx4090"]', "aliases: [4090]")
+    assert err.key == "aliases.0" and err.message == 'expected text, got 4090 (quote it: "4090")'
+
+
 def test_whole_numbers_and_booleans_are_strict(tmp_path):
     assert "expected a whole number, got 2022.5" in error_of(
         tmp_path, "gpus", "launch_year: 2022", "launch_year: 2022.5").message
@@ -150,7 +155,7 @@ def test_key_typo_is_named_with_its_line_in_check_and_validate(cli, tmp_path):
 
 
 def test_one_broken_user_file_is_reported_once_and_the_others_work(cli, tmp_path):
-    folder = user_folder(tmp_path, {"gpus/broken.yaml": "id: broken\nname: [\n",
+    folder = user_folder(tmp_path, {"gpus/broken.yaml": "id: my-id\nname: [\n",
                                     "gpus/good.yaml": GPU.replace("id: \"rtx-4090\"", "id: good").replace(
                                         'aliases: ["4090", "rtx4090"]', "aliases: []")})
     r = cli("models", "--config-dir", folder, "--format", "csv")
@@ -160,9 +165,10 @@ def test_one_broken_user_file_is_reported_once_and_the_others_work(cli, tmp_path
     assert r.err.count("\n") == 1 and r.err.startswith("Warning: skipped ") and "broken.yaml:" in r.err
     r = cli("check", "--gpu", "good", "--model", "gpt2", "--config-dir", folder, "--format", "json")
     assert r.code == 0 and r.json()["inputs"]["gpu"] == "good"
-    r = cli("check", "--gpu", "broken", "--model", "gpt2", "--config-dir", folder)
-    assert r.code == 3 and r.err.startswith("Error: ") and r.err.count("\n") == 1
-    assert "broken.yaml:3: invalid YAML" in r.err and "unknown gpu" not in r.err
+    for asked in ("broken", "my-id"):  # by file name or by the id it declares
+        r = cli("check", "--gpu", asked, "--model", "gpt2", "--config-dir", folder)
+        assert r.code == 3 and r.err.startswith("Error: ") and r.err.count("\n") == 1
+        assert "broken.yaml:3: invalid YAML" in r.err and "unknown gpu" not in r.err
 
 
 def test_a_broken_builtin_file_is_still_an_error(tmp_path):

@@ -7,6 +7,7 @@ go through the loader (YAML and pydantic), which is therefore imported only when
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -126,6 +127,16 @@ def _load_file(kind: str, path: Path, cache: SpecCache) -> Any:
     return spec
 
 
+def _declared_id(path: Path) -> str | None:
+    """The id a broken file declares on a line of its own (`id: x`), if it can be read without parsing."""
+    try:
+        text = read_spec_bytes(path).decode("utf-8", "replace")
+    except SpecError:
+        return None
+    m = re.search(r"^id:[ \t]*[\"']?([a-z0-9][a-z0-9._-]*)[\"']?[ \t]*(?:#.*)?$", text, re.MULTILINE)
+    return m.group(1) if m else None
+
+
 def load_catalog(kind: str, dirs: list[tuple[str, Path]], cache: SpecCache | None = None,
                  warn: Callable[[str], None] | None = None) -> Catalog[Any]:
     """Load every spec of one kind; a later folder's file with the same id replaces an earlier one.
@@ -148,6 +159,9 @@ def load_catalog(kind: str, dirs: list[tuple[str, Path]], cache: SpecCache | Non
                 if label == "built-in" or warn is None:
                     raise
                 cat.broken[normalize(path.stem)] = exc
+                declared = _declared_id(path)
+                if declared:
+                    cat.broken.setdefault(normalize(declared), exc)
                 cat._unreported.append(f"skipped {' '.join(str(exc).split())}")
                 continue
             seen[spec.id] = path

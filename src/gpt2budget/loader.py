@@ -194,6 +194,8 @@ def _spec_errors(kind: str, exc: ValidationError, path: str, lines: dict[str, in
         expected = _EXPECTED.get(err["type"])
         if expected:
             msg = f"expected {expected}, got {_describe(value)}"
+            if expected == "text" and isinstance(value, (int, float)) and not isinstance(value, bool):
+                msg += f" (quote it: \"{value}\")"
             err = {**err, "type": "missing"}  # the value is already shown
         # a check across fields gets the whole mapping as its input: not worth showing
         plain = ("input" not in err or err["type"] in ("missing", "extra_forbidden")
