@@ -115,6 +115,8 @@ REAL_GPUS = {  # public spec-sheet figures: the oldest and largest cards the ran
     "b200": "memory_gib: 180\nmemory_bandwidth_gb_per_s: 8000\nhost_link_gb_per_s: 63\nboard_power_w: 1000\n"
             "gpu_link: nvlink\ngpu_link_gb_per_s: 900\npeak_tflops:\n  fp32: 80\n  tf32: 1100\n  bf16: 2250\n"
             "  fp8: 4500\n  fp4: 9000\n",
+    "rubin-class": "memory_gib: 288\nmemory_bandwidth_gb_per_s: 22000\nhost_link_gb_per_s: 126\nboard_power_w: 2300\n"
+                   "peak_tflops:\n  fp32: 130\n  bf16: 4000\n  fp8: 17500\n  fp4: 50000\n",  # announced figures
 }
 
 

@@ -152,22 +152,24 @@ def _num(x: float) -> str:
     return f"{x:.6g}"
 
 
-# Plausible ranges for GPU values, wide enough for every GPU from a GTX 1080 Ti to a B200 or MI325X, with the
+# Plausible ranges for GPU values, wide enough for every GPU from a GTX 1080 Ti to a B200 or MI325X (and headroom
+# for announced parts: Rubin-class HBM4 at 20-32 TB/s, multi-kW packages, FP4 in the tens of PFLOP/s), with the
 # unit mistakes that put a value outside them: (key, low, high, unit, [(factor, unit the value looks like in)]).
 # A value v "looks like" unit U when v / factor is in range.
 _PLAUSIBLE: tuple[tuple[str, float, float, str, tuple[tuple[float, str], ...]], ...] = (
     ("memory_gib", 1, 1024, "GiB", ((1024, "MiB"), (1024**3, "bytes"), (1 / 1024, "TiB"))),
     ("usable_memory_gib", 1, 1024, "GiB", ((1024, "MiB"), (1024**3, "bytes"), (1 / 1024, "TiB"))),
-    ("memory_bandwidth_gb_per_s", 10, 20_000, "GB/s", ((1000, "MB/s"), (8, "Gbit/s"), (1e9, "B/s"), (1e-3, "TB/s"))),
+    ("memory_bandwidth_gb_per_s", 10, 50_000, "GB/s", ((1000, "MB/s"), (8, "Gbit/s"), (1e9, "B/s"), (1e-3, "TB/s"))),
     ("host_link_gb_per_s", 1, 1000, "GB/s", ((1000, "MB/s"), (8, "Gbit/s"), (1e9, "B/s"), (1e-3, "TB/s"))),
     ("gpu_link_gb_per_s", 1, 20_000, "GB/s", ((1000, "MB/s"), (8, "Gbit/s"), (1e9, "B/s"), (1e-3, "TB/s"))),
-    ("board_power_w", 10, 3000, "W", ((1000, "mW"), (1e-3, "kW"))),
+    ("board_power_w", 10, 5000, "W", ((1000, "mW"), (1e-3, "kW"))),
     ("boost_clock_mhz", 100, 10_000, "MHz", ((1e6, "Hz"), (1000, "kHz"), (1e-3, "GHz"))),
     ("peak_tflops.fp32", 0.5, 500, "TFLOP/s", ((1e12, "FLOP/s"), (1e3, "GFLOP/s"), (1e-3, "PFLOP/s"))),
-    *((f"{group}.{k}", 0.1, 20_000, "TFLOP/s", ((1e12, "FLOP/s"), (1e3, "GFLOP/s"), (1e-3, "PFLOP/s")))
+    *((f"{group}.{k}", 0.1, top, "TFLOP/s", ((1e12, "FLOP/s"), (1e3, "GFLOP/s"), (1e-3, "PFLOP/s")))
       for group, names in (("peak_tflops", ("tf32", "fp16", "bf16", "fp8", "fp4")),
                            ("peak_tflops_fp16_accumulate", ("fp16", "fp8")))
-      for k in names),
+      for k in names
+      for top in ({"fp8": 50_000, "fp4": 100_000}.get(k, 20_000),)),
 )
 _OVERRIDE = "set unusual: true, with the reason in sources.unusual, for real hardware outside it"
 
