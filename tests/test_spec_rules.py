@@ -42,6 +42,11 @@ def test_numbers_are_strict(tmp_path, new, needle):
     assert err.key == "memory_gib" and err.line == 9 and needle in err.message
 
 
+def test_text_where_a_list_is_expected(tmp_path):
+    err = error_of(tmp_path, "gpus", 'aliases: ["4090", "rtx4090"]', 'aliases: "4090"')
+    assert err.message == "expected a list, got the text '4090'"
+
+
 def test_a_number_where_text_is_expected_says_to_quote_it(tmp_path):
     err = error_of(tmp_path, "gpus", 'aliases: ["4090", "rtx4090"]', "aliases: [4090]")
     assert err.key == "aliases.0" and err.message == 'expected text, got 4090 (quote it: "4090")'

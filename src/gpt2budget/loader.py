@@ -193,7 +193,7 @@ def _spec_errors(kind: str, exc: ValidationError, path: str, lines: dict[str, in
         value = err.get("input")
         expected = _EXPECTED.get(err["type"])
         if expected:
-            msg = f"expected {expected}, got {_describe(value)}"
+            msg = f"expected {expected}, got {_describe(value, expected)}"
             if expected == "text" and isinstance(value, (int, float)) and not isinstance(value, bool):
                 msg += f" (quote it: \"{value}\")"
             err = {**err, "type": "missing"}  # the value is already shown
@@ -217,11 +217,12 @@ _EXPECTED = {"float_type": "a number", "int_type": "a whole number", "int_from_f
              "dict_type": "a mapping of keys", "model_type": "a mapping of keys", "model_attributes_type": "a mapping of keys"}
 
 
-def _describe(value: Any) -> str:
+def _describe(value: Any, expected: str) -> str:
     if isinstance(value, bool):
         return f"the boolean {str(value).lower()} (YAML reads yes/no/on/off/true/false as booleans)"
     if isinstance(value, str):
-        return f"the text {value!r:.40} (a quoted value is text: remove the quotes)"
+        scalar = expected in ("a number", "a whole number", "true or false")
+        return f"the text {value!r:.40}" + (" (a quoted value is text: remove the quotes)" if scalar else "")
     if value is None:
         return "nothing (null)"
     if isinstance(value, (list, tuple)):
