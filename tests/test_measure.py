@@ -94,6 +94,7 @@ def test_find_calibration_last_folder_wins(tmp_path):
 
 def test_a_calibration_changes_checks_time_visibly_and_reversibly(cli, tmp_path):
     base = ["check", "--gpu", "4090", "--model", "gpt2", "--config-dir", str(tmp_path), "--format", "json"]
+    (tmp_path / "calibrations").mkdir()
     before = cli(*base).json()
     write(tmp_path, "calibrations/rtx-4090.yaml", CAL)
     after = cli(*base).json()

@@ -24,7 +24,7 @@ from gpt2budget.cost import CostInputs
 from gpt2budget.errors import UsageError
 from gpt2budget.options import RunOptions
 from gpt2budget.planner import plan
-from gpt2budget.specs import StackSpec
+from gpt2budget.specs import GpuSpec, StackSpec
 from gpt2budget.units import parse_count, parse_duration
 
 __all__ = ["load", "configure", "evaluate", "advise", "plan", "Specs", "CheckInputs"]
@@ -61,6 +61,18 @@ def checkpointing_on(stack: StackSpec, level: str | None) -> bool:
     return True
 
 
+def reserved(g: GpuSpec, reserve_gib: float) -> GpuSpec:
+    """The GPU with `reserve_gib` less usable memory (a desktop, another process): usable_memory_gib lowered."""
+    import dataclasses
+
+    usable = g.usable_bytes / 2**30
+    if usable - reserve_gib < 1:
+        raise UsageError("--reserve-gib", f"{reserve_gib:g} GiB leaves {usable - reserve_gib:.2f} GiB of the "
+                                          f"{usable:.2f} GiB usable on {g.id}; expected at least 1 GiB left")
+    return dataclasses.replace(g, usable_memory_gib=usable - reserve_gib, sources={
+        **g.sources, "usable_memory_gib": f"{usable:.2f} GiB usable less --reserve-gib {reserve_gib:g}"})
+
+
 def _v(x: Any) -> Any:
     """An option's plain value (the CLI passes str Enums)."""
     return getattr(x, "value", x)
@@ -91,6 +103,8 @@ def configure(specs: Specs, gpu: str, model: str, stack: str = "hf", *, calibrat
     option left out takes the CLI's default, or the stack's."""
     _check_ranges(kw)
     g = specs.gpus.get(gpu, "--gpu")
+    if kw.get("reserve_gib"):
+        g = reserved(g, kw["reserve_gib"])
     m = specs.models.get(model, "--model")
     s = specs.stacks.get(stack, "--stack")
     opts = RunOptions(

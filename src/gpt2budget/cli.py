@@ -160,7 +160,11 @@ UtilOpt = Annotated[float | None, typer.Option("--utilization", min=0, max=1,
 def load(config_dir: list[Path] | None) -> "Specs":
     from gpt2budget.catalog import load_specs
 
-    return load_specs(typer.get_app_dir("gpt2budget"), [str(p) for p in config_dir or []])
+    return load_specs(typer.get_app_dir("gpt2budget"), [str(p) for p in config_dir or []], warn=_warn)
+
+
+def _warn(message: str) -> None:
+    sys.stderr.write(f"Warning: {message}\n")
 
 
 def user_folders(config_dir: list[Path] | None) -> list[Path]:
@@ -246,6 +250,8 @@ def check(
     fsdp: Annotated[str | None, typer.Option(help="FSDP sharding: NO_SHARD, SHARD_GRAD_OP (=ZeRO-2), FULL_SHARD (=ZeRO-3)")] = None,
     offload: Annotated[Offload, typer.Option(help="CPU offload: none, optimizer (ZeRO-Offload), params (ZeRO-Infinity)")] = Offload.none,
     host_memory: Annotated[float, typer.Option("--host-memory", min=0, max=1e7, help="CPU memory per node, GiB")] = 64.0,
+    reserve_gib: Annotated[float, typer.Option("--reserve-gib", min=0, max=1024, help=(
+        "GPU memory to leave free (a desktop, other processes), GiB"))] = 0.0,
     parallel_efficiency: Annotated[float | None, typer.Option("--parallel-efficiency", min=0, max=1, help="override: fraction of single-GPU speed each GPU keeps (default: modelled from the interconnect)")] = None,
     optimal_rule: OptimalRuleOpt = Rule.chinchilla_20,
     batch_tokens: Annotated[str, typer.Option("--batch-tokens", help="tokens per optimizer step (GPT-2: 524288)")] = "524288",
@@ -407,26 +413,35 @@ def gpus(
 ) -> None:
     """The GPU catalogue, one row each (dense peak TFLOP/s; tensor figures at FP32 accumulate)."""
     if template:
-        from gpt2budget import report
-        from gpt2budget.specs import spec_data
-
-        spec = load(config_dir).gpus.get(template, "--template")
-        data = spec_data(spec)
-        data["id"] = f"my-{spec.id}"
-        data["name"] = f"{spec.name} (edit me)"
-        data["aliases"] = []
-        emit("# A new GPU spec: edit the values and their sources, then save it as <your folder>/gpus/<id>.yaml\n"
-             + report.to_yaml(data))
+        _template("gpus", load(config_dir).gpus.get(template, "--template"))
         return
     _catalog_command("gpus", fmt, show_source, no_color, config_dir)
 
 
-@app.command(epilog="Example: gpt2budget models --format markdown")
+@app.command(epilog="Example: gpt2budget models --format markdown ; gpt2budget models --template gpt2 > my-model.yaml")
 def models(fmt: FormatOpt = Fmt.table,
            show_source: Annotated[bool, typer.Option("--show-source", help="say which file each spec came from")] = False,
+           template: Annotated[str | None, typer.Option(
+               help="print a filled-in spec of this model to start a new one from")] = None,
            no_color: NoColorOpt = False, config_dir: ConfigDirOpt = None) -> None:
     """The model catalogue (parameter counts computed from each shape)."""
+    if template:
+        _template("models", load(config_dir).models.get(template, "--template"))
+        return
     _catalog_command("models", fmt, show_source, no_color, config_dir)
+
+
+def _template(kind: str, spec: Any) -> None:
+    from gpt2budget import report
+    from gpt2budget.specs import spec_data
+
+    data = spec_data(spec)
+    data["id"] = f"my-{spec.id}"
+    data["name"] = f"{spec.name} (edit me)"
+    data["aliases"] = []
+    label = {"gpus": "GPU"}.get(kind, kind[:-1])
+    emit(f"# A new {label} spec: edit the values and their sources, then save it as <your folder>/{kind}/<id>.yaml\n"
+         + report.to_yaml(data))
 
 
 @app.command(epilog="Example: gpt2budget stacks --format json")
@@ -709,21 +724,42 @@ def schema(kind: Annotated[SchemaKind, typer.Argument(help="gpu, model, stack or
 
 
 @app.command(epilog="Example: gpt2budget validate ~/.config/gpt2budget/gpus/my-card.yaml")
-def validate(files: Annotated[list[Path], typer.Argument(help="spec files to check")]) -> None:
+def validate(files: Annotated[list[Path], typer.Argument(help="spec files, or folders (each spec file in them "
+                                                                "and in their gpus/, models/, stacks/)")]) -> None:
     """Check spec files; report each problem as file:line: key: message."""
-    from gpt2budget.loader import guess_kind, spec_file_problems
+    from gpt2budget.loader import guess_kind, spec_file_problems, spec_name_problems
 
     bad = 0
-    for f in files:
+    checked: list[tuple[str, Path]] = []
+    for f in _spec_paths(files):
         kind = guess_kind(f, _peek(f))
         problems = spec_file_problems(kind, f)
         if not problems:
             sys.stdout.write(f"{f}: ok ({kind[:-1]})\n")
+            checked.append((kind, f))
         bad += bool(problems)
         for exc in problems:
             sys.stdout.write(f"{exc.path}:{exc.line or 1}: {exc.key or '-'}: {exc.message}\n")
+    for exc in spec_name_problems(checked):
+        bad += 1
+        sys.stdout.write(f"{exc.path}:{exc.line or 1}: {exc.key or '-'}: {exc.message}\n")
     if bad:
         raise typer.Exit(3)
+
+
+def _spec_paths(items: list[Path]) -> list[Path]:
+    """Files as given; a folder gives its spec files and those of its gpus/, models/ and stacks/ folders."""
+    from gpt2budget.specfiles import spec_files
+    from gpt2budget.specs import KIND_TYPES
+
+    out: list[Path] = []
+    for item in items:
+        if item.is_dir():
+            for folder in (item, *(item / kind for kind in KIND_TYPES)):
+                out += spec_files(folder)
+        else:
+            out.append(item)
+    return out
 
 
 def _peek(path: Path) -> Any:

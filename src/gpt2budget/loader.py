@@ -7,6 +7,7 @@ files over specfiles.MAX_SPEC_BYTES and unknown tags. Every error names the file
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from pydantic import ValidationError
 from gpt2budget import validation
 from gpt2budget.errors import SpecError
 from gpt2budget.specfiles import read_spec_bytes
-from gpt2budget.specs import KIND_TYPES
+from gpt2budget.specs import FAMILIES, KIND_TYPES
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -48,10 +49,9 @@ def _build(node: yaml.Node, path: str, key: str, lines: dict[str, int], ctx: tup
     ctor, seen = ctx
     line = node.start_mark.line + 1
     tag = node.tag or ""
-    if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
-        if id(node) in seen:  # the composer shares the node an alias points to
-            raise SpecError(path, key, "YAML anchors and aliases are not allowed in spec files", line)
-        seen.add(id(node))
+    if id(node) in seen:  # the composer shares the node an alias points to (scalars included)
+        raise SpecError(path, key, "YAML anchors and aliases are not allowed in spec files", line)
+    seen.add(id(node))
     if isinstance(node, yaml.MappingNode):
         if tag != "tag:yaml.org,2002:map":
             raise SpecError(path, key, f"tag {tag!r} is not allowed", line)
@@ -79,7 +79,26 @@ def _build(node: yaml.Node, path: str, key: str, lines: dict[str, int], ctx: tup
     allowed = ("str", "int", "float", "bool", "null")
     if tag not in {f"tag:yaml.org,2002:{t}" for t in allowed}:
         raise SpecError(path, key, f"tag {tag!r} is not allowed", line)
+    _refuse_yaml11_numbers(node, path, key, line)
+    if tag == "tag:yaml.org,2002:str" and not getattr(node, "style", None) and _YAML12_FLOAT.fullmatch(str(node.value)):
+        return float(node.value)  # YAML 1.2 reads an unquoted 1e9 or 10.0e9 as a number; PyYAML (1.1) as text
     return _scalar(node, path, key, ctor)
+
+
+_YAML12_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
+
+
+def _refuse_yaml11_numbers(node: yaml.Node, path: str, key: str, line: int) -> None:
+    """YAML 1.1 reads `1:30` as 90 (base 60) and `017` as 15 (octal): surprises, refused with the reason."""
+    if node.tag not in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float") or getattr(node, "style", None):
+        return
+    text = str(node.value)
+    if ":" in text:
+        raise SpecError(path, key, f"{text} is a YAML 1.1 base-60 number; expected a plain number "
+                                   "(quote it if it is text)", line)
+    if re.fullmatch(r"[-+]?0[0-9_]+", text):
+        raise SpecError(path, key, f"{text} has a leading zero, which YAML 1.1 reads as octal; expected a plain "
+                                   "number without it", line)
 
 
 def parse_yaml(text: str, path: str) -> tuple[Any, dict[str, int]]:
@@ -118,31 +137,104 @@ def _checked(kind: str, data: Any, path: str, lines: dict[str, int]) -> tuple[An
     """The validated spec, or None and every problem found."""
     if not isinstance(data, dict):
         return None, [SpecError(path, "", f"expected a mapping of keys at the top level, got {type(data).__name__}")]
+    other = _other_kind(kind, data)
+    if other:
+        marker, where = other
+        return None, [SpecError(path, "", f"this looks like a {where[:-1]} spec (has {marker}); put it in {where}/")]
     data.setdefault("id", Path(path).stem)
     try:
         return validation.validate(kind, data), []
     except ValidationError as exc:
-        return None, _spec_errors(exc, path, lines)
+        return None, _spec_errors(kind, exc, path, lines)
 
 
-def _spec_errors(exc: ValidationError, path: str, lines: dict[str, int]) -> list[SpecError]:
-    """Each pydantic error as a SpecError naming the key and its line, in file order."""
+# A key that only one kind of spec has: a file with it, in another kind's folder, is in the wrong folder.
+_KIND_MARKERS = {"gpus": "peak_tflops", "models": "n_layer", "stacks": "layer_activations"}
+# Keys of model families other than GPT-2 (Llama, Mistral, GPT-NeoX...): the spec is of a family not supported.
+_OTHER_FAMILY_KEYS = {"n_kv_head", "num_key_value_heads", "intermediate_size", "rope_theta", "rope_scaling",
+                      "rms_norm_eps", "num_attention_heads", "num_hidden_layers", "hidden_size", "hidden_act",
+                      "sliding_window", "max_position_embeddings", "ffn_dim", "multiple_of", "norm_eps"}
+
+
+def _other_kind(kind: str, data: dict[str, Any]) -> tuple[str, str] | None:
+    if _KIND_MARKERS.get(kind, "") in data:
+        return None
+    for other, marker in _KIND_MARKERS.items():
+        if other != kind and marker in data:
+            return marker, other
+    return None
+
+
+def _unknown_key_message(kind: str, loc: tuple[Any, ...], data_keys: list[str]) -> str:
+    import difflib
+
+    key = str(loc[-1])
+    if kind == "models" and len(loc) == 1 and key in _OTHER_FAMILY_KEYS:
+        return (f"unknown key: {key} is a key of another model family (Llama-style); family 'llama' is not "
+                f"supported (supported: {', '.join(FAMILIES)})")
+    allowed = [f for f in validation.field_names(kind, loc[:-1]) if f not in data_keys]
+    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.7)
+    return f"unknown key (did you mean {close[0]}?)" if close else "unknown key"
+
+
+def _spec_errors(kind: str, exc: ValidationError, path: str, lines: dict[str, int]) -> list[SpecError]:
+    """Each pydantic error as a SpecError naming the key and its line: unknown keys first (a typo there is
+    the cause of a missing key), then in file order, missing keys last."""
     out = []
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"])
+        blamed = getattr(err.get("ctx", {}).get("error"), "key", None)  # specs.KeyValueError: a check across keys
+        if isinstance(blamed, str):
+            loc = f"{loc}.{blamed}" if loc else blamed
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
-            msg = "unknown key"
+            parent = loc.rpartition(".")[0]
+            present = [k.rpartition(".")[2] for k in lines if k.rpartition(".")[0] == parent]
+            msg = _unknown_key_message(kind, tuple(err["loc"]), present)
         elif err["type"] == "missing":
             msg = "required key is missing"
         elif msg.startswith("Value error, "):
             msg = msg[len("Value error, "):]
         value = err.get("input")
+        expected = _EXPECTED.get(err["type"])
+        if expected:
+            msg = f"expected {expected}, got {_describe(value, expected)}"
+            if expected == "text" and isinstance(value, (int, float)) and not isinstance(value, bool):
+                msg += f" (quote it: \"{value}\")"
+            err = {**err, "type": "missing"}  # the value is already shown
         # a check across fields gets the whole mapping as its input: not worth showing
-        plain = "input" not in err or err["type"] == "missing" or (err["type"] == "value_error" and isinstance(value, dict))
+        plain = ("input" not in err or err["type"] in ("missing", "extra_forbidden")
+                 or (err["type"] == "value_error" and isinstance(value, dict)))
         shown = msg if plain else f"{msg} (got {value!r:.60})"
         out.append(SpecError(path, loc, shown, _line_for(loc, lines)))
-    return sorted(out, key=lambda e: e.line or 0)
+    typos = {m.group(1): e for e in out if (m := re.search(r"unknown key \(did you mean (\w+)\?", e.message))}
+    for i, e in enumerate(out):
+        typo = typos.get(e.key.rpartition(".")[2]) if e.message == "required key is missing" else None
+        if typo is not None:
+            out[i] = SpecError(e.path, e.key, f"required key is missing (is {typo.key.rpartition('.')[2]} on "
+                                              f"line {typo.line} a typo?)", e.line)
+    rank = {"unknown": 0, "required": 2}
+    return sorted(out, key=lambda e: (rank.get(e.message.split(" ")[0], 1), e.line or 0))
+
+
+_EXPECTED = {"float_type": "a number", "int_type": "a whole number", "int_from_float": "a whole number",
+             "bool_type": "true or false", "string_type": "text", "tuple_type": "a list", "list_type": "a list",
+             "dict_type": "a mapping of keys", "model_type": "a mapping of keys", "model_attributes_type": "a mapping of keys"}
+
+
+def _describe(value: Any, expected: str) -> str:
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()} (YAML reads yes/no/on/off/true/false as booleans)"
+    if isinstance(value, str):
+        scalar = expected in ("a number", "a whole number", "true or false")
+        return f"the text {value!r:.40}" + (" (a quoted value is text: remove the quotes)" if scalar else "")
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return repr(value)
 
 
 def spec_file_problems(kind: str, path: Path) -> list[SpecError]:
@@ -189,3 +281,30 @@ def guess_kind(path: Path, data: Any) -> str:
 def dump_yaml(data: Any) -> str:
     """YAML text of plain data (used for --format yaml and templates)."""
     return str(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100))
+
+
+def spec_name_problems(files: list[tuple[str, Path]]) -> list[SpecError]:
+    """Names that valid spec files claim along with a built-in spec or another of the files (for `validate`):
+    one error per file involved, at its aliases (or id), saying which spec the name resolves to."""
+    from gpt2budget.catalog import load_catalog
+    from gpt2budget.specfiles import builtin_config_dir
+    from gpt2budget.specs import normalize
+
+    out: list[SpecError] = []
+    for kind in KIND_TYPES:
+        mine = [f for k, f in files if k == kind]
+        if not mine:
+            continue
+        cat = load_catalog(kind, [("built-in", builtin_config_dir())])
+        lines: dict[str, dict[str, int]] = {}
+        for path in mine:
+            data, lines[str(path)] = parse_yaml(read_spec_text(path), str(path))
+            cat.add(validate_data(kind, data, str(path), lines[str(path)]), f"file: {path}")
+        for key, message in cat.collisions().items():
+            for sid, item in cat.items.items():
+                origin = cat.origin[sid]
+                if origin.startswith("file: ") and key in {normalize(n) for n in (sid, *item.aliases)}:
+                    shown = origin[len("file: "):]
+                    where = "aliases" if key in {normalize(n) for n in item.aliases} else "id"
+                    out.append(SpecError(shown, where, message, lines[shown].get(where)))
+    return out

@@ -23,7 +23,8 @@ from gpt2budget.options import PRECISION_CHOICES as PRECISIONS
 
 class Rule(NamedTuple):
     """What `gpt2budget.validation` enforces on a field: pydantic `Field` keywords, plus `check(value)`,
-    which returns the value or raises ValueError with a message that reads after the key's name."""
+    which returns the value or raises ValueError with a message that reads after the key's name, and
+    `before(raw)`, which may convert the value as written (e.g. "20B") before its type is checked."""
 
     gt: float | None = None
     ge: float | None = None
@@ -33,6 +34,7 @@ class Rule(NamedTuple):
     pattern: str | None = None
     description: str | None = None
     check: Callable[[Any], Any] | None = None
+    before: Callable[[Any], Any] | None = None
 
 
 def doc(text: str) -> Rule:
@@ -40,8 +42,28 @@ def doc(text: str) -> Rule:
 
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
+
+
+def normalize(name: str) -> str:
+    """A name as looked up: lower case, letters, digits and dots only ('RTX 4090' and 'rtx-4090' match)."""
+    return re.sub(r"[^a-z0-9.]", "", name.lower())
+
+
+def _has_letters(v: str) -> str:
+    if not normalize(v).strip("."):
+        raise ValueError(f"{v!r} has no letters or digits, so it cannot be looked up; expected a name like 'rtx-4090'")
+    return v
+
+
+def _aliases_have_letters(v: tuple[str, ...]) -> tuple[str, ...]:
+    for alias in v:
+        _has_letters(alias)
+    return v
+
+
 Id = Annotated[str, Rule(pattern=ID_PATTERN, max_length=64)]
-Name = Annotated[str, Rule(min_length=1)]
+Name = Annotated[str, Rule(min_length=1, check=_has_letters)]
+Aliases = Annotated[tuple[str, ...], Rule(check=_aliases_have_letters)]
 Pos = Annotated[float, Rule(gt=0)]
 NonNeg = Annotated[float, Rule(ge=0)]
 Fraction = Annotated[float, Rule(gt=0, le=1)]
@@ -49,13 +71,50 @@ Segment = Literal["consumer", "datacenter", "workstation"]
 GpuLink = Literal["none", "nvlink", "nvlink-bridge", "infinity-fabric"]
 
 
-def _bounded(v: int) -> int:
-    if v > 10_000_000:
-        raise ValueError("is implausibly large (limit 10,000,000)")
+def _at_most(limit: int, what: str) -> Callable[[int], int]:
+    def check(v: int) -> int:
+        if v > limit:
+            raise ValueError(f"{v:,} is more than {limit:,}, the most {what} a GPT-2-family model this tool "
+                             "models can have")
+        return v
+
+    return check
+
+
+def _shape(limit: int, what: str) -> Rule:
+    return Rule(gt=0, check=_at_most(limit, what), description=f"{what}, 1 to {limit:,}")
+
+
+# Shapes bounded to what is meaningful (and cheap to evaluate): the largest GPT-style models have ~100-200 layers
+# and widths of 16-32k; a million-token context or vocabulary is far beyond GPT-2's.
+Layers = Annotated[int, _shape(1024, "layers")]
+Heads = Annotated[int, _shape(1024, "attention heads")]
+Width = Annotated[int, _shape(65_536, "embedding width")]
+Vocab = Annotated[int, _shape(1_048_576, "vocabulary entries")]
+Context = Annotated[int, _shape(1_048_576, "context positions")]
+FAMILIES = ("gpt2",)
+
+
+def _supported_family(v: str) -> str:
+    if v not in FAMILIES:
+        raise ValueError(f"family {v!r} is not supported (supported: {', '.join(FAMILIES)})")
     return v
 
 
-ShapeInt = Annotated[int, Rule(gt=0, check=_bounded)]
+def _token_count(v: Any) -> Any:
+    """'20B', '100M', '1.4T' as on the command line (units.parse_count); anything else is checked as a number."""
+    if isinstance(v, str):
+        from gpt2budget.errors import UsageError
+        from gpt2budget.units import parse_count
+
+        try:
+            return parse_count(v, "")
+        except UsageError:
+            raise ValueError(f"cannot read {v!r}; expected a number or a count such as 20B, 100M, 1.4T") from None
+    return v
+
+
+TokenCount = Annotated[float, Rule(gt=0, before=_token_count, description="a number, or a count such as 20B")]
 
 # The peak-FLOP/s column each training precision runs on.
 PRECISION_PEAK_KEY = {"fp32": "fp32", "tf32": "tf32", "amp-bf16": "bf16", "amp-fp16": "fp16", "bf16": "bf16"}
@@ -81,6 +140,72 @@ class Fp16AccumulatePeaks:
     fp8: Pos | None = None
 
 
+class KeyValueError(ValueError):
+    """A check across keys that blames one key (dotted), so that the error names that key and its line."""
+
+    def __init__(self, key: str, message: str) -> None:
+        self.key = key
+        super().__init__(message)
+
+
+def _num(x: float) -> str:
+    return f"{x:.6g}"
+
+
+# Plausible ranges for GPU values, wide enough for every GPU from a GTX 1080 Ti to a B200 or MI325X (and headroom
+# for announced parts: Rubin-class HBM4 at 20-32 TB/s, multi-kW packages, FP4 in the tens of PFLOP/s), with the
+# unit mistakes that put a value outside them: (key, low, high, unit, [(factor, unit the value looks like in)]).
+# A value v "looks like" unit U when v / factor is in range.
+_PLAUSIBLE: tuple[tuple[str, float, float, str, tuple[tuple[float, str], ...]], ...] = (
+    ("memory_gib", 1, 1024, "GiB", ((1024, "MiB"), (1024**3, "bytes"), (1 / 1024, "TiB"))),
+    ("usable_memory_gib", 1, 1024, "GiB", ((1024, "MiB"), (1024**3, "bytes"), (1 / 1024, "TiB"))),
+    ("memory_bandwidth_gb_per_s", 10, 50_000, "GB/s", ((1000, "MB/s"), (8, "Gbit/s"), (1e9, "B/s"), (1e-3, "TB/s"))),
+    ("host_link_gb_per_s", 1, 1000, "GB/s", ((1000, "MB/s"), (8, "Gbit/s"), (1e9, "B/s"), (1e-3, "TB/s"))),
+    ("gpu_link_gb_per_s", 1, 20_000, "GB/s", ((1000, "MB/s"), (8, "Gbit/s"), (1e9, "B/s"), (1e-3, "TB/s"))),
+    ("board_power_w", 10, 5000, "W", ((1000, "mW"), (1e-3, "kW"))),
+    ("boost_clock_mhz", 100, 10_000, "MHz", ((1e6, "Hz"), (1000, "kHz"), (1e-3, "GHz"))),
+    ("peak_tflops.fp32", 0.5, 500, "TFLOP/s", ((1e12, "FLOP/s"), (1e3, "GFLOP/s"), (1e-3, "PFLOP/s"))),
+    *((f"{group}.{k}", 0.1, top, "TFLOP/s", ((1e12, "FLOP/s"), (1e3, "GFLOP/s"), (1e-3, "PFLOP/s")))
+      for group, names in (("peak_tflops", ("tf32", "fp16", "bf16", "fp8", "fp4")),
+                           ("peak_tflops_fp16_accumulate", ("fp16", "fp8")))
+      for k in names
+      for top in ({"fp8": 50_000, "fp4": 100_000}.get(k, 20_000),)),
+)
+_OVERRIDE = "set unusual: true, with the reason in sources.unusual, for real hardware outside it"
+
+
+def _value_at(spec: Any, dotted: str) -> Any:
+    value = spec
+    for part in dotted.split("."):
+        value = getattr(value, part, None) if value is not None else None
+    return value
+
+
+def _check_plausible(spec: Any) -> None:
+    """Values far outside what any GPU has had, with a guess at the unit mistake; tensor peaks in order."""
+    for key, lo, hi, unit, guesses in _PLAUSIBLE:
+        v = _value_at(spec, key)
+        if v is None or lo <= v <= hi:
+            continue
+        looks = [u for factor, u in guesses if lo <= v / factor <= hi and (v > hi) == (factor > 1)]
+        first = next((f for f, u in guesses if u == looks[0]), 1) if looks else 1
+        guess = f": did you mean {' or '.join(looks)}? the key is in {unit} ({_num(v / first)} {unit})" if looks else ""
+        raise KeyValueError(key, f"{_num(v)} {unit} is outside what GPUs have ({_num(lo)} to {_num(hi)} {unit})"
+                                 f"{guess}; {_OVERRIDE}")
+    p, acc = spec.peak_tflops, spec.peak_tflops_fp16_accumulate
+    pairs = [("peak_tflops.fp16", p.fp16, "peak_tflops.fp32", p.fp32),
+             ("peak_tflops.bf16", p.bf16, "peak_tflops.fp32", p.fp32),
+             ("peak_tflops.fp8", p.fp8, "peak_tflops.bf16", p.bf16 if p.bf16 is not None else p.fp16)]
+    if acc is not None:
+        pairs += [("peak_tflops_fp16_accumulate.fp16", acc.fp16, "peak_tflops.fp16", p.fp16),
+                  ("peak_tflops_fp16_accumulate.fp8", acc.fp8, "peak_tflops.fp8", p.fp8)]
+    for key, value, other, floor in pairs:
+        if value is not None and floor is not None and value < floor:
+            raise KeyValueError(key, f"{_num(value)} TFLOP/s is below {other} ({_num(floor)}); a tensor peak is at "
+                                     f"least the one it is listed against (leave it out on cards without that "
+                                     f"tensor path, or {_OVERRIDE.replace(' outside it', '')})")
+
+
 def _check_sources(spec: Any, skip: set[str]) -> None:
     sources = spec.sources
     for f in fields(spec):
@@ -101,7 +226,7 @@ class GpuSpec:
 
     id: Id
     name: Name
-    aliases: tuple[str, ...] = ()
+    aliases: Aliases = ()
     vendor: Literal["nvidia", "amd", "apple", "intel", "other"]
     architecture: str
     segment: Segment
@@ -126,10 +251,16 @@ class GpuSpec:
     launch_price_usd: Pos | None = None
     rent_usd_per_hour: Annotated[Pos | None, doc("on-demand cloud price per GPU-hour")] = None
     sources: dict[str, str]
+    unusual: Annotated[bool, doc("values outside the plausible ranges are real (give the reason in "
+                                 "sources.unusual): turns the range and tensor-peak checks off")] = False
     notes: str | None = None
 
     def __post_init__(self) -> None:
         _check_sources(self, {"sources"})
+        if self.unusual and not self.sources.get("unusual", "").strip():
+            raise KeyValueError("unusual", "unusual: true needs the reason in sources.unusual")
+        if not self.unusual:
+            _check_plausible(self)
         if self.usable_memory_gib is not None and self.usable_memory_gib > self.memory_gib:
             raise ValueError("usable_memory_gib is larger than memory_gib")
         if (self.gpu_link == "none") != (self.gpu_link_gb_per_s is None):
@@ -154,21 +285,23 @@ class ModelSpec:
 
     id: Id
     name: Name
-    aliases: tuple[str, ...] = ()
-    n_layer: ShapeInt
-    n_head: ShapeInt
-    n_embd: ShapeInt
-    vocab_size: ShapeInt
-    n_ctx: ShapeInt
+    aliases: Aliases = ()
+    family: Annotated[str, Rule(check=_supported_family, description="architecture family: gpt2 (the one built in)")
+                      ] = "gpt2"
+    n_layer: Layers
+    n_head: Heads
+    n_embd: Width
+    vocab_size: Vocab
+    n_ctx: Context
     tied_embeddings: bool = True
-    original_tokens: Annotated[Pos, doc("tokens the original model was trained on")]
+    original_tokens: Annotated[TokenCount, doc("tokens the original model was trained on (a number, or 20B, 100M)")]
     sources: dict[str, str]
     notes: str | None = None
 
     def __post_init__(self) -> None:
         if self.n_embd % self.n_head:
             raise ValueError(f"n_embd ({self.n_embd}) is not divisible by n_head ({self.n_head})")
-        _check_sources(self, {"sources", "n_layer", "n_head", "n_embd", "vocab_size", "n_ctx"})
+        _check_sources(self, {"sources", "family", "n_layer", "n_head", "n_embd", "vocab_size", "n_ctx"})
 
 
 # --- training stacks -------------------------------------------------------------------------------
@@ -264,7 +397,7 @@ class StackSpec:
 
     id: Id
     name: Name
-    aliases: tuple[str, ...] = ()
+    aliases: Aliases = ()
     description: str
     default_optimizer: Annotated[str, Rule(check=_known_optimizer)]
     default_attention: Literal["flash", "eager"]

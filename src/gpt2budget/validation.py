@@ -15,7 +15,17 @@ import typing
 from functools import cache
 from typing import Annotated, Any, Union, get_args, get_origin
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, create_model, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    Strict,
+    create_model,
+    model_validator,
+)
 
 from gpt2budget import specs
 
@@ -53,11 +63,13 @@ def _field_metadata(rules: list[specs.Rule]) -> list[Any]:
     """A spec `Rule` as pydantic metadata: `Field` keywords, and its value check as an AfterValidator."""
     out: list[Any] = []
     for rule in rules:
-        kw = {k: v for k, v in rule._asdict().items() if v is not None and k != "check"}
+        kw = {k: v for k, v in rule._asdict().items() if v is not None and k not in ("check", "before")}
         if kw:
             out.append(Field(**kw))
         if rule.check is not None:
             out.append(AfterValidator(rule.check))
+        if rule.before is not None:
+            out.append(BeforeValidator(rule.before))
     return out
 
 
@@ -69,6 +81,8 @@ def _translate(tp: Any) -> Any:
         extra = _field_metadata([m for m in meta if isinstance(m, specs.Rule)])
         params = (_translate(base), *extra)
         return Annotated[params] if extra else params[0]
+    if tp in (int, float, bool):
+        return Annotated[tp, Strict()]  # a boolean is not a number, "24" is not 24, 1.5 is not an int
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return model_for(tp)
     if origin in (Union, types.UnionType):
@@ -102,3 +116,37 @@ def model_for(cls: type) -> type[BaseModel]:
 def validate(kind: str, data: Any) -> Any:
     """The spec dataclass of one kind built from plain data; raises pydantic's ValidationError."""
     return to_spec(model_for(specs.KIND_TYPES[kind]).model_validate(data))
+
+
+def _unwrap(tp: Any) -> Any:
+    """The spec dataclass inside a field type (through Annotated, Optional, tuple[X, ...]), else None."""
+    origin, args = get_origin(tp), get_args(tp)
+    if origin is Annotated:
+        return _unwrap(args[0])
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        return tp
+    if origin in (Union, types.UnionType, tuple):
+        for a in args:
+            found = _unwrap(a)
+            if found is not None:
+                return found
+    return None
+
+
+def field_names(kind: str, loc: tuple[Any, ...]) -> list[str]:
+    """The keys allowed in the mapping at `loc` (a pydantic error location) of a spec of `kind`."""
+    cls: Any = specs.KIND_TYPES[kind]
+    for part in loc:
+        if not isinstance(part, str) or cls is None:
+            continue  # a list index
+        hints = typing.get_type_hints(cls, include_extras=True)
+        if part not in hints:
+            continue  # a dict key (utilization: {consumer: ...})
+        tp = hints[part]
+        inner = tp
+        while get_origin(inner) is Annotated:
+            inner = get_args(inner)[0]
+        if get_origin(inner) is dict:
+            tp = get_args(inner)[1]
+        cls = _unwrap(tp)
+    return [f.name for f in dataclasses.fields(cls)] if cls is not None else []
