@@ -74,3 +74,26 @@ def test_flags_that_would_be_ignored_are_reported(cli, tmp_path):
     out = tmp_path / "out.txt"
     r = cli(*base, "--output", str(out))
     assert r.code == 0 and r.out == "" and "OK: gpt2 on 1x" in out.read_text()
+
+
+def test_the_weights_row_says_what_it_holds(cli):
+    base = ["check", "--gpu", "4090", "--model", "gpt2-xl", "--no-advice"]
+    cases = {(): "parameters x 4 B (fp32)",
+             ("--offload", "optimizer"): "parameters x 2 B (16-bit; the fp32 master copy lives in host memory)",
+             ("--finetune", "lora", "--tokens", "1M"): "frozen base x 2 B (bf16) + adapters x 4 B (fp32)",
+             ("--finetune", "qlora", "--tokens", "1M"): "frozen matmul weights x 4.127 bits",
+             ("--gpus", "4", "--zero", "3"): "sharded over 4 GPUs (ZeRO-3)",
+             ("--offload", "params"): "the gathered current and prefetched layer, 16-bit"}
+    for extra, words in cases.items():
+        row = next(line for line in cli(*base, *extra).out.splitlines() if "weights " in line)
+        assert words in row, (extra, row)
+
+
+def test_the_svg_export_holds_all_the_text(cli, tmp_path):
+    import html
+    import re
+
+    out = tmp_path / "x.svg"
+    cli("check", "--gpu", "4070ti", "--model", "gpt2-xl", "--no-advice", "--svg", str(out))
+    text = html.unescape("".join(re.findall(r">([^<]*)</text>", out.read_text()))).replace("\xa0", " ")
+    assert "days given (7.9x)." in text

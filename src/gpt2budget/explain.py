@@ -19,7 +19,7 @@ def component_words(opts: RunOptions, stack_layout: str) -> dict[str, str]:
                  "sgd": "none", "sgd-momentum": "1 state", "lion": "1 state (momentum)",
                  "adafactor": "factored rows + columns"}[opts.optimizer]
     return {
-        "weights": f"parameters x {wb}, rounded per tensor by the caching allocator",
+        "weights": weights_words(opts, wb),
         "master_weights": "fp32 master copy x 4 B (16-bit parameter stacks)",
         "gradients": f"parameters x {wb} (fp32 under autocast)",
         "optimizer_states": f"{opts.optimizer}: {opt_words} per parameter",
@@ -30,6 +30,23 @@ def component_words(opts: RunOptions, stack_layout: str) -> dict[str, str]:
         "logits": "micro-batch x seq x vocab: logits, fp32 log-softmax and its gradients",
         "communication_buffers": "data-parallel gradient buckets",
     }
+
+
+def weights_words(opts: RunOptions, wb: str) -> str:
+    """What the weights row holds, as memory.param_bytes counts it."""
+    if opts.finetune == "lora":
+        base = "frozen base x 2 B (bf16) + adapters x 4 B (fp32)"
+    elif opts.finetune == "qlora":
+        base = "frozen matmul weights x 4.127 bits (NF4 + double quant), the rest x 2 B (bf16) + adapters x 4 B"
+    elif opts.offload == "params":
+        return "the gathered current and prefetched layer, 16-bit (ZeRO-Infinity keeps the rest in host memory)"
+    elif opts.offload == "optimizer":
+        base = "parameters x 2 B (16-bit; the fp32 master copy lives in host memory)"
+    else:
+        base = f"parameters x {wb}"
+    if opts.zero >= 3 and opts.gpus > 1:
+        base += f", sharded over {opts.gpus} GPUs (ZeRO-3) + the gathered current and prefetched layer"
+    return base + ", rounded per tensor by the caching allocator"
 
 
 def explain_lines(ci: CheckInputs, r: dict[str, Any]) -> list[str]:

@@ -118,7 +118,7 @@ def make_console(no_color: bool = False, record: bool = False, to_terminal: bool
     unicode_ok = can_encode(sys.stdout)
     color = not no_color and "NO_COLOR" not in os.environ and tty
     width = None if tty else 200  # piped: never wrap tables
-    soft_wrap = not tty
+    soft_wrap = not tty and not record  # a recording (--svg/--html) is cut at its width: wrap long lines there
     columns = os.environ.get("COLUMNS", "")
     if columns.isdigit() and int(columns) >= 20:
         width, soft_wrap = int(columns), False  # the POSIX COLUMNS variable, as Rich reads it at a terminal
