@@ -97,3 +97,24 @@ def test_the_svg_export_holds_all_the_text(cli, tmp_path):
     cli("check", "--gpu", "4070ti", "--model", "gpt2-xl", "--no-advice", "--svg", str(out))
     text = html.unescape("".join(re.findall(r">([^<]*)</text>", out.read_text()))).replace("\xa0", " ")
     assert "days given (7.9x)." in text
+
+
+def test_plan_budget_buys_hours_not_the_whole_duration(cli):
+    doc = json.loads(cli("plan", "--gpu", "h100", "--budget-usd", "100", "--format", "json").out)
+    best, opt = doc["best"], doc["compute_optimal"]
+    assert best["limit"] == "limited by --budget-usd"
+    hours = 100 / 3.5  # the H100 spec's on-demand price per GPU-hour
+    assert best["wall_time_hours"] == __import__("pytest").approx(hours)
+    sustained = best["tokens_per_second"] * 6 * best["n_params"] * (4 / 3 if "checkpointing full" in best["flags"] else 1)
+    assert opt["available_flops"] == __import__("pytest").approx(sustained * hours * 3600, rel=0.02)
+
+
+def test_compare_takes_the_run_options_check_and_the_advisor_use(cli):
+    advice = cli("check", "--gpu", "4070ti", "--model", "gpt2-xl", "--format", "json").json()["advice"]
+    assert any(a["flags"] == "--offload optimizer" for a in advice)
+    rows = json.loads(cli("compare", "--model", "gpt2-xl", "--gpu", "4070ti", "--offload", "optimizer",
+                          "--format", "json").out)
+    assert rows[0]["fits"] is True  # what the advisor suggested, compare can now show
+    lora = json.loads(cli("compare", "--model", "gpt2-xl", "--gpu", "4070ti", "--finetune", "lora", "--tokens", "100M",
+                          "--format", "json").out)
+    assert lora[0]["fits"] is True and lora[0]["required_gib"] < rows[0]["required_gib"]

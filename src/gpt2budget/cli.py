@@ -534,12 +534,20 @@ def compare(
     precision: PrecisionOpt = None,
     micro_batch: Annotated[int, typer.Option("--micro-batch", min=1, max=1_000_000, help="sequences per GPU per step")] = 1,
     checkpointing: Annotated[Ckpt | None, typer.Option(help="none, full (hf, nanogpt) or selective (llmc: llm.c -r 1); default: the stack's")] = None,
+    optimizer: Annotated[Optimizer | None, typer.Option(help="default: the stack's (adamw for hf)")] = None,
+    seq: Annotated[int | None, typer.Option(min=1, max=1_048_576, help="sequence length (default: the model's n_ctx)")] = None,
+    zero: Annotated[str, typer.Option(help="ZeRO stage 0-3 (FSDP names accepted)")] = "0",
+    offload: Annotated[Offload, typer.Option(help="CPU offload: none, optimizer (ZeRO-Offload), params (ZeRO-Infinity)")] = Offload.none,
+    finetune: Annotated[Finetune, typer.Option(help="fine-tune a pre-trained model instead of training from scratch")] = Finetune.none,
+    tokens: Annotated[str | None, typer.Option(help="a custom token count (fine-tuning needs one): 10B, 100M")] = None,
+    batch_tokens: Annotated[str, typer.Option("--batch-tokens", help="tokens per optimizer step (GPT-2: 524288)")] = "524288",
+    utilization: UtilOpt = None,
     fmt: FormatOpt = Fmt.table,
     no_color: NoColorOpt = False,
     no_calibration: Annotated[bool, typer.Option("--no-calibration", help="ignore a calibration measured by `gpt2budget measure --calibrate`")] = False,
     config_dir: ConfigDirOpt = None,
 ) -> None:
-    """Every GPU side by side for one model (or every model for one GPU)."""
+    """Every GPU side by side for one model (or every model for one GPU), with check's run options."""
     from gpt2budget.check import evaluate
     from gpt2budget.units import fmt_hours, fmt_usd
 
@@ -559,8 +567,9 @@ def compare(
     for g, m in pairs:
         try:
             ci = build_inputs(specs, g, m, stack, gpus=gpus, duration=duration, precision=precision,
-                              micro_batch=micro_batch, checkpointing=checkpointing, no_calibration=no_calibration,
-                              config_dir=config_dir)
+                              micro_batch=micro_batch, checkpointing=checkpointing, optimizer=optimizer, seq=seq,
+                              zero=zero, offload=offload, finetune=finetune, tokens=tokens, batch_tokens=batch_tokens,
+                              utilization=utilization, no_calibration=no_calibration, config_dir=config_dir)
             r = evaluate(ci)
         except UsageError as exc:
             if by == CompareBy.gpu and gpu is None and exc.option == "--precision":

@@ -90,6 +90,9 @@ def plan(ci: CheckInputs, models: Iterable[ModelSpec], budget_usd: float | None)
             best = {**entry, "check": choice}
     sustained = ci.options.gpus * (ci.gpu.peak_flops(ci.options.precision) or 0.0)
     c_avail = best["check"]["compute"]["available_flops"] if best else sustained * ci.duration_s
+    if best and best["limit"] == "limited by --budget-usd":
+        # the compute the money buys: the hours it pays for at the plan's sustained FLOP/s, not the whole duration
+        c_avail *= best["wall_time_hours"] * 3600 / ci.duration_s
     n_opt, d_opt = optimal_for_compute(c_avail, rule)
     result: dict[str, Any] = {"best": None, "considered": considered, "options_tried": options_tried,
                               "compute_optimal": {"rule": rule, "available_flops": c_avail, "n_params": n_opt,
