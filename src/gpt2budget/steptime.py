@@ -27,6 +27,7 @@ Constants and their sources (see also ../shared/reference/throughput_constants.m
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from gpt2budget.calibration import Calibration
@@ -150,25 +151,61 @@ class _Layer(NamedTuple):
     mem_bwd: float
 
 
-def _layer_times(shape: Shape, stack: StackSpec, o: RunOptions, gpu: GpuSpec, rate: float, bw: float,
-                 tokens: float, frozen: bool) -> _Layer:
+class _Setup(NamedTuple):
+    """What a configuration's step time needs that does not change with the micro-batch (cached per group)."""
+
+    rate: float  # achieved GEMM FLOP/s
+    bw: float  # achieved bandwidth
+    ebw: float  # bandwidth of the stack's elementwise kernels
+    elem: float  # bytes per matmul operand element
+    aligned: bool  # h a multiple of 64 (or fp32: no tensor-core tiles)
+    aligned_v: bool  # the vocabulary likewise
+    attn_eff: float  # FlashAttention's fraction of peak
+    peak: float
+    fwd_bytes: float  # elementwise bytes per layer-token, forward
+    bwd_bytes: float
+    logit_bytes: float  # loss bytes per vocab element and token
+    dispatch: float  # CPU seconds per kernel
+
+
+@lru_cache(maxsize=4096)
+def _setup_cached(gpu: GpuSpec, stack: StackSpec, precision: str, shape: Shape) -> _Setup:
+    return _setup(gpu, stack, precision, shape, None)
+
+
+def _setup(gpu: GpuSpec, stack: StackSpec, precision: str, shape: Shape, cal: Calibration | None) -> _Setup:
+    prof = stack.step_time
+    rate, bw = gemm_rate(gpu, precision, cal), bandwidth(gpu, cal)
+    elem = 4.0 if precision in ("fp32", "tf32") else 2.0
+    measured = (cal.dispatch_us_per_op or {}).get(stack.id) if cal is not None else None
+    return _Setup(
+        rate=rate, bw=bw, ebw=elementwise_bandwidth(gpu, stack, precision, bw), elem=elem,
+        aligned=elem == 4.0 or shape.n_embd % 64 == 0, aligned_v=elem == 4.0 or shape.vocab % 64 == 0,
+        attn_eff=FLASH_EFFICIENCY_HOPPER if "hopper" in gpu.architecture.lower() else FLASH_EFFICIENCY_OTHER,
+        peak=gpu.peak_flops(precision) or 0.0,
+        fwd_bytes=shape.n_embd * accesses_bytes(prof.elementwise_forward, precision),
+        bwd_bytes=shape.n_embd * accesses_bytes(prof.elementwise_backward, precision),
+        logit_bytes=shape.vocab * accesses_bytes(prof.logits_accesses, precision),
+        dispatch=(measured or prof.dispatch_us_per_op) * 1e-6,  # a calibration measured this host's cost
+    )
+
+
+def _layer_times(shape: Shape, stack: StackSpec, o: RunOptions, su: _Setup, tokens: float, frozen: bool) -> _Layer:
     """GPU seconds of one transformer layer's forward and backward for `tokens` tokens."""
     prof = stack.step_time
     h, T = float(shape.n_embd), tokens
-    elem = 4.0 if o.precision in ("fp32", "tf32") else 2.0
-    aligned = elem == 4.0 or shape.n_embd % 64 == 0
+    rate, bw, elem, aligned = su.rate, su.bw, su.elem, su.aligned
     # GPT-2 block matmuls (Radford et al. 2019): c_attn h->3h, attn.c_proj h->h, c_fc h->4h, mlp.c_proj 4h->h
-    mats = ((h, 3 * h), (h, h), (h, 4 * h), (4 * h, h))
-    fwd = sum(gemm_s(T, k, n, rate, bw, elem, aligned) for k, n in mats)
-    dgrad = sum(gemm_s(T, n, k, rate, bw, elem, aligned) for k, n in mats)
-    wgrad = 0.0 if frozen else sum(gemm_s(k, T, n, rate, bw, elem, aligned) for k, n in mats)
+    fwd = dgrad = wgrad = 0.0
+    for k, n in ((h, 3 * h), (h, h), (h, 4 * h), (4 * h, h)):
+        fwd += gemm_s(T, k, n, rate, bw, elem, aligned)
+        dgrad += gemm_s(T, n, k, rate, bw, elem, aligned)
+        if not frozen:
+            wgrad += gemm_s(k, T, n, rate, bw, elem, aligned)
     # attention: QK^T and AV, 2·2·B·s²·h FLOPs forward, half of it under the causal mask (FA2 §3.1)
     b, s = T / o.seq, float(o.seq)
-    attn_flops = 2.0 * b * s * s * h
-    peak = gpu.peak_flops(o.precision) or 0.0
     if o.attention == "flash":
-        eff = FLASH_EFFICIENCY_HOPPER if "hopper" in gpu.architecture.lower() else FLASH_EFFICIENCY_OTHER
-        a_fwd = max(KERNEL_FLOOR_S, attn_flops / (peak * eff))
+        a_fwd = max(KERNEL_FLOOR_S, 2.0 * b * s * s * h / (su.peak * su.attn_eff))
         a_bwd = a_fwd * FLASH_BACKWARD_FACTOR
     else:  # eager: two batched GEMMs (full s x s, no skipping) and the score tensor's memory traffic
         scores = b * shape.n_head * s * s
@@ -177,11 +214,8 @@ def _layer_times(shape: Shape, stack: StackSpec, o: RunOptions, gpu: GpuSpec, ra
         a_bwd = 2 * mm + memory_kernel_s(scores * EAGER_SCORE_BYTES["backward"] * elem / 2, bw)
     fwd_ops = max(1.0, prof.ops_per_layer_forward - 5)  # kernels other than the 4 GEMMs and attention
     bwd_ops = max(1.0, prof.ops_per_layer_backward - 9)
-    fb = T * h * accesses_bytes(prof.elementwise_forward, o.precision)
-    bb = T * h * accesses_bytes(prof.elementwise_backward, o.precision)
-    ebw = elementwise_bandwidth(gpu, stack, o.precision, bw)
-    m_fwd = fwd_ops * memory_kernel_s(fb / fwd_ops, ebw)
-    m_bwd = bwd_ops * memory_kernel_s(bb / bwd_ops, ebw)
+    m_fwd = fwd_ops * memory_kernel_s(T * su.fwd_bytes / fwd_ops, su.ebw)
+    m_bwd = bwd_ops * memory_kernel_s(T * su.bwd_bytes / bwd_ops, su.ebw)
     return _Layer(fwd, dgrad + wgrad, a_fwd, a_bwd, m_fwd, m_bwd)
 
 
@@ -230,24 +264,21 @@ def step_time(shape: Shape, n_model: float, gpu: GpuSpec, stack: StackSpec, o: R
               cal: Calibration | None = None) -> StepTime:
     """Seconds of one optimizer step of `batch_tokens` tokens over `o.gpus` GPUs (see the module docstring)."""
     prof = stack.step_time
-    rate, bw = gemm_rate(gpu, o.precision, cal), bandwidth(gpu, cal)
-    measured = (cal.dispatch_us_per_op or {}).get(stack.id) if cal is not None else None
-    dispatch = (measured or prof.dispatch_us_per_op) * 1e-6  # a calibration measured this host's cost
+    su = _setup_cached(gpu, stack, o.precision, shape) if cal is None else _setup(gpu, stack, o.precision, shape, cal)
+    rate, bw, dispatch = su.rate, su.bw, su.dispatch
     g = o.gpus
     tokens_micro = float(o.micro_batch * o.seq)
     micro_steps = max(1, math.ceil(batch_tokens / (tokens_micro * g)))
     frozen = o.finetune in ("lora", "qlora")
     L = shape.n_layer
-    lay = _layer_times(shape, stack, o, gpu, rate, bw, tokens_micro, frozen)
-    elem = 4.0 if o.precision in ("fp32", "tf32") else 2.0
-    aligned_v = elem == 4.0 or shape.vocab % 64 == 0
+    lay = _layer_times(shape, stack, o, su, tokens_micro, frozen)
+    elem, aligned_v = su.elem, su.aligned_v
     h, V = float(shape.n_embd), float(shape.vocab)
     head_fwd = gemm_s(tokens_micro, h, V, rate, bw, elem, aligned_v)
     head_bwd = gemm_s(tokens_micro, V, h, rate, bw, elem, aligned_v) + \
         (0.0 if frozen else gemm_s(h, tokens_micro, V, rate, bw, elem, aligned_v))
-    logit_bytes = tokens_micro * V * accesses_bytes(prof.logits_accesses, o.precision)
-    ebw = elementwise_bandwidth(gpu, stack, o.precision, bw)
-    head_mem = memory_kernel_s(logit_bytes, ebw)
+    ebw = su.ebw
+    head_mem = memory_kernel_s(tokens_micro * su.logit_bytes, ebw)
     # full checkpointing re-runs each layer's forward in backward; selective (llm.c -r 1) recomputes GELU only:
     # its kernels and their memory traffic (read the 4h pre-activation, write the 4h output) and no matmul
     full_ckpt = o.checkpointing and stack.checkpointing_level == "full"
@@ -274,10 +305,9 @@ def step_time(shape: Shape, n_model: float, gpu: GpuSpec, stack: StackSpec, o: R
     c_bwd = (ops_per_micro_step(shape, stack, o) - L * prof.ops_per_layer_forward - prof.ops_fixed) * dispatch
     if selective:
         g_bwd += L * memory_kernel_s(tokens_micro * 4 * h * 2 * elem, bw)
-    phases_c, phases_g = (c_fwd, c_head, c_bwd), (g_fwd, g_head, g_bwd)
     # tandem queue: the GPU waits for the CPU up to some point, then works through the rest
-    micro = max(sum(phases_c[:j]) + sum(phases_g[j:]) for j in range(4))
-    gpu_micro = sum(phases_g)
+    micro = max(g_fwd + g_head + g_bwd, c_fwd + g_head + g_bwd, c_fwd + c_head + g_bwd, c_fwd + c_head + c_bwd)
+    gpu_micro = g_fwd + g_head + g_bwd
     # gradient accumulation: after the first micro-step each backward adds into the fp32 gradients
     n_train = float(trainable if trainable is not None else n_model)
     accum = memory_kernel_s(n_train * 12.0, bw) if micro_steps > 1 else 0.0
@@ -327,7 +357,7 @@ def step_time(shape: Shape, n_model: float, gpu: GpuSpec, stack: StackSpec, o: R
     mfu = 6.0 * n_model * tokens_step / (step * peak * g) if step > 0 and peak > 0 else 0.0
     bound_term = max(breakdown, key=lambda k: breakdown[k])
     details = {"gemm_flops_per_s": rate, "bandwidth_bytes_per_s": bw, "dispatch_s_per_op": dispatch,
-               "cpu_s_per_micro_step": sum(phases_c), "gpu_s_per_micro_step": gpu_micro,
+               "cpu_s_per_micro_step": c_fwd + c_head + c_bwd, "gpu_s_per_micro_step": gpu_micro,
                "micro_step_s": micro, "ops_per_micro_step": (c_fwd + c_head + c_bwd) / dispatch if dispatch else 0.0,
                "weight_cast_s": casts, "qlora_dequant_s": qlora_s}
     return StepTime(step, micro_steps, tokens_step, tokens_step / step if step > 0 else math.inf, mfu,
