@@ -1,10 +1,17 @@
 import json
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
-from gpt2budget.catalog import load_specs
-from gpt2budget.cli import main
+# Before anything is imported or collected (a test module may load specs at import time): the tests keep their
+# spec cache to themselves, never the user's ~/.cache/gpt2budget.
+_CACHE = tempfile.mkdtemp(prefix="gpt2budget-test-cache-")
+os.environ["GPT2BUDGET_CACHE_DIR"] = _CACHE
+
+from gpt2budget.catalog import load_specs  # noqa: E402  (after the cache folder is set)
+from gpt2budget.cli import main  # noqa: E402
 
 DATA = Path(__file__).parent / "data"
 
@@ -45,9 +52,10 @@ def measured_points():
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _own_spec_cache(tmp_path_factory):
-    """The tests keep their spec cache to themselves (never the user's ~/.cache)."""
-    mp = pytest.MonkeyPatch()
-    mp.setenv("GPT2BUDGET_CACHE_DIR", str(tmp_path_factory.mktemp("spec-cache")))
+def _own_spec_cache():
+    """The cache folder set at import stays in force for the whole session (and is removed afterwards)."""
+    import shutil
+
+    os.environ["GPT2BUDGET_CACHE_DIR"] = _CACHE
     yield
-    mp.undo()
+    shutil.rmtree(_CACHE, ignore_errors=True)

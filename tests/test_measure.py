@@ -148,6 +148,7 @@ def tiny_dir(tmp_path):
     return tmp_path
 
 
+@pytest.mark.slow
 def test_measure_runs_a_tiny_model_on_the_cpu(cli, tiny_dir):
     pytest.importorskip("torch", reason="torch is not installed (pip install 'gpt2budget[measure]'); CI skips this")
     pytest.importorskip("transformers", reason="the hf stack needs transformers")
@@ -165,6 +166,7 @@ def test_measure_runs_a_tiny_model_on_the_cpu(cli, tiny_dir):
     assert table.code == 0 and "tokens/s" in table.out and "measured/predicted" in table.out
 
 
+@pytest.mark.slow
 def test_calibrate_on_the_cpu_writes_a_file_check_uses(cli, tiny_dir):
     pytest.importorskip("torch", reason="torch is not installed; CI skips this")
     pytest.importorskip("transformers", reason="the hf stack needs transformers")

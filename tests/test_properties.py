@@ -1,5 +1,6 @@
 import math
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -87,6 +88,7 @@ words = st.sampled_from(["--gpu", "--model", "--micro-batch", "--utilization", "
 @settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                    HealthCheck.function_scoped_fixture])
 @given(st.lists(st.one_of(words, st.text(max_size=8)), max_size=8))
+@pytest.mark.slow
 def test_hostile_arguments_never_traceback(capsys, args):
     try:
         main(["check", *args])
@@ -107,6 +109,7 @@ yaml_chars = st.sampled_from(list(":-{}[],&*!|>'\"#%@`?\n\t ") + ["!!python/obje
 
 @settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(0, len(SPEC_TEXT)), st.integers(0, 40), st.lists(yaml_chars, max_size=12))
+@pytest.mark.slow
 def test_mangled_spec_files_give_a_spec_error_or_a_spec(at, cut, noise):
     """A real spec with a slice cut out and YAML punctuation spliced in: loads, or raises SpecError naming the file."""
     text = SPEC_TEXT[:at] + "".join(noise) + SPEC_TEXT[at + cut:]
