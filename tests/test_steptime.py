@@ -178,3 +178,14 @@ def test_advice_pasted_back_gives_the_configuration_it_described(cli):
         assert again["memory"]["fits"], a["flags"]
         if "gpus" in a["changes"]:
             assert again["inputs"]["gpus"] == a["changes"]["gpus"], a["flags"]
+
+
+def test_a_launch_bound_run_is_advised_a_larger_micro_batch(cli):
+    doc = cli("check", "--gpu", "h100", "--model", "gpt2", "--format", "json").json()
+    assert doc["throughput"]["bound"] == "cpu dispatch"
+    (advice,) = doc["advice"]
+    assert advice["flags"] == "--micro-batch 32"  # the largest power of two under the 52 that fit
+    assert advice["time_factor"] < 0.5
+    again = cli("check", "--gpu", "h100", "--model", "gpt2", *advice["flags"].split(), "--format", "json").json()
+    assert again["requirements"]["original"]["wall_time_hours"] == pytest.approx(advice["wall_time_hours"])
+    assert "What would make it faster" in cli("check", "--gpu", "h100", "--model", "gpt2").out

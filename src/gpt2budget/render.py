@@ -240,8 +240,10 @@ def render_check(con: Console, r: dict[str, Any], words: dict[str, str], explain
         con.print(t)
     if advice_shown:
         adv = r.get("advice", [])
-        t = _Table(title="What would make it fit (same hardware first, then more GPUs, then smaller models; "
-                         "each group by time to train)", title_justify="left")
+        goal = ("What would make it faster (the step is launch-bound)" if mem["fits"] and mem["max_micro_batch"] > 4
+                else "What would make it fit")
+        t = _Table(title=f"{goal} (same hardware first, then more GPUs, then smaller models; each group by time "
+                         "to train)", title_justify="left")
         for col, just in (("change", "left"), ("needs / GPU", "right"), ("max micro-batch", "right"),
                           ("wall time", "right"), ("vs now", "right")):
             t.add_column(col, justify=just)
