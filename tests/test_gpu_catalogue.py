@@ -166,3 +166,23 @@ def test_p2p_rule_spares_other_cards():
 def test_collision_check_catches_a_clash(clash):
     specs = [clash(s) if s.id == "a10" else s for s in BUILTIN]
     assert name_collisions(specs)
+
+
+REQUIRED = """gtx-1080-ti rtx-2080-ti titan-rtx rtx-3060-12gb rtx-3060-ti rtx-3070 rtx-3080-10gb rtx-3080-12gb rtx-3080-ti
+rtx-3090 rtx-3090-ti rtx-4060 rtx-4060-ti-8gb rtx-4060-ti-16gb rtx-4070 rtx-4070-super rtx-4070-ti rtx-4070-ti-super
+rtx-4080 rtx-4080-super rtx-4090 rtx-5060-ti-16gb rtx-5070 rtx-5070-ti rtx-5080 rtx-5090 rtx-a4000 rtx-a5000 rtx-a6000
+rtx-4000-ada rtx-6000-ada rtx-pro-6000-blackwell p100-pcie-16gb v100-pcie-16gb v100-pcie-32gb v100-sxm2-16gb
+v100-sxm2-32gb t4 a10 a10g a30 a40 a100-pcie-40gb a100-pcie-80gb a100-sxm-40gb a100-sxm-80gb l4 l40 l40s h100-pcie
+h100-sxm h100-nvl h200-sxm gh200 b200 mi250x mi300x mi325x""".split()
+
+
+def test_the_catalogue_covers_the_cards_people_train_on(specs):
+    """Issue 15's list: every card present, each with its interconnect stated."""
+    have = {g.id: g for g in specs.gpus}
+    assert not set(REQUIRED) - set(have), sorted(set(REQUIRED) - set(have))
+    for gid in REQUIRED:
+        g = have[gid]
+        assert g.pcie_gen is not None or g.id == "gh200", gid
+        if g.segment == "consumer" and ("Ada" in g.architecture or "Blackwell" in g.architecture
+                                        or "Ampere" in g.architecture):
+            assert g.peer_to_peer is False, gid  # GeForce 30/40/50: no P2P over PCIe
