@@ -48,7 +48,7 @@ def _entries():
 
 def test_warm_catalogue_equals_fresh_validation(cache_dir, monkeypatch):
     cold = load_specs()
-    assert _cache_file().parent == cache_dir and _cache_file().is_file()
+    assert _cache_file().parent == cache_dir / "spec-cache" and _cache_file().is_file()
     warm = load_specs()
     for kind in ("gpus", "models", "stacks"):
         assert _as_data(getattr(warm, kind)) == _as_data(getattr(cold, kind)), kind
@@ -165,9 +165,70 @@ def test_each_install_has_its_own_file_and_stale_ones_go(cache_dir, monkeypatch)
     assert theirs.is_file() and not ours.exists()
 
 
-def test_the_cache_is_bounded(cache_dir, monkeypatch):
+def test_the_cache_keeps_what_a_run_uses_and_stays_readable(cache_dir, monkeypatch):
+    """A catalogue larger than the old 128-entry bound no longer evicts itself (issue 16.19); the file is written
+    under the size it is read at, so it is never rewritten-but-unread."""
     monkeypatch.setattr(spec_cache, "MAX_ENTRIES", 10)
     load_specs()
     entries = _entries()
-    assert len(entries) == 10
-    assert all(k.startswith("stacks:") for k in list(entries)[-3:])  # the newest entries are kept
+    assert len(entries) > 10  # every file this run used is kept, whatever the bound on other entries
+    monkeypatch.setattr(spec_cache, "MAX_CACHE_BYTES", len(_cache_file().read_bytes()) + 8192)
+    load_specs(extra=[])  # warm: nothing to write
+    assert len(_cache_file().read_bytes()) <= spec_cache.MAX_CACHE_BYTES
+
+
+def test_a_folder_others_can_write_to_is_not_used(cache_dir, capsys):
+    load_specs()  # creates the cache folder, mode 0700
+    folder = _cache_file().parent
+    assert oct(folder.stat().st_mode & 0o777) == "0o700" and (folder / spec_cache.MARKER).is_file()
+    os.chmod(folder, 0o777)
+    spec_cache._warned.clear()
+    cache = spec_cache.SpecCache()
+    assert cache.path is None and cache.entries == {}
+    err = capsys.readouterr().err
+    assert err.count("Warning: not using the spec cache") == 1 and str(folder) in err
+
+
+def test_a_planted_symlink_is_never_followed(cache_dir, tmp_path):
+    load_specs()
+    target = tmp_path / "private.txt"
+    target.write_text("mine")
+    path = _cache_file()
+    path.unlink()
+    path.symlink_to(target)
+    cache = spec_cache.SpecCache()
+    assert cache.entries == {}  # not read through the link
+    load_specs(extra=[])  # a miss: the cache is written again, by rename, never through the link
+    assert target.read_text() == "mine" and not path.is_symlink()
+
+
+def test_a_fifo_in_place_of_the_cache_does_not_hang(cache_dir):
+    load_specs()
+    path = _cache_file()
+    path.unlink()
+    os.mkfifo(path)
+    assert spec_cache.SpecCache().entries == {}
+
+
+def test_a_poisoned_entry_is_checked_again_before_use(cache_dir):
+    load_specs()
+    entries = _entries()
+    key = next(k for k in entries if k.endswith("rtx-4090.yaml"))
+    entry = entries[key]
+    for bad in ("1e999", "NaN", "-24"):
+        data = entry["spec"].replace('"memory_gib": 24', f'"memory_gib": {bad}')
+        assert data != entry["spec"]
+        forged = {**entry, "spec": data, "check": spec_cache._checksum(entry["text"], data)}  # checksum recomputed
+        _cache_file().write_text(json.dumps({"entries": {**entries, key: forged}}))
+        gpus = load_specs().gpus
+        assert gpus.get("4090", "--gpu").memory_gib == 24, bad  # the file validated again, not the forgery
+
+
+def test_clean_up_never_deletes_files_it_did_not_write(cache_dir):
+    cache_dir.mkdir(parents=True)
+    mine = cache_dir / "specs-notes.json"  # a user file that happens to match the old pattern, in the folder given
+    mine.write_text("{}")
+    old = 0
+    os.utime(mine, (old, old))
+    load_specs()
+    assert mine.exists()

@@ -6,28 +6,45 @@ file (its kind and absolute path) to the exact text the file had when it was val
 from it. An entry is used only when the file's text is the same, byte for byte; anything else, including a
 damaged or oversized cache, is a miss and the file is validated again. The cache never changes a result and
 never raises: it is only a shortcut. GPT2BUDGET_CACHE_DIR moves it; GPT2BUDGET_NO_CACHE=1 turns it off.
+
+Trust rules (a cache is only as good as the folder it sits in): the files live in a sub-folder the cache makes
+for itself (`spec-cache/`, mode 0700, with a CACHEDIR.TAG marker); it is used only when the current user owns
+it and nobody else can write to it (otherwise the run goes on without a cache and says so once on stderr);
+files are opened without following symbolic links and used only when they are regular files owned by the
+user; every number of a decoded spec is checked again against the spec's rules before use; temporary files
+are made with O_CREAT|O_EXCL (tempfile.mkstemp) and renamed into place; and the stale-file clean-up removes only
+the cache's own files, in its own marked sub-folder.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
+import stat
+import sys
 import time
 import zlib
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from gpt2budget import __version__, specs
 
-MAX_ENTRIES = 128  # spec files remembered per install; the built-in catalogue is 26
-MAX_CACHE_BYTES = 8 * 2**20  # ~100 KB is usual; a larger file is not read (and is replaced on the next write)
+MAX_ENTRIES = 10_000  # spec files remembered per install (every file a run uses is kept; others up to the bytes)
+MAX_CACHE_BYTES = 32 * 2**20  # ~100 KB is usual, ~6 MB for 1,000 user GPUs; writes stay under it, so it is read
+SUBFOLDER = "spec-cache"
+MARKER = "CACHEDIR.TAG"
+MARKER_TEXT = ("Signature: 8a477f597d28d172789f06886806bc55\n"
+               "# gpt2budget's spec cache (https://bford.info/cachedir/); safe to delete.\n")
 STALE_S = 30 * 86400  # another install's cache file untouched this long is removed when we write ours
 _TYPES = {cls.__name__: cls for cls in specs.SPEC_TYPES}
 _TAG = "@spec"
 
 
 def cache_folder() -> Path | None:
+    """The cache's own sub-folder (spec-cache/) of the user cache folder or GPT2BUDGET_CACHE_DIR."""
     if os.environ.get("GPT2BUDGET_NO_CACHE"):
         return None
     base = os.environ.get("GPT2BUDGET_CACHE_DIR")
@@ -36,16 +53,65 @@ def cache_folder() -> Path | None:
             root = os.environ.get("LOCALAPPDATA")
             base = os.path.join(root, "gpt2budget", "Cache") if root else None
         else:
-            root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+            xdg = os.environ.get("XDG_CACHE_HOME", "")
+            root = xdg if os.path.isabs(xdg) else os.path.join(os.path.expanduser("~"), ".cache")  # XDG: absolute only
             base = os.path.join(root, "gpt2budget")
-    return Path(base) if base else None
+    return Path(base) / SUBFOLDER if base else None
+
+
+_warned: set[str] = set()
+
+
+def _warn_once(text: str) -> None:
+    if text not in _warned:
+        _warned.add(text)
+        with contextlib.suppress(Exception):
+            sys.stderr.write(f"Warning: {text}\n")
+
+
+def trusted(folder: Path) -> bool:
+    """The folder is ours to trust: a real directory (not a link), owned by this user, writable by nobody else."""
+    if not hasattr(os, "getuid"):
+        return True  # Windows: per-user LOCALAPPDATA, no POSIX modes to check
+    try:
+        st = os.lstat(folder)
+    except OSError:
+        return False
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o022:
+        _warn_once(f"not using the spec cache in {folder}: it must be a folder you own that others cannot write "
+                   "to (running without a cache)")
+        return False
+    return True
+
+
+def _open_regular(path: Path) -> int | None:
+    """A descriptor for reading `path` only if it is a regular file owned by this user; never follows a
+    symbolic link, never blocks on a FIFO."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        return None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode) or (hasattr(os, "getuid") and st.st_uid != os.getuid()):
+        os.close(fd)
+        return None
+    return fd
 
 
 def fingerprint() -> str:
-    """Changes whenever the spec definitions, their validation (which also checks names from options.py) or
-    this cache's format could have changed."""
+    """Changes whenever the spec definitions, their validation (specs, validation, loader, catalog, options,
+    pydantic's version) or this cache's format could have changed."""
     here = Path(__file__).parent
-    stats = [os.stat(here / name) for name in ("specs.py", "validation.py", "options.py", "spec_cache.py")]
+    files = [here / name for name in ("specs.py", "validation.py", "loader.py", "catalog.py", "options.py",
+                                      "spec_cache.py")]
+    with contextlib.suppress(Exception):  # pydantic's version file, found without importing pydantic
+        import importlib.util
+
+        found = importlib.util.find_spec("pydantic")
+        if found is not None and found.origin:
+            files.append(Path(found.origin).parent / "version.py")
+    stats = [os.stat(f) for f in files]
     return ";".join([__version__, *(f"{s.st_size}:{s.st_mtime_ns}" for s in stats)])
 
 
@@ -95,8 +161,14 @@ class SpecCache:
         self.changed = False
         if self.path is None:
             return
+        if self.path.parent.exists() and not trusted(self.path.parent):
+            self.path = None
+            return
+        fd = _open_regular(self.path)
+        if fd is None:
+            return
         try:
-            with open(self.path, "rb") as fh:
+            with os.fdopen(fd, "rb") as fh:
                 raw = fh.read(MAX_CACHE_BYTES + 1)
             entries = json.loads(raw)["entries"] if len(raw) <= MAX_CACHE_BYTES else {}
             if isinstance(entries, dict):
@@ -120,7 +192,7 @@ class SpecCache:
             spec = decode(entry["spec"])
         except Exception:  # damaged: validate the file again
             return None
-        if type(spec) is not specs.KIND_TYPES[kind]:
+        if type(spec) is not specs.KIND_TYPES[kind] or not sane(spec):
             return None
         self.used[key] = entry
         return spec
@@ -131,27 +203,107 @@ class SpecCache:
         self.changed = True
 
     def save(self) -> None:
-        """Write the cache if a file was validated this run (atomically; errors are ignored)."""
+        """Write the cache if a file was validated this run (atomically; errors are ignored). Every entry this
+        run used is kept; other entries fill what is left of MAX_CACHE_BYTES, newest first."""
         if not self.changed or self.path is None:
             return
-        merged = {**{k: v for k, v in self.entries.items() if k not in self.used}, **self.used}
-        keep = dict(list(merged.items())[-MAX_ENTRIES:])  # the entries used now come last, so they stay
-        tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
+        budget = MAX_CACHE_BYTES - 4096
+        keep: dict[str, Any] = {}
+        for k, v in self.used.items():
+            budget -= len(json.dumps(v))
+            keep[k] = v
+        for k, v in reversed(list(self.entries.items())):
+            if k in keep or len(keep) >= MAX_ENTRIES:
+                continue
+            size = len(json.dumps(v))
+            if size > budget:
+                continue
+            budget -= size
+            keep[k] = v
+        folder = self.path.parent
+        tmp = None
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with open(tmp, "w", encoding="utf-8") as fh:
+            if not folder.exists():
+                folder.mkdir(parents=True, mode=0o700)
+                (folder / MARKER).write_text(MARKER_TEXT, encoding="utf-8")
+            if not trusted(folder):
+                return
+            import tempfile
+
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".specs-", suffix=".tmp")  # O_CREAT|O_EXCL, 0600
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 json.dump({"entries": keep}, fh)
             os.replace(tmp, self.path)
+            tmp = None
         except Exception:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
             return
+        finally:
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
         self._remove_stale()
 
     def _remove_stale(self) -> None:
-        """Other installs' cache files not written for STALE_S (an upgrade leaves the old one behind)."""
+        """Other installs' cache files not written for STALE_S (an upgrade leaves the old one behind): only our
+        own files, in our own marked sub-folder, never anything else."""
         assert self.path is not None
+        folder = self.path.parent
+        if not (folder / MARKER).is_file():
+            return
         with contextlib.suppress(OSError):
-            for other in self.path.parent.glob("specs-*.json"):
-                if other != self.path and time.time() - other.stat().st_mtime > STALE_S:
+            for other in folder.glob("specs-*.json"):
+                st = os.lstat(other)
+                if (other != self.path and stat.S_ISREG(st.st_mode) and time.time() - st.st_mtime > STALE_S
+                        and (not hasattr(os, "getuid") or st.st_uid == os.getuid())):
                     other.unlink()
+
+
+@cache
+def _rules(cls: type) -> tuple[tuple[str, Any], ...]:
+    """(field, Rule) for every field of a spec dataclass that has one (type hints evaluated once per class)."""
+    import typing
+
+    hints = typing.get_type_hints(cls, include_extras=True)
+    out = []
+    for name, hint in hints.items():
+        for meta in getattr(hint, "__metadata__", ()):
+            if isinstance(meta, specs.Rule):
+                out.append((name, meta))
+        for arg in typing.get_args(hint):  # Annotated[...] | None
+            for meta in getattr(arg, "__metadata__", ()):
+                if isinstance(meta, specs.Rule):
+                    out.append((name, meta))
+    return tuple(out)
+
+
+def sane(value: Any) -> bool:
+    """A decoded spec passes its fields' rules again: every number finite, within its bounds, through its check
+    (a poisoned cache entry can never carry a value that validation would refuse)."""
+    import dataclasses
+
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, (tuple, list)):
+        return all(sane(v) for v in value)
+    if isinstance(value, dict):
+        return all(sane(v) for v in value.values())
+    if not dataclasses.is_dataclass(value):
+        return True
+    for f in dataclasses.fields(value):
+        if not sane(getattr(value, f.name)):
+            return False
+    cls: type = type(value)
+    for name, rule in _rules(cls):
+        v = getattr(value, name)
+        if v is None or isinstance(v, bool):
+            continue
+        try:
+            if isinstance(v, (int, float)) and ((rule.gt is not None and not v > rule.gt)
+                                                 or (rule.ge is not None and not v >= rule.ge)
+                                                 or (rule.le is not None and not v <= rule.le)):
+                return False
+            if rule.check is not None:
+                rule.check(v)
+        except Exception:
+            return False
+    return True
