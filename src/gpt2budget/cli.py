@@ -480,6 +480,8 @@ def plan(
     from gpt2budget.planner import custom_models
     from gpt2budget.planner import plan as make_plan
 
+    if budget_usd is not None and not budget_usd > 0:
+        raise UsageError("--budget-usd", f"expected a positive amount of US dollars, got {budget_usd:g}")
     specs = load(config_dir)
     ci = build_inputs(specs, gpu, "gpt2", stack, gpus=gpus, duration=duration, precision=precision,
                       utilization=utilization, optimal_rule=optimal_rule, seq=seq, price_per_kwh=price_per_kwh,
@@ -758,7 +760,7 @@ def validate(files: Annotated[list[Path], typer.Argument(help="spec files, or fo
 
 def _spec_paths(items: list[Path]) -> list[Path]:
     """Files as given; a folder gives its spec files and those of its gpus/, models/ and stacks/ folders."""
-    from gpt2budget.specfiles import spec_files
+    from gpt2budget.specfiles import is_artefact, is_regular, spec_files
     from gpt2budget.specs import KIND_TYPES
 
     out: list[Path] = []
@@ -766,6 +768,9 @@ def _spec_paths(items: list[Path]) -> list[Path]:
         if item.is_dir():
             for folder in (item, *(item / kind for kind in KIND_TYPES)):
                 out += spec_files(folder)
+                for other in sorted(folder.glob("*.y*ml")) if folder.is_dir() else []:
+                    if not is_artefact(other.name) and not is_regular(other):
+                        sys.stdout.write(f"{other}: skipped (not a regular file)\n")
         else:
             out.append(item)
     return out
@@ -850,5 +855,11 @@ def main(argv: list[str] | None = None) -> None:
 
         quiet_stdout()
         sys.exit(0)
+    except OSError as exc:  # writing the output failed (a full disk, /dev/full): one line, not a traceback
+        from gpt2budget.report import quiet_stdout
+
+        quiet_stdout()
+        sys.stderr.write(f"Error: cannot write the output ({exc.strerror or exc})\n")
+        sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)

@@ -66,7 +66,7 @@ def markdown_text(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> str
 
 def quiet_stdout() -> None:
     """After the reader of a pipe went away (`| head`): point stdout at /dev/null so nothing fails at exit."""
-    with contextlib.suppress(BrokenPipeError, ValueError):
+    with contextlib.suppress(OSError, ValueError):  # a closed pipe, a full disk
         sys.stdout.flush()
     with contextlib.suppress(OSError, ValueError):
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -33,14 +34,30 @@ def config_dirs(user_dir: str | None = None, extra: Iterable[str] = ()) -> list[
     return dirs
 
 
+def is_artefact(name: str) -> bool:
+    """Files an editor or an OS leaves beside the specs: hidden files (macOS ._x.yaml, .x.yaml.swp), Emacs lock
+    links (.#x.yaml) and backups (x.yaml~, #x.yaml#)."""
+    return name.startswith((".", "#")) or name.endswith(("~", "#"))
+
+
 def spec_files(folder: Path) -> list[Path]:
-    """The .yaml/.yml files of one kind's folder, sorted; none when the folder does not exist."""
+    """The .yaml/.yml regular files of one kind's folder, sorted; none when the folder does not exist. Editor
+    and OS artefacts are ignored, and so is anything that is not a regular file (a FIFO would block a read)."""
     if not folder.is_dir():
         return []
     try:
-        return sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml"))
+        return sorted(p for p in folder.iterdir()
+                      if p.suffix in (".yaml", ".yml") and not is_artefact(p.name) and is_regular(p))
     except OSError as exc:
         raise SpecError(str(folder), "", f"cannot list folder ({exc.strerror})") from None
+
+
+def is_regular(path: Path) -> bool:
+    """A regular file (following a symbolic link, as a user's spec may be one), without opening it."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
 
 
 def read_spec_bytes(path: Path) -> bytes:
@@ -49,6 +66,8 @@ def read_spec_bytes(path: Path) -> bytes:
     try:
         if path.is_dir():
             raise SpecError(shown, "", "is a directory, not a spec file")
+        if path.exists() and not is_regular(path):
+            raise SpecError(shown, "", "is not a regular file (a FIFO, a device or a socket): not read")
         size = path.stat().st_size
         if size > MAX_SPEC_BYTES:
             raise SpecError(shown, "", f"file is {size:,} bytes; spec files are limited to {MAX_SPEC_BYTES:,}")

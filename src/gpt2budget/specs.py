@@ -49,7 +49,16 @@ def normalize(name: str) -> str:
     return re.sub(r"[^a-z0-9.]", "", name.lower())
 
 
+def _printable(v: str) -> str:
+    """Names are printed to terminals: a control character (an ANSI escape sequence, say) is refused."""
+    bad = next((c for c in v if ord(c) < 32 or 127 <= ord(c) < 160), None)
+    if bad is not None:
+        raise ValueError(f"contains the control character {bad!r}; names are printed to terminals")
+    return v
+
+
 def _has_letters(v: str) -> str:
+    _printable(v)
     if not normalize(v).strip("."):
         raise ValueError(f"{v!r} has no letters or digits, so it cannot be looked up; expected a name like 'rtx-4090'")
     return v
@@ -62,6 +71,7 @@ def _aliases_have_letters(v: tuple[str, ...]) -> tuple[str, ...]:
 
 
 Id = Annotated[str, Rule(pattern=ID_PATTERN, max_length=64)]
+Text = Annotated[str, Rule(check=_printable)]  # free text that is printed (architecture, notes, descriptions)
 Name = Annotated[str, Rule(min_length=1, check=_has_letters)]
 Aliases = Annotated[tuple[str, ...], Rule(check=_aliases_have_letters)]
 Pos = Annotated[float, Rule(gt=0)]
@@ -228,7 +238,7 @@ class GpuSpec:
     name: Name
     aliases: Aliases = ()
     vendor: Literal["nvidia", "amd", "apple", "intel", "other"]
-    architecture: str
+    architecture: Text
     segment: Segment
     memory_gib: Annotated[Pos, doc("on-board memory in GiB (2^30 bytes); GDDR/HBM 'GB' are binary")]
     usable_memory_gib: Annotated[
@@ -253,7 +263,7 @@ class GpuSpec:
     sources: dict[str, str]
     unusual: Annotated[bool, doc("values outside the plausible ranges are real (give the reason in "
                                  "sources.unusual): turns the range and tensor-peak checks off")] = False
-    notes: str | None = None
+    notes: Text | None = None
 
     def __post_init__(self) -> None:
         _check_sources(self, {"sources"})
@@ -296,7 +306,7 @@ class ModelSpec:
     tied_embeddings: bool = True
     original_tokens: Annotated[TokenCount, doc("tokens the original model was trained on (a number, or 20B, 100M)")]
     sources: dict[str, str]
-    notes: str | None = None
+    notes: Text | None = None
 
     def __post_init__(self) -> None:
         if self.n_embd % self.n_head:
@@ -338,7 +348,7 @@ def _known_optimizer(v: str) -> str:
 class Term:
     """One tensor kept per token: `count` elements of size `unit`, each of `dtype` bytes."""
 
-    what: str
+    what: Text
     count: NonNeg = 1
     unit: Literal["h", "n_head", "n_head_x_seq", "vocab", "one"]
     dtype: DtypeRole
@@ -398,7 +408,7 @@ class StackSpec:
     id: Id
     name: Name
     aliases: Aliases = ()
-    description: str
+    description: Text
     default_optimizer: Annotated[str, Rule(check=_known_optimizer)]
     default_attention: Literal["flash", "eager"]
     default_precision: Literal["fp32", "tf32", "amp-bf16", "amp-fp16", "bf16"]

@@ -23,14 +23,24 @@ def _parse(text: str, option: str, units: dict[str, float], expected: str) -> fl
     return value
 
 
+MAX_DURATION_S = 1000 * 365 * 86400.0  # a thousand years: longer is a typo, and overflows later arithmetic
+MAX_COUNT = 1e18  # a quintillion tokens, ~1,000x the largest training runs published
+
+
 def parse_duration(text: str, option: str = "--duration") -> float:
     """'1y' (365 days), '30d', '12h', '90min', '45m', '3600s' -> seconds."""
-    return _parse(text, option, _DURATION, "a number and a unit, like 1y, 30d, 12h")
+    value = _parse(text, option, _DURATION, "a number and a unit, like 1y, 30d, 12h")
+    if value > MAX_DURATION_S:
+        raise UsageError(option, f"{text} is more than 1000 years; expected a duration such as 1y or 30d")
+    return value
 
 
 def parse_count(text: str, option: str = "--tokens") -> float:
     """'10B', '3.3e9', '100M', '500k', '1.4T' -> a number."""
-    return _parse(text, option, _SUFFIX, "a count such as 10B, 3.3e9, 100M")
+    value = _parse(text, option, _SUFFIX, "a count such as 10B, 3.3e9, 100M")
+    if value > MAX_COUNT:
+        raise UsageError(option, f"{text} is more than 1e18; expected a count such as 10B or 1.4T")
+    return value
 
 
 def fmt_bytes(n: float | None) -> str:

@@ -1,0 +1,74 @@
+"""Hostile input and hostile places (issue 18): no traceback, no hang, no wrong number."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gpt2budget.specfiles import builtin_config_dir
+
+
+def run(*args, cwd=None, timeout=30):
+    return subprocess.run([sys.executable, "-m", "gpt2budget", *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=cwd, env={**os.environ, "NO_COLOR": "1"})
+
+
+@pytest.mark.parametrize("args", [["check", "--gpu", "4090", "--model", "gpt2"], ["gpus"], ["models"],
+                                  ["plan", "--gpu", "4090"], ["compare", "--model", "gpt2"], ["schema", "check"],
+                                  ["check", "--gpu", "4090", "--model", "gpt2", "--format", "json"]],
+                         ids=lambda a: " ".join(a))
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_failing_stdout_is_one_line_not_a_traceback(args):
+    with open("/dev/full", "w") as full:
+        r = subprocess.run([sys.executable, "-m", "gpt2budget", *args], stdout=full, stderr=subprocess.PIPE,
+                           text=True, timeout=60)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert r.stderr.strip().startswith("Error: cannot write the output") and len(r.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("args,option", [
+    (["check", "--gpu", "4090", "--model", "gpt2", "--duration", "1e300y"], "--duration"),
+    (["check", "--gpu", "4090", "--model", "gpt2", "--tokens", "1e300"], "--tokens"),
+    (["check", "--gpu", "4090", "--model", "gpt2", "--batch-tokens", "1e300"], "--batch-tokens"),
+    (["plan", "--gpu", "4090", "--budget-usd", "0"], "--budget-usd"),
+])
+def test_absurd_numbers_are_usage_errors(args, option):
+    r = run(*args)
+    assert r.returncode == 2 and "Traceback" not in r.stderr and r.stderr.startswith(f"Error: {option}")
+
+
+def _user_card(folder: Path, name: str = "My card") -> Path:
+    text = (builtin_config_dir() / "gpus" / "rtx-4090.yaml").read_text()
+    text = text.replace('id: "rtx-4090"', 'id: "my-card"').replace('aliases: ["4090", "rtx4090"]', "aliases: []")
+    text = text.replace('name: "NVIDIA GeForce RTX 4090"', f'name: "{name}"')
+    (folder / "gpus").mkdir(parents=True, exist_ok=True)
+    path = folder / "gpus" / "mine.yaml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_special_files_and_editor_artefacts_never_hang_or_break(tmp_path):
+    _user_card(tmp_path)
+    gpus = tmp_path / "gpus"
+    os.mkfifo(gpus / "fifo.yaml")
+    os.symlink("nowhere", gpus / ".#mine.yaml")  # an Emacs lock link
+    (gpus / "._mine.yaml").write_bytes(b"\x00\x05\x16\x07")  # macOS resource fork
+    (gpus / "mine.yaml~").write_text("junk")
+    r = run("gpus", "--config-dir", str(tmp_path), "--format", "csv")
+    assert r.returncode == 0 and "my-card" in r.stdout and r.stderr == ""
+    r = run("validate", str(gpus / "fifo.yaml"))
+    assert r.returncode == 3 and "not a regular file" in r.stdout + r.stderr
+    r = run("validate", str(tmp_path))
+    assert r.returncode == 0 and "fifo.yaml: skipped (not a regular file)" in r.stdout and "mine.yaml: ok" in r.stdout
+
+
+def test_control_characters_never_reach_the_terminal(tmp_path):
+    path = _user_card(tmp_path, name="Evil \\e[31mRED\\e[0m card")
+    r = run("validate", str(path))
+    assert r.returncode == 3 and "control character" in r.stdout + r.stderr
+    for fmt in ("table", "csv", "markdown"):
+        out = run("gpus", "--config-dir", str(tmp_path), "--format", fmt)
+        assert "\x1b" not in out.stdout + out.stderr
