@@ -72,3 +72,35 @@ def test_control_characters_never_reach_the_terminal(tmp_path):
     for fmt in ("table", "csv", "markdown"):
         out = run("gpus", "--config-dir", str(tmp_path), "--format", fmt)
         assert "\x1b" not in out.stdout + out.stderr
+
+
+def test_output_files_are_written_as_a_user_expects(tmp_path):
+    base = ["check", "--gpu", "4090", "--model", "gpt2", "--no-advice", "--format", "json"]
+    # a new file honours the umask (not 0600)
+    new = tmp_path / "new.json"
+    assert run(*base, "--output", str(new)).returncode == 0
+    mask = os.umask(0)
+    os.umask(mask)
+    assert oct(new.stat().st_mode & 0o777) == oct(0o666 & ~mask)
+    # a symlink is followed: the target is replaced and the link stays a link
+    target, link = tmp_path / "target.json", tmp_path / "link.json"
+    target.write_text("old")
+    link.symlink_to(target)
+    assert run(*base, "--output", str(link)).returncode == 0
+    assert link.is_symlink() and target.read_text().startswith("{")
+    # a read-only file is refused, untouched, with the option named
+    ro = tmp_path / "ro.json"
+    ro.write_text("keep")
+    ro.chmod(0o444)
+    r = run(*base, "--output", str(ro))
+    assert r.returncode == 2 and "--output" in r.stderr and "read-only" in r.stderr and ro.read_text() == "keep"
+    # a FIFO is written through (a reader gets the document), never replaced by a regular file
+    fifo = tmp_path / "pipe.json"
+    os.mkfifo(fifo)
+    reader = subprocess.Popen(["cat", str(fifo)], stdout=subprocess.PIPE, text=True)
+    assert run(*base, "--output", str(fifo)).returncode == 0
+    assert reader.communicate(timeout=30)[0].startswith("{") and not fifo.is_file()
+    # a failed write leaves no hidden temporary file; a bad --svg path names --svg
+    r = run("check", "--gpu", "4090", "--model", "gpt2", "--svg", str(tmp_path / "no" / "such" / "x.svg"))
+    assert r.returncode == 2 and r.stderr.startswith("Error: --svg")
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]

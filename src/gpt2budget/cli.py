@@ -7,7 +7,6 @@ Exit codes: 0 success; 2 usage error (bad option, unknown name); 3 spec error (a
 # No `from __future__ import annotations` here: Typer reads each command's annotations several times per run,
 # and string annotations would be compiled and evaluated again on every read (~4 ms of start-up).
 import copy
-import os
 import sys
 from enum import Enum
 from pathlib import Path
@@ -198,18 +197,10 @@ def build_inputs(specs: "Specs", gpu: str, model: str, stack: str, **kw: Any) ->
     return configure(specs, gpu, model, stack, calibration=calibration, **kw)
 
 
-def write_atomic(path: str, text: str) -> None:
-    """Write a file so that a crash never leaves half of it: a temporary file renamed into place."""
-    import tempfile
+def write_atomic(path: str, text: str, option: str = "--output") -> None:
+    from gpt2budget.report import write_output
 
-    target = Path(path)
-    try:
-        fd, tmp = tempfile.mkstemp(dir=target.parent if str(target.parent) else ".", prefix=f".{target.name}.")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, target)
-    except OSError as exc:
-        raise UsageError("--output", f"cannot write {path} ({exc.strerror})") from None
+    write_output(path, text, option)
 
 
 def emit(text: str, output: str | None = None) -> None:

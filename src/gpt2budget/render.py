@@ -288,6 +288,6 @@ def render_lines(con: Console, lines: list[str], style: str | None = None) -> No
 
 def save_recording(con: Console, svg: str | None, html: str | None, write: Any) -> None:
     if svg:
-        write(svg, con.export_svg(title="gpt2budget", clear=False))
+        write(svg, con.export_svg(title="gpt2budget", clear=False), "--svg")
     if html:
-        write(html, con.export_html(clear=False))
+        write(html, con.export_html(clear=False), "--html")

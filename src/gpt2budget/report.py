@@ -70,3 +70,53 @@ def quiet_stdout() -> None:
         sys.stdout.flush()
     with contextlib.suppress(OSError, ValueError):
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_output(path: str, text: str, option: str = "--output") -> None:
+    """Write `text` to `path` for --output/--svg/--html, as a user expects of a file argument:
+    - a regular file (new or existing) is replaced atomically: a fresh temporary file (O_CREAT|O_EXCL) beside
+      it, renamed into place, so a failed write leaves the old file and no hidden temporary behind; a new file
+      gets 0666 less the umask, an existing one keeps its mode;
+    - a symbolic link is followed: its target is replaced and the link stays a link;
+    - a FIFO, a device or /dev/stdout is written through (there is no renaming a device);
+    - a read-only file is refused (replacing it by rename would silently defeat its mode)."""
+    import stat
+    import tempfile
+
+    from gpt2budget.errors import UsageError
+
+    target = os.path.realpath(path) if os.path.islink(path) else path
+    try:
+        st = os.stat(target)
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:
+        raise UsageError(option, f"cannot write {path} ({exc.strerror})") from None
+    try:
+        if st is not None and not stat.S_ISREG(st.st_mode):
+            if stat.S_ISDIR(st.st_mode):
+                raise UsageError(option, f"{path} is a folder; expected a file name")
+            with open(target, "w", encoding="utf-8") as fh:  # FIFO, device, /dev/stdout: write through
+                fh.write(text)
+            return
+        if st is not None and (not st.st_mode & 0o222 or not os.access(target, os.W_OK)):  # no write bit (root too)
+            raise UsageError(option, f"{path} is read-only; choose another file or change its mode")
+        folder = os.path.dirname(target) or "."
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(target)}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            os.chmod(tmp, stat.S_IMODE(st.st_mode) if st is not None else 0o666 & ~_umask())
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+    except OSError as exc:
+        raise UsageError(option, f"cannot write {path} ({exc.strerror})") from None
