@@ -244,4 +244,4 @@ def test_sweep_in_worker_processes_writes_the_same_rows_in_order(specs, monkeypa
     sw.run_sweep(specs, configs, 86400.0, "csv", parallel, jobs=2)
     assert parallel.getvalue() == serial.getvalue()
     assert len(serial.getvalue().splitlines()) == len(configs) + 1
-    assert sw.jobs_for(3, 10) == 3 and sw.jobs_for(0, 10) == 1
+    assert sw.jobs_for(3, 10 * sw.CHUNK_ROWS) == 3 and sw.jobs_for(3, 10) == 2 and sw.jobs_for(0, 10) == 1  # capped by chunks

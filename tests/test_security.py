@@ -104,3 +104,20 @@ def test_output_files_are_written_as_a_user_expects(tmp_path):
     r = run("check", "--gpu", "4090", "--model", "gpt2", "--svg", str(tmp_path / "no" / "such" / "x.svg"))
     assert r.returncode == 2 and r.stderr.startswith("Error: --svg")
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_sweep_is_lazy_bounded_and_caps_its_workers():
+    from gpt2budget.catalog import load_specs
+    from gpt2budget.sweep import CHUNK_ROWS, grid, jobs_for
+
+    specs = load_specs()
+    axes = {"gpu": ["all"], "model": ["all"], "stack": ["hf"], "precision": ["default"], "optimizer": ["default"],
+            "checkpointing": ["none", "full"], "micro_batch": [str(i) for i in range(1, 5001)], "seq": ["default"],
+            "gpus": ["1", "2", "4", "8"], "zero": ["0", "1", "2", "3"], "attention": ["default"]}
+    g = grid(specs, axes)
+    assert len(g) > 3 * 10**7  # counted from the axes, not by listing them
+    first = next(iter(g))  # generated lazily: the first row exists without the other tens of millions
+    assert first[6] == 1
+    assert jobs_for(256, 3 * CHUNK_ROWS) == 3 and jobs_for(0, 10) == 1
+    r = run("sweep", "--gpu", "all", "--model", "all", "--micro-batch", "1,2", "--max-rows", "10")
+    assert r.returncode == 2 and "--max-rows" in r.stderr and "rows" in r.stderr and r.stdout == ""

@@ -631,6 +631,8 @@ def sweep(
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=0, max=256, help="worker processes (0: one per CPU "
                                       "for grids of 20,000 rows or more)")] = 0,
     config_dir: ConfigDirOpt = None,
+    max_rows: Annotated[int, typer.Option("--max-rows", min=1, help="refuse a larger grid (default 10,000,000; rows are "
+                                                         "generated lazily, this guards against a typo's explosion)")] = 10_000_000,
 ) -> None:
     """Evaluate a grid of configurations and stream one row per configuration (csv or jsonl)."""
     from gpt2budget.sweep import grid, jobs_for, run_sweep
@@ -650,6 +652,9 @@ def sweep(
     from gpt2budget.units import parse_duration
 
     configs = grid(specs, axes)
+    if len(configs) > max_rows:
+        raise UsageError("--max-rows", f"the grid has {len(configs):,} rows, more than {max_rows:,}; narrow the axes "
+                                       "or raise --max-rows")
     run_sweep(specs, configs, parse_duration(duration), fmt, sys.stdout, jobs_for(jobs, len(configs)))
 
 

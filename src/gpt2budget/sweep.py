@@ -8,7 +8,8 @@ import math
 import multiprocessing
 import os
 import signal
-from collections.abc import Iterator
+import sys
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -41,8 +42,26 @@ def _choices(values: list[str], option: str, allowed: tuple[str, ...]) -> list[s
     return values
 
 
-def grid(specs: Specs, axes: dict[str, list[str]]) -> list[tuple[Any, ...]]:
-    """Validate every axis up front (so a bad value fails before any output), then list the configurations."""
+class Grid:
+    """The configurations of a sweep, generated lazily (never a list of the whole grid), with their count
+    computed from the axes."""
+
+    def __init__(self, axes: list[list[Any]]) -> None:
+        self.axes = axes
+        self.rows = math.prod(len(a) for a in axes)
+
+    def __len__(self) -> int:
+        return self.rows
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        return itertools.product(*self.axes)
+
+
+MAX_ROWS = 10_000_000  # a documented limit: larger grids need --max-rows
+
+
+def grid(specs: Specs, axes: dict[str, list[str]]) -> Grid:
+    """Validate every axis up front (so a bad value fails before any output), then the configurations, lazily."""
     gpus = [g.id for g in specs.gpus] if axes["gpu"] in (["all"], []) else [specs.gpus.get(g, "--gpu").id for g in axes["gpu"]]
     models = [m.id for m in specs.models] if axes["model"] in (["all"], []) else [
         specs.models.get(m, "--model").id for m in axes["model"]]
@@ -56,8 +75,7 @@ def grid(specs: Specs, axes: dict[str, list[str]]) -> list[tuple[Any, ...]]:
     seq_ints = [None if s is None else _ints([s], "--seq", 1, 1_048_576)[0] for s in seqs]
     ngpus = _ints(axes["gpus"], "--gpus", 1, 100_000)
     zeros = _ints(axes["zero"], "--zero", 0, 3)
-    return list(itertools.product(gpus, models, stacks, precisions, optimizers, ckpts, mbs, seq_ints, ngpus, zeros,
-                                  attentions))
+    return Grid([gpus, models, stacks, precisions, optimizers, ckpts, mbs, seq_ints, ngpus, zeros, attentions])
 
 
 def options_of(specs: Specs, config: tuple[Any, ...]) -> tuple[CheckInputs, str]:
@@ -210,7 +228,8 @@ class FastRows:
             shape = Shape.of(ci.model, ci.options.seq, ci.stack.vocab_multiple)
             pm = phase_model(shape, ci.stack, ci.options.with_(micro_batch=1))
             g = _Group(ci, pm, r, segments)
-        self.groups[key] = g
+        if len(self.groups) < MAX_GROUPS:  # bounded: memory stays flat however many rows stream through
+            self.groups[key] = g
         return g
 
     def row(self, config: tuple[Any, ...]) -> str:
@@ -231,16 +250,19 @@ class FastRows:
 
 
 CHUNK_ROWS = 2048
+MAX_GROUPS = 4096
 PARALLEL_MIN_ROWS = 20_000  # below this, starting workers costs more than it saves
 
 
 def jobs_for(requested: int, n_rows: int) -> int:
-    """Worker processes for a sweep: --jobs, or one per CPU for large grids where fork is available."""
+    """Worker processes for a sweep: --jobs, or one per CPU for large grids where fork is available; never more
+    than there are chunks of work (--jobs 256 on 3 chunks starts 3)."""
+    chunks = max(1, -(-n_rows // CHUNK_ROWS))
     if requested > 0:
-        return requested
+        return min(requested, chunks)
     if n_rows < PARALLEL_MIN_ROWS or "fork" not in multiprocessing.get_all_start_methods():
         return 1
-    return max(1, min(os.cpu_count() or 1, 8))
+    return max(1, min(os.cpu_count() or 1, 8, chunks))
 
 
 _WORKER: FastRows | None = None
@@ -257,20 +279,37 @@ def _chunk_text(chunk: list[tuple[Any, ...]]) -> str:
     return "".join([_WORKER.row(c) for c in chunk])
 
 
-def run_sweep(specs: Specs, configs: list[tuple[Any, ...]], duration_s: float, fmt: str, out: IO[str],
+def _chunks(configs: Iterable[tuple[Any, ...]]) -> Iterator[list[tuple[Any, ...]]]:
+    it = iter(configs)
+    while chunk := list(itertools.islice(it, CHUNK_ROWS)):
+        yield chunk
+
+
+def run_sweep(specs: Specs, configs: Iterable[tuple[Any, ...]], duration_s: float, fmt: str, out: IO[str],
               jobs: int = 1) -> int:
     """Write one row per configuration, in grid order; with jobs > 1, chunks are encoded by forked workers."""
     header = columns(specs)
     if fmt == "csv":
         out.write(",".join(csv_field(h) for h in header) + "\n")
-    chunks = [configs[i : i + CHUNK_ROWS] for i in range(0, len(configs), CHUNK_ROWS)]
-    if jobs > 1 and len(chunks) > 1 and "fork" in multiprocessing.get_all_start_methods():
-        ctx = multiprocessing.get_context("fork")
-        with ctx.Pool(jobs, initializer=_init_worker, initargs=(specs, duration_s, fmt, header)) as pool:
-            for text in pool.imap(_chunk_text, chunks):
-                out.write(text)
-    else:
-        fast = FastRows(specs, duration_s, fmt, header)
-        for chunk in chunks:
-            out.write("".join([fast.row(c) for c in chunk]))
-    return len(configs)
+    written = [0]
+
+    def counted() -> Iterator[list[tuple[Any, ...]]]:
+        for chunk in _chunks(configs):  # lazily: the grid is never held in memory
+            yield chunk
+            written[0] += len(chunk)
+
+    try:
+        if jobs > 1 and "fork" in multiprocessing.get_all_start_methods():
+            ctx = multiprocessing.get_context("fork")
+            with ctx.Pool(jobs, initializer=_init_worker, initargs=(specs, duration_s, fmt, header)) as pool:
+                for text in pool.imap(_chunk_text, counted()):
+                    out.write(text)
+        else:
+            fast = FastRows(specs, duration_s, fmt, header)
+            for chunk in counted():
+                out.write("".join([fast.row(c) for c in chunk]))
+    except KeyboardInterrupt:
+        # a partial output must not pass for a complete one: say so where a script looks (stderr, exit 130)
+        sys.stderr.write(f"Error: sweep interrupted: the output is incomplete (about {written[0]:,} rows)\n")
+        raise
+    return written[0]
