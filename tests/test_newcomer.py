@@ -118,3 +118,16 @@ def test_compare_takes_the_run_options_check_and_the_advisor_use(cli):
     lora = json.loads(cli("compare", "--model", "gpt2-xl", "--gpu", "4070ti", "--finetune", "lora", "--tokens", "100M",
                           "--format", "json").out)
     assert lora[0]["fits"] is True and lora[0]["required_gib"] < rows[0]["required_gib"]
+
+
+def test_an_empty_no_color_leaves_colour_on(monkeypatch):
+    """no-color.org: NO_COLOR turns colour off only when it is set to a non-empty value."""
+    import sys
+
+    from gpt2budget.render import make_console
+
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True, raising=False)
+    monkeypatch.setenv("NO_COLOR", "")
+    assert make_console().color_system is not None
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert make_console().color_system is None

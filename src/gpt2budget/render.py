@@ -116,7 +116,7 @@ def make_console(no_color: bool = False, record: bool = False, to_terminal: bool
                         width=200, soft_wrap=True, file=io.StringIO())
     tty = sys.stdout.isatty()
     unicode_ok = can_encode(sys.stdout)
-    color = not no_color and "NO_COLOR" not in os.environ and tty
+    color = not no_color and not os.environ.get("NO_COLOR") and tty  # no-color.org: only a non-empty value
     width = None if tty else 200  # piped: never wrap tables
     soft_wrap = not tty and not record  # a recording (--svg/--html) is cut at its width: wrap long lines there
     columns = os.environ.get("COLUMNS", "")
