@@ -23,7 +23,6 @@ from gpt2budget.check import CheckInputs, default_precision, evaluate
 from gpt2budget.cost import CostInputs
 from gpt2budget.errors import UsageError
 from gpt2budget.options import RunOptions
-from gpt2budget.planner import plan
 from gpt2budget.specs import GpuSpec, StackSpec
 from gpt2budget.units import parse_count, parse_duration
 
@@ -133,6 +132,13 @@ def configure(specs: Specs, gpu: str, model: str, stack: str = "hf", *, calibrat
             rent_usd_per_hour=kw.get("rent_usd_per_hour")),
         calibration=calibration,
     )
+
+
+def plan(ci: CheckInputs, models: Iterable[Any], budget_usd: float | None = None) -> dict[str, Any]:
+    """The model with the lowest predicted loss that fits and finishes in time (and budget)."""
+    from gpt2budget.planner import plan as _plan  # imported when planning: `check` never pays for it
+
+    return _plan(ci, models, budget_usd)
 
 
 def advise(ci: CheckInputs, specs: Specs, result: dict[str, Any] | None = None) -> list[dict[str, Any]]:

@@ -259,20 +259,29 @@ class SpecCache:
 
 
 @cache
-def _rules(cls: type) -> tuple[tuple[str, Any], ...]:
-    """(field, Rule) for every field of a spec dataclass that has one (type hints evaluated once per class)."""
-    import typing
+def _alias_rules() -> dict[str, tuple[Any, ...]]:
+    """The Rules carried by specs.py's named types (Pos, NonNeg, Fraction, Layers, Name, ...), by name."""
+    out: dict[str, tuple[Any, ...]] = {}
+    for name, value in vars(specs).items():
+        rules = tuple(m for m in getattr(value, "__metadata__", ()) if isinstance(m, specs.Rule))
+        if rules:
+            out[name] = rules
+    return out
 
-    hints = typing.get_type_hints(cls, include_extras=True)
-    out = []
-    for name, hint in hints.items():
-        for meta in getattr(hint, "__metadata__", ()):
-            if isinstance(meta, specs.Rule):
-                out.append((name, meta))
-        for arg in typing.get_args(hint):  # Annotated[...] | None
-            for meta in getattr(arg, "__metadata__", ()):
-                if isinstance(meta, specs.Rule):
-                    out.append((name, meta))
+
+@cache
+def _rules(cls: type) -> tuple[tuple[str, Any], ...]:
+    """(field, Rule) for the fields of a spec dataclass whose type is one of specs.py's named rule types.
+    Read from the annotation text (specs.py defers annotations): no typing.get_type_hints at start-up. Rules
+    written inline are left to __post_init__'s checks and the finiteness check."""
+    import dataclasses
+    import re
+
+    named = _alias_rules()
+    out: list[tuple[str, Any]] = []
+    for f in dataclasses.fields(cls):
+        for word in re.findall(r"[A-Za-z_]\w*", str(f.type)):
+            out.extend((f.name, rule) for rule in named.get(word, ()))
     return tuple(out)
 
 
