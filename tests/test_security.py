@@ -121,3 +121,20 @@ def test_sweep_is_lazy_bounded_and_caps_its_workers():
     assert jobs_for(256, 3 * CHUNK_ROWS) == 3 and jobs_for(0, 10) == 1
     r = run("sweep", "--gpu", "all", "--model", "all", "--micro-batch", "1,2", "--max-rows", "10")
     assert r.returncode == 2 and "--max-rows" in r.stderr and "rows" in r.stderr and r.stdout == ""
+
+
+@pytest.mark.slow
+def test_a_closed_reader_ends_a_parallel_sweep_promptly_with_no_orphans():
+    import time
+
+    cmd = (f"{sys.executable} -m gpt2budget sweep --gpu all --model all --micro-batch 1,2,3,4,5,6,7,8 --gpus 1,2,4 "
+           "--jobs 2 | head -n 3")
+    for _ in range(4):
+        t = time.monotonic()
+        r = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, timeout=120,
+                           env={**os.environ, "NO_COLOR": "1"})
+        assert time.monotonic() - t < 60
+        assert len(r.stdout.splitlines()) == 3 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    leftover = subprocess.run(["pgrep", "-f", "gpt2budget sweep --gpu all --model all --micro-batch 1,2,3,4,5,6,7,8"],
+                              capture_output=True, text=True)
+    assert leftover.stdout.strip() == ""

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import math
-import multiprocessing
 import os
 import signal
+import struct
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -260,23 +261,72 @@ def jobs_for(requested: int, n_rows: int) -> int:
     chunks = max(1, -(-n_rows // CHUNK_ROWS))
     if requested > 0:
         return min(requested, chunks)
-    if n_rows < PARALLEL_MIN_ROWS or "fork" not in multiprocessing.get_all_start_methods():
+    if n_rows < PARALLEL_MIN_ROWS or not hasattr(os, "fork"):
         return 1
     return max(1, min(os.cpu_count() or 1, 8, chunks))
 
 
-_WORKER: FastRows | None = None
+_HEAD = struct.Struct("<QI")  # bytes of text, rows in it (0, 0: the worker is done)
 
 
-def _init_worker(specs: Specs, duration_s: float, fmt: str, header: list[str]) -> None:
-    global _WORKER
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle (it stops the pool)
-    _WORKER = FastRows(specs, duration_s, fmt, header)
+def _worker(specs: Specs, configs: Iterable[tuple[Any, ...]], duration_s: float, fmt: str, header: list[str],
+            k: int, n: int, fd: int) -> None:
+    """A forked worker: encodes chunks k, k+n, k+2n, ... of the grid into its own pipe (the parent reads the pipes
+    in turn, so rows come out in grid order). No lock is shared with the parent, so it can be killed at any time."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    fast = FastRows(specs, duration_s, fmt, header)
+    with os.fdopen(fd, "wb") as pipe:
+        for i, chunk in enumerate(_chunks(configs)):
+            if i % n == k:
+                data = "".join([fast.row(c) for c in chunk]).encode()
+                pipe.write(_HEAD.pack(len(data), len(chunk)) + data)
+        pipe.write(_HEAD.pack(0, 0))
 
 
-def _chunk_text(chunk: list[tuple[Any, ...]]) -> str:
-    assert _WORKER is not None
-    return "".join([_WORKER.row(c) for c in chunk])
+def _parallel(specs: Specs, configs: Iterable[tuple[Any, ...]], duration_s: float, fmt: str, header: list[str],
+              out: IO[str], jobs: int, written: list[int]) -> None:
+    """Rows from `jobs` forked workers, in grid order. When the reader goes away (`| head`), on Ctrl-C or on any
+    error the workers are killed and reaped at once: none is left behind, none prints a traceback, nothing
+    waits on a worker blocked writing into a pipe nobody reads (multiprocessing.Pool could hang there)."""
+    pids, pipes = [], []
+    sys.stdout.flush()
+    try:
+        for k in range(jobs):
+            r, w = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # the worker
+                os.close(r)
+                code = 0
+                try:
+                    _worker(specs, configs, duration_s, fmt, header, k, jobs, w)
+                except BaseException:
+                    code = 1
+                os._exit(code)
+            os.close(w)
+            pids.append(pid)
+            pipes.append(os.fdopen(r, "rb"))
+        i = 0
+        while True:
+            pipe = pipes[i % jobs]
+            head = pipe.read(_HEAD.size)
+            if len(head) < _HEAD.size:
+                raise UsageError("--jobs", "a sweep worker stopped unexpectedly; run again with --jobs 1")
+            size, rows = _HEAD.unpack(head)
+            if size == 0 and rows == 0:
+                break  # chunks go round-robin: the first worker with none left means the grid is done
+            out.write(pipe.read(size).decode())
+            written[0] += rows
+            i += 1
+    finally:
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                os.waitpid(pid, 0)
+        for pipe in pipes:
+            pipe.close()
 
 
 def _chunks(configs: Iterable[tuple[Any, ...]]) -> Iterator[list[tuple[Any, ...]]]:
@@ -299,11 +349,8 @@ def run_sweep(specs: Specs, configs: Iterable[tuple[Any, ...]], duration_s: floa
             written[0] += len(chunk)
 
     try:
-        if jobs > 1 and "fork" in multiprocessing.get_all_start_methods():
-            ctx = multiprocessing.get_context("fork")
-            with ctx.Pool(jobs, initializer=_init_worker, initargs=(specs, duration_s, fmt, header)) as pool:
-                for text in pool.imap(_chunk_text, counted()):
-                    out.write(text)
+        if jobs > 1 and hasattr(os, "fork"):
+            _parallel(specs, configs, duration_s, fmt, header, out, jobs, written)
         else:
             fast = FastRows(specs, duration_s, fmt, header)
             for chunk in counted():
