@@ -138,3 +138,32 @@ def test_a_closed_reader_ends_a_parallel_sweep_promptly_with_no_orphans():
     leftover = subprocess.run(["pgrep", "-f", "gpt2budget sweep --gpu all --model all --micro-batch 1,2,3,4,5,6,7,8"],
                               capture_output=True, text=True)
     assert leftover.stdout.strip() == ""
+
+
+def test_an_interrupted_sweep_marks_its_output(monkeypatch):
+    import io
+
+    from gpt2budget import sweep as sw
+    from gpt2budget.catalog import load_specs
+
+    specs = load_specs()
+    axes = {"gpu": ["4090"], "model": ["gpt2"], "stack": ["hf"], "precision": ["default"], "optimizer": ["default"],
+            "checkpointing": ["none"], "micro_batch": [str(i) for i in range(1, 40)], "seq": ["default"],
+            "gpus": ["1"], "zero": ["0"], "attention": ["default"]}
+    monkeypatch.setattr(sw, "CHUNK_ROWS", 10)
+    calls = {"n": 0}
+    real = sw.FastRows.row
+
+    def row(self, config):
+        calls["n"] += 1
+        if calls["n"] > 15:
+            raise KeyboardInterrupt
+        return real(self, config)
+
+    monkeypatch.setattr(sw.FastRows, "row", row)
+    for fmt, last in (("csv", "# incomplete: interrupted after 10 rows"), ("jsonl", '{"incomplete": true, "rows": 10}')):
+        calls["n"] = 0
+        out = io.StringIO()
+        with pytest.raises(KeyboardInterrupt):
+            sw.run_sweep(specs, sw.grid(specs, axes), 86400.0, fmt, out, jobs=1)
+        assert out.getvalue().splitlines()[-1] == last

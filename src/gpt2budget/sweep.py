@@ -356,7 +356,12 @@ def run_sweep(specs: Specs, configs: Iterable[tuple[Any, ...]], duration_s: floa
             for chunk in counted():
                 out.write("".join([fast.row(c) for c in chunk]))
     except KeyboardInterrupt:
-        # a partial output must not pass for a complete one: say so where a script looks (stderr, exit 130)
-        sys.stderr.write(f"Error: sweep interrupted: the output is incomplete (about {written[0]:,} rows)\n")
+        # a partial output must not pass for a complete one: a last line that no reader takes for a row (a CSV
+        # comment, a JSON object of its own) in the output itself, and the same on stderr, exit 130
+        note = f"incomplete: interrupted after {written[0]} rows"
+        with contextlib.suppress(Exception):
+            out.write(f"# {note}\n" if fmt == "csv" else json.dumps({"incomplete": True, "rows": written[0]}) + "\n")
+            out.flush()
+        sys.stderr.write(f"Error: sweep {note}; the output is incomplete\n")
         raise
     return written[0]
