@@ -131,3 +131,22 @@ def test_an_empty_no_color_leaves_colour_on(monkeypatch):
     assert make_console().color_system is not None
     monkeypatch.setenv("NO_COLOR", "1")
     assert make_console().color_system is None
+
+
+def test_plan_csv_carries_raw_numbers_one_column_each(cli):
+    import csv
+    import io
+
+    rows = list(csv.DictReader(io.StringIO(cli("plan", "--gpu", "4090", "--format", "csv").out)))
+    header = list(rows[0])
+    assert len(header) == len(set(header)) and "time" not in header and "settings" not in header
+    first = rows[0]
+    assert float(first["n_params"]) == 124439808 and float(first["tokens"]) > 1e9  # not "124M", "2.29T"
+    assert float(first["wall_time_hours"]) > 0 and first["flags"].startswith("--model ")
+
+
+def test_compare_uses_one_time_unit_per_column(cli):
+    out = cli("compare", "--model", "gpt2-medium").out
+    rows = [line for line in out.splitlines() if line.startswith("│") and "yes" in line]
+    units = {cell.split()[-1] for line in rows for cell in [line.split("│")[8].strip()] if cell}
+    assert len(units) == 1, units

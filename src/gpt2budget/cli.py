@@ -491,7 +491,13 @@ def plan(
              "settings": c.get("flags", c.get("reason", ""))} for c in result["considered"]]
     cols = [("model", "model"), ("n_params", "params"), ("tokens", "tokens"), ("loss", "predicted loss"),
             ("time", "time"), ("settings", "settings")]
-    if fmt in (Fmt.csv, Fmt.markdown):
+    if fmt == Fmt.csv:
+        # machine format: raw numbers, one column per quantity (no display strings, no duplicates)
+        raw_cols = ["model", "n_params", "fits", "tokens", "tokens_per_param", "predicted_loss", "micro_batch",
+                    "tokens_per_second", "wall_time_hours", "limit", "flags", "reason"]
+        emit(report.csv_text([{k: c.get(k) for k in raw_cols} for c in result["considered"]], raw_cols))
+        return
+    if fmt == Fmt.markdown:
         print_rows("", rows, cols, fmt, no_color)
         return
     from gpt2budget.render import render_lines, render_rows
@@ -542,7 +548,7 @@ def compare(
 ) -> None:
     """Every GPU side by side for one model (or every model for one GPU), with check's run options."""
     from gpt2budget.check import evaluate
-    from gpt2budget.units import fmt_hours, fmt_usd
+    from gpt2budget.units import fmt_in, fmt_usd, hours_unit
 
     specs = load(config_dir)
     if sort not in ("time", "peak", "memory", "cost", "name"):
@@ -590,9 +596,12 @@ def compare(
     from gpt2budget.render import render_rows, render_time_bars
 
     # a card the run does not fit gets no time or cost: there is no such run (the bar chart says the same)
+    # one time unit per column, so a column reads at a glance (not "18.3 h" above "22.9 days")
+    u_orig = hours_unit([r["original_hours"] for r in rows if r["fits"]])
+    u_opt = hours_unit([r["compute_optimal_hours"] for r in rows if r["fits"]])
     shown = [{**r, "fits": "yes" if r["fits"] else "no",
-              "original": fmt_hours(r["original_hours"]) if r["fits"] else "does not fit",
-              "optimal": fmt_hours(r["compute_optimal_hours"]) if r["fits"] else "-",
+              "original": fmt_in(r["original_hours"], u_orig) if r["fits"] else "does not fit",
+              "optimal": fmt_in(r["compute_optimal_hours"], u_opt) if r["fits"] else "-",
               "rent": fmt_usd(r["rent_usd"]) if r["fits"] else "-",
               "power": fmt_usd(r["electricity_usd"]) if r["fits"] else "-"} for r in rows]
     first = "gpu" if by == CompareBy.gpu else "model"

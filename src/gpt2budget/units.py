@@ -87,6 +87,24 @@ def fmt_seconds(s: float) -> str:
     return fmt_hours(s / 3600)
 
 
+def hours_unit(values: list[float]) -> tuple[str, float]:
+    """One time unit for a column of hours (the one fmt_hours would pick for its largest finite value)."""
+    finite = [v for v in values if math.isfinite(v)]
+    top = max(finite) if finite else 0.0
+    if top < 1:
+        return "min", 1 / 60
+    if top < 48:
+        return "h", 1.0
+    if top < 24 * 730:
+        return "days", 24.0
+    return "years", 24 * 365.0
+
+
+def fmt_in(hours: float, unit: tuple[str, float]) -> str:
+    name, per = unit
+    return "never" if not math.isfinite(hours) else f"{hours / per:,.1f} {name}"
+
+
 def fmt_usd(x: float | None) -> str:
     return "-" if x is None else f"${x:,.0f}" if x >= 100 else f"${x:,.2f}"
 
