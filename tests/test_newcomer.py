@@ -150,3 +150,11 @@ def test_compare_uses_one_time_unit_per_column(cli):
     rows = [line for line in out.splitlines() if line.startswith("│") and "yes" in line]
     units = {cell.split()[-1] for line in rows for cell in [line.split("│")[8].strip()] if cell}
     assert len(units) == 1, units
+
+
+def test_a_fit_with_under_1_gib_to_spare_says_so(cli):
+    tight = cli("check", "--gpu", "4090", "--gpus", "2", "--model", "gpt2-xl", "--stack", "llmc", "--zero", "1",
+                "--micro-batch", "4", "--no-advice").out.splitlines()[-1]
+    assert "MiB to spare" in tight and "--reserve-gib" in tight
+    roomy = cli("check", "--gpu", "h100", "--model", "gpt2", "--no-advice").out.splitlines()[-1]
+    assert "to spare" not in roomy

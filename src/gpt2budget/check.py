@@ -333,8 +333,11 @@ def verdict(ci: CheckInputs, r: dict[str, Any], fits: bool, target: str, micro_b
         mem_text = (f"offloaded states need {gib(mem['host_bytes'])} of host memory, more than the "
                     f"{gib(mem['host_available_bytes'])} given (--host-memory)")
     elif fits:
+        spare = mem["available_bytes"] - mem["required_bytes"]
+        tight = (f", only {spare / 2**20:,.0f} MiB to spare: a desktop or another process can push it over "
+                 "(--reserve-gib)") if spare < GIB else ""
         mem_text = (f"fits in memory{per} ({gib(mem['required_bytes'])} of {gib(mem['available_bytes'])}, "
-                    f"micro-batch up to {mem['max_micro_batch']})")
+                    f"micro-batch up to {mem['max_micro_batch']}{tight})")
     else:
         mem_text = (f"does not fit in memory{per}: needs {gib(mem['required_bytes'])} at micro-batch "
                     f"{b}, the card has {gib(mem['available_bytes'])}")
