@@ -1,0 +1,70 @@
+"""Growing work: sweep rows/s and peak RSS at 10^5 and 10^6 rows; `check` time with 1,000 user GPU specs.
+
+Usage: python benchmarks/scale.py [--million]   (10^6 rows takes a few minutes on two cores)
+Peak RSS is the sweep process's own (resource.getrusage of the child), so it measures streaming, not this script.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from gpt2budget.specfiles import builtin_config_dir
+
+CLI = [sys.executable, "-m", "gpt2budget"]
+
+
+def sweep(micro_batches: int) -> tuple[int, float, float]:
+    """Rows, seconds, peak RSS in MB of one sweep written to /dev/null."""
+    mb = ",".join(str(i) for i in range(1, micro_batches + 1))
+    cmd = [*CLI, "sweep", "--gpu", "all", "--model", "all", "--micro-batch", mb, "--checkpointing", "none,full",
+           "--gpus", "1,2,4,8", "--zero", "0,3", "--max-rows", "100000000"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t = time.perf_counter()
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    secs = time.perf_counter() - t
+    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return out.count("\n") - 1, secs, max(rss, before) / 1024
+
+
+def check_with_user_gpus(n: int, runs: int = 7) -> tuple[float, float]:
+    """Median `check` seconds with the built-in catalogue and with `n` extra user GPU files (warm cache)."""
+    folder = Path(tempfile.mkdtemp(prefix="g2b-scale-"))
+    (folder / "gpus").mkdir()
+    text = (builtin_config_dir() / "gpus" / "rtx-4090.yaml").read_text()
+    for i in range(n):
+        (folder / "gpus" / f"card-{i}.yaml").write_text(
+            text.replace('id: "rtx-4090"', f'id: "card-{i}"').replace('aliases: ["4090", "rtx4090"]', "aliases: []"))
+    env = {**os.environ, "GPT2BUDGET_CACHE_DIR": str(folder / "cache")}
+    base = [*CLI, "check", "--gpu", "4090", "--model", "gpt2", "--format", "json"]
+    times: dict[str, list[float]] = {"built-in": [], "user": []}
+    for cmd in (base, [*base, "--config-dir", str(folder)]):
+        subprocess.run(cmd, capture_output=True, env=env, check=True)  # warm the cache
+    for _ in range(runs):
+        for cmd, key in ((base, "built-in"), ([*base, "--config-dir", str(folder)], "user")):
+            t = time.perf_counter()
+            subprocess.run(cmd, capture_output=True, env=env, check=True)
+            times[key].append(time.perf_counter() - t)
+    shutil.rmtree(folder, ignore_errors=True)
+    return statistics.median(times["built-in"]), statistics.median(times["user"])
+
+
+def main() -> None:
+    sizes = [27] + ([270] if "--million" in sys.argv else [])
+    for n in sizes:
+        rows, secs, rss = sweep(n)
+        print(f"sweep: {rows:,} rows in {secs:.1f} s ({rows / secs:,.0f} rows/s), peak RSS {rss:.0f} MB")
+    builtin, user = check_with_user_gpus(1000)
+    print(f"check: {1000 * builtin:.0f} ms with the built-in catalogue, {1000 * user:.0f} ms with 1,000 user GPUs "
+          f"({user / builtin:.2f}x)")
+
+
+if __name__ == "__main__":
+    main()
