@@ -251,7 +251,7 @@ class FastRows:
 
 
 CHUNK_ROWS = 2048
-MAX_GROUPS = 4096
+MAX_GROUPS = 64  # each configuration is its own group now: keeping more only costs memory
 PARALLEL_MIN_ROWS = 20_000  # below this, starting workers costs more than it saves
 
 
