@@ -31,10 +31,6 @@ GIB = 2**30
 DEFAULT_PARALLEL_EFFICIENCY = 0.9  # see README "Several GPUs": 8-GPU data-parallel runs keep ~90% per GPU
 DEFAULT_BATCH_TOKENS = 512 * 1024  # GPT-2's batch: 512 sequences of 1024 tokens (Radford et al. 2019, §2.3)
 DEFAULT_HOST_MEMORY_GIB = 64.0
-# CPU Adam throughput for offloaded optimizer steps: ZeRO-Offload's CPU-Adam updates about 1e9 parameters
-# per second on a many-core host (Ren et al. 2021, §4.1: ~6x faster than PyTorch's CPU Adam); an assumption.
-HOST_ADAM_PARAMS_PER_S = 1.0e9
-HOST_LINK_EFFICIENCY = 0.8  # pinned-memory copies reach ~80% of PCIe's nominal rate
 
 
 class CheckInputs(NamedTuple):
@@ -103,25 +99,6 @@ class Timing(NamedTuple):
         return tokens * (self.flops_per_token * hw_factor / self.sustained + offload)
 
 
-def offload_seconds_per_token(ci: CheckInputs, trainable: int, total_params: int) -> float:
-    """Time offload adds per training token, from the GPU's host link (PCIe) bandwidth; no overlap assumed."""
-    o = ci.options
-    if o.offload == "none":
-        return 0.0
-    link = ci.gpu.host_link_gb_per_s * 1e9 * HOST_LINK_EFFICIENCY
-    shard = o.gpus if o.zero >= 1 else 1
-    n = trainable / shard
-    # per optimizer step: 16-bit gradients down, 16-bit weights up, and the CPU Adam update itself
-    per_step = 4.0 * n / link + n / HOST_ADAM_PARAMS_PER_S
-    per_token = per_step / ci.batch_tokens
-    if o.offload == "params":
-        # every forward and backward (and recompute) streams all 16-bit weights in from the host
-        passes = 3 if o.checkpointing and ci.stack.checkpointing_level == "full" else 2
-        tokens_per_microstep = o.micro_batch * o.seq * o.gpus
-        per_token += passes * 2.0 * total_params / link / tokens_per_microstep
-    return per_token
-
-
 def compute_flops_per_token(ci: CheckInputs, shape: Shape, n: float) -> float:
     o = ci.options
     if o.finetune in ("lora", "qlora"):
@@ -183,7 +160,8 @@ def evaluate(ci: CheckInputs, *, with_cost: bool = True) -> dict[str, Any]:
         eff = (DEFAULT_PARALLEL_EFFICIENCY if ci.parallel_efficiency is None else ci.parallel_efficiency) \
             if o.gpus > 1 else 1.0
         sustained = sustained_flops_per_s(o.gpus, peak, util, eff)
-        timing = Timing(sustained, per_token, offload_seconds_per_token(ci, mem.trainable_params, n_params(shape)))
+        # offload is not FLOPs: its transfer and CPU-Adam time come from the step model's offload term
+        timing = Timing(sustained, per_token, st.breakdown["offload"] / st.tokens_per_step)
     else:
         # the step-time model (gpt2budget.steptime): tokens/s from one optimizer step's seconds
         tps = st.tokens_per_second

@@ -81,7 +81,6 @@ OPTIMIZER_OPS = {"adamw": 12, "adamw-fused": 1, "adamw-8bit": 1, "sgd": 1, "sgd-
                  "adafactor": 16}
 FOREACH_TENSORS_PER_KERNEL = 110  # multi_tensor_apply chunks tensor lists (depth-4 kernels, ATen)
 
-TERMS = ("matmul", "attention", "memory_bound", "cpu_dispatch", "optimizer", "communication", "offload")
 BOUND_OF_TERM = {"matmul": "compute", "attention": "compute", "memory_bound": "bandwidth",
                  "cpu_dispatch": "cpu dispatch", "optimizer": "bandwidth", "communication": "communication",
                  "offload": "offload"}
@@ -96,7 +95,7 @@ class StepTime(NamedTuple):
     tokens_per_second: float
     mfu: float  # 6·N·tokens / (seconds x peak x GPUs)
     bound: str
-    breakdown: dict[str, float]  # seconds per optimizer step by term, in TERMS order; sums to step_seconds
+    breakdown: dict[str, float]  # seconds per optimizer step by term; the terms sum to step_seconds
     details: dict[str, Any]  # the numbers behind the terms, for --explain
 
 
