@@ -29,7 +29,7 @@ from gpt2budget.options import RunOptions
 t.append(time.perf_counter())
 ci = CheckInputs(specs.gpus.get("4070ti", ""), specs.models.get("gpt2-xl", ""), specs.stacks.get("hf", ""), RunOptions())
 r = evaluate(ci)
-r["advice"] = advise(ci, specs.models, r) if needs_advice(r) else []
+r = r._replace(advice=advise(ci, specs.models, r) if needs_advice(r) else ())
 t.append(time.perf_counter())
 from gpt2budget.explain import component_words
 from gpt2budget.render import make_console, render_check

@@ -34,4 +34,9 @@ def test_the_cli_and_the_api_give_the_same_document(cli):
             "--optimizer", "adamw-fused", "--format", "json", "--no-advice")
     got = r.json()
     got.pop("advice", None)
-    assert got == __import__("json").loads(__import__("gpt2budget.report", fromlist=["to_json"]).to_json(doc))
+    from gpt2budget.report import check_data, to_json
+
+    assert got == __import__("json").loads(to_json(check_data(doc, with_advice=False)))
+    # typed fields are the document's fields
+    assert doc.memory.required_bytes == got["memory"]["required_bytes"]
+    assert doc.requirements.original.wall_time_hours == got["requirements"]["original"]["wall_time_hours"]

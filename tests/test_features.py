@@ -142,12 +142,21 @@ def test_formats_json_and_yaml_are_the_same_document(cli):
 
 
 def test_check_json_validates_against_schema(cli):
-    from gpt2budget.schema import CheckOutput
+    import jsonschema
 
-    for args in (["--gpu", "4070ti", "--model", "gpt2-xl"], ["--gpu", "h100", "--model", "gpt2", "--tokens", "1B"]):
+    schema = cli("schema", "check").json()
+    for args in (["--gpu", "4070ti", "--model", "gpt2-xl"], ["--gpu", "h100", "--model", "gpt2", "--tokens", "1B"],
+                 ["--gpu", "4070ti", "--model", "gpt2-xl", "--finetune", "lora", "--tokens", "100M"],
+                 ["--gpu", "4090", "--model", "gpt2", "--micro-batch", "4", "--gpus", "2", "--nodes", "2"]):
         doc = cli("check", *args, "--format", "json").json()
-        doc["cost"] = dict(doc["cost"])
-        CheckOutput.model_validate(doc)
+        jsonschema.validate(doc, schema)
+    # the schema is strict: a key it does not know, or a missing one, fails
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**doc, "extra": 1}, schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({k: v for k, v in doc.items() if k != "memory"}, schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**doc, "verdict": {**doc["verdict"], "summary": 3}}, schema)
     schema = json.loads(cli("schema", "gpu").out)
     assert "peak_tflops" in schema["properties"]
 

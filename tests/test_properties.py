@@ -1,5 +1,7 @@
+import json
 import math
 
+import jsonschema
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -12,8 +14,8 @@ from gpt2budget.cli import main
 from gpt2budget.errors import SpecError
 from gpt2budget.loader import parse_yaml, validate_data
 from gpt2budget.options import RunOptions
-from gpt2budget.report import to_json
-from gpt2budget.schema import CheckOutput
+from gpt2budget.report import check_data, to_json
+from gpt2budget.schema import json_schema
 from gpt2budget.specfiles import builtin_config_dir
 from gpt2budget.specs import spec_data
 
@@ -40,9 +42,12 @@ def r_inputs(c):
     return CheckInputs(g, m, s, o, utilization=c["util"])
 
 
+CHECK_SCHEMA = json_schema("check")  # generated from the result types
+
+
 def run(c, **over):
     c = {**c, **over}
-    return evaluate(r_inputs(c))
+    return check_data(evaluate(r_inputs(c)), with_advice=False)
 
 
 def finite(x):
@@ -62,8 +67,10 @@ def test_invariants(c):
     if mem["fits"]:
         assert mem["max_micro_batch"] >= c["mb"]
     assert finite(r["memory"]) and finite(r["compute"])
-    doc = {**r, "advice": advise(r_inputs(c), SPECS.models, r) if needs_advice(r) else []}  # as `check` adds it
-    CheckOutput.model_validate_json(to_json(doc))  # every JSON output validates against `gpt2budget schema check`
+    typed = evaluate(r_inputs(c))
+    typed = typed._replace(advice=advise(r_inputs(c), SPECS.models, typed) if needs_advice(typed) else ())
+    # every JSON output validates against `gpt2budget schema check` (generated from the result types)
+    jsonschema.validate(json.loads(to_json(check_data(typed))), CHECK_SCHEMA)
     # memory never falls as micro-batch or sequence grows
     assert run(c, mb=c["mb"] + 1)["memory"]["allocator_peak_bytes"] >= mem["allocator_peak_bytes"]
     assert run(c, seq=c["seq"] * 2)["memory"]["allocator_peak_bytes"] >= mem["allocator_peak_bytes"]

@@ -112,15 +112,15 @@ def test_calibration_replaces_the_spec_sheet_rates(specs):
 def test_check_reports_throughput_and_utilization_override(specs):
     g, m, s = specs.gpus.get("4070ti", "--gpu"), specs.models.get("gpt2", "--model"), specs.stacks.get("hf", "--stack")
     r = evaluate(CheckInputs(g, m, s, RunOptions()))
-    th, c = r["throughput"], r["compute"]
-    assert th["model"] == "step-time" and c["utilization_source"] == "step-time model"
-    assert c["tokens_per_second"] == pytest.approx(th["tokens_per_second"], rel=1e-9)
-    assert r["requirements"]["original"]["wall_time_hours"] == pytest.approx(1e10 / th["tokens_per_second"] / 3600)
-    assert 0 < th["mfu"] < 1
+    th, c = r.throughput, r.compute
+    assert th.model == "step-time" and c.utilization_source == "step-time model"
+    assert c.tokens_per_second == pytest.approx(th.tokens_per_second, rel=1e-9)
+    assert r.requirements.original.wall_time_hours == pytest.approx(1e10 / th.tokens_per_second / 3600)
+    assert 0 < th.mfu < 1
     forced = evaluate(CheckInputs(g, m, s, RunOptions(), utilization=0.5))
-    assert forced["compute"]["utilization"] == 0.5
-    assert forced["throughput"]["model"].startswith("utilization override")
-    assert forced["compute"]["tokens_per_second"] == pytest.approx(0.5 * 80.2e12 / (6 * 124439808))
+    assert forced.compute.utilization == 0.5
+    assert forced.throughput.model.startswith("utilization override")
+    assert forced.compute.tokens_per_second == pytest.approx(0.5 * 80.2e12 / (6 * 124439808))
 
 
 def _points(name):

@@ -1,10 +1,11 @@
 """The library API: everything the CLI does, from Python. The CLI parses options, calls these, and renders.
 
-    from gpt2budget.api import load, configure, evaluate, advise
+    from gpt2budget.api import load, configure, evaluate
     specs = load()
     ci = configure(specs, gpu="4070ti", model="gpt2-xl", finetune="lora", tokens="100M")
-    result = evaluate(ci)            # the same document as `check --format json`
-    result["throughput"]["tokens_per_second"], result["verdict"]["feasible"]
+    result = evaluate(ci)            # a typed CheckResult (gpt2budget.result)
+    result.throughput.tokens_per_second, result.verdict.feasible, result.memory.required_bytes
+    check_data(result)               # the document `check --format json` prints (gpt2budget.report)
 
 Errors are exceptions (gpt2budget.errors: UsageError names the option, SpecError the file and key); options
 take the CLI's values as plain strings or numbers.
@@ -12,7 +13,7 @@ take the CLI's values as plain strings or numbers.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +22,14 @@ from gpt2budget.calibration import Calibration
 from gpt2budget.catalog import Specs, load_specs
 from gpt2budget.check import CheckInputs, default_precision, evaluate
 from gpt2budget.cost import CostInputs
-from gpt2budget.errors import UsageError
+from gpt2budget.errors import UnknownNameError, UsageError
 from gpt2budget.options import RunOptions
-from gpt2budget.specs import GpuSpec, StackSpec
+from gpt2budget.result import Advice, CheckResult, CompareRow, PlanResult, to_data
+from gpt2budget.specs import GpuSpec, ModelSpec, StackSpec
 from gpt2budget.units import parse_count, parse_duration
 
-__all__ = ["load", "configure", "evaluate", "advise", "plan", "Specs", "CheckInputs"]
+__all__ = ["load", "configure", "evaluate", "check", "advise", "plan", "compare", "sweep", "to_data", "Specs",
+           "CheckInputs", "CheckResult", "PlanResult", "CompareRow"]
 
 ZERO_NAMES = {"0": 0, "1": 1, "2": 2, "3": 3, "no_shard": 0, "shard_grad_op": 2, "full_shard": 3}
 
@@ -104,7 +107,7 @@ def configure(specs: Specs, gpu: str, model: str, stack: str = "hf", *, calibrat
     g = specs.gpus.get(gpu, "--gpu")
     if kw.get("reserve_gib"):
         g = reserved(g, kw["reserve_gib"])
-    m = specs.models.get(model, "--model")
+    m = model_named(specs, model)
     s = specs.stacks.get(stack, "--stack")
     opts = RunOptions(
         precision=_v(kw.get("precision")) or default_precision(g, s),
@@ -134,13 +137,105 @@ def configure(specs: Specs, gpu: str, model: str, stack: str = "hf", *, calibrat
     )
 
 
-def plan(ci: CheckInputs, models: Iterable[Any], budget_usd: float | None = None) -> dict[str, Any]:
+def model_named(specs: Specs, name: str) -> ModelSpec:
+    """A model of the catalogue, or a GPT-2-proportioned shape named as `plan --custom-shapes` names them
+    (gpt2-l16-h896: 16 layers of width 896)."""
+    try:
+        return specs.models.get(name, "--model")
+    except UnknownNameError:
+        if name.strip().lower().startswith("gpt2-l"):
+            from gpt2budget.planner import custom_model
+
+            base = specs.models.items.get("gpt2")
+            found = custom_model(base, name) if base is not None else None
+            if found is not None:
+                return found
+        raise
+
+
+def plan(ci: CheckInputs, models: Iterable[ModelSpec], budget_usd: float | None = None) -> PlanResult:
     """The model with the lowest predicted loss that fits and finishes in time (and budget)."""
     from gpt2budget.planner import plan as _plan  # imported when planning: `check` never pays for it
 
     return _plan(ci, models, budget_usd)
 
 
-def advise(ci: CheckInputs, specs: Specs, result: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    """Changes that make a run fit (or fit a larger micro-batch), as flags `check` takes, ranked by time."""
+def advise(ci: CheckInputs, specs: Specs, result: CheckResult | None = None) -> tuple[Advice, ...]:
+    """Changes that make a run fit (or fit a larger micro-batch), ranked by time; each with the configuration
+    it leads to (gpt2budget.flags.change_flags writes them as flags `check` takes)."""
     return _advise(ci, specs.models, result if result is not None else evaluate(ci))
+
+
+def check(ci: CheckInputs, specs: Specs, advice: bool = True) -> CheckResult:
+    """What `check` answers: the evaluation, with the advisor's suggestions where the run needs them."""
+    from gpt2budget.advisor import needs_advice
+
+    r = evaluate(ci)
+    return r._replace(advice=_advise(ci, specs.models, r)) if advice and needs_advice(r) else r
+
+
+COMPARE_SORTS = ("time", "peak", "memory", "cost", "name")
+
+
+def compare(specs: Specs, by: str = "gpu", model: str | None = None, gpus: Iterable[str] = (), sort: str = "time",
+            configure_one: Callable[[str, str], CheckInputs] | None = None, **options: Any) -> list[CompareRow]:
+    """Every GPU side by side for one model (by="gpu"; `gpus` filters), or every model on one GPU (by="model"),
+    with `check`'s run options, sorted. Cards without the precision asked for are left out when no GPU was named."""
+    if sort not in COMPARE_SORTS:
+        raise UsageError("--sort", f"expected {', '.join(COMPARE_SORTS)}, got {sort!r}")
+    gpu_names = list(gpus)
+    if by == "gpu":
+        if not model:
+            raise UsageError("--model", "compare --by gpu needs a model, e.g. --model gpt2-xl")
+        ids = [specs.gpus.get(g, "--gpu").id for g in gpu_names] if gpu_names else [g.id for g in specs.gpus]
+        pairs = [(g, model) for g in ids]
+    else:
+        if len(gpu_names) != 1:
+            raise UsageError("--gpu", "compare --by model needs exactly one --gpu")
+        pairs = [(gpu_names[0], m.id) for m in specs.models]
+    make = configure_one or (lambda g, m: configure(specs, g, m, **options))
+    rows = []
+    for g, m in pairs:
+        try:
+            r = evaluate(make(g, m))
+        except UsageError as exc:
+            if by == "gpu" and not gpu_names and exc.option == "--precision":
+                continue  # e.g. --precision bf16 across cards without bf16
+            raise
+        mem, req = r.memory, r.requirements
+        rows.append(CompareRow(
+            gpu=r.gpu.id, model=r.model.id, precision=r.inputs.precision,
+            peak_tflops=round(r.compute.peak_flops_per_gpu / 1e12, 1), memory_gib=r.gpu.memory_gib, fits=mem.fits,
+            max_micro_batch=mem.max_micro_batch, required_gib=round(mem.required_bytes / 2**30, 2),
+            original_hours=req.original.wall_time_hours,
+            compute_optimal_hours=req.compute_optimal.wall_time_hours,
+            rent_usd=r.cost.rent_usd if r.cost else None,
+            electricity_usd=r.cost.electricity_usd if r.cost else None))
+    keys: dict[str, Callable[[CompareRow], Any]] = {
+        "time": lambda x: (not x.fits, x.original_hours), "peak": lambda x: -x.peak_tflops,
+        "memory": lambda x: -x.memory_gib, "name": lambda x: x.gpu if by == "gpu" else x.model,
+        # one comparable cost for every card: the electricity of the original recipe (rent is priced for few)
+        "cost": lambda x: (not x.fits, x.electricity_usd is None, x.electricity_usd or 0.0)}
+    rows.sort(key=keys[sort])
+    return rows
+
+
+SWEEP_DEFAULTS = {"gpu": ["all"], "model": ["all"], "stack": ["hf"], "precision": ["default"],
+                  "optimizer": ["default"], "checkpointing": ["none"], "micro_batch": ["1"], "seq": ["default"],
+                  "gpus": ["1"], "zero": ["0"], "attention": ["default"], "offload": ["none"], "finetune": ["none"]}
+
+
+def sweep(specs: Specs, duration: str = "1y", tokens: str | None = None,
+          **axes: str | Iterable[str | int]) -> Iterator[dict[str, Any]]:
+    """The rows `gpt2budget sweep` writes, lazily: one flat dict per configuration of the grid. Each axis (gpu,
+    model, stack, precision, optimizer, checkpointing, micro_batch, seq, gpus, zero, attention, offload, finetune)
+    takes a comma list or a list of values; an axis left out takes sweep's default."""
+    from gpt2budget.sweep import grid, rows
+
+    unknown = sorted(set(axes) - set(SWEEP_DEFAULTS))
+    if unknown:
+        raise UsageError(f"--{unknown[0].replace('_', '-')}", "is not an axis of a sweep")
+    given = {k: [p.strip() for v in ([axes[k]] if isinstance(axes[k], str) else axes[k]) for p in str(v).split(",")
+                 if p.strip()] if k in axes else list(d) for k, d in SWEEP_DEFAULTS.items()}
+    return rows(specs, grid(specs, given), parse_duration(duration),
+                parse_count(tokens, "--tokens") if tokens else None)

@@ -1,12 +1,13 @@
 """`check`: one configuration evaluated end to end (compute, requirements, memory, cost, verdict).
 
-Pure: takes loaded specs and options, returns a JSON-ready dict. No printing, no I/O.
+Pure: takes loaded specs and options, returns a typed result (gpt2budget.result). No printing, no I/O, no
+sentences: the output layer words the result.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from gpt2budget import SCHEMA_VERSION
 from gpt2budget.calibration import Calibration
@@ -21,11 +22,23 @@ from gpt2budget.flops import (
 )
 from gpt2budget.memory import MemoryResult, lora_params, memory
 from gpt2budget.options import RunOptions
+from gpt2budget.result import (
+    CheckResult,
+    Compute,
+    Cost,
+    GpuInfo,
+    Inputs,
+    Memory,
+    ModelInfo,
+    Requirement,
+    Requirements,
+    Throughput,
+    Verdict,
+)
 from gpt2budget.scaling import LOSS_CAVEAT, optimal_tokens, predicted_loss
 from gpt2budget.shape import Shape, n_params
 from gpt2budget.specs import GpuSpec, ModelSpec, StackSpec
 from gpt2budget.steptime import StepTime, step_time
-from gpt2budget.units import fmt_count, fmt_hours, fmt_ratio
 
 GIB = 2**30
 DEFAULT_PARALLEL_EFFICIENCY = 0.9  # see README "Several GPUs": 8-GPU data-parallel runs keep ~90% per GPU
@@ -128,22 +141,18 @@ def scratch_costs(ci: CheckInputs, shape: Shape, n: float, per_token: float, tim
 
 
 def requirement(tokens: float, per_token: float, timing: Timing, hw: float, duration_s: float, model_n: float,
-                rule: str) -> dict[str, Any]:
+                rule: str, loss: bool = True) -> Requirement:
     flops = tokens * per_token
     secs = timing.seconds(tokens, hw)
-    return {
-        "tokens": tokens,
-        "flops": flops,
-        "flops_6nd": 6.0 * model_n * tokens,
-        "hardware_flops": flops * hw,
-        "ratio": duration_s / secs if secs > 0 else math.inf,
-        "wall_time_hours": secs / SECONDS_PER_HOUR,
-        "fits_in_duration": secs <= duration_s,
-        "predicted_loss": predicted_loss(model_n, tokens, rule),
-    }
+    return Requirement(
+        tokens=tokens, flops=flops, flops_6nd=6.0 * model_n * tokens, hardware_flops=flops * hw,
+        ratio=duration_s / secs if secs > 0 else math.inf, wall_time_hours=secs / SECONDS_PER_HOUR,
+        fits_in_duration=secs <= duration_s,
+        # a from-scratch scaling law says nothing about fine-tuning an already trained model
+        predicted_loss=predicted_loss(model_n, tokens, rule) if loss else None)
 
 
-def evaluate(ci: CheckInputs, *, with_cost: bool = True) -> dict[str, Any]:
+def evaluate(ci: CheckInputs, *, with_cost: bool = True) -> CheckResult:
     validate(ci)
     o, gpu, model, stack = ci.options, ci.gpu, ci.model, ci.stack
     shape = Shape.of(model, o.seq, stack.vocab_multiple)
@@ -177,151 +186,99 @@ def evaluate(ci: CheckInputs, *, with_cost: bool = True) -> dict[str, Any]:
     available = sustained * ci.duration_s
     rule = ci.optimal_rule
 
-    reqs: dict[str, Any] = {}
+    finetune_req = custom_req = None
     if o.finetune != "none":
         if ci.tokens is None:
             raise UsageError("--tokens", "fine-tuning needs the size of the fine-tuning set, e.g. --tokens 100M")
-        reqs["finetune"] = requirement(ci.tokens, per_token, timing, hw, ci.duration_s, n, rule)
-        # a from-scratch scaling law says nothing about fine-tuning an already trained model
-        reqs["finetune"]["predicted_loss"] = None
+        finetune_req = requirement(ci.tokens, per_token, timing, hw, ci.duration_s, n, rule, loss=False)
     # the from-scratch recipes train every weight, whatever the fine-tuning method: their own FLOPs and step
     scratch_per_token, scratch_timing = scratch_costs(ci, shape, n, per_token, timing, hw, peak)
-    reqs["original"] = requirement(model.original_tokens, scratch_per_token, scratch_timing, hw, ci.duration_s, n, rule)
-    reqs["compute_optimal"] = requirement(optimal_tokens(n, rule), scratch_per_token, scratch_timing, hw,
-                                          ci.duration_s, n, rule)
-    reqs["compute_optimal"]["rule"] = rule
+    original = requirement(model.original_tokens, scratch_per_token, scratch_timing, hw, ci.duration_s, n, rule)
+    optimal = requirement(optimal_tokens(n, rule), scratch_per_token, scratch_timing, hw, ci.duration_s, n,
+                          rule)._replace(rule=rule)
     if ci.tokens is not None and o.finetune == "none":
-        reqs["custom"] = requirement(ci.tokens, per_token, timing, hw, ci.duration_s, n, rule)
-    target = "finetune" if "finetune" in reqs else "custom" if "custom" in reqs else "original"
-
-    result: dict[str, Any] = {
-        "schema_version": SCHEMA_VERSION,
-        "inputs": inputs_dict(ci, util),
-        "gpu": {"id": gpu.id, "name": gpu.name, "memory_gib": gpu.memory_gib, "usable_bytes": round(gpu.usable_bytes),
-                "peak_tflops": peak / 1e12, "segment": gpu.segment},
-        "model": {"id": model.id, "name": model.name, "n_params": int(n), "n_params_trained": int(n_params(shape)),
-                  "n_layer": model.n_layer, "n_head": model.n_head, "n_embd": model.n_embd,
-                  "trainable_params": mem.trainable_params},
-        "compute": {
-            "peak_flops_per_gpu": peak, "utilization": util, "utilization_source": util_source,
-            "parallel_efficiency": eff, "gpus": o.gpus, "sustained_flops_per_s": sustained,
-            "available_flops": available, "duration_hours": ci.duration_s / SECONDS_PER_HOUR,
-            "flops_per_token": per_token, "flops_formula": ci.flops_formula, "recompute_factor": hw,
-            "tokens_per_second": 1.0 / timing.seconds(1.0, hw),
-            "offload_seconds_per_token": timing.offload_s_per_token,
-            "calibration": ci.calibration.source if ci.calibration is not None else None,
-        },
-        "throughput": throughput_dict(st, ci.utilization is not None),
-        "requirements": reqs,
-        "memory": memory_doc,
-        "target": target,
-        "loss_caveat": LOSS_CAVEAT,
-    }
+        custom_req = requirement(ci.tokens, per_token, timing, hw, ci.duration_s, n, rule)
+    reqs = Requirements(finetune_req, original, optimal, custom_req)
+    target = "finetune" if finetune_req else "custom" if custom_req else "original"
+    req = reqs.get(target)
+    run_cost = None
     if with_cost:
-        req = reqs[target]
-        result["cost"] = {"for": target, **cost(o.gpus, req["wall_time_hours"], gpu.board_power_w,
-                                                 gpu.rent_usd_per_hour, gpu.launch_price_usd, ci.cost_inputs)}
-    result["verdict"] = verdict(ci, result, fits, target)
-    return result
+        run_cost = Cost(target, **cost(o.gpus, req.wall_time_hours, gpu.board_power_w, gpu.rent_usd_per_hour,
+                                      gpu.launch_price_usd, ci.cost_inputs))
+    return CheckResult(
+        schema_version=SCHEMA_VERSION,
+        inputs=inputs_of(ci, util),
+        gpu=GpuInfo(gpu.id, gpu.name, gpu.memory_gib, round(gpu.usable_bytes), peak / 1e12, gpu.segment),
+        model=ModelInfo(model.id, model.name, int(n), int(n_params(shape)), model.n_layer, model.n_head,
+                        model.n_embd, mem.trainable_params),
+        compute=Compute(
+            peak_flops_per_gpu=peak, utilization=util, utilization_source=util_source, parallel_efficiency=eff,
+            gpus=o.gpus, sustained_flops_per_s=sustained, available_flops=available,
+            duration_hours=ci.duration_s / SECONDS_PER_HOUR, flops_per_token=per_token,
+            flops_formula=ci.flops_formula, recompute_factor=hw, tokens_per_second=1.0 / timing.seconds(1.0, hw),
+            offload_seconds_per_token=timing.offload_s_per_token,
+            calibration=ci.calibration.source if ci.calibration is not None else None),
+        throughput=throughput_of(st, ci.utilization is not None),
+        requirements=reqs,
+        memory=memory_doc,
+        target=target,
+        loss_caveat=LOSS_CAVEAT,
+        cost=run_cost,
+        verdict=Verdict(bool(fits and req.fits_in_duration), bool(fits), bool(req.fits_in_duration)),
+    )
 
 
-def throughput_dict(st: StepTime, overridden: bool) -> dict[str, Any]:
+def throughput_of(st: StepTime, overridden: bool) -> Throughput:
     """The step-time model's answer (JSON `throughput`); with --utilization it is shown but not used."""
-    return {
-        "model": "utilization override (--utilization)" if overridden else "step-time",
-        "step_seconds": st.step_seconds, "micro_steps": st.micro_steps, "tokens_per_step": st.tokens_per_step,
-        "tokens_per_second": st.tokens_per_second, "mfu": st.mfu, "bound": st.bound,
-        "breakdown": dict(st.breakdown),
-    }
+    return Throughput("utilization override (--utilization)" if overridden else "step-time", st.step_seconds,
+                      st.micro_steps, st.tokens_per_step, st.tokens_per_second, st.mfu, st.bound, dict(st.breakdown))
 
 
-def memory_part(ci: CheckInputs, shape: Shape) -> tuple[MemoryResult, dict[str, Any], bool]:
-    """The memory model's result, its JSON section, and whether the run fits (on the card and in host memory)."""
+def memory_part(ci: CheckInputs, shape: Shape) -> tuple[MemoryResult, Memory, bool]:
+    """The memory model's result, its report, and whether the run fits (on the card and in host memory)."""
     return memory_section(ci, memory(shape, ci.stack, ci.options, ci.gpu.usable_bytes))
 
 
-def memory_section(ci: CheckInputs, mem: MemoryResult) -> tuple[MemoryResult, dict[str, Any], bool]:
+def memory_section(ci: CheckInputs, mem: MemoryResult) -> tuple[MemoryResult, Memory, bool]:
     host_available = ci.host_memory_gib * GIB * ci.nodes
     host_fits = mem.host_bytes <= host_available
-    doc = memory_dict(mem, ci.options.gpus > 1, host_available, host_fits, ci.stack)
+    doc = memory_report(mem, ci.options.gpus > 1, host_available, host_fits, ci.stack)
     return mem, doc, mem.fits and host_fits
 
 
-# The fields of the memory section that change with the micro-batch; the others (available and host memory,
-# the largest micro-batch, the runtime overhead) depend only on the card, the model and the options.
-MICRO_BATCH_FIELDS = ("allocator_peak_bytes", "required_bytes", "fits", "peak_phase", "breakdown", "phases",
-                      "fragmentation_bytes")
-
-
-def memory_dict(mem: MemoryResult, per_gpu: bool, host_available: float, host_fits: bool,
-                stack: StackSpec) -> dict[str, Any]:
+def memory_report(mem: MemoryResult, per_gpu: bool, host_available: float, host_fits: bool,
+                  stack: StackSpec) -> Memory:
     # byte counts are whole bytes in every format (the model's arithmetic is in floats)
-    return {
-        "per_gpu": per_gpu,
-        "allocator_peak_bytes": round(mem.allocator_peak_bytes),
-        "required_bytes": round(mem.required_bytes),
-        "available_bytes": round(mem.available_bytes),
-        "fits": mem.fits and host_fits,
-        "max_micro_batch": mem.max_micro_batch if host_fits else 0,
-        "peak_phase": mem.peak_phase,
-        "breakdown": {k: round(v) for k, v in mem.breakdown.items()},
-        "phases": {k: round(v) for k, v in mem.phases.items()},
-        "runtime_overhead_bytes": round(mem.runtime_overhead_bytes),
-        "fragmentation_bytes": round(mem.fragmentation_bytes),
-        "fragmentation": stack.fragmentation,
-        "host_bytes": round(mem.host_bytes),
-        "host_available_bytes": round(host_available),
-        "host_fits": host_fits,
-    }
+    return Memory(
+        per_gpu=per_gpu,
+        allocator_peak_bytes=round(mem.allocator_peak_bytes),
+        required_bytes=round(mem.required_bytes),
+        available_bytes=round(mem.available_bytes),
+        fits=mem.fits and host_fits,
+        max_micro_batch=mem.max_micro_batch if host_fits else 0,
+        peak_phase=mem.peak_phase,
+        breakdown={k: round(v) for k, v in mem.breakdown.items()},
+        phases={k: round(v) for k, v in mem.phases.items()},
+        runtime_overhead_bytes=round(mem.runtime_overhead_bytes),
+        fragmentation_bytes=round(mem.fragmentation_bytes),
+        fragmentation=stack.fragmentation,
+        host_bytes=round(mem.host_bytes),
+        host_available_bytes=round(host_available),
+        host_fits=host_fits,
+    )
 
 
-def inputs_dict(ci: CheckInputs, util: float) -> dict[str, Any]:
-    o = ci.options
-    return {
-        "gpu": ci.gpu.id, "model": ci.model.id, "stack": ci.stack.id, "gpus": o.gpus, "nodes": ci.nodes,
-        "precision": o.precision, "optimizer": o.optimizer,
-        "checkpointing": ci.stack.checkpointing_level if o.checkpointing else "none",
-        "attention": o.attention, "dropout": o.dropout, "seq": o.seq, "micro_batch": o.micro_batch,
-        "zero": o.zero, "offload": o.offload, "utilization": util, "duration_hours": ci.duration_s / 3600,
-        "tokens": ci.tokens, "flops_formula": ci.flops_formula, "parallel_efficiency": ci.parallel_efficiency,
-        "optimal_rule": ci.optimal_rule, "batch_tokens": ci.batch_tokens, "host_memory_gib": ci.host_memory_gib,
-        "finetune": o.finetune, "lora_rank": o.lora_rank, "lora_targets": o.lora_targets,
-        "lora_dropout": o.lora_dropout,
-        "average_draw": ci.cost_inputs.average_draw, "pue": ci.cost_inputs.pue,
-        "price_per_kwh": ci.cost_inputs.price_per_kwh, "grid_gco2_per_kwh": ci.cost_inputs.grid_gco2_per_kwh,
-        "rent_usd_per_hour": ci.cost_inputs.rent_usd_per_hour,
-    }
-
-
-def gib(x: float) -> str:
-    return f"{x / GIB:.1f} GiB"
-
-
-def verdict(ci: CheckInputs, r: dict[str, Any], fits: bool, target: str, micro_batch: int | None = None) -> dict[str, Any]:
-    """The one-line answer. `micro_batch` overrides the options' (sweep reuses one CheckInputs across them)."""
-    mem = r["memory"]
-    req = r["requirements"][target]
-    o = ci.options
-    b = o.micro_batch if micro_batch is None else micro_batch
-    per = " per GPU" if o.gpus > 1 else ""
-    what = {"finetune": f"{o.finetune} fine-tuning on {fmt_count(req['tokens'])} tokens",
-            "custom": f"training on {fmt_count(req['tokens'])} tokens",
-            "original": f"the original recipe ({fmt_count(req['tokens'])} tokens)"}[target]
-    if not mem["host_fits"]:
-        mem_text = (f"offloaded states need {gib(mem['host_bytes'])} of host memory, more than the "
-                    f"{gib(mem['host_available_bytes'])} given (--host-memory)")
-    elif fits:
-        spare = mem["available_bytes"] - mem["required_bytes"]
-        tight = (f", only {spare / 2**20:,.0f} MiB to spare: a desktop or another process can push it over "
-                 "(--reserve-gib)") if spare < GIB else ""
-        mem_text = (f"fits in memory{per} ({gib(mem['required_bytes'])} of {gib(mem['available_bytes'])}, "
-                    f"micro-batch up to {mem['max_micro_batch']}{tight})")
-    else:
-        mem_text = (f"does not fit in memory{per}: needs {gib(mem['required_bytes'])} at micro-batch "
-                    f"{b}, the card has {gib(mem['available_bytes'])}")
-    time_ok = req["fits_in_duration"]
-    time_text = (f"{what} takes {fmt_hours(req['wall_time_hours'])}, "
-                 f"{'within' if time_ok else 'beyond'} the {fmt_hours(ci.duration_s / 3600)} given "
-                 f"({fmt_ratio(req['ratio'])})")
-    summary = f"{ci.model.id} on {o.gpus}x {ci.gpu.name}: {mem_text}; {time_text}."
-    return {"feasible": bool(fits and time_ok), "fits": bool(fits), "in_time": bool(time_ok), "summary": summary}
+def inputs_of(ci: CheckInputs, util: float) -> Inputs:
+    o, k = ci.options, ci.cost_inputs
+    return Inputs(
+        gpu=ci.gpu.id, model=ci.model.id, stack=ci.stack.id, gpus=o.gpus, nodes=ci.nodes,
+        precision=o.precision, optimizer=o.optimizer,
+        checkpointing=ci.stack.checkpointing_level if o.checkpointing else "none",
+        attention=o.attention, dropout=o.dropout, seq=o.seq, micro_batch=o.micro_batch,
+        zero=o.zero, offload=o.offload, utilization=util, duration_hours=ci.duration_s / 3600,
+        tokens=ci.tokens, flops_formula=ci.flops_formula, parallel_efficiency=ci.parallel_efficiency,
+        optimal_rule=ci.optimal_rule, batch_tokens=ci.batch_tokens, host_memory_gib=ci.host_memory_gib,
+        finetune=o.finetune, lora_rank=o.lora_rank, lora_targets=o.lora_targets, lora_dropout=o.lora_dropout,
+        average_draw=k.average_draw, pue=k.pue, price_per_kwh=k.price_per_kwh,
+        grid_gco2_per_kwh=k.grid_gco2_per_kwh, rent_usd_per_hour=k.rent_usd_per_hour,
+    )

@@ -20,6 +20,7 @@ from gpt2budget.errors import EXIT_INFEASIBLE, EXIT_USAGE, Gpt2BudgetError, Usag
 if TYPE_CHECKING:
     from gpt2budget.catalog import Specs
     from gpt2budget.check import CheckInputs
+    from gpt2budget.result import CheckResult
 
 EPILOG = ("Exit codes: 0 success, 2 usage error, 3 spec (YAML) error, 4 not feasible (only with "
           "--fail-if-infeasible).")
@@ -267,19 +268,17 @@ def check(
     config_dir: ConfigDirOpt = None,
 ) -> None:
     """Can this GPU train this model in this time, and will it fit in memory?"""
-    from gpt2budget.advisor import advise, needs_advice
-    from gpt2budget.check import evaluate
+    from gpt2budget.advisor import needs_advice
+    from gpt2budget.api import check as check_run
 
     check_flag_combinations(fmt, svg, html, explain, finetune, lora_rank, lora_targets, lora_dropout)
     specs = load(config_dir)
-    kw = {k: v for k, v in locals().items() if k not in ("specs", "gpu", "model", "stack", "advise", "needs_advice",
-                                                          "evaluate")}
+    kw = {k: v for k, v in locals().items() if k not in ("specs", "gpu", "model", "stack", "needs_advice",
+                                                          "check_run")}
     ci = build_inputs(specs, gpu, model, stack, **kw)
-    r = evaluate(ci)
-    show_advice = not no_advice and needs_advice(r)
-    r["advice"] = advise(ci, specs.models, r) if show_advice else []
-    print_result(r, fmt, output, no_color, svg, html, ci, explain, show_advice)
-    if fail_if_infeasible and not r["verdict"]["feasible"]:
+    r = check_run(ci, specs, advice=not no_advice)
+    print_result(r, fmt, output, no_color, svg, html, ci, explain, not no_advice and needs_advice(r))
+    if fail_if_infeasible and not r.verdict.feasible:
         raise typer.Exit(EXIT_INFEASIBLE)
 
 
@@ -304,16 +303,16 @@ def check_flag_combinations(fmt: "Fmt", svg: str | None, html: str | None, expla
                 warn(f"{flag} has no effect without --finetune lora or qlora")
 
 
-def print_result(r: dict[str, Any], fmt: Fmt, output: str | None, no_color: bool, svg: str | None,
+def print_result(r: "CheckResult", fmt: Fmt, output: str | None, no_color: bool, svg: str | None,
                  html: str | None, ci: "CheckInputs", explain: bool, show_advice: bool) -> None:
     from gpt2budget import report
 
     if fmt == Fmt.json:
-        emit(report.to_json(r), output)
+        emit(report.to_json(report.check_data(r)), output)
     elif fmt == Fmt.yaml:
-        emit(report.to_yaml(r), output)
+        emit(report.to_yaml(report.check_data(r)), output)
     elif fmt in (Fmt.csv, Fmt.markdown):
-        flat = report.flatten(r)
+        flat = report.flatten(report.check_data(r))
         cols = list(flat)
         emit(report.csv_text([flat], cols) if fmt == Fmt.csv else report.markdown_text(
             [{"field": k, "value": v} for k, v in flat.items()], ["field", "value"]), output)
@@ -479,8 +478,9 @@ def plan(
                       rent_usd_per_hour=rent_usd_per_hour, no_calibration=no_calibration, config_dir=config_dir)
     family = list(specs.models) + (custom_models(ci.model) if custom_shapes else [])
     result = make_plan(ci, family, budget_usd)
+    doc = report.plan_data(result, {m.id: m.n_ctx for m in family}, ci.stack.default_checkpointing)
     if fmt in (Fmt.json, Fmt.yaml):
-        emit(report.to_json(result) if fmt == Fmt.json else report.to_yaml(result))
+        emit(report.to_json(doc) if fmt == Fmt.json else report.to_yaml(doc))
         return
     from gpt2budget.units import fmt_count, fmt_hours, fmt_usd
 
@@ -488,14 +488,14 @@ def plan(
              "tokens": fmt_count(c["tokens"]) if c.get("tokens") else "",
              "loss": f"{c['predicted_loss']:.3f}" if c.get("predicted_loss") else "",
              "time": fmt_hours(c["wall_time_hours"]) if c.get("wall_time_hours") else "",
-             "settings": c.get("flags", c.get("reason", ""))} for c in result["considered"]]
+             "settings": c.get("flags", c.get("reason", ""))} for c in doc["considered"]]
     cols = [("model", "model"), ("n_params", "params"), ("tokens", "tokens"), ("loss", "predicted loss"),
             ("time", "time"), ("settings", "settings")]
     if fmt == Fmt.csv:
         # machine format: raw numbers, one column per quantity (no display strings, no duplicates)
         raw_cols = ["model", "n_params", "fits", "tokens", "tokens_per_param", "predicted_loss", "micro_batch",
                     "tokens_per_second", "wall_time_hours", "limit", "flags", "reason"]
-        emit(report.csv_text([{k: c.get(k) for k in raw_cols} for c in result["considered"]], raw_cols))
+        emit(report.csv_text([{k: c.get(k) for k in raw_cols} for c in doc["considered"]], raw_cols))
         return
     if fmt == Fmt.markdown:
         print_rows("", rows, cols, fmt, no_color)
@@ -504,17 +504,18 @@ def plan(
 
     con = console(no_color)
     render_rows(con, f"Plans for {ci.options.gpus}x {ci.gpu.name} over {fmt_hours(ci.duration_s / 3600)}", rows, cols)
-    best = result["best"]
+    best = doc["best"]
     if best is None:
         render_lines(con, ["No GPT-2-family model fits on this hardware with any option we model."], "bold red")
         return
     cost = best.get("cost") or {}
     lines = [f"Recommended: {best['flags']}  (train {fmt_count(best['tokens'])} tokens, {fmt_hours(best['wall_time_hours'])})",
-             f"Why: {result['reason']}."]
+             f"Check it: {best['check']}",
+             f"Why: {doc['reason']}."]
     if cost.get("energy_kwh") is not None:
         lines.append(f"Energy {cost['energy_kwh']:,.0f} kWh, electricity {fmt_usd(cost['electricity_usd'])}"
                      + (f", rent {fmt_usd(cost['rent_usd'])}" if cost.get("rent_usd") else ""))
-    fit = "Besiroglu et al. 2024" if result["compute_optimal"]["rule"] == "epoch-2024" else "Hoffmann et al. 2022"
+    fit = "Besiroglu et al. 2024" if result.compute_optimal.rule == "epoch-2024" else "Hoffmann et al. 2022"
     lines.append(f"Predicted loss is {fit}'s parametric fit: fitted on MassiveText, not WebText; "
                  f"compare plans with it, do not expect the number.")
     render_lines(con, lines, "bold")
@@ -547,48 +548,18 @@ def compare(
     config_dir: ConfigDirOpt = None,
 ) -> None:
     """Every GPU side by side for one model (or every model for one GPU), with check's run options."""
-    from gpt2budget.check import evaluate
+    from gpt2budget.api import compare as compare_runs
     from gpt2budget.units import fmt_in, fmt_usd, hours_unit
 
     specs = load(config_dir)
-    if sort not in ("time", "peak", "memory", "cost", "name"):
-        raise UsageError("--sort", f"expected time, peak, memory, cost or name, got {sort!r}")
-    if by == CompareBy.gpu:
-        if not model:
-            raise UsageError("--model", "compare --by gpu needs a model, e.g. --model gpt2-xl")
-        gpu_ids = [specs.gpus.get(g, "--gpu").id for g in gpu] if gpu else [g.id for g in specs.gpus]
-        pairs = [(g, model) for g in gpu_ids]
-    else:
-        if not gpu or len(gpu) != 1:
-            raise UsageError("--gpu", "compare --by model needs exactly one --gpu")
-        pairs = [(gpu[0], m.id) for m in specs.models]
-    rows = []
-    for g, m in pairs:
-        try:
-            ci = build_inputs(specs, g, m, stack, gpus=gpus, duration=duration, precision=precision,
-                              micro_batch=micro_batch, checkpointing=checkpointing, optimizer=optimizer, seq=seq,
-                              zero=zero, offload=offload, finetune=finetune, tokens=tokens, batch_tokens=batch_tokens,
-                              utilization=utilization, no_calibration=no_calibration, config_dir=config_dir)
-            r = evaluate(ci)
-        except UsageError as exc:
-            if by == CompareBy.gpu and gpu is None and exc.option == "--precision":
-                continue  # e.g. --precision bf16 across cards without bf16
-            raise
-        mem, req = r["memory"], r["requirements"]
-        rows.append({
-            "gpu": r["gpu"]["id"], "model": r["model"]["id"], "precision": r["inputs"]["precision"],
-            "peak_tflops": round(r["compute"]["peak_flops_per_gpu"] / 1e12, 1),
-            "memory_gib": r["gpu"]["memory_gib"], "fits": mem["fits"], "max_micro_batch": mem["max_micro_batch"],
-            "required_gib": round(mem["required_bytes"] / 2**30, 2),
-            "original_hours": req["original"]["wall_time_hours"],
-            "compute_optimal_hours": req["compute_optimal"]["wall_time_hours"],
-            "rent_usd": r["cost"]["rent_usd"], "electricity_usd": r["cost"]["electricity_usd"],
-        })
-    keyf: Any = {"time": lambda x: (not x["fits"], x["original_hours"]), "peak": lambda x: -x["peak_tflops"],
-            "memory": lambda x: -x["memory_gib"], "name": lambda x: x["gpu"] if by == CompareBy.gpu else x["model"],
-            # one comparable cost for every card: the electricity of the original recipe (rent is priced for few)
-            "cost": lambda x: (not x["fits"], x["electricity_usd"] is None, x["electricity_usd"] or 0.0)}[sort]
-    rows.sort(key=keyf)
+
+    def configure_one(g: str, m: str) -> "CheckInputs":
+        return build_inputs(specs, g, m, stack, gpus=gpus, duration=duration, precision=precision,
+                            micro_batch=micro_batch, checkpointing=checkpointing, optimizer=optimizer, seq=seq,
+                            zero=zero, offload=offload, finetune=finetune, tokens=tokens, batch_tokens=batch_tokens,
+                            utilization=utilization, no_calibration=no_calibration, config_dir=config_dir)
+
+    rows = [r._asdict() for r in compare_runs(specs, by.value, model, gpu or (), sort, configure_one)]
     if fmt != Fmt.table:
         cols = [(k, k) for k in rows[0]] if rows else [("gpu", "gpu")]
         print_rows("", rows, cols, fmt, no_color)
@@ -635,6 +606,9 @@ def sweep(
     gpus: Annotated[list[str] | None, typer.Option("--gpus", metavar="LIST", help="comma list of GPU counts (default: 1)")] = None,
     zero: Annotated[list[str] | None, typer.Option("--zero", metavar="LIST", help="comma list of ZeRO stages 0-3 (default: 0)")] = None,
     attention: Annotated[list[str] | None, typer.Option("--attention", metavar="LIST", help="comma list: flash, eager (default: each stack's)")] = None,
+    offload: Annotated[list[str] | None, typer.Option("--offload", metavar="LIST", help="comma list of none, optimizer, params (default: none)")] = None,
+    finetune: Annotated[list[str] | None, typer.Option("--finetune", metavar="LIST", help="comma list of none, full, lora, qlora (default: none; fine-tuning needs --tokens)")] = None,
+    tokens: Annotated[str | None, typer.Option(help="a custom token count for every row (fine-tuning needs one): 10B, 100M")] = None,
     duration: DurationOpt = "1y",
     fmt: Annotated[str, typer.Option("--format", "-f", help="csv or jsonl")] = "csv",
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=0, max=256, help="worker processes (0: one per CPU "
@@ -657,14 +631,16 @@ def sweep(
         "micro_batch": _split(micro_batch, ["1"]), "seq": _split(seq, ["default"]),
         "gpus": _split(gpus, ["1"]), "zero": _split(zero, ["0"]),
         "attention": _split(attention, ["default"]),
+        "offload": _split(offload, ["none"]), "finetune": _split(finetune, ["none"]),
     }
-    from gpt2budget.units import parse_duration
+    from gpt2budget.units import parse_count, parse_duration
 
     configs = grid(specs, axes)
     if len(configs) > max_rows:
         raise UsageError("--max-rows", f"the grid has {len(configs):,} rows, more than {max_rows:,}; narrow the axes "
                                        "or raise --max-rows")
-    run_sweep(specs, configs, parse_duration(duration), fmt, sys.stdout, jobs_for(jobs, len(configs)))
+    run_sweep(specs, configs, parse_duration(duration), fmt, sys.stdout, jobs_for(jobs, len(configs)),
+              parse_count(tokens, "--tokens") if tokens else None)
 
 
 # --- schema, validate ------------------------------------------------------------------------------------------

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from gpt2budget.check import CheckInputs
 from gpt2budget.memory import param_bytes, phase_model
 from gpt2budget.options import RunOptions
+from gpt2budget.result import CheckResult
 from gpt2budget.shape import Shape
 from gpt2budget.steptime import OPTIMIZER_BYTES, gemm_ceiling
 from gpt2budget.units import fmt_bytes, fmt_sci, fmt_seconds
@@ -49,50 +48,50 @@ def weights_words(opts: RunOptions, wb: str) -> str:
     return base + ", rounded per tensor by the caching allocator"
 
 
-def explain_lines(ci: CheckInputs, r: dict[str, Any]) -> list[str]:
-    o, c, mem = ci.options, r["compute"], r["memory"]
+def explain_lines(ci: CheckInputs, r: CheckResult) -> list[str]:
+    o, c, mem = ci.options, r.compute, r.memory
     shape = Shape.of(ci.model, o.seq, ci.stack.vocab_multiple)
     pb = param_bytes(shape, ci.stack, o.with_(micro_batch=1, gpus=1, zero=0, offload="none"))
     pm = phase_model(shape, ci.stack, o.with_(micro_batch=1))
     lines = [
         f"N = V·h + P·h + L·(12h² + 13h) + 2h = {shape.vocab}·{shape.n_embd} + {shape.n_pos}·{shape.n_embd} + "
-        f"{shape.n_layer}·(12·{shape.n_embd}² + 13·{shape.n_embd}) + 2·{shape.n_embd} = {r['model']['n_params_trained']:,}",
-        f"FLOPs/token = {'6·N' if ci.flops_formula == '6n' else '6·N + 12·L·h·s'} = {fmt_sci(c['flops_per_token'])}"
+        f"{shape.n_layer}·(12·{shape.n_embd}² + 13·{shape.n_embd}) + 2·{shape.n_embd} = {r.model.n_params_trained:,}",
+        f"FLOPs/token = {'6·N' if ci.flops_formula == '6n' else '6·N + 12·L·h·s'} = {fmt_sci(c.flops_per_token)}"
         f"  (Kaplan et al. 2020{'; PaLM App. B' if ci.flops_formula != '6n' else ''})",
         f"available = GPUs x peak x utilization x duration{' x efficiency' if o.gpus > 1 else ''} = {o.gpus} x "
-        f"{fmt_sci(c['peak_flops_per_gpu'])} x {c['utilization']:.3g} x {c['duration_hours'] * 3600:.4g} s"
-        f"{' x ' + format(c['parallel_efficiency'], '.2f') if o.gpus > 1 else ''} = {fmt_sci(c['available_flops'])}",
+        f"{fmt_sci(c.peak_flops_per_gpu)} x {c.utilization:.3g} x {c.duration_hours * 3600:.4g} s"
+        f"{' x ' + format(c.parallel_efficiency, '.2f') if o.gpus > 1 else ''} = {fmt_sci(c.available_flops)}",
     ]
     lines += step_time_lines(ci, r)
-    for name, req in r["requirements"].items():
+    for name, req in r.requirements.items():
         lines.append(
-            f"{name}: FLOPs = tokens x FLOPs/token = {fmt_sci(req['tokens'])} x {fmt_sci(c['flops_per_token'])} = "
-            f"{fmt_sci(req['flops'])}; time = FLOPs x {c['recompute_factor']:.3g} (recompute) / "
-            f"{fmt_sci(c['sustained_flops_per_s'])} FLOP/s = {req['wall_time_hours']:.4g} h; ratio = {req['ratio']:.3g}")
+            f"{name}: FLOPs = tokens x FLOPs/token = {fmt_sci(req.tokens)} x {fmt_sci(c.flops_per_token)} = "
+            f"{fmt_sci(req.flops)}; time = FLOPs x {c.recompute_factor:.3g} (recompute) / "
+            f"{fmt_sci(c.sustained_flops_per_s)} FLOP/s = {req.wall_time_hours:.4g} h; ratio = {req.ratio:.3g}")
     lines.append(f"weights = {fmt_bytes(pb.weights)}, gradients = {fmt_bytes(pb.grads)}, optimizer states = "
                  f"{fmt_bytes(pb.states)}, step temporaries = {fmt_bytes(pb.temps)}, autocast copies = "
                  f"{fmt_bytes(pb.casts_all)} (before sharding)")
     for ph in pm.fixed:
         fixed = sum(pm.fixed[ph].values())
         slope = sum(pm.per_sample[ph].values())
-        lines.append(f"phase {ph}: {fmt_bytes(fixed)} + micro-batch x {fmt_bytes(slope)} = {fmt_bytes(mem['phases'][ph])}"
-                     f"{'  <- peak' if ph == mem['peak_phase'] else ''}")
+        lines.append(f"phase {ph}: {fmt_bytes(fixed)} + micro-batch x {fmt_bytes(slope)} = {fmt_bytes(mem.phases[ph])}"
+                     f"{'  <- peak' if ph == mem.peak_phase else ''}")
     lines.append(
-        f"required = peak x (1 + {mem['fragmentation']:.2f} fragmentation) + "
-        f"{fmt_bytes(mem['runtime_overhead_bytes'])} runtime = "
-        f"{fmt_bytes(mem['allocator_peak_bytes'])} x {1 + mem['fragmentation']:.2f} + "
-        f"{fmt_bytes(mem['runtime_overhead_bytes'])} = {fmt_bytes(mem['required_bytes'])} vs {fmt_bytes(mem['available_bytes'])}")
+        f"required = peak x (1 + {mem.fragmentation:.2f} fragmentation) + "
+        f"{fmt_bytes(mem.runtime_overhead_bytes)} runtime = "
+        f"{fmt_bytes(mem.allocator_peak_bytes)} x {1 + mem.fragmentation:.2f} + "
+        f"{fmt_bytes(mem.runtime_overhead_bytes)} = {fmt_bytes(mem.required_bytes)} vs {fmt_bytes(mem.available_bytes)}")
     return lines
 
 
-def step_time_lines(ci: CheckInputs, r: dict[str, Any]) -> list[str]:
+def step_time_lines(ci: CheckInputs, r: CheckResult) -> list[str]:
     """The step-time model's terms with their numbers (gpt2budget.steptime); they sum to the step."""
-    o, th, c = ci.options, r["throughput"], r["compute"]
-    b = th["breakdown"]
+    o, th, c = ci.options, r.throughput, r.compute
+    b = th.breakdown
     cal = " (measured by gpt2budget measure --calibrate)" if ci.calibration is not None else ""
     lines = [
         f"micro-steps = ceil(batch tokens / (micro-batch x seq x GPUs)) = ceil({ci.batch_tokens:.0f} / ({o.micro_batch} x "
-        f"{o.seq} x {o.gpus})) = {th['micro_steps']}",
+        f"{o.seq} x {o.gpus})) = {th.micro_steps}",
         f"matmul = Σ GEMMs max(2·m·k·n / (peak x {gemm_ceiling(ci.gpu, o.precision):.2f} ceiling), bytes / bandwidth) "
         f"x micro-steps{cal} = {fmt_seconds(b['matmul'])}  (roofline; Bekman's achieved GEMM rates)",
         f"attention = causal 2·B·s²·h FLOPs per layer at FlashAttention's achieved fraction (x2.5 backward) = "
@@ -111,9 +110,9 @@ def step_time_lines(ci: CheckInputs, r: dict[str, Any]) -> list[str]:
     if o.offload != "none":
         streamed = " + 16-bit weights streamed per pass" if o.offload == "params" else ""
         lines.append(f"offload = 4 B per parameter over PCIe + CPU Adam{streamed} = {fmt_seconds(b['offload'])}")
-    lines.append(f"step = {' + '.join(fmt_seconds(v) for v in b.values() if v > 0)} = {fmt_seconds(th['step_seconds'])}; "
-                 f"tokens/s = {th['tokens_per_step']:.0f} / {th['step_seconds']:.4g} s = {th['tokens_per_second']:,.0f}; "
-                 f"bound by {th['bound']}; MFU = 6·N x tokens/s / (peak x GPUs) = {th['mfu']:.1%}")
-    if c["utilization_source"] == "--utilization":
+    lines.append(f"step = {' + '.join(fmt_seconds(v) for v in b.values() if v > 0)} = {fmt_seconds(th.step_seconds)}; "
+                 f"tokens/s = {th.tokens_per_step:.0f} / {th.step_seconds:.4g} s = {th.tokens_per_second:,.0f}; "
+                 f"bound by {th.bound}; MFU = 6·N x tokens/s / (peak x GPUs) = {th.mfu:.1%}")
+    if c.utilization_source == "--utilization":
         lines.append("(--utilization given: the times below use peak x utilization instead of this step)")
     return lines

@@ -49,10 +49,10 @@ def prediction(ci: CheckInputs) -> dict[str, Any]:
     """What the tool predicts for one measured step: one optimizer step per micro-batch, as measure runs it."""
     o = ci.options
     r = evaluate(ci._replace(batch_tokens=float(o.micro_batch * o.seq)), with_cost=False)
-    th, mem = r["throughput"], r["memory"]
-    return {"peak_alloc_bytes": int(mem["allocator_peak_bytes"]), "required_bytes": int(mem["required_bytes"]),
-            "fits": mem["fits"], "step_s": th["step_seconds"], "tokens_per_s": th["tokens_per_second"],
-            "bound": th["bound"], "gpu": ci.gpu.id, "calibration": r["compute"]["calibration"]}
+    th, mem = r.throughput, r.memory
+    return {"peak_alloc_bytes": mem.allocator_peak_bytes, "required_bytes": mem.required_bytes,
+            "fits": mem.fits, "step_s": th.step_seconds, "tokens_per_s": th.tokens_per_second,
+            "bound": th.bound, "gpu": ci.gpu.id, "calibration": r.compute.calibration}
 
 
 def compared(record: dict[str, Any], pred: dict[str, Any], info: dict[str, Any], model_id: str) -> dict[str, Any]:

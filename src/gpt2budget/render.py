@@ -11,7 +11,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from gpt2budget.report import quiet_stdout
+from gpt2budget.flags import change_flags
+from gpt2budget.report import quiet_stdout, summary
+from gpt2budget.result import CheckResult, Throughput
 from gpt2budget.units import fmt_bytes, fmt_count, fmt_hours, fmt_ratio, fmt_sci, fmt_seconds, fmt_usd
 
 BAR_WIDTH = 48
@@ -140,107 +142,106 @@ def _bar(parts: Sequence[tuple[str, float]], scale: float, width: int = BAR_WIDT
     return text
 
 
-def render_step_time(con: Console, th: dict[str, Any], overridden: bool) -> None:
+def render_step_time(con: Console, th: Throughput, overridden: bool) -> None:
     """One optimizer step, term by term (gpt2budget.steptime); the terms sum to the step."""
-    total = th["step_seconds"]
-    title = (f"Step time: {fmt_seconds(total)} per optimizer step of {th['micro_steps']} micro-step"
-             f"{'s' if th['micro_steps'] != 1 else ''}, bound by {th['bound']}"
+    total = th.step_seconds
+    title = (f"Step time: {fmt_seconds(total)} per optimizer step of {th.micro_steps} micro-step"
+             f"{'s' if th.micro_steps != 1 else ''}, bound by {th.bound}"
              + (" (not used: --utilization overrides it)" if overridden else ""))
     t = _Table(title=title, title_justify="left")
     for col, just in (("term", "left"), ("seconds", "right"), ("share", "right")):
         t.add_column(col, justify=just)
-    for name, secs in th["breakdown"].items():
+    for name, secs in th.breakdown.items():
         if secs > 0:
             t.add_row(name.replace("_", " "), fmt_seconds(secs), f"{secs / total:.0%}" if total > 0 else "-")
     con.print(t)
 
 
-def render_check(con: Console, r: dict[str, Any], words: dict[str, str], explain: list[str] | None,
+def render_check(con: Console, r: CheckResult, words: dict[str, str], explain: list[str] | None,
                  advice_shown: bool) -> None:
-    i, c, mem, v = r["inputs"], r["compute"], r["memory"], r["verdict"]
-    per = " (per GPU)" if mem["per_gpu"] else ""
-    con.print(Text(f"{r['model']['name']} on {i['gpus']}x {r['gpu']['name']}  [{i['stack']} stack]", style="bold"))
+    i, c, mem, v = r.inputs, r.compute, r.memory, r.verdict
+    per = " (per GPU)" if mem.per_gpu else ""
+    con.print(Text(f"{r.model.name} on {i.gpus}x {r.gpu.name}  [{i.stack} stack]", style="bold"))
     con.print(
-        f"Assumptions: precision {i['precision']} | "
-        + (f"utilization {c['utilization']:.2f} (--utilization) | " if c["utilization_source"] == "--utilization"
-           else f"time from the step-time model (MFU {r['throughput']['mfu']:.0%}) | " if not c.get("calibration")
-           else f"time from the step-time model with this GPU's calibration ({c['calibration']}; "
-                f"MFU {r['throughput']['mfu']:.0%}) | ")
-        + f"batch {fmt_count(i['batch_tokens'])} tokens/step | "
-        f"duration {fmt_hours(i['duration_hours'])} | micro-batch {i['micro_batch']} | seq {i['seq']} | "
-        f"optimizer {i['optimizer']} | checkpointing {i['checkpointing']} | attention {i['attention']} | "
-        f"dropout {i['dropout']} | ZeRO {i['zero']} | offload {i['offload']} | FLOPs/token "
-        + ("4·N + 6·N_adapter (frozen base)" if i["finetune"] in ("lora", "qlora") else "6·N")
-        + (" + 12·L·h·s" if i["flops_formula"] != "6n" else "")
-        + (f" | fine-tune {i['finetune']}" if i["finetune"] != "none" else "")
+        f"Assumptions: precision {i.precision} | "
+        + (f"utilization {c.utilization:.2f} (--utilization) | " if c.utilization_source == "--utilization"
+           else f"time from the step-time model (MFU {r.throughput.mfu:.0%}) | " if not c.calibration
+           else f"time from the step-time model with this GPU's calibration ({c.calibration}; "
+                f"MFU {r.throughput.mfu:.0%}) | ")
+        + f"batch {fmt_count(i.batch_tokens)} tokens/step | "
+        f"duration {fmt_hours(i.duration_hours)} | micro-batch {i.micro_batch} | seq {i.seq} | "
+        f"optimizer {i.optimizer} | checkpointing {i.checkpointing} | attention {i.attention} | "
+        f"dropout {i.dropout} | ZeRO {i.zero} | offload {i.offload} | FLOPs/token "
+        + ("4·N + 6·N_adapter (frozen base)" if i.finetune in ("lora", "qlora") else "6·N")
+        + (" + 12·L·h·s" if i.flops_formula != "6n" else "")
+        + (f" | fine-tune {i.finetune}" if i.finetune != "none" else "")
     )
     t = _Table(title="Compute", title_justify="left")
     for col in ("peak FLOP/s per GPU", "sustained FLOP/s (all GPUs)", "available FLOPs", "tokens/s"):
         t.add_column(col, justify="right")
-    t.add_row(fmt_sci(c["peak_flops_per_gpu"]), fmt_sci(c["sustained_flops_per_s"]), fmt_sci(c["available_flops"]),
-              f"{c['tokens_per_second']:,.0f}")
+    t.add_row(fmt_sci(c.peak_flops_per_gpu), fmt_sci(c.sustained_flops_per_s), fmt_sci(c.available_flops),
+              f"{c.tokens_per_second:,.0f}")
     con.print(t)
-    render_step_time(con, r["throughput"], c["utilization_source"] == "--utilization")
+    render_step_time(con, r.throughput, c.utilization_source == "--utilization")
     t = _Table(title="Requirements", title_justify="left")
     for col, just in (("recipe", "left"), ("tokens", "right"), ("FLOPs", "right"), ("available / required", "right"),
                       ("wall time", "right"), ("predicted loss*", "right")):
         t.add_column(col, justify=just)
-    for name, req in r["requirements"].items():
-        label = name.replace("_", "-") + (f" ({req['rule']})" if "rule" in req else "")
-        ratio = req["ratio"]
-        t.add_row(label, fmt_count(req["tokens"]), fmt_sci(req["flops"]),
+    for name, req in r.requirements.items():
+        label = name.replace("_", "-") + (f" ({req.rule})" if req.rule is not None else "")
+        ratio = req.ratio
+        t.add_row(label, fmt_count(req.tokens), fmt_sci(req.flops),
                   Text(fmt_ratio(ratio), style="green" if ratio >= 1 else "red"),
-                  fmt_hours(req["wall_time_hours"]),
-                  "-" if req["predicted_loss"] is None else f"{req['predicted_loss']:.2f}")
+                  fmt_hours(req.wall_time_hours),
+                  "-" if req.predicted_loss is None else f"{req.predicted_loss:.2f}")
     con.print(t)
-    con.print(Text(f"* {r['loss_caveat']}", style="dim"))
-    t = _Table(title=f"Memory{per}: peak in phase '{mem['peak_phase']}'", title_justify="left")
+    con.print(Text(f"* {r.loss_caveat}", style="dim"))
+    t = _Table(title=f"Memory{per}: peak in phase '{mem.peak_phase}'", title_justify="left")
     t.add_column("component")
     t.add_column("bytes", justify="right")
     t.add_column("formula")
-    parts = [(k, b) for k, b in mem["breakdown"].items() if b > 0]
+    parts = [(k, b) for k, b in mem.breakdown.items() if b > 0]
     for idx, (k, b) in enumerate(parts):
         t.add_row(Text(GLYPHS[idx % len(GLYPHS)] + " " + k, style=COLORS[idx % len(COLORS)]), fmt_bytes(b), words.get(k, ""))
-    t.add_row("allocator peak", fmt_bytes(mem["allocator_peak_bytes"]), "what torch.cuda.max_memory_allocated() would show",
+    t.add_row("allocator peak", fmt_bytes(mem.allocator_peak_bytes), "what torch.cuda.max_memory_allocated() would show",
               style="bold")
-    t.add_row("+ fragmentation", fmt_bytes(mem["fragmentation_bytes"]), f"{mem['fragmentation']:.0%} of the peak")
-    t.add_row("+ runtime", fmt_bytes(mem["runtime_overhead_bytes"]), "CUDA context and library workspaces")
-    t.add_row("required", fmt_bytes(mem["required_bytes"]), f"vs {fmt_bytes(mem['available_bytes'])} on the card",
+    t.add_row("+ fragmentation", fmt_bytes(mem.fragmentation_bytes), f"{mem.fragmentation:.0%} of the peak")
+    t.add_row("+ runtime", fmt_bytes(mem.runtime_overhead_bytes), "CUDA context and library workspaces")
+    t.add_row("required", fmt_bytes(mem.required_bytes), f"vs {fmt_bytes(mem.available_bytes)} on the card",
               style="bold")
-    if mem["host_bytes"]:
-        t.add_row("host memory", fmt_bytes(mem["host_bytes"]), f"offloaded; {fmt_bytes(mem['host_available_bytes'])} given")
+    if mem.host_bytes:
+        t.add_row("host memory", fmt_bytes(mem.host_bytes), f"offloaded; {fmt_bytes(mem.host_available_bytes)} given")
     con.print(t)
-    scale = max(mem["available_bytes"], mem["required_bytes"])
+    scale = max(mem.available_bytes, mem.required_bytes)
     bar = _bar(parts, scale)
-    con.print(Text("memory  ") + bar + Text(f"  {fmt_bytes(mem['required_bytes'])} needed / "
-                                             f"{fmt_bytes(mem['available_bytes'])} card"))
-    marker = round(BAR_WIDTH * mem["available_bytes"] / scale)
+    con.print(Text("memory  ") + bar + Text(f"  {fmt_bytes(mem.required_bytes)} needed / "
+                                             f"{fmt_bytes(mem.available_bytes)} card"))
+    marker = round(BAR_WIDTH * mem.available_bytes / scale)
     con.print(Text("        " + " " * max(0, marker - 1) + "^ card memory", style="dim"))
-    con.print(Text(f"fits: {'yes' if mem['fits'] else 'no'}; largest micro-batch that fits: {mem['max_micro_batch']}",
-                   style="green" if mem["fits"] else "red"))
-    avail = c["available_flops"]
-    top = max([avail] + [q["hardware_flops"] for q in r["requirements"].values()])
+    con.print(Text(f"fits: {'yes' if mem.fits else 'no'}; largest micro-batch that fits: {mem.max_micro_batch}",
+                   style="green" if mem.fits else "red"))
+    avail = c.available_flops
+    top = max([avail] + [q.hardware_flops for q in (q for _, q in r.requirements.items())])
     con.print(Text("compute budget vs requirements:"))
     con.print(Text(f"  {'available':<16}") + _bar([("a", avail)], top) + Text(f" {fmt_sci(avail)}"))
-    for name, req in r["requirements"].items():
-        con.print(Text(f"  {name.replace('_', '-'):<16}") + _bar([("x", 0), ("r", req["hardware_flops"])], top)
-                  + Text(f" {fmt_sci(req['hardware_flops'])}"))
-    if "cost" in r:
-        k = r["cost"]
-        v = r["verdict"]
-        why = ("" if v["feasible"] else " (hypothetical: the run does not fit in memory)" if not v["fits"]
+    for name, req in r.requirements.items():
+        con.print(Text(f"  {name.replace('_', '-'):<16}") + _bar([("x", 0), ("r", req.hardware_flops)], top)
+                  + Text(f" {fmt_sci(req.hardware_flops)}"))
+    if r.cost is not None:
+        cost = r.cost
+        why = ("" if v.feasible else " (hypothetical: the run does not fit in memory)" if not v.fits
                else " (hypothetical: the run does not finish in the duration given)")
-        t = _Table(title=f"Cost of the {k['for'].replace('_', '-')} run{why}", title_justify="left")
+        t = _Table(title=f"Cost of the {cost.for_.replace('_', '-')} run{why}", title_justify="left")
         for col in ("GPU-hours", "energy", "electricity", "CO2", "rent", "purchase"):
             t.add_column(col, justify="right")
-        t.add_row(f"{k['gpu_hours']:,.0f}", "-" if k["energy_kwh"] is None else f"{k['energy_kwh']:,.0f} kWh",
-                  fmt_usd(k["electricity_usd"]),
-                  "-" if k["emissions_kg_co2"] is None else f"{k['emissions_kg_co2']:,.0f} kg",
-                  fmt_usd(k["rent_usd"]), fmt_usd(k["purchase_usd"]))
+        t.add_row(f"{cost.gpu_hours:,.0f}", "-" if cost.energy_kwh is None else f"{cost.energy_kwh:,.0f} kWh",
+                  fmt_usd(cost.electricity_usd),
+                  "-" if cost.emissions_kg_co2 is None else f"{cost.emissions_kg_co2:,.0f} kg",
+                  fmt_usd(cost.rent_usd), fmt_usd(cost.purchase_usd))
         con.print(t)
     if advice_shown:
-        adv = r.get("advice", [])
-        goal = ("What would make it faster (the step is launch-bound)" if mem["fits"] and mem["max_micro_batch"] > 4
+        adv = r.advice
+        goal = ("What would make it faster (the step is launch-bound)" if mem.fits and mem.max_micro_batch > 4
                 else "What would make it fit")
         t = _Table(title=f"{goal} (same hardware first, then more GPUs, then smaller models; each group by time "
                          "to train)", title_justify="left")
@@ -248,10 +249,10 @@ def render_check(con: Console, r: dict[str, Any], words: dict[str, str], explain
                           ("wall time", "right"), ("vs now", "right")):
             t.add_column(col, justify=just)
         for a in adv:
-            f = a["time_factor"]
+            f = a.time_factor
             # the required size (allocator peak + fragmentation + runtime): the number the fit is judged on
-            t.add_row(a["flags"], fmt_bytes(a["memory"]["required_bytes"]), str(a["memory"]["max_micro_batch"]),
-                      fmt_hours(a["wall_time_hours"]), "-" if f is None else f"{f:.2f}x")
+            t.add_row(change_flags(i, a.inputs), fmt_bytes(a.memory.required_bytes), str(a.memory.max_micro_batch),
+                      fmt_hours(a.wall_time_hours), "-" if f is None else f"{f:.2f}x")
         if not adv:
             t.add_row("no change we model makes this run fit", "", "", "", "")
         con.print(t)
@@ -259,8 +260,8 @@ def render_check(con: Console, r: dict[str, Any], words: dict[str, str], explain
         con.print(Text("How each number is computed:", style="bold"))
         for line in explain:
             con.print("  " + line, markup=False)
-    con.print(Text(("OK: " if v["feasible"] else "NOT FEASIBLE: ") + v["summary"],
-                   style="bold green" if v["feasible"] else "bold red"))
+    con.print(Text(("OK: " if v.feasible else "NOT FEASIBLE: ") + summary(r),
+                   style="bold green" if v.feasible else "bold red"))
 
 
 def render_rows(con: Console, title: str, rows: list[dict[str, Any]], columns: Sequence[tuple[str, str]]) -> None:

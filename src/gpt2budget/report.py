@@ -12,6 +12,11 @@ import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from gpt2budget.flags import change_flags, check_command, model_flags
+from gpt2budget.result import Advice, CheckResult, PlanEntry, PlanResult, to_data
+from gpt2budget.units import fmt_count, fmt_hours, fmt_ratio
+
+GIB = 2**30
 
 def _clean(x: Any) -> Any:
     if isinstance(x, float) and not math.isfinite(x):
@@ -21,6 +26,88 @@ def _clean(x: Any) -> Any:
     if isinstance(x, (list, tuple)):
         return [_clean(v) for v in x]
     return x
+
+
+def gib(x: float) -> str:
+    return f"{x / GIB:.1f} GiB"
+
+
+def summary(r: CheckResult) -> str:
+    """The one-line answer, in words, from the typed result."""
+    mem, i = r.memory, r.inputs
+    req = r.target_requirement
+    per = " per GPU" if i.gpus > 1 else ""
+    what = {"finetune": f"{i.finetune} fine-tuning on {fmt_count(req.tokens)} tokens",
+            "custom": f"training on {fmt_count(req.tokens)} tokens",
+            "original": f"the original recipe ({fmt_count(req.tokens)} tokens)"}[r.target]
+    if not mem.host_fits:
+        mem_text = (f"offloaded states need {gib(mem.host_bytes)} of host memory, more than the "
+                    f"{gib(mem.host_available_bytes)} given (--host-memory)")
+    elif r.verdict.fits:
+        spare = mem.available_bytes - mem.required_bytes
+        tight = (f", only {spare / 2**20:,.0f} MiB to spare: a desktop or another process can push it over "
+                 "(--reserve-gib)") if spare < GIB else ""
+        mem_text = (f"fits in memory{per} ({gib(mem.required_bytes)} of {gib(mem.available_bytes)}, "
+                    f"micro-batch up to {mem.max_micro_batch}{tight})")
+    else:
+        mem_text = (f"does not fit in memory{per}: needs {gib(mem.required_bytes)} at micro-batch "
+                    f"{i.micro_batch}, the card has {gib(mem.available_bytes)}")
+    time_text = (f"{what} takes {fmt_hours(req.wall_time_hours)}, "
+                 f"{'within' if req.fits_in_duration else 'beyond'} the {fmt_hours(i.duration_hours)} given "
+                 f"({fmt_ratio(req.ratio)})")
+    return f"{r.model.id} on {i.gpus}x {r.gpu.name}: {mem_text}; {time_text}."
+
+
+def advice_data(base: CheckResult, a: Advice) -> dict[str, Any]:
+    doc: dict[str, Any] = to_data(a)
+    del doc["inputs"]  # the flags say it
+    return {"flags": change_flags(base.inputs, a.inputs), **doc}
+
+
+def check_data(r: CheckResult, with_advice: bool = True) -> dict[str, Any]:
+    """check's document (JSON/YAML/CSV): the typed result as data, with the verdict's sentence and the
+    advice's flags."""
+    doc: dict[str, Any] = to_data(r._replace(advice=()))
+    doc["verdict"]["summary"] = summary(r)
+    if with_advice:
+        doc["advice"] = [advice_data(r, a) for a in r.advice]
+    else:
+        del doc["advice"]
+    return doc
+
+
+def plan_entry_data(e: PlanEntry) -> dict[str, Any]:
+    doc: dict[str, Any] = to_data(e)
+    del doc["inputs"]
+    if e.inputs is None:
+        return {"model": e.model, "n_params": e.n_params, "fits": False, "reason": "no option we model makes it fit"}
+    doc["flags"] = model_flags(e.inputs)
+    return doc
+
+
+def plan_reason(p: PlanResult) -> str | None:
+    best = p.best
+    if best is None or best.predicted_loss is None or best.tokens is None:
+        return None
+    return (f"{best.model} has the lowest predicted loss ({best.predicted_loss:.3f}) of the models that fit: "
+            f"{fmt_count(best.tokens)} tokens ({best.tokens_per_param:.0f} per parameter) in "
+            f"{fmt_hours(best.wall_time_hours or 0.0)}; the compute-optimal size for this budget is "
+            f"{fmt_count(p.compute_optimal.n_params)} parameters"
+            + ("; memory, not compute, is the binding limit" if p.binding_limit == "memory" else ""))
+
+
+def plan_data(p: PlanResult, n_ctx: dict[str, int], default_checkpointing: str) -> dict[str, Any]:
+    """plan's document: each model considered, and the best with the `check` command that reproduces it."""
+    doc: dict[str, Any] = {"best": None, "considered": [plan_entry_data(e) for e in p.considered],
+                           "options_tried": p.options_tried, "compute_optimal": to_data(p.compute_optimal)}
+    if p.best is not None and p.best.inputs is not None:
+        doc["best"] = {**plan_entry_data(p.best),
+                       "check": check_command(p.best.inputs, n_ctx.get(p.best.model, p.best.inputs.seq),
+                                              default_checkpointing),
+                       "cost": to_data(p.cost), "memory": to_data(p.memory), "inputs": to_data(p.best.inputs)}
+        doc["binding_limit"] = p.binding_limit
+        doc["reason"] = plan_reason(p)
+    return doc
 
 
 def to_json(doc: Any) -> str:

@@ -1,164 +1,101 @@
-"""JSON Schemas of the spec files and of `check`'s JSON output, generated from pydantic models."""
+"""JSON Schemas: of the spec files (from their pydantic models) and of `check`'s JSON output (from the result
+types in gpt2budget.result, so the shape of a result is written once)."""
 
 from __future__ import annotations
 
+import collections.abc
+import types
+import typing
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
-from gpt2budget import SCHEMA_VERSION
+from gpt2budget.result import DATA_NAMES, OMIT_NONE, Advice, CheckResult, Verdict
 from gpt2budget.specs import GpuSpec, ModelSpec, StackSpec
 from gpt2budget.validation import model_for
 
-
-class _Out(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Requirement(_Out):
-    tokens: float
-    flops: float
-    flops_6nd: float
-    hardware_flops: float
-    ratio: float | None
-    wall_time_hours: float | None
-    fits_in_duration: bool
-    predicted_loss: float | None
-    rule: str | None = None
+# --- check's output, generated from the result types (gpt2budget.result) -----------------------------------
+# The output layer adds what the types leave to it: the verdict's sentence and each suggestion's flags.
+ADDED: dict[type, dict[str, Any]] = {
+    Verdict: {"summary": {"type": "string", "description": "the answer in one sentence"}},
+    Advice: {"flags": {"type": "string", "description": "the flags to add to the command that asked"}},
+}
+DROPPED: dict[type, set[str]] = {Advice: {"inputs"}}  # said by the flags
 
 
-class Requirements(_Out):
-    original: Requirement
-    compute_optimal: Requirement
-    custom: Requirement | None = None
-    finetune: Requirement | None = None
+def _type_schema(t: Any, defs: dict[str, Any]) -> dict[str, Any]:
+    origin, args = typing.get_origin(t), typing.get_args(t)
+    if origin is typing.Annotated:  # MaybeInf: a number, or null where it is infinite
+        return {"anyOf": [_type_schema(args[0], defs), {"type": "null"}]}
+    if origin in (types.UnionType, typing.Union):
+        parts = [_type_schema(a, defs) for a in args if a is not type(None)]
+        schema = parts[0] if len(parts) == 1 else {"anyOf": parts}
+        return {"anyOf": [schema, {"type": "null"}]} if type(None) in args else schema
+    if origin in (dict, collections.abc.Mapping):
+        return {"type": "object", "additionalProperties": _type_schema(args[1], defs) if args[1] is not Any else {}}
+    if origin is tuple:
+        return {"type": "array", "items": _type_schema(args[0], defs)}
+    if isinstance(t, type) and issubclass(t, tuple) and hasattr(t, "_fields"):
+        name = t.__name__
+        if name not in defs:
+            defs[name] = {}  # placeholder: a type may refer to itself
+            defs[name] = _object_schema(t, defs)
+        return {"$ref": f"#/$defs/{name}"}
+    simple = {float: {"type": "number"}, int: {"type": "integer"}, bool: {"type": "boolean"},
+              str: {"type": "string"}}
+    if t in simple:
+        return dict(simple[t])
+    if t is Any:
+        return {}
+    raise TypeError(f"no JSON Schema for {t!r}")
 
 
-class Compute(_Out):
-    peak_flops_per_gpu: float
-    utilization: float
-    utilization_source: str
-    parallel_efficiency: float
-    gpus: int
-    sustained_flops_per_s: float
-    available_flops: float
-    duration_hours: float
-    flops_per_token: float
-    flops_formula: str
-    recompute_factor: float
-    tokens_per_second: float
-    offload_seconds_per_token: float
-    calibration: str | None
+def _object_schema(t: type, defs: dict[str, Any]) -> dict[str, Any]:
+    """A NamedTuple as the object to_data makes of it: its fields in order, under their data names; a field
+    left out when None is optional, every other field required; nothing else allowed."""
+    hints = typing.get_type_hints(t, include_extras=True)
+    omit = OMIT_NONE.get(t, frozenset())
+    names = DATA_NAMES.get(t, {})
+    props: dict[str, Any] = {}
+    required = []
+    for f in t._fields:  # type: ignore[attr-defined]
+        if f in DROPPED.get(t, set()):
+            continue
+        hint = hints[f]
+        if f in omit:  # absent rather than null
+            hint = typing.Union[tuple(a for a in typing.get_args(hint) if a is not type(None))]  # noqa: UP007
+        else:
+            required.append(names.get(f, f))
+        props[names.get(f, f)] = _type_schema(hint, defs)
+    for name, schema in ADDED.get(t, {}).items():
+        props[name] = schema
+        required.append(name)
+    doc: dict[str, Any] = {"type": "object", "title": t.__name__, "properties": props, "required": required,
+                           "additionalProperties": False}
+    if t.__doc__ and not t.__doc__.startswith(f"{t.__name__}("):
+        doc["description"] = " ".join(t.__doc__.split())
+    return doc
 
 
-class Throughput(_Out):
-    model: str
-    step_seconds: float
-    micro_steps: int
-    tokens_per_step: float
-    tokens_per_second: float
-    mfu: float
-    bound: str
-    breakdown: dict[str, float]
-
-
-class Memory(_Out):
-    per_gpu: bool
-    allocator_peak_bytes: int
-    required_bytes: int
-    available_bytes: int
-    fits: bool
-    max_micro_batch: int
-    peak_phase: str
-    breakdown: dict[str, int]
-    phases: dict[str, int]
-    runtime_overhead_bytes: int
-    fragmentation_bytes: int
-    fragmentation: float
-    host_bytes: int
-    host_available_bytes: int
-    host_fits: bool
-
-
-class AdviceMemory(_Out):
-    allocator_peak_bytes: int
-    required_bytes: int
-    max_micro_batch: int
-    host_bytes: int
-
-
-class Advice(_Out):
-    flags: str
-    changes: dict[str, Any]
-    memory: AdviceMemory
-    fits: bool
-    wall_time_hours: float | None
-    time_factor: float | None
-    model: str
-
-
-class Cost(_Out):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-    for_: str
-    gpu_hours: float | None
-    energy_kwh: float | None
-    electricity_usd: float | None
-    emissions_kg_co2: float | None
-    rent_usd_per_gpu_hour: float | None
-    rent_usd: float | None
-    purchase_usd: float | None
-
-
-class Verdict(_Out):
-    feasible: bool
-    fits: bool
-    in_time: bool
-    summary: str
-
-
-class GpuOut(_Out):
-    id: str
-    name: str
-    memory_gib: float
-    usable_bytes: int
-    peak_tflops: float
-    segment: str
-
-
-class ModelOut(_Out):
-    id: str
-    name: str
-    n_params: int
-    n_params_trained: int
-    n_layer: int
-    n_head: int
-    n_embd: int
-    trainable_params: int
-
-
-class CheckOutput(_Out):
-    """The document `gpt2budget check --format json` prints."""
-
-    schema_version: int = SCHEMA_VERSION
-    inputs: dict[str, Any]
-    gpu: GpuOut
-    model: ModelOut
-    compute: Compute
-    throughput: Throughput
-    requirements: Requirements
-    memory: Memory
-    target: str
-    loss_caveat: str
-    cost: dict[str, Any]
-    verdict: Verdict
-    advice: list[Advice]
+def result_schema(t: type) -> dict[str, Any]:
+    """The JSON Schema of the document a result type becomes (report.check_data for CheckResult)."""
+    defs: dict[str, Any] = {}
+    root = _object_schema(t, defs)
+    if defs:
+        root["$defs"] = defs
+    return root
 
 
 def json_schema(kind: str) -> dict[str, Any]:
-    models: dict[str, type[BaseModel]] = {"gpu": model_for(GpuSpec), "model": model_for(ModelSpec),
-                                          "stack": model_for(StackSpec), "check": CheckOutput}
-    model = models[kind]
-    schema = model.model_json_schema()
+    if kind == "check":
+        schema = result_schema(CheckResult)
+        schema["title"] = "CheckOutput"
+        schema["description"] = "The document `gpt2budget check --format json` prints."
+    else:
+        models: dict[str, type[BaseModel]] = {"gpu": model_for(GpuSpec), "model": model_for(ModelSpec),
+                                              "stack": model_for(StackSpec)}
+        model = models[kind]
+        schema = model.model_json_schema()
+        schema.setdefault("title", model.__name__)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema.setdefault("title", model.__name__)
     return schema

@@ -3,24 +3,32 @@
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
 import itertools
 import json
 import math
+import operator
 import os
 import signal
 import struct
 import sys
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from typing import IO, Any
 
 from gpt2budget.catalog import Specs
-from gpt2budget.check import MICRO_BATCH_FIELDS, CheckInputs, default_precision, evaluate, memory_section, verdict
+from gpt2budget.check import CheckInputs, default_precision, evaluate
 from gpt2budget.errors import Gpt2BudgetError, UsageError
-from gpt2budget.memory import memory_at, phase_model
-from gpt2budget.options import ATTENTION_CHOICES, OPTIMIZER_CHOICES, PRECISION_CHOICES, RunOptions
-from gpt2budget.report import _clean, flatten
-from gpt2budget.shape import Shape
+from gpt2budget.options import (
+    ATTENTION_CHOICES,
+    FINETUNE_CHOICES,
+    OFFLOAD_CHOICES,
+    OPTIMIZER_CHOICES,
+    PRECISION_CHOICES,
+    RunOptions,
+)
+from gpt2budget.report import _clean, check_data, flatten, summary
+from gpt2budget.result import CheckResult
 
 
 def _ints(values: list[str], option: str, low: int, high: int) -> list[int]:
@@ -36,9 +44,9 @@ def _ints(values: list[str], option: str, low: int, high: int) -> list[int]:
     return out
 
 
-def _choices(values: list[str], option: str, allowed: tuple[str, ...]) -> list[str]:
+def _choices(values: list[str], option: str, allowed: tuple[str, ...], default_ok: bool = True) -> list[str]:
     for v in values:
-        if v != "default" and v not in allowed:
+        if not (default_ok and v == "default") and v not in allowed:
             raise UsageError(option, f"expected one of {', '.join(allowed)}, got {v!r}")
     return values
 
@@ -76,25 +84,30 @@ def grid(specs: Specs, axes: dict[str, list[str]]) -> Grid:
     seq_ints = [None if s is None else _ints([s], "--seq", 1, 1_048_576)[0] for s in seqs]
     ngpus = _ints(axes["gpus"], "--gpus", 1, 100_000)
     zeros = _ints(axes["zero"], "--zero", 0, 3)
-    return Grid([gpus, models, stacks, precisions, optimizers, ckpts, mbs, seq_ints, ngpus, zeros, attentions])
+    offloads = _choices(axes.get("offload", ["none"]), "--offload", OFFLOAD_CHOICES, False)
+    finetunes = _choices(axes.get("finetune", ["none"]), "--finetune", FINETUNE_CHOICES, False)
+    return Grid([gpus, models, stacks, precisions, optimizers, ckpts, mbs, seq_ints, ngpus, zeros, attentions,
+                 offloads, finetunes])
 
 
-def options_of(specs: Specs, config: tuple[Any, ...]) -> tuple[CheckInputs, str]:
-    gid, mid, sid, prec, opt, ck, mb, seq, ng, z, attn = config
+def options_of(specs: Specs, config: tuple[Any, ...], tokens: float | None = None) -> tuple[CheckInputs, str]:
+    gid, mid, sid, prec, opt, ck, mb, seq, ng, z, attn, off, ft = config
     g, m, s = specs.gpus.items[gid], specs.models.items[mid], specs.stacks.items[sid]
     p = default_precision(g, s) if prec == "default" else prec
     opts = RunOptions(precision=p, optimizer=s.default_optimizer if opt == "default" else opt,
                       checkpointing=ck != "none", attention=s.default_attention if attn == "default" else attn,
-                      seq=seq or m.n_ctx, micro_batch=mb, gpus=ng, zero=z)
-    return CheckInputs(g, m, s, opts), p
+                      seq=seq or m.n_ctx, micro_batch=mb, gpus=ng, zero=z, offload=off, finetune=ft)
+    return CheckInputs(g, m, s, opts, tokens=tokens), p
 
 
-def rows(specs: Specs, configs: list[tuple[Any, ...]], duration_s: float) -> Iterator[dict[str, Any]]:
-    """One flat row per configuration: check's JSON flattened (the reference the fast path below must match)."""
+def rows(specs: Specs, configs: Iterable[tuple[Any, ...]], duration_s: float,
+         tokens: float | None = None) -> Iterator[dict[str, Any]]:
+    """One flat row per configuration: check's document flattened (the reference the encoder below must match;
+    also the library's sweep, gpt2budget.api.sweep)."""
     for config in configs:
-        ci, p = options_of(specs, config)
+        ci, p = options_of(specs, config, tokens)
         try:
-            row = flatten(evaluate(ci._replace(duration_s=duration_s)))
+            row = flatten(check_data(evaluate(ci._replace(duration_s=duration_s)), with_advice=False))
             row["error"] = None
         except Gpt2BudgetError as exc:
             row = error_row(config, p, exc)
@@ -110,148 +123,99 @@ def columns(specs: Specs) -> list[str]:
     """The CSV header: check's flattened fields with every memory phase (checkpointing adds one), and error."""
     g, m, s = next(iter(specs.gpus)), next(iter(specs.models)), next(iter(specs.stacks))
     opts = RunOptions(precision=default_precision(g, s), optimizer=s.default_optimizer, checkpointing=True)
-    return [*flatten(evaluate(CheckInputs(g, m, s, opts))), "error"]
+    return [*flatten(check_data(evaluate(CheckInputs(g, m, s, opts)), with_advice=False)), "error"]
 
 
-# --- the fast path ------------------------------------------------------------------------------------------
-# Only the memory section, the verdict and inputs.micro_batch change with the micro-batch (the time, and so
-# everything else, does not, except under --offload params, which sweep does not offer). So each group of
-# configurations that differ only in micro-batch is evaluated in full once, its other fields are encoded once,
-# and each row recomputes the memory model from the group's cached phase model (a line in b per phase).
+# --- the row encoder ----------------------------------------------------------------------------------------
+# A row is check's document flattened. Flattening ~130 fields through nested dicts cost more than evaluating
+# the configuration, so the encoder reads the typed result directly: its values in flatten's order come from
+# unpacking the NamedTuples (`values`), and the keys they belong to are worked out once per layout (which
+# recipes apply, the phases and terms of the breakdowns) from the reference flatten, then reused.
 
 
-DYNAMIC_PREFIXES = tuple(f"memory.{f}" for f in MICRO_BATCH_FIELDS) + ("verdict.",)
-
-
-def is_dynamic(key: str) -> bool:
-    return key == "inputs.micro_batch" or key.startswith(DYNAMIC_PREFIXES)
-
-
-def csv_field(v: Any) -> str:
-    """One field as csv.writer (QUOTE_MINIMAL, lineterminator "\\n") writes it."""
-    t = type(v)
-    if t is float or t is int:
-        return repr(v)
-    if v is None:
-        return ""
-    s = v if t is str else str(v)
-    if "," in s or '"' in s or "\n" in s or "\r" in s:
-        return '"' + s.replace('"', '""') + '"'
-    return s
-
-
-def json_value(v: Any) -> str:
-    """One value as json.dumps writes it, after report._clean (inf and nan become null)."""
-    t = type(v)
-    if t is float:
-        return repr(v) if math.isfinite(v) else "null"
-    if t is int:
-        return repr(v)
-    if t is bool:
-        return "true" if v else "false"
-    if v is None:
-        return "null"
-    return json.dumps(_clean(v))
-
-
-def changing_values(mb: int, mem_doc: dict[str, Any], verdict_doc: dict[str, Any]) -> list[Any]:
-    """The values of a row that change with the micro-batch, in the order of changing_keys."""
-    out: list[Any] = [mb]
-    for f in MICRO_BATCH_FIELDS:
-        x = mem_doc[f]
-        if type(x) is dict:
-            out.extend(x.values())
-        else:
-            out.append(x)
-    out.extend(verdict_doc.values())
+def values(r: CheckResult, summary_text: str) -> list[Any]:
+    """The result's values in the order flatten(check_data(r)) lists them (advice, a list, has no column)."""
+    th, mem, reqs = r.throughput, r.memory, r.requirements
+    out: list[Any] = [r.schema_version, *r.inputs, *r.gpu, *r.model, *r.compute, *th[:7], *th.breakdown.values()]
+    for req in reqs:
+        if req is not None:
+            out += req if req.rule is not None else req[:8]
+    out += mem[:7]
+    out += mem.breakdown.values()
+    out += mem.phases.values()
+    out += mem[9:]
+    out.append(r.target)
+    out.append(r.loss_caveat)
+    if r.cost is not None:
+        out += r.cost
+    out += r.verdict
+    out.append(summary_text)
+    out.append(None)  # error
     return out
 
 
-def changing_keys(mem_doc: dict[str, Any], verdict_doc: dict[str, Any]) -> list[str]:
-    mem = flatten({f: mem_doc[f] for f in MICRO_BATCH_FIELDS}, "memory")
-    return ["inputs.micro_batch", *mem, *flatten(verdict_doc, "verdict")]
+def layout(r: CheckResult) -> tuple[Any, ...]:
+    """What decides a row's keys beyond its types."""
+    reqs = r.requirements
+    return (tuple(r.throughput.breakdown), reqs.finetune is None, reqs.custom is None, tuple(r.memory.breakdown),
+            tuple(r.memory.phases), r.cost is None)
 
 
-MARK = "\x00"  # stands for a changing field while a group's static text is joined and split
+class RowEncoder:
+    """Rows as CSV (in the header's columns) or JSON lines, from typed results."""
 
+    def __init__(self, specs: Specs, duration_s: float, fmt: str, header: list[str], tokens: float | None = None) -> None:
+        self.specs, self.duration_s, self.fmt, self.header, self.tokens = specs, duration_s, fmt, header, tokens
+        self.layouts: dict[tuple[Any, ...], tuple[list[str], Any]] = {}
+        self.buf = io.StringIO()
+        self.writer = csv.writer(self.buf, lineterminator="\n")
 
-@dataclass
-class _Group:
-    ci: CheckInputs
-    pm: Any  # the phase model (memory.PhaseModel)
-    result: dict[str, Any]  # the full result at the group's first micro-batch
-    segments: list[str]  # the row's text between the fields that change with the micro-batch
-    error: str | None = None  # the encoded row, when the configuration is refused
+    def keys(self, r: CheckResult, row: list[Any]) -> tuple[list[str], Any]:
+        key = layout(r)
+        found = self.layouts.get(key)
+        if found is None:
+            keys = [*flatten(check_data(r, with_advice=False)), "error"]
+            if len(keys) != len(row):
+                raise AssertionError(f"sweep: {len(row)} values for {len(keys)} fields")
+            # the header's columns from this layout's values (a column the layout lacks is empty)
+            where = {k: i for i, k in enumerate(keys)}
+            picks = [where.get(h, len(row)) for h in self.header]
+            pick = operator.itemgetter(*picks) if picks != list(range(len(row))) else None
+            found = self.layouts[key] = (keys, pick)
+        return found
 
+    def encode(self, chunk: list[tuple[Any, ...]]) -> str:
+        self.buf.seek(0)
+        self.buf.truncate()
+        for config in chunk:
+            ci, p = options_of(self.specs, config, self.tokens)
+            try:
+                r = evaluate(ci._replace(duration_s=self.duration_s))
+            except Gpt2BudgetError as exc:
+                self.write_dict(error_row(config, p, exc))
+                continue
+            row = values(r, summary(r))
+            keys, pick = self.keys(r, row)
+            if self.fmt == "csv":
+                if pick is not None:
+                    row.append(None)
+                    row = pick(row)
+                self.writer.writerow(row)
+            else:
+                self.write_dict(dict(zip(keys, row, strict=True)))
+        return self.buf.getvalue()
 
-class FastRows:
-    def __init__(self, specs: Specs, duration_s: float, fmt: str, header: list[str]) -> None:
-        self.specs, self.duration_s, self.fmt, self.header = specs, duration_s, fmt, header
-        self.groups: dict[tuple[Any, ...], _Group] = {}
-        self.enc = csv_field if fmt == "csv" else json_value
-        self.checked: set[tuple[str, ...]] = set()  # slot layouts already checked against changing_keys
-
-    def text(self, keys: list[str], flat: dict[str, Any], slots: frozenset[int] = frozenset()) -> str:
-        """The encoded row, with MARK in place of each slot's value."""
+    def write_dict(self, flat: dict[str, Any]) -> None:
         if self.fmt == "csv":
-            return ",".join(MARK if i in slots else csv_field(flat.get(k)) for i, k in enumerate(keys)) + "\n"
-        return "{" + ", ".join(json.dumps(k) + ": " + (MARK if i in slots else json_value(flat[k]))
-                               for i, k in enumerate(keys)) + "}\n"
-
-    def group(self, config: tuple[Any, ...]) -> _Group:
-        # the micro-batch is part of the key: with the step-time model, time (and so requirements, cost and
-        # the verdict) changes with it, not only memory
-        key = config
-        found = self.groups.get(key)
-        if found is not None:
-            return found
-        ci, p = options_of(self.specs, config)
-        ci = ci._replace(duration_s=self.duration_s)
-        try:
-            r = evaluate(ci)
-        except Gpt2BudgetError as exc:
-            flat = error_row(config, p, exc)
-            g = _Group(ci, None, {}, [], self.text(self.header if self.fmt == "csv" else list(flat), flat))
-        else:
-            flat = flatten(r)
-            flat["error"] = None
-            keys = self.header if self.fmt == "csv" else list(flat)
-            slots = [i for i, k in enumerate(keys) if is_dynamic(k) and k in flat]
-            layout = tuple(keys[i] for i in slots)
-            if layout not in self.checked:  # changing_values' order must be the slots' order
-                if list(layout) != changing_keys(r["memory"], r["verdict"]):
-                    raise AssertionError(f"sweep: the changing fields are not in flatten's order: {layout}")
-                self.checked.add(layout)
-            text = self.text(keys, flat, frozenset(slots))
-            segments = text.split(MARK)
-            if len(segments) != len(slots) + 1:
-                raise UsageError("--gpu", "a spec's text contains a NUL character")
-            shape = Shape.of(ci.model, ci.options.seq, ci.stack.vocab_multiple)
-            pm = phase_model(shape, ci.stack, ci.options.with_(micro_batch=1))
-            g = _Group(ci, pm, r, segments)
-        if len(self.groups) < MAX_GROUPS:  # bounded: memory stays flat however many rows stream through
-            self.groups[key] = g
-        return g
-
-    def row(self, config: tuple[Any, ...]) -> str:
-        g = self.group(config)
-        if g.error is not None:
-            return g.error
-        mb = config[6]
-        ci = g.ci
-        _, mem_doc, fits = memory_section(ci, memory_at(g.pm, ci.stack, ci.gpu.usable_bytes, mb))
-        r = g.result
-        v = verdict(ci, {"memory": mem_doc, "requirements": r["requirements"]}, fits, r["target"], micro_batch=mb)
-        values = changing_values(mb, mem_doc, v)
-        enc = self.enc
-        seg = g.segments
-        if len(values) != len(seg) - 1:
-            raise AssertionError("sweep: a row's changing fields do not match its group")
-        return seg[0] + "".join(map(str.__add__, map(enc, values), seg[1:]))
+            self.writer.writerow([flat.get(h) for h in self.header])
+            return
+        text = json.dumps(flat)
+        if "Infinity" in text or "NaN" in text:  # JSON has no inf/nan: "never" is null (report._clean)
+            text = json.dumps(_clean(flat), allow_nan=False)
+        self.buf.write(text + "\n")
 
 
 CHUNK_ROWS = 2048
-MAX_GROUPS = 64  # each configuration is its own group now: keeping more only costs memory
 PARALLEL_MIN_ROWS = 20_000  # below this, starting workers costs more than it saves
 
 
@@ -270,22 +234,22 @@ _HEAD = struct.Struct("<QI")  # bytes of text, rows in it (0, 0: the worker is d
 
 
 def _worker(specs: Specs, configs: Iterable[tuple[Any, ...]], duration_s: float, fmt: str, header: list[str],
-            k: int, n: int, fd: int) -> None:
+            k: int, n: int, fd: int, tokens: float | None) -> None:
     """A forked worker: encodes chunks k, k+n, k+2n, ... of the grid into its own pipe (the parent reads the pipes
     in turn, so rows come out in grid order). No lock is shared with the parent, so it can be killed at any time."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    fast = FastRows(specs, duration_s, fmt, header)
+    enc = RowEncoder(specs, duration_s, fmt, header, tokens)
     with os.fdopen(fd, "wb") as pipe:
         for i, chunk in enumerate(_chunks(configs)):
             if i % n == k:
-                data = "".join([fast.row(c) for c in chunk]).encode()
+                data = enc.encode(chunk).encode()
                 pipe.write(_HEAD.pack(len(data), len(chunk)) + data)
         pipe.write(_HEAD.pack(0, 0))
 
 
 def _parallel(specs: Specs, configs: Iterable[tuple[Any, ...]], duration_s: float, fmt: str, header: list[str],
-              out: IO[str], jobs: int, written: list[int]) -> None:
+              out: IO[str], jobs: int, written: list[int], tokens: float | None) -> None:
     """Rows from `jobs` forked workers, in grid order. When the reader goes away (`| head`), on Ctrl-C or on any
     error the workers are killed and reaped at once: none is left behind, none prints a traceback, nothing
     waits on a worker blocked writing into a pipe nobody reads (multiprocessing.Pool could hang there)."""
@@ -299,7 +263,7 @@ def _parallel(specs: Specs, configs: Iterable[tuple[Any, ...]], duration_s: floa
                 os.close(r)
                 code = 0
                 try:
-                    _worker(specs, configs, duration_s, fmt, header, k, jobs, w)
+                    _worker(specs, configs, duration_s, fmt, header, k, jobs, w, tokens)
                 except BaseException:
                     code = 1
                 os._exit(code)
@@ -336,11 +300,13 @@ def _chunks(configs: Iterable[tuple[Any, ...]]) -> Iterator[list[tuple[Any, ...]
 
 
 def run_sweep(specs: Specs, configs: Iterable[tuple[Any, ...]], duration_s: float, fmt: str, out: IO[str],
-              jobs: int = 1) -> int:
+              jobs: int = 1, tokens: float | None = None) -> int:
     """Write one row per configuration, in grid order; with jobs > 1, chunks are encoded by forked workers."""
     header = columns(specs)
     if fmt == "csv":
-        out.write(",".join(csv_field(h) for h in header) + "\n")
+        head = io.StringIO()
+        csv.writer(head, lineterminator="\n").writerow(header)
+        out.write(head.getvalue())
     written = [0]
 
     def counted() -> Iterator[list[tuple[Any, ...]]]:
@@ -350,11 +316,11 @@ def run_sweep(specs: Specs, configs: Iterable[tuple[Any, ...]], duration_s: floa
 
     try:
         if jobs > 1 and hasattr(os, "fork"):
-            _parallel(specs, configs, duration_s, fmt, header, out, jobs, written)
+            _parallel(specs, configs, duration_s, fmt, header, out, jobs, written, tokens)
         else:
-            fast = FastRows(specs, duration_s, fmt, header)
+            enc = RowEncoder(specs, duration_s, fmt, header, tokens)
             for chunk in counted():
-                out.write("".join([fast.row(c) for c in chunk]))
+                out.write(enc.encode(chunk))
     except KeyboardInterrupt:
         # a partial output must not pass for a complete one: a last line that no reader takes for a row (a CSV
         # comment, a JSON object of its own) in the output itself, and the same on stderr, exit 130
