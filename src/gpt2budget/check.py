@@ -141,7 +141,7 @@ def scratch_costs(ci: CheckInputs, shape: Shape, n: float, per_token: float, tim
 
 
 def requirement(tokens: float, per_token: float, timing: Timing, hw: float, duration_s: float, model_n: float,
-                rule: str, loss: bool = True) -> Requirement:
+                rule: str, loss: bool = True, show_rule: bool = False) -> Requirement:
     flops = tokens * per_token
     secs = timing.seconds(tokens, hw)
     return Requirement(
@@ -149,7 +149,7 @@ def requirement(tokens: float, per_token: float, timing: Timing, hw: float, dura
         ratio=duration_s / secs if secs > 0 else math.inf, wall_time_hours=secs / SECONDS_PER_HOUR,
         fits_in_duration=secs <= duration_s,
         # a from-scratch scaling law says nothing about fine-tuning an already trained model
-        predicted_loss=predicted_loss(model_n, tokens, rule) if loss else None)
+        predicted_loss=predicted_loss(model_n, tokens, rule) if loss else None, rule=rule if show_rule else None)
 
 
 def evaluate(ci: CheckInputs, *, with_cost: bool = True) -> CheckResult:
@@ -195,7 +195,7 @@ def evaluate(ci: CheckInputs, *, with_cost: bool = True) -> CheckResult:
     scratch_per_token, scratch_timing = scratch_costs(ci, shape, n, per_token, timing, hw, peak)
     original = requirement(model.original_tokens, scratch_per_token, scratch_timing, hw, ci.duration_s, n, rule)
     optimal = requirement(optimal_tokens(n, rule), scratch_per_token, scratch_timing, hw, ci.duration_s, n,
-                          rule)._replace(rule=rule)
+                          rule, show_rule=True)
     if ci.tokens is not None and o.finetune == "none":
         custom_req = requirement(ci.tokens, per_token, timing, hw, ci.duration_s, n, rule)
     reqs = Requirements(finetune_req, original, optimal, custom_req)

@@ -339,8 +339,13 @@ def max_micro_batch(pm: PhaseModel, stack: StackSpec, available: float, cap: int
     return max(0, best)
 
 
+MB = RunOptions._fields.index("micro_batch")
+
+
 def memory(shape: Shape, stack: StackSpec, opts: RunOptions, available: float) -> MemoryResult:
-    return memory_at(phase_model(shape, stack, opts.with_(micro_batch=1)), stack, available, opts.micro_batch)
+    # the phase model does not depend on the micro-batch: keyed at 1 (a tuple built directly; _replace is slow)
+    at_one = opts if opts.micro_batch == 1 else RunOptions(*opts[:MB], 1, *opts[MB + 1:])
+    return memory_at(phase_model(shape, stack, at_one), stack, available, opts.micro_batch)
 
 
 def memory_at(pm: PhaseModel, stack: StackSpec, available: float, b: int) -> MemoryResult:

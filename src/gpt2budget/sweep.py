@@ -255,6 +255,10 @@ def _parallel(specs: Specs, configs: Iterable[tuple[Any, ...]], duration_s: floa
     waits on a worker blocked writing into a pipe nobody reads (multiprocessing.Pool could hang there)."""
     pids, pipes = [], []
     sys.stdout.flush()
+    # the workers' bytes go straight to a binary stream where there is one (no decoding and re-encoding here:
+    # the parent shares the CPUs with its workers)
+    raw = getattr(out, "buffer", None)
+    out.flush()
     try:
         for k in range(jobs):
             r, w = os.pipe()
@@ -279,7 +283,11 @@ def _parallel(specs: Specs, configs: Iterable[tuple[Any, ...]], duration_s: floa
             size, rows = _HEAD.unpack(head)
             if size == 0 and rows == 0:
                 break  # chunks go round-robin: the first worker with none left means the grid is done
-            out.write(pipe.read(size).decode())
+            data = pipe.read(size)
+            if raw is not None:
+                raw.write(data)
+            else:
+                out.write(data.decode())
             written[0] += rows
             i += 1
     finally:
