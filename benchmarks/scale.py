@@ -1,4 +1,5 @@
-"""Growing work: sweep rows/s and peak RSS at 10^5 and 10^6 rows; `check` time with 1,000 user GPU specs.
+"""Growing work: sweep rows/s and peak RSS at 10^5 and 10^6 rows; `check` time with 1,000 user GPU specs; `plan`
+with 1,000 models.
 
 Usage: python benchmarks/scale.py [--million]   (10^6 rows takes a few minutes on two cores)
 Peak RSS is the sweep process's own (resource.getrusage of the child), so it measures streaming, not this script.
@@ -56,6 +57,25 @@ def check_with_user_gpus(n: int, runs: int = 7) -> tuple[float, float]:
     return statistics.median(times["built-in"]), statistics.median(times["user"])
 
 
+def plan_with_models(n: int, runs: int = 5) -> float:
+    """Median seconds of `plan` in process over `n` GPT-2-shaped model specs (a user's big model catalogue)."""
+    import dataclasses
+
+    from gpt2budget.api import configure, load, plan
+
+    specs = load()
+    ci = configure(specs, gpu="4070ti", model="gpt2", duration="30d")
+    base = specs.models.items["gpt2"]
+    models = [dataclasses.replace(base, id=f"m{i}", aliases=(), name=f"M {i}", n_layer=4 + i % 40,
+                                  n_head=4 + i % 20, n_embd=64 * (4 + i % 20)) for i in range(n)]
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        plan(ci, models, None)
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
 def main() -> None:
     sizes = [27] + ([270] if "--million" in sys.argv else [])
     for n in sizes:
@@ -64,6 +84,7 @@ def main() -> None:
     builtin, user = check_with_user_gpus(1000)
     print(f"check: {1000 * builtin:.0f} ms with the built-in catalogue, {1000 * user:.0f} ms with 1,000 user GPUs "
           f"({user / builtin:.2f}x)")
+    print(f"plan: {1000 * plan_with_models(1000):.0f} ms in process with 1,000 models")
 
 
 if __name__ == "__main__":

@@ -218,10 +218,41 @@ def test_a_poisoned_entry_is_checked_again_before_use(cache_dir):
     for bad in ("1e999", "NaN", "-24"):
         data = entry["spec"].replace('"memory_gib": 24', f'"memory_gib": {bad}')
         assert data != entry["spec"]
-        forged = {**entry, "spec": data, "check": spec_cache._checksum(entry["text"], data)}  # checksum recomputed
+        forged = {**entry, "spec": data, "check": _recomputed(entry["text"], data, entry["names"])}
         _cache_file().write_text(json.dumps({"entries": {**entries, key: forged}}))
         gpus = load_specs().gpus
         assert gpus.get("4090", "--gpu").memory_gib == 24, bad  # the file validated again, not the forgery
+
+
+def _recomputed(text, data, names):
+    """The checksum a forger with our code would write (so only the checks after it can refuse the entry)."""
+    return spec_cache._checksum(text, data + json.dumps(names))
+
+
+def test_forged_names_never_route_a_lookup_to_another_spec(cache_dir):
+    load_specs()
+    entries = _entries()
+    key = next(k for k in entries if k.endswith("rtx-4090.yaml"))
+    entry = entries[key]
+    names = ["rtx-4090", ["4090", "h100"], entry["names"][2]]  # claims an alias it does not have
+    forged = {**entry, "names": names, "check": _recomputed(entry["text"], entry["spec"], names)}
+    _cache_file().write_text(json.dumps({"entries": {**entries, key: forged}}))
+    gpus = load_specs().gpus
+    assert gpus.get("h100", "--gpu").id == "h100-sxm"  # an id wins over an alias: the built-in card
+    with pytest.raises(SpecError, match="spec cache disagreed"):
+        gpus.items["rtx-4090"]  # decoding it shows the names were forged: an error naming the file, no wrong spec
+
+
+def test_a_warm_run_decodes_only_the_specs_it_uses(cache_dir, monkeypatch):
+    load_specs()
+    decoded = []
+    real = spec_cache.decode
+    monkeypatch.setattr(spec_cache, "decode", lambda text: decoded.append(1) or real(text))
+    specs = load_specs()
+    assert decoded == []  # the catalogue is indexed from the cached names alone
+    specs.gpus.get("4090", "--gpu")
+    assert len(decoded) == 1
+    assert len(list(specs.gpus)) == len(specs.gpus.items) and len(decoded) == len(specs.gpus.items)
 
 
 def test_clean_up_never_deletes_files_it_did_not_write(cache_dir):

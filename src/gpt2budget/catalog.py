@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, NamedTuple, TypeVar
 
 from gpt2budget.errors import SpecError, UnknownNameError, UsageError
-from gpt2budget.spec_cache import SpecCache
+from gpt2budget.spec_cache import Names, SpecCache
 from gpt2budget.specfiles import config_dirs, read_spec_bytes, spec_files
 from gpt2budget.specs import KIND_TYPES, GpuSpec, ModelSpec, StackSpec, normalize
 
@@ -24,12 +24,66 @@ S = TypeVar("S", bound="GpuSpec | ModelSpec | StackSpec")
 __all__ = ["Catalog", "Specs", "load_catalog", "load_specs", "normalize"]
 
 
+class _Pending(NamedTuple):
+    """A spec found in the cache, decoded (and checked again) only when a run uses it."""
+
+    kind: str
+    path: Path
+    text: str
+    data: str
+    names: Names
+    cache: SpecCache
+
+
+class LazyItems(Mapping[str, S]):
+    """Specs by id; a cached spec is decoded on first use, so a run that uses one GPU of 1,000 decodes one."""
+
+    def __init__(self) -> None:
+        self._raw: dict[str, Any] = {}
+        self.names: dict[str, Names] = {}
+
+    def put(self, names: Names, spec: Any) -> None:
+        self._raw[names.id] = spec
+        self.names[names.id] = names
+
+    def __getitem__(self, sid: str) -> S:
+        value = self._raw[sid]
+        if type(value) is _Pending:
+            value = self._raw[sid] = _materialize(value)
+        return value  # type: ignore[no-any-return]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def __contains__(self, sid: object) -> bool:
+        return sid in self._raw
+
+    def __repr__(self) -> str:
+        return f"LazyItems({list(self._raw)})"
+
+
+def _materialize(p: _Pending) -> Any:
+    spec = p.cache.spec(p.kind, p.path, p.data, p.names)
+    if spec is None:  # damaged or forged: validate the file again
+        from gpt2budget.loader import spec_from_bytes
+
+        spec = spec_from_bytes(p.kind, p.text.encode("utf-8"), p.path)
+        if Names(spec.id, tuple(spec.aliases), spec.name) != p.names:
+            raise SpecError(str(p.path), "id", "the spec cache disagreed with this file; run the command again")
+        p.cache.put(p.kind, p.path, p.text, spec)
+        p.cache.save()
+    return spec
+
+
 @dataclass(eq=False)
 class Catalog(Generic[S]):
     """The specs of one kind by id, where each came from, and lookup by id, alias or name."""
 
     kind: str
-    items: dict[str, S] = field(default_factory=dict)
+    items: LazyItems[S] = field(default_factory=LazyItems)
     origin: dict[str, str] = field(default_factory=dict)  # id -> "built-in: path" etc.
     _names: dict[str, str] = field(default_factory=dict)
     broken: dict[str, SpecError] = field(default_factory=dict)  # normalized file name -> why it was skipped
@@ -38,15 +92,16 @@ class Catalog(Generic[S]):
     _collisions: dict[str, str] | None = None
     _unreported: list[str] = field(default_factory=list)
 
-    def add(self, spec: S, origin: str) -> None:
+    def add(self, spec: S | _Pending, origin: str) -> None:
         self._names.clear()
         self._collisions = None
-        self.items[spec.id] = spec
-        self.origin[spec.id] = origin
+        names = spec.names if isinstance(spec, _Pending) else Names(spec.id, tuple(spec.aliases), spec.name)
+        self.items.put(names, spec)
+        self.origin[names.id] = origin
 
     def _index(self) -> dict[str, str]:
         if not self._names:
-            for sid, item in self.items.items():
+            for sid, item in self.items.names.items():
                 for alias in (*item.aliases, item.name):
                     self._names.setdefault(normalize(alias), sid)
             for sid in self.items:  # an id always wins over another spec's alias
@@ -59,7 +114,7 @@ class Catalog(Generic[S]):
         if self._collisions is not None:
             return self._collisions
         claims: dict[str, list[str]] = {}
-        for sid, item in self.items.items():
+        for sid, item in self.items.names.items():
             for alias in (sid, *item.aliases):
                 if sid not in claims.setdefault(normalize(alias), []):
                     claims[normalize(alias)].append(sid)
@@ -112,18 +167,21 @@ class Catalog(Generic[S]):
 
 
 def _load_file(kind: str, path: Path, cache: SpecCache) -> Any:
+    """The file's spec, or a _Pending one when the cache has this exact text (decoded when used)."""
     raw = read_spec_bytes(path)
     try:
         text: str | None = raw.decode("utf-8")
     except UnicodeDecodeError:
         text = None  # never cached: the loader reports it
-    spec = None if text is None else cache.get(kind, path, text)
-    if spec is None:
-        from gpt2budget.loader import spec_from_bytes  # YAML and pydantic, only for files not in the cache
+    if text is not None:
+        found = cache.lookup(kind, path, text)
+        if found is not None:
+            return _Pending(kind, path, text, found[1], found[0], cache)
+    from gpt2budget.loader import spec_from_bytes  # YAML and pydantic, only for files not in the cache
 
-        spec = spec_from_bytes(kind, raw, path)
-        if text is not None:
-            cache.put(kind, path, text, spec)
+    spec = spec_from_bytes(kind, raw, path)
+    if text is not None:
+        cache.put(kind, path, text, spec)
     return spec
 
 
@@ -153,8 +211,9 @@ def load_catalog(kind: str, dirs: list[tuple[str, Path]], cache: SpecCache | Non
         for path in spec_files(base / kind):
             try:
                 spec = _load_file(kind, path, cache)
-                if spec.id in seen:
-                    raise SpecError(str(path), "id", f"{spec.id!r} is also defined in {seen[spec.id]}")
+                sid = spec.names.id if type(spec) is _Pending else spec.id
+                if sid in seen:
+                    raise SpecError(str(path), "id", f"{sid!r} is also defined in {seen[sid]}")
             except SpecError as exc:
                 if label == "built-in" or warn is None:
                     raise
@@ -164,7 +223,7 @@ def load_catalog(kind: str, dirs: list[tuple[str, Path]], cache: SpecCache | Non
                     cat.broken.setdefault(normalize(declared), exc)
                 cat._unreported.append(f"skipped {' '.join(str(exc).split())}")
                 continue
-            seen[spec.id] = path
+            seen[sid] = path
             cat.add(spec, f"{label}: {path}")
     if own:
         cache.save()

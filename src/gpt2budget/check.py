@@ -152,6 +152,65 @@ def requirement(tokens: float, per_token: float, timing: Timing, hw: float, dura
         predicted_loss=predicted_loss(model_n, tokens, rule) if loss else None, rule=rule if show_rule else None)
 
 
+class Speed(NamedTuple):
+    sustained: float  # FLOP/s over all GPUs, recomputation included
+    utilization: float
+    utilization_source: str
+    parallel_efficiency: float
+    timing: Timing
+
+
+def speed_of(ci: CheckInputs, shape: Shape, n: float, peak: float, per_token: float, hw: float,
+             trainable: float) -> tuple[StepTime, Speed]:
+    """How fast the run trains: the step-time model's step, and the speed the times follow from (the model's,
+    or the old flat formula under --utilization)."""
+    o = ci.options
+    st = step_time(shape, n, ci.gpu, ci.stack, o, batch_tokens=ci.batch_tokens, nodes=ci.nodes,
+                   trainable=trainable, cal=ci.calibration)
+    if ci.utilization is not None:
+        # --utilization: the old formula, peak x utilization (x parallel efficiency), as the user asked
+        eff = (DEFAULT_PARALLEL_EFFICIENCY if ci.parallel_efficiency is None else ci.parallel_efficiency) \
+            if o.gpus > 1 else 1.0
+        sustained = sustained_flops_per_s(o.gpus, peak, ci.utilization, eff)
+        # offload is not FLOPs: its transfer and CPU-Adam time come from the step model's offload term
+        return st, Speed(sustained, ci.utilization, "--utilization", eff,
+                         Timing(sustained, per_token, st.breakdown["offload"] / st.tokens_per_step))
+    # the step-time model (gpt2budget.steptime): tokens/s from one optimizer step's seconds
+    tps = st.tokens_per_second
+    comm = st.breakdown["communication"]
+    eff = 1.0 if o.gpus == 1 else (1.0 - comm / st.step_seconds)
+    if ci.parallel_efficiency is not None and o.gpus > 1:  # --parallel-efficiency overrides communication
+        tps = st.tokens_per_step / ((st.step_seconds - comm) / ci.parallel_efficiency)
+        eff = ci.parallel_efficiency
+    sustained = tps * per_token * hw
+    util = sustained / (o.gpus * peak) if peak > 0 else 0.0
+    source = "calibration" if ci.calibration is not None else "step-time model"
+    return st, Speed(sustained, util, source, eff,
+                     Timing(sustained, per_token, st.breakdown["offload"] / st.tokens_per_step, counted_offload=False))
+
+
+def fit_of(ci: CheckInputs) -> tuple[bool, int, int]:
+    """Whether the run fits (card and host memory), the largest micro-batch that does, and the parameters it
+    trains: the memory model alone, for searches (plan) that evaluate in full only what they keep. Raises as
+    evaluate does."""
+    validate(ci)
+    o = ci.options
+    mem = memory(Shape.of(ci.model, o.seq, ci.stack.vocab_multiple), ci.stack, o, ci.gpu.usable_bytes)
+    host_fits = mem.host_bytes <= ci.host_memory_gib * GIB * ci.nodes
+    return mem.fits and host_fits, mem.max_micro_batch if host_fits else 0, mem.trainable_params
+
+
+def tokens_per_second(ci: CheckInputs, trainable: int) -> float:
+    """check's compute.tokens_per_second without the rest of the evaluation (`trainable` from fit_of)."""
+    o, model, stack = ci.options, ci.model, ci.stack
+    shape = Shape.of(model, o.seq, stack.vocab_multiple)
+    n = float(n_params(Shape.of(model, model.n_ctx)))
+    hw = recompute_factor(o.checkpointing, stack.checkpointing_level)
+    _, speed = speed_of(ci, shape, n, ci.gpu.peak_flops(o.precision) or 0.0, compute_flops_per_token(ci, shape, n),
+                        hw, float(trainable))
+    return 1.0 / speed.timing.seconds(1.0, hw)
+
+
 def evaluate(ci: CheckInputs, *, with_cost: bool = True) -> CheckResult:
     validate(ci)
     o, gpu, model, stack = ci.options, ci.gpu, ci.model, ci.stack
@@ -161,28 +220,8 @@ def evaluate(ci: CheckInputs, *, with_cost: bool = True) -> CheckResult:
     mem, memory_doc, fits = memory_part(ci, shape)
     per_token = compute_flops_per_token(ci, shape, n)
     hw = recompute_factor(o.checkpointing, stack.checkpointing_level)
-    st = step_time(shape, n, gpu, stack, o, batch_tokens=ci.batch_tokens, nodes=ci.nodes,
-                   trainable=float(mem.trainable_params), cal=ci.calibration)
-    if ci.utilization is not None:
-        # --utilization: the old formula, peak x utilization (x parallel efficiency), as the user asked
-        util, util_source = ci.utilization, "--utilization"
-        eff = (DEFAULT_PARALLEL_EFFICIENCY if ci.parallel_efficiency is None else ci.parallel_efficiency) \
-            if o.gpus > 1 else 1.0
-        sustained = sustained_flops_per_s(o.gpus, peak, util, eff)
-        # offload is not FLOPs: its transfer and CPU-Adam time come from the step model's offload term
-        timing = Timing(sustained, per_token, st.breakdown["offload"] / st.tokens_per_step)
-    else:
-        # the step-time model (gpt2budget.steptime): tokens/s from one optimizer step's seconds
-        tps = st.tokens_per_second
-        comm = st.breakdown["communication"]
-        eff = 1.0 if o.gpus == 1 else (1.0 - comm / st.step_seconds)
-        if ci.parallel_efficiency is not None and o.gpus > 1:  # --parallel-efficiency overrides communication
-            tps = st.tokens_per_step / ((st.step_seconds - comm) / ci.parallel_efficiency)
-            eff = ci.parallel_efficiency
-        sustained = tps * per_token * hw
-        util = sustained / (o.gpus * peak) if peak > 0 else 0.0
-        util_source = "calibration" if ci.calibration is not None else "step-time model"
-        timing = Timing(sustained, per_token, st.breakdown["offload"] / st.tokens_per_step, counted_offload=False)
+    st, speed = speed_of(ci, shape, n, peak, per_token, hw, float(mem.trainable_params))
+    sustained, util, util_source, eff, timing = speed
     available = sustained * ci.duration_s
     rule = ci.optimal_rule
 

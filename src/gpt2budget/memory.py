@@ -344,7 +344,7 @@ MB = RunOptions._fields.index("micro_batch")
 
 def memory(shape: Shape, stack: StackSpec, opts: RunOptions, available: float) -> MemoryResult:
     # the phase model does not depend on the micro-batch: keyed at 1 (a tuple built directly; _replace is slow)
-    at_one = opts if opts.micro_batch == 1 else RunOptions(*opts[:MB], 1, *opts[MB + 1:])
+    at_one = opts if opts.micro_batch == 1 else RunOptions._make((*opts[:MB], 1, *opts[MB + 1:]))
     return memory_at(phase_model(shape, stack, at_one), stack, available, opts.micro_batch)
 
 

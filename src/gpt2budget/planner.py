@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from gpt2budget.advisor import candidates
-from gpt2budget.check import CheckInputs, evaluate
+from gpt2budget.check import CheckInputs, evaluate, fit_of, tokens_per_second
 from gpt2budget.cost import cost as run_cost
 from gpt2budget.errors import Gpt2BudgetError
 from gpt2budget.result import CheckResult, ComputeOptimal, Cost, PlanEntry, PlanResult
@@ -49,27 +49,26 @@ def plan(ci: CheckInputs, models: Iterable[ModelSpec], budget_usd: float | None)
     for model in sorted(models, key=lambda m: n_params(Shape.of(m, m.n_ctx))):
         base = ci._replace(model=model)
         configs = [(base.options, model)] + [c for c in candidates(base, []) if c[0].gpus == ci.options.gpus]
-        choice: CheckResult | None = None
+        # screen each option on memory and speed alone; evaluate only the fastest in full
+        chosen: tuple[float, CheckInputs] | None = None
         for opts, _ in configs:
             options_tried += 1
+            trial = base._replace(options=opts)
             try:
-                r = evaluate(base._replace(options=opts), with_cost=True)
+                fits, b_max, trainable = fit_of(trial)
+                if not fits:
+                    if b_max < 1:
+                        continue
+                    trial = trial._replace(options=opts.with_(micro_batch=b_max))
+                elif min(16, b_max) > opts.micro_batch:
+                    # use the largest micro-batch that fits (up to 16): fewer, larger steps
+                    trial = trial._replace(options=opts.with_(micro_batch=min(16, b_max)))
+                tps = tokens_per_second(trial, trainable)
             except Gpt2BudgetError:
                 continue
-            mem = r.memory
-            if not mem.fits:
-                if mem.max_micro_batch < 1:
-                    continue
-                opts = opts.with_(micro_batch=mem.max_micro_batch)
-                r = evaluate(base._replace(options=opts), with_cost=True)
-            else:
-                # use the largest micro-batch that fits (up to 16): fewer, larger steps
-                b = min(16, mem.max_micro_batch)
-                if b > opts.micro_batch:
-                    opts = opts.with_(micro_batch=b)
-                    r = evaluate(base._replace(options=opts), with_cost=True)
-            if choice is None or r.compute.tokens_per_second > choice.compute.tokens_per_second:
-                choice = r
+            if chosen is None or tps > chosen[0]:
+                chosen = (tps, trial)
+        choice = evaluate(chosen[1], with_cost=True) if chosen is not None else None
         n_model = int(n_params(Shape.of(model, model.n_ctx)))
         if choice is None:
             considered.append(PlanEntry(model.id, n_model, False))

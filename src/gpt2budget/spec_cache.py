@@ -28,7 +28,7 @@ import time
 import zlib
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from gpt2budget import __version__, specs
 
@@ -151,6 +151,14 @@ def _checksum(text: str, data: str) -> int:
     return zlib.crc32(data.encode(), zlib.crc32(text.encode()))
 
 
+class Names(NamedTuple):
+    """What a catalogue needs to index a spec before it is decoded."""
+
+    id: str
+    aliases: tuple[str, ...]
+    name: str
+
+
 class SpecCache:
     """The cache as one run sees it: entries read at the start, the ones used or added written back on a miss."""
 
@@ -182,24 +190,52 @@ class SpecCache:
 
     def get(self, kind: str, path: Path, text: str) -> Any | None:
         """The spec cached for this exact text of this file, or None."""
+        found = self.lookup(kind, path, text)
+        return None if found is None else self.spec(kind, path, found[1])
+
+    def lookup(self, kind: str, path: Path, text: str) -> tuple[Names, str] | None:
+        """The names (id, aliases, name) and the encoded spec cached for this exact text of this file, without
+        decoding the spec (a catalogue of 1,000 files decodes only the specs a run uses: `spec`). The checksum
+        and the names are checked when the spec is decoded."""
         key = self.key(kind, path)
         entry = self.entries.get(key)
         if not isinstance(entry, dict) or entry.get("text") != text:
             return None
         try:
-            if entry["check"] != _checksum(text, entry["spec"]):  # changed by hand or damaged
+            names, data, check = entry["names"], entry["spec"], entry["check"]
+            sid, aliases, name = names
+            if not (isinstance(sid, str) and isinstance(name, str) and isinstance(aliases, list)
+                    and all(isinstance(a, str) for a in aliases) and isinstance(data, str)):
                 return None
-            spec = decode(entry["spec"])
         except Exception:  # damaged: validate the file again
+            return None
+        self.used[key] = entry
+        return Names(sid, tuple(aliases), name), f"{check}:{data}"
+
+    def spec(self, kind: str, path: Path, found: str, names: Names | None = None) -> Any | None:
+        """The spec of a lookup, checked against its file's text (checksum), decoded and checked again (None
+        when any of it fails: validate the file again)."""
+        try:
+            check, data = found.split(":", 1)
+            entry: Any = self.entries.get(self.key(kind, path))
+            if names is None and isinstance(entry, dict):
+                names = Names(entry["names"][0], tuple(entry["names"][1]), entry["names"][2])
+            if names is None or int(check) != _checksum(entry["text"], data + json.dumps(
+                    [names.id, list(names.aliases), names.name])):  # changed by hand or damaged
+                return None
+            spec: Any = decode(data)
+        except Exception:
             return None
         if type(spec) is not specs.KIND_TYPES[kind] or not sane(spec):
             return None
-        self.used[key] = entry
-        return spec
+        decoded = Names(getattr(spec, "id", None), tuple(getattr(spec, "aliases", ())), getattr(spec, "name", None))
+        return spec if names == decoded else None
 
     def put(self, kind: str, path: Path, text: str, spec: Any) -> None:
         data = encode(spec)
-        self.used[self.key(kind, path)] = {"text": text, "spec": data, "check": _checksum(text, data)}
+        names = [spec.id, list(spec.aliases), spec.name]
+        self.used[self.key(kind, path)] = {"text": text, "spec": data, "names": names,
+                                           "check": _checksum(text, data + json.dumps(names))}
         self.changed = True
 
     def save(self) -> None:

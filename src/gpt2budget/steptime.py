@@ -189,8 +189,11 @@ def _setup(gpu: GpuSpec, stack: StackSpec, precision: str, shape: Shape, cal: Ca
     )
 
 
-def _layer_times(shape: Shape, stack: StackSpec, o: RunOptions, su: _Setup, tokens: float, frozen: bool) -> _Layer:
-    """GPU seconds of one transformer layer's forward and backward for `tokens` tokens."""
+@lru_cache(maxsize=8192)
+def _layer_times(shape: Shape, stack: StackSpec, attention: str, seq: int, su: _Setup, tokens: float,
+                 frozen: bool) -> _Layer:
+    """GPU seconds of one transformer layer's forward and backward for `tokens` tokens (cached: a search over
+    optimizers, ZeRO stages or offload meets the same layer again and again)."""
     prof = stack.step_time
     h, T = float(shape.n_embd), tokens
     rate, bw, elem, aligned = su.rate, su.bw, su.elem, su.aligned
@@ -202,8 +205,8 @@ def _layer_times(shape: Shape, stack: StackSpec, o: RunOptions, su: _Setup, toke
         if not frozen:
             wgrad += gemm_s(k, T, n, rate, bw, elem, aligned)
     # attention: QK^T and AV, 2·2·B·s²·h FLOPs forward, half of it under the causal mask (FA2 §3.1)
-    b, s = T / o.seq, float(o.seq)
-    if o.attention == "flash":
+    b, s = T / seq, float(seq)
+    if attention == "flash":
         a_fwd = max(KERNEL_FLOOR_S, 2.0 * b * s * s * h / (su.peak * su.attn_eff))
         a_bwd = a_fwd * FLASH_BACKWARD_FACTOR
     else:  # eager: two batched GEMMs (full s x s, no skipping) and the score tensor's memory traffic
@@ -270,7 +273,7 @@ def step_time(shape: Shape, n_model: float, gpu: GpuSpec, stack: StackSpec, o: R
     micro_steps = max(1, math.ceil(batch_tokens / (tokens_micro * g)))
     frozen = o.finetune in ("lora", "qlora")
     L = shape.n_layer
-    lay = _layer_times(shape, stack, o, su, tokens_micro, frozen)
+    lay = _layer_times(shape, stack, o.attention, o.seq, su, tokens_micro, frozen)
     elem, aligned_v = su.elem, su.aligned_v
     h, V = float(shape.n_embd), float(shape.vocab)
     head_fwd = gemm_s(tokens_micro, h, V, rate, bw, elem, aligned_v)
@@ -354,7 +357,7 @@ def step_time(shape: Shape, n_model: float, gpu: GpuSpec, stack: StackSpec, o: R
     tokens_step = tokens_micro * g * micro_steps
     peak = gpu.peak_flops(o.precision) or 0.0
     mfu = 6.0 * n_model * tokens_step / (step * peak * g) if step > 0 and peak > 0 else 0.0
-    bound_term = max(breakdown, key=lambda k: breakdown[k])
+    bound_term = max(breakdown, key=breakdown.__getitem__)
     details = {"gemm_flops_per_s": rate, "bandwidth_bytes_per_s": bw, "dispatch_s_per_op": dispatch,
                "cpu_s_per_micro_step": c_fwd + c_head + c_bwd, "gpu_s_per_micro_step": gpu_micro,
                "micro_step_s": micro, "ops_per_micro_step": (c_fwd + c_head + c_bwd) / dispatch if dispatch else 0.0,
