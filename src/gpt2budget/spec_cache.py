@@ -228,7 +228,7 @@ class SpecCache:
             return None
         if type(spec) is not specs.KIND_TYPES[kind] or not sane(spec):
             return None
-        decoded = Names(getattr(spec, "id", None), tuple(getattr(spec, "aliases", ())), getattr(spec, "name", None))
+        decoded = Names(getattr(spec, "id", ""), tuple(getattr(spec, "aliases", ())), getattr(spec, "name", ""))
         return spec if names == decoded else None
 
     def put(self, kind: str, path: Path, text: str, spec: Any) -> None:
