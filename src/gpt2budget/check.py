@@ -66,10 +66,6 @@ class CheckInputs(NamedTuple):
     calibration: Calibration | None = None  # measured on this GPU by `gpt2budget measure --calibrate`
 
 
-def precision_family(precision: str) -> str:
-    return {"fp32": "fp32", "tf32": "tf32"}.get(precision, "half")
-
-
 def default_precision(gpu: GpuSpec, stack: StackSpec) -> str:
     """The stack's default, falling back to amp-fp16 (no bf16) and then fp32 (no tensor path)."""
     p = stack.default_precision
@@ -80,12 +76,7 @@ def default_precision(gpu: GpuSpec, stack: StackSpec) -> str:
     return p
 
 
-def default_utilization(gpu: GpuSpec, stack: StackSpec, precision: str) -> tuple[float, str]:
-    u = stack.utilization.get(gpu.segment) or next(iter(stack.utilization.values()))
-    return float(getattr(u, precision_family(precision))), u.source
-
-
-def validate(ci: CheckInputs) -> None:
+def check_options(ci: CheckInputs) -> None:
     o = ci.options
     if ci.gpu.peak_flops(o.precision) is None:
         raise UsageError("--precision", f"{ci.gpu.name} has no {o.precision} tensor path in its spec "
@@ -193,7 +184,7 @@ def fit_of(ci: CheckInputs) -> tuple[bool, int, int]:
     """Whether the run fits (card and host memory), the largest micro-batch that does, and the parameters it
     trains: the memory model alone, for searches (plan) that evaluate in full only what they keep. Raises as
     evaluate does."""
-    validate(ci)
+    check_options(ci)
     o = ci.options
     mem = memory(Shape.of(ci.model, o.seq, ci.stack.vocab_multiple), ci.stack, o, ci.gpu.usable_bytes)
     host_fits = mem.host_bytes <= ci.host_memory_gib * GIB * ci.nodes
@@ -212,7 +203,7 @@ def tokens_per_second(ci: CheckInputs, trainable: int) -> float:
 
 
 def evaluate(ci: CheckInputs, *, with_cost: bool = True) -> CheckResult:
-    validate(ci)
+    check_options(ci)
     o, gpu, model, stack = ci.options, ci.gpu, ci.model, ci.stack
     shape = Shape.of(model, o.seq, stack.vocab_multiple)
     n = float(n_params(Shape.of(model, model.n_ctx)))  # the published model's parameters

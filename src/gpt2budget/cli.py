@@ -87,7 +87,7 @@ class LoraTargets(str, Enum):
     all_linear = "all-linear"
 
 
-class Rule(str, Enum):
+class OptimalRule(str, Enum):
     chinchilla_20 = "chinchilla-20"
     hoffmann_2022 = "hoffmann-2022"
     epoch_2024 = "epoch-2024"
@@ -145,7 +145,7 @@ StackOpt = Annotated[str, typer.Option("--stack", help="training stack profile (
                                        autocompletion=_complete_stack)]
 ConfigDirOpt = Annotated[list[Path] | None, typer.Option("--config-dir", help="extra spec folder (gpus/, models/, "
                                                           "stacks/); repeatable; later folders win")]
-OptimalRuleOpt = Annotated[Rule, typer.Option("--optimal-rule", help="compute-optimal rule: chinchilla-20 (20 tokens/parameter), hoffmann-2022 or epoch-2024")]
+OptimalRuleOpt = Annotated[OptimalRule, typer.Option("--optimal-rule", help="compute-optimal rule: chinchilla-20 (20 tokens/parameter), hoffmann-2022 or epoch-2024")]
 FormatOpt = Annotated[Fmt, typer.Option("--format", "-f", help="output format")]
 NoColorOpt = Annotated[bool, typer.Option("--no-color", help="no colour (NO_COLOR is honoured too)")]
 GpusOpt = Annotated[int, typer.Option("--gpus", min=1, max=100000, help="GPUs per node (data parallel)")]
@@ -245,7 +245,7 @@ def check(
     reserve_gib: Annotated[float, typer.Option("--reserve-gib", min=0, max=1024, help=(
         "GPU memory to leave free (a desktop, other processes), GiB"))] = 0.0,
     parallel_efficiency: Annotated[float | None, typer.Option("--parallel-efficiency", min=0, max=1, help="override: fraction of single-GPU speed each GPU keeps (default: modelled from the interconnect)")] = None,
-    optimal_rule: OptimalRuleOpt = Rule.chinchilla_20,
+    optimal_rule: OptimalRuleOpt = OptimalRule.chinchilla_20,
     batch_tokens: Annotated[str, typer.Option("--batch-tokens", help="tokens per optimizer step (GPT-2: 524288)")] = "524288",
     finetune: Annotated[Finetune, typer.Option(help="fine-tune a pre-trained model instead of training from scratch")] = Finetune.none,
     lora_rank: Annotated[int | None, typer.Option("--lora-rank", min=1, max=65536, help="LoRA/QLoRA adapter rank (with --finetune lora|qlora; default 8)")] = None,
@@ -456,7 +456,7 @@ def plan(
     budget_usd: Annotated[float | None, typer.Option("--budget-usd", min=0, help="money for "
                                                       "rent (or electricity, where the GPU has no rental price)")] = None,
     custom_shapes: Annotated[bool, typer.Option("--custom-shapes", help="also try GPT-2-proportioned sizes")] = False,
-    optimal_rule: OptimalRuleOpt = Rule.chinchilla_20,
+    optimal_rule: OptimalRuleOpt = OptimalRule.chinchilla_20,
     seq: Annotated[int | None, typer.Option(min=1, max=1_048_576, help="sequence length (default: the model's n_ctx)")] = None,
     price_per_kwh: Annotated[float, typer.Option("--price-per-kwh", min=0, max=100, help="USD per kWh")] = 0.17,
     rent_usd_per_hour: Annotated[float | None, typer.Option("--rent-usd-per-hour", min=0, max=1e6, help="USD per GPU-hour (default: the spec's on-demand price)")] = None,
@@ -715,8 +715,8 @@ def schema(kind: Annotated[SchemaKind, typer.Argument(help="gpu, model, stack or
     emit(json.dumps(json_schema(kind.value), indent=2))
 
 
-@app.command(epilog="Example: gpt2budget validate ~/.config/gpt2budget/gpus/my-card.yaml")
-def validate(files: Annotated[list[Path], typer.Argument(help="spec files, or folders (each spec file in them "
+@app.command("validate", epilog="Example: gpt2budget validate ~/.config/gpt2budget/gpus/my-card.yaml")
+def validate_files(files: Annotated[list[Path], typer.Argument(help="spec files, or folders (each spec file in them "
                                                                 "and in their gpus/, models/, stacks/)")]) -> None:
     """Check spec files; report each problem as file:line: key: message."""
     from gpt2budget.loader import guess_kind, spec_file_problems, spec_name_problems

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 SECONDS_PER_HOUR = 3600.0
 
 
@@ -40,5 +38,3 @@ def sustained_flops_per_s(gpus: int, peak_flops: float, utilization: float, effi
     return gpus * peak_flops * utilization * (efficiency if gpus > 1 else 1.0)
 
 
-def safe_ratio(a: float, b: float) -> float:
-    return a / b if b > 0 else math.inf

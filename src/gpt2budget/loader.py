@@ -143,7 +143,7 @@ def _checked(kind: str, data: Any, path: str, lines: dict[str, int]) -> tuple[An
         return None, [SpecError(path, "", f"this looks like a {where[:-1]} spec (has {marker}); put it in {where}/")]
     data.setdefault("id", Path(path).stem)
     try:
-        return validation.validate(kind, data), []
+        return validation.validate_spec(kind, data), []
     except ValidationError as exc:
         return None, _spec_errors(kind, exc, path, lines)
 

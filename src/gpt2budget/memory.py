@@ -32,7 +32,6 @@ COMPONENTS = (
     "weights", "master_weights", "gradients", "optimizer_states", "optimizer_temporaries",
     "weight_casts", "activations", "logits", "communication_buffers",
 )
-PHASES = ("forward_end", "backward_start", "backward_recompute", "backward_end", "optimizer_step")
 
 
 def block_bytes(nbytes: float) -> float:

@@ -10,6 +10,9 @@ ATTENTION_CHOICES = ("flash", "eager")
 OFFLOAD_CHOICES = ("none", "optimizer", "params")
 FINETUNE_CHOICES = ("none", "full", "lora", "qlora")
 LORA_TARGETS = ("attention", "all-linear")
+CHECKPOINTING_CHOICES = ("none", "selective", "full")
+OPTIMAL_RULES = ("chinchilla-20", "hoffmann-2022", "epoch-2024")
+FLOPS_FORMULAS = ("6n", "6n+attention")
 
 
 class RunOptions(NamedTuple):

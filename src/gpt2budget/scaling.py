@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-RULES = ("chinchilla-20", "hoffmann-2022", "epoch-2024")
 LOSS_CAVEAT = (
     "fitted on MassiveText (Chinchilla) with another tokenizer, not GPT-2's WebText: use it to compare plans, "
     "not as a promise of the loss you will see"

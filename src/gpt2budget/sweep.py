@@ -21,6 +21,7 @@ from gpt2budget.check import CheckInputs, default_precision, evaluate
 from gpt2budget.errors import Gpt2BudgetError, UsageError
 from gpt2budget.options import (
     ATTENTION_CHOICES,
+    CHECKPOINTING_CHOICES,
     FINETUNE_CHOICES,
     OFFLOAD_CHOICES,
     OPTIMIZER_CHOICES,
@@ -78,7 +79,7 @@ def grid(specs: Specs, axes: dict[str, list[str]]) -> Grid:
     precisions = _choices(axes["precision"], "--precision", PRECISION_CHOICES)
     optimizers = _choices(axes["optimizer"], "--optimizer", OPTIMIZER_CHOICES)
     attentions = _choices(axes["attention"], "--attention", ATTENTION_CHOICES)
-    ckpts = _choices(axes["checkpointing"], "--checkpointing", ("none", "selective", "full"))
+    ckpts = _choices(axes["checkpointing"], "--checkpointing", CHECKPOINTING_CHOICES)
     mbs = _ints(axes["micro_batch"], "--micro-batch", 1, 1_000_000)
     seqs = [None if s == "default" else s for s in axes["seq"]]
     seq_ints = [None if s is None else _ints([s], "--seq", 1, 1_048_576)[0] for s in seqs]

@@ -113,7 +113,7 @@ def model_for(cls: type) -> type[BaseModel]:
     return model
 
 
-def validate(kind: str, data: Any) -> Any:
+def validate_spec(kind: str, data: Any) -> Any:
     """The spec dataclass of one kind built from plain data; raises pydantic's ValidationError."""
     return to_spec(model_for(specs.KIND_TYPES[kind]).model_validate(data))
 
