@@ -12,10 +12,10 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-from gpt2budget.catalog import load_specs
-from gpt2budget.memory import memory
+from gpt2budget.core.memory import memory
+from gpt2budget.core.shape import Shape
 from gpt2budget.options import RunOptions
-from gpt2budget.shape import Shape
+from gpt2budget.specs.catalog import load_specs
 
 ROOT = Path(__file__).resolve().parents[1]
 

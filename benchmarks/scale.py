@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from gpt2budget.specfiles import builtin_config_dir
+from gpt2budget.specs.files import builtin_config_dir
 
 CLI = [sys.executable, "-m", "gpt2budget"]
 

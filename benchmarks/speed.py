@@ -48,13 +48,13 @@ def main() -> None:
           f"(ratio {med['table'] / floor:.2f}); check (json) {med['json'] * 1000:.0f} ms (ratio {med['json'] / floor:.2f}); "
           f"plan command {med['plan'] * 1000:.0f} ms; check (table) with no spec cache {med['table cold'] * 1000:.0f} ms")
 
-    from gpt2budget.advisor import advise
-    from gpt2budget.catalog import load_specs
-    from gpt2budget.check import CheckInputs, evaluate
-    from gpt2budget.memory import memory
+    from gpt2budget.core.advisor import advise
+    from gpt2budget.core.check import CheckInputs, evaluate
+    from gpt2budget.core.memory import memory
+    from gpt2budget.core.planner import plan
+    from gpt2budget.core.shape import Shape
     from gpt2budget.options import RunOptions
-    from gpt2budget.planner import plan
-    from gpt2budget.shape import Shape
+    from gpt2budget.specs.catalog import load_specs
 
     sp = load_specs()
     g, m, s = sp.gpus.get("4070ti", "g"), sp.models.get("gpt2-xl", "m"), sp.stacks.get("hf", "s")

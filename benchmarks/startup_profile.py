@@ -16,23 +16,23 @@ t = [time.perf_counter()]
 import typer, rich.console, rich.table
 t.append(time.perf_counter())
 import typer.main
-from gpt2budget.cli import app_for
+from gpt2budget.cli.app import app_for
 t.append(time.perf_counter())
 cmd = typer.main.get_command(app_for(["check"]))
 t.append(time.perf_counter())
-from gpt2budget.catalog import load_specs
+from gpt2budget.specs.catalog import load_specs
 specs = load_specs()
 t.append(time.perf_counter())
-from gpt2budget.advisor import advise, needs_advice
-from gpt2budget.check import CheckInputs, evaluate
+from gpt2budget.core.advisor import advise, needs_advice
+from gpt2budget.core.check import CheckInputs, evaluate
 from gpt2budget.options import RunOptions
 t.append(time.perf_counter())
 ci = CheckInputs(specs.gpus.get("4070ti", ""), specs.models.get("gpt2-xl", ""), specs.stacks.get("hf", ""), RunOptions())
 r = evaluate(ci)
 r = r._replace(advice=advise(ci, specs.models, r) if needs_advice(r) else ())
 t.append(time.perf_counter())
-from gpt2budget.explain import component_words
-from gpt2budget.render import make_console, render_check
+from gpt2budget.output.explain import component_words
+from gpt2budget.output.render import make_console, render_check
 t.append(time.perf_counter())
 con = make_console(no_color=True)
 con.file = io.StringIO()

@@ -20,10 +20,10 @@ import statistics
 import sys
 from pathlib import Path
 
-from gpt2budget.catalog import load_specs
+from gpt2budget.core.shape import Shape, n_params
+from gpt2budget.core.steptime import step_time
 from gpt2budget.options import RunOptions
-from gpt2budget.shape import Shape, n_params
-from gpt2budget.steptime import step_time
+from gpt2budget.specs.catalog import load_specs
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 
@@ -45,7 +45,7 @@ def options_of(p: dict) -> tuple[str, RunOptions]:
 def predict(p: dict, gpu_id: str, specs, overrides: dict | None = None) -> float:
     from dataclasses import replace
 
-    from gpt2budget.memory import lora_params
+    from gpt2budget.core.memory import lora_params
     stack_id, o = options_of(p)
     stack = specs.stacks.get(stack_id, "--stack")
     if overrides and stack_id == "hf":

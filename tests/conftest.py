@@ -10,8 +10,8 @@ import pytest
 _CACHE = tempfile.mkdtemp(prefix="gpt2budget-test-cache-")
 os.environ["GPT2BUDGET_CACHE_DIR"] = _CACHE
 
-from gpt2budget.catalog import load_specs  # noqa: E402  (after the cache folder is set)
-from gpt2budget.cli import main  # noqa: E402
+from gpt2budget.cli.app import main  # noqa: E402
+from gpt2budget.specs.catalog import load_specs  # noqa: E402  (after the cache folder is set)
 
 DATA = Path(__file__).parent / "data"
 

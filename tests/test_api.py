@@ -34,7 +34,7 @@ def test_the_cli_and_the_api_give_the_same_document(cli):
             "--optimizer", "adamw-fused", "--format", "json", "--no-advice")
     got = r.json()
     got.pop("advice", None)
-    from gpt2budget.report import check_data, to_json
+    from gpt2budget.output.report import check_data, to_json
 
     assert got == __import__("json").loads(to_json(check_data(doc, with_advice=False)))
     # typed fields are the document's fields

@@ -76,7 +76,7 @@ def test_json_path_does_not_import_rich():
     import subprocess
     import sys
 
-    code = ("import sys; from gpt2budget.cli import main\n"
+    code = ("import sys; from gpt2budget.cli.app import main\n"
             "try:\n    main(['check','--gpu','4070ti','--model','gpt2','--format','json'])\n"
             "except SystemExit: pass\n"
             "assert not any(m == 'rich' or m.startswith('rich.') for m in sys.modules), 'rich imported'\n")
@@ -122,7 +122,7 @@ def test_every_option_of_every_command_is_described():
     Python type such as <list[str]>."""
     import typer
 
-    from gpt2budget.cli import app
+    from gpt2budget.cli.app import app
 
     group = typer.main.get_command(app)
     commands = {"": group, **group.commands}
@@ -141,7 +141,7 @@ def test_version(cli):
 
 
 def test_completion_offers_ids_and_aliases():
-    from gpt2budget.cli import _complete_gpu
+    from gpt2budget.cli.app import _complete_gpu
 
     offered = _complete_gpu("40")
     assert "4070ti" in offered and "4090" in offered  # aliases, not only ids (rtx-4070-ti)

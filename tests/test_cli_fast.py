@@ -3,8 +3,8 @@
 import pytest
 import typer.main
 
-from gpt2budget.cli import app
-from gpt2budget.cli_fast import _MISS, plain_value
+from gpt2budget.cli.app import app
+from gpt2budget.cli.fast import _MISS, plain_value
 
 GROUP = typer.main.get_command(app)
 SAMPLES = ["4", "0", "-1", "007", "+3", "0.5", "1e3", ".5", "1.", "inf", "nan", "1_000", " 5", "5 ", "abc", "",

@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from gpt2budget.catalog import load_specs
-from gpt2budget.scaling import optimal_for_compute, optimal_tokens, predicted_loss
+from gpt2budget.core.scaling import optimal_for_compute, optimal_tokens, predicted_loss
+from gpt2budget.specs.catalog import load_specs
 
 GIB = 2**30
 
@@ -97,10 +97,10 @@ def test_finetune_lora_fits_where_full_does_not(cli):
 
 
 def test_qlora_weights_about_a_quarter_of_bf16():
-    from gpt2budget.catalog import load_specs
-    from gpt2budget.memory import param_bytes
+    from gpt2budget.core.memory import param_bytes
+    from gpt2budget.core.shape import Shape
     from gpt2budget.options import RunOptions
-    from gpt2budget.shape import Shape
+    from gpt2budget.specs.catalog import load_specs
 
     sp = load_specs()
     m, s = sp.models.get("gpt2-xl", "m"), sp.stacks.get("hf", "s")
@@ -212,8 +212,8 @@ def test_sweep_fast_path_matches_the_reference_rows(specs, fmt):
     import csv
     import io
 
-    from gpt2budget.report import _clean
-    from gpt2budget.sweep import columns, grid, rows, run_sweep
+    from gpt2budget.output.report import _clean
+    from gpt2budget.output.sweep import columns, grid, rows, run_sweep
 
     axes = {"gpu": ["4070ti", "t4", "h100"], "model": ["gpt2", "gpt2-xl"], "stack": ["hf", "llmc"],
             "precision": ["default", "bf16", "fp32"], "optimizer": ["default", "sgd"],
@@ -241,7 +241,7 @@ def test_sweep_fast_path_matches_the_reference_rows(specs, fmt):
 def test_sweep_in_worker_processes_writes_the_same_rows_in_order(specs, monkeypatch):
     import io
 
-    import gpt2budget.sweep as sw
+    import gpt2budget.output.sweep as sw
 
     axes = {"gpu": ["4070ti", "t4"], "model": ["gpt2", "gpt2-xl"], "stack": ["hf"], "precision": ["default", "bf16"],
             "optimizer": ["default"], "checkpointing": ["none", "full"], "micro_batch": ["1", "2", "8"],

@@ -12,10 +12,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from gpt2budget.catalog import normalize
-from gpt2budget.loader import spec_from_bytes
-from gpt2budget.specfiles import builtin_config_dir, read_spec_bytes, spec_files
-from gpt2budget.specs import GpuSpec
+from gpt2budget.specs.catalog import normalize
+from gpt2budget.specs.definitions import GpuSpec
+from gpt2budget.specs.files import builtin_config_dir, read_spec_bytes, spec_files
+from gpt2budget.specs.loader import spec_from_bytes
 
 BUILTIN = [spec_from_bytes("gpus", read_spec_bytes(p), p) for p in spec_files(builtin_config_dir() / "gpus")]
 BY_ID = {s.id: s for s in BUILTIN}

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from gpt2budget.calibration import Calibration, calibration_path, find_calibration, from_data, to_data
+from gpt2budget.core.calibration import Calibration, calibration_path, find_calibration, from_data, to_data
+from gpt2budget.core.measuring import compared, write_calibration
 from gpt2budget.errors import SpecError
-from gpt2budget.loader import dump_yaml, read_yaml_file
-from gpt2budget.measuring import compared, write_calibration
+from gpt2budget.specs.loader import dump_yaml, read_yaml_file
 
 DATA = Path(__file__).parent / "data"
 TINY = """id: tiny
@@ -131,13 +131,13 @@ def test_measure_without_torch_says_how_to_install(tmp_path):
             "    if name == 'torch' or name.startswith('torch.'): raise ImportError(name)\n"
             "    return real(name, *a, **k)\n"
             "builtins.__import__ = imp\n"
-            "from gpt2budget.cli import main; main(['measure', '--model', 'gpt2'])")
+            "from gpt2budget.cli.app import main; main(['measure', '--model', 'gpt2'])")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and r.stderr.strip() == 'Error: measure: needs PyTorch: pip install "gpt2budget[measure]"'
 
 
 def test_the_cli_never_imports_torch():
-    r = subprocess.run([sys.executable, "-c", "import sys, gpt2budget.cli; print('torch' in sys.modules)"],
+    r = subprocess.run([sys.executable, "-c", "import sys, gpt2budget.cli.app; print('torch' in sys.modules)"],
                        capture_output=True, text=True, timeout=60)
     assert r.stdout.strip() == "False"
 

@@ -3,9 +3,9 @@ import statistics
 import pytest
 
 from conftest import DATA, measured_points
-from gpt2budget.memory import memory
+from gpt2budget.core.memory import memory
+from gpt2budget.core.shape import Shape
 from gpt2budget.options import RunOptions
-from gpt2budget.shape import Shape
 
 
 def predict(specs, r):
@@ -51,9 +51,9 @@ def test_compiled_nanogpt_memory_within_3_percent_of_every_measured_step(specs):
     terms were set from these), gpt2-medium at 16 and gpt2-xl at 8 (held out: measured afterwards)."""
     import json
 
-    from gpt2budget.memory import memory
+    from gpt2budget.core.memory import memory
+    from gpt2budget.core.shape import Shape
     from gpt2budget.options import RunOptions
-    from gpt2budget.shape import Shape
 
     gpu, stack = specs.gpus.get("h200", "--gpu"), specs.stacks.get("nanogpt", "--stack")
     rows = [json.loads(x) for x in (DATA / "h200_gpt2_training.jsonl").read_text().splitlines() if x.strip()]

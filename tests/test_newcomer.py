@@ -124,7 +124,7 @@ def test_an_empty_no_color_leaves_colour_on(monkeypatch):
     """no-color.org: NO_COLOR turns colour off only when it is set to a non-empty value."""
     import sys
 
-    from gpt2budget.render import make_console
+    from gpt2budget.output.render import make_console
 
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True, raising=False)
     monkeypatch.setenv("NO_COLOR", "")

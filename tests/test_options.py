@@ -7,13 +7,15 @@ from enum import Enum
 
 import pytest
 
-from gpt2budget import cli, cost, options, steptime
+from gpt2budget import options
 from gpt2budget.api import load
-from gpt2budget.check import DEFAULT_BATCH_TOKENS, DEFAULT_HOST_MEMORY_GIB, CheckInputs, evaluate
-from gpt2budget.explain import component_words
+from gpt2budget.cli import app as cli
+from gpt2budget.core import cost, steptime
+from gpt2budget.core.check import DEFAULT_BATCH_TOKENS, DEFAULT_HOST_MEMORY_GIB, CheckInputs, evaluate
+from gpt2budget.core.scaling import optimal_tokens, predicted_loss
 from gpt2budget.options import RunOptions
-from gpt2budget.scaling import optimal_tokens, predicted_loss
-from gpt2budget.specs import DTYPE_BYTES, Segment
+from gpt2budget.output.explain import component_words
+from gpt2budget.specs.definitions import DTYPE_BYTES, Segment
 
 CLI_CHOICES = [
     (cli.Precision, options.PRECISION_CHOICES), (cli.Optimizer, options.OPTIMIZER_CHOICES),

@@ -6,18 +6,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gpt2budget import spec_cache
-from gpt2budget.advisor import advise, needs_advice
-from gpt2budget.catalog import load_specs
-from gpt2budget.check import CheckInputs, default_precision, evaluate
-from gpt2budget.cli import main
+from gpt2budget.cli.app import main
+from gpt2budget.core.advisor import advise, needs_advice
+from gpt2budget.core.check import CheckInputs, default_precision, evaluate
 from gpt2budget.errors import SpecError
-from gpt2budget.loader import parse_yaml, validate_data
 from gpt2budget.options import RunOptions
-from gpt2budget.report import check_data, to_json
-from gpt2budget.schema import json_schema
-from gpt2budget.specfiles import builtin_config_dir
-from gpt2budget.specs import spec_data
+from gpt2budget.output.report import check_data, to_json
+from gpt2budget.output.schema import json_schema
+from gpt2budget.specs import cache as spec_cache
+from gpt2budget.specs.catalog import load_specs
+from gpt2budget.specs.definitions import spec_data
+from gpt2budget.specs.files import builtin_config_dir
+from gpt2budget.specs.loader import parse_yaml, validate_data
 
 SPECS = load_specs()
 GPUS = sorted(SPECS.gpus.items)

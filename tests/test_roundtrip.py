@@ -1,5 +1,5 @@
 """Every suggestion the advisor and `plan` print can be pasted into `check` as it stands, and `check` then
-answers for the configuration the suggestion described (#13: one encoder, gpt2budget.flags)."""
+answers for the configuration the suggestion described (#13: one encoder, gpt2budget.output.flags)."""
 
 import shlex
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gpt2budget.specfiles import builtin_config_dir
+from gpt2budget.specs.files import builtin_config_dir
 
 
 def run(*args, cwd=None, timeout=30):
@@ -107,8 +107,8 @@ def test_output_files_are_written_as_a_user_expects(tmp_path):
 
 
 def test_sweep_is_lazy_bounded_and_caps_its_workers():
-    from gpt2budget.catalog import load_specs
-    from gpt2budget.sweep import CHUNK_ROWS, grid, jobs_for
+    from gpt2budget.output.sweep import CHUNK_ROWS, grid, jobs_for
+    from gpt2budget.specs.catalog import load_specs
 
     specs = load_specs()
     axes = {"gpu": ["all"], "model": ["all"], "stack": ["hf"], "precision": ["default"], "optimizer": ["default"],
@@ -143,8 +143,8 @@ def test_a_closed_reader_ends_a_parallel_sweep_promptly_with_no_orphans():
 def test_an_interrupted_sweep_marks_its_output(monkeypatch):
     import io
 
-    from gpt2budget import sweep as sw
-    from gpt2budget.catalog import load_specs
+    from gpt2budget.output import sweep as sw
+    from gpt2budget.specs.catalog import load_specs
 
     specs = load_specs()
     axes = {"gpu": ["4090"], "model": ["gpt2"], "stack": ["hf"], "precision": ["default"], "optimizer": ["default"],

@@ -8,11 +8,11 @@ import sys
 
 import pytest
 
-from gpt2budget import spec_cache
-from gpt2budget.catalog import load_catalog, load_specs
 from gpt2budget.errors import SpecError
-from gpt2budget.specfiles import builtin_config_dir, spec_files
-from gpt2budget.specs import KIND_TYPES, GpuSpec, StackSpec, Term, spec_data
+from gpt2budget.specs import cache as spec_cache
+from gpt2budget.specs.catalog import load_catalog, load_specs
+from gpt2budget.specs.definitions import KIND_TYPES, GpuSpec, StackSpec, Term, spec_data
+from gpt2budget.specs.files import builtin_config_dir, spec_files
 
 
 @pytest.fixture
@@ -68,7 +68,7 @@ def test_rebuilt_specs_have_their_types(cache_dir):
 
 
 def test_a_warm_check_imports_neither_pydantic_nor_yaml(cache_dir):
-    code = ("import sys; from gpt2budget.cli import main\n"
+    code = ("import sys; from gpt2budget.cli.app import main\n"
             "try:\n    main(['check','--gpu','4070ti','--model','gpt2-xl'])\n"
             "except SystemExit: pass\n"
             "print(sorted(m for m in ('pydantic', 'yaml') if m in sys.modules))\n")

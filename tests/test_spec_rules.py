@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from gpt2budget.errors import SpecError
-from gpt2budget.loader import load_spec_file
+from gpt2budget.specs.loader import load_spec_file
 
 CONFIGS = Path(__file__).parents[1] / "configs"
 GPU = (CONFIGS / "gpus" / "rtx-4090.yaml").read_text()
@@ -179,7 +179,7 @@ def test_one_broken_user_file_is_reported_once_and_the_others_work(cli, tmp_path
 
 
 def test_a_broken_builtin_file_is_still_an_error(tmp_path):
-    from gpt2budget.catalog import load_catalog
+    from gpt2budget.specs.catalog import load_catalog
 
     user_folder(tmp_path, {"gpus/x.yaml": "id: x\n"})
     with pytest.raises(SpecError):

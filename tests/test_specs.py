@@ -1,6 +1,6 @@
 import pytest
 
-from gpt2budget.shape import Shape, n_params
+from gpt2budget.core.shape import Shape, n_params
 
 REQUIRED_GPUS = ["rtx-4070-ti", "rtx-3060-12gb", "rtx-3090", "rtx-4060-ti-16gb", "rtx-4080", "rtx-4090", "rtx-5090",
                  "t4", "v100-sxm2-32gb", "a10", "l4", "l40s", "a100-sxm-40gb", "a100-sxm-80gb", "h100-sxm",

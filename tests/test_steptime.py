@@ -1,4 +1,4 @@
-"""The step-time model (gpt2budget.steptime): its terms, the physics each pins, and its accuracy.
+"""The step-time model (gpt2budget.core.steptime): its terms, the physics each pins, and its accuracy.
 
 Accuracy tests are labelled: `calibration` checks run on the H100 steps the hf constants were fitted to;
 `validation` checks run on the H200 steps, which no constant was fitted to (another GPU, other options).
@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from gpt2budget.calibration import Calibration
-from gpt2budget.check import CheckInputs, evaluate
+from gpt2budget.core.calibration import Calibration
+from gpt2budget.core.check import CheckInputs, evaluate
+from gpt2budget.core.shape import Shape, n_params
+from gpt2budget.core.steptime import step_time
 from gpt2budget.options import RunOptions
-from gpt2budget.shape import Shape, n_params
-from gpt2budget.steptime import step_time
 
 DATA = Path(__file__).parent / "data"
 

@@ -1,9 +1,9 @@
 import pytest
 
-from gpt2budget.catalog import load_catalog
 from gpt2budget.errors import SpecError
-from gpt2budget.loader import load_spec_file
-from gpt2budget.specfiles import MAX_SPEC_BYTES
+from gpt2budget.specs.catalog import load_catalog
+from gpt2budget.specs.files import MAX_SPEC_BYTES
+from gpt2budget.specs.loader import load_spec_file
 
 GOOD = (__import__("pathlib").Path(__file__).parents[1] / "configs" / "gpus" / "rtx-4090.yaml").read_text()
 

@@ -3,9 +3,9 @@
     from gpt2budget.api import load, configure, evaluate
     specs = load()
     ci = configure(specs, gpu="4070ti", model="gpt2-xl", finetune="lora", tokens="100M")
-    result = evaluate(ci)            # a typed CheckResult (gpt2budget.result)
+    result = evaluate(ci)            # a typed CheckResult (gpt2budget.core.result)
     result.throughput.tokens_per_second, result.verdict.feasible, result.memory.required_bytes
-    check_data(result)               # the document `check --format json` prints (gpt2budget.report)
+    check_data(result)               # the document `check --format json` prints (gpt2budget.output.report)
 
 Errors are exceptions (gpt2budget.errors: UsageError names the option, SpecError the file and key); options
 take the CLI's values as plain strings or numbers.
@@ -17,15 +17,15 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from gpt2budget.advisor import advise as _advise
-from gpt2budget.calibration import Calibration
-from gpt2budget.catalog import Specs, load_specs
-from gpt2budget.check import CheckInputs, default_precision, evaluate
-from gpt2budget.cost import CostInputs
+from gpt2budget.core.advisor import advise as _advise
+from gpt2budget.core.calibration import Calibration
+from gpt2budget.core.check import CheckInputs, default_precision, evaluate
+from gpt2budget.core.cost import CostInputs
+from gpt2budget.core.result import Advice, CheckResult, CompareRow, PlanResult, to_data
 from gpt2budget.errors import UnknownNameError, UsageError
 from gpt2budget.options import RunOptions
-from gpt2budget.result import Advice, CheckResult, CompareRow, PlanResult, to_data
-from gpt2budget.specs import GpuSpec, ModelSpec, StackSpec
+from gpt2budget.specs.catalog import Specs, load_specs
+from gpt2budget.specs.definitions import GpuSpec, ModelSpec, StackSpec
 from gpt2budget.units import parse_count, parse_duration
 
 __all__ = ["load", "configure", "evaluate", "check", "advise", "plan", "compare", "sweep", "to_data", "Specs",
@@ -144,7 +144,7 @@ def model_named(specs: Specs, name: str) -> ModelSpec:
         return specs.models.get(name, "--model")
     except UnknownNameError:
         if name.strip().lower().startswith("gpt2-l"):
-            from gpt2budget.planner import custom_model
+            from gpt2budget.core.planner import custom_model
 
             base = specs.models.items.get("gpt2")
             found = custom_model(base, name) if base is not None else None
@@ -155,20 +155,20 @@ def model_named(specs: Specs, name: str) -> ModelSpec:
 
 def plan(ci: CheckInputs, models: Iterable[ModelSpec], budget_usd: float | None = None) -> PlanResult:
     """The model with the lowest predicted loss that fits and finishes in time (and budget)."""
-    from gpt2budget.planner import plan as _plan  # imported when planning: `check` never pays for it
+    from gpt2budget.core.planner import plan as _plan  # imported when planning: `check` never pays for it
 
     return _plan(ci, models, budget_usd)
 
 
 def advise(ci: CheckInputs, specs: Specs, result: CheckResult | None = None) -> tuple[Advice, ...]:
     """Changes that make a run fit (or fit a larger micro-batch), ranked by time; each with the configuration
-    it leads to (gpt2budget.flags.change_flags writes them as flags `check` takes)."""
+    it leads to (gpt2budget.output.flags.change_flags writes them as flags `check` takes)."""
     return _advise(ci, specs.models, result if result is not None else evaluate(ci))
 
 
 def check(ci: CheckInputs, specs: Specs, advice: bool = True) -> CheckResult:
     """What `check` answers: the evaluation, with the advisor's suggestions where the run needs them."""
-    from gpt2budget.advisor import needs_advice
+    from gpt2budget.core.advisor import needs_advice
 
     r = evaluate(ci)
     return r._replace(advice=_advise(ci, specs.models, r)) if advice and needs_advice(r) else r
@@ -230,7 +230,7 @@ def sweep(specs: Specs, duration: str = "1y", tokens: str | None = None,
     """The rows `gpt2budget sweep` writes, lazily: one flat dict per configuration of the grid. Each axis (gpu,
     model, stack, precision, optimizer, checkpointing, micro_batch, seq, gpus, zero, attention, offload, finetune)
     takes a comma list or a list of values; an axis left out takes sweep's default."""
-    from gpt2budget.sweep import grid, rows
+    from gpt2budget.output.sweep import grid, rows
 
     unknown = sorted(set(axes) - set(SWEEP_DEFAULTS))
     if unknown:

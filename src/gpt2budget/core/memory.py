@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import NamedTuple
 
+from gpt2budget.core.shape import Shape, layer_params, tensor_groups
 from gpt2budget.options import RunOptions
-from gpt2budget.shape import Shape, layer_params, tensor_groups
-from gpt2budget.specs import DTYPE_BYTES, FIXED_BYTES, StackSpec, Term
+from gpt2budget.specs.definitions import DTYPE_BYTES, FIXED_BYTES, StackSpec, Term
 
 GIB = 2**30
 MIB = 2**20

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import NamedTuple
 
-from gpt2budget.specs import ModelSpec
+from gpt2budget.specs.definitions import ModelSpec
 
 
 class Shape(NamedTuple):

@@ -1,6 +1,6 @@
 """`check`: one configuration evaluated end to end (compute, requirements, memory, cost, verdict).
 
-Pure: takes loaded specs and options, returns a typed result (gpt2budget.result). No printing, no I/O, no
+Pure: takes loaded specs and options, returns a typed result (gpt2budget.core.result). No printing, no I/O, no
 sentences: the output layer words the result.
 """
 
@@ -10,19 +10,17 @@ import math
 from typing import NamedTuple
 
 from gpt2budget import SCHEMA_VERSION
-from gpt2budget.calibration import Calibration
-from gpt2budget.cost import CostInputs, cost
-from gpt2budget.errors import UsageError
-from gpt2budget.flops import (
+from gpt2budget.core.calibration import Calibration
+from gpt2budget.core.cost import CostInputs, cost
+from gpt2budget.core.flops import (
     SECONDS_PER_HOUR,
     attention_flops_per_token,
     flops_per_token,
     recompute_factor,
     sustained_flops_per_s,
 )
-from gpt2budget.memory import MemoryResult, lora_params, memory
-from gpt2budget.options import RunOptions
-from gpt2budget.result import (
+from gpt2budget.core.memory import MemoryResult, lora_params, memory
+from gpt2budget.core.result import (
     CheckResult,
     Compute,
     Cost,
@@ -35,10 +33,12 @@ from gpt2budget.result import (
     Throughput,
     Verdict,
 )
-from gpt2budget.scaling import LOSS_CAVEAT, optimal_tokens, predicted_loss
-from gpt2budget.shape import Shape, n_params
-from gpt2budget.specs import GpuSpec, ModelSpec, StackSpec
-from gpt2budget.steptime import StepTime, step_time
+from gpt2budget.core.scaling import LOSS_CAVEAT, optimal_tokens, predicted_loss
+from gpt2budget.core.shape import Shape, n_params
+from gpt2budget.core.steptime import StepTime, step_time
+from gpt2budget.errors import UsageError
+from gpt2budget.options import RunOptions
+from gpt2budget.specs.definitions import GpuSpec, ModelSpec, StackSpec
 
 GIB = 2**30
 DEFAULT_PARALLEL_EFFICIENCY = 0.9  # see README "Several GPUs": 8-GPU data-parallel runs keep ~90% per GPU
@@ -166,7 +166,7 @@ def speed_of(ci: CheckInputs, shape: Shape, n: float, peak: float, per_token: fl
         # offload is not FLOPs: its transfer and CPU-Adam time come from the step model's offload term
         return st, Speed(sustained, ci.utilization, "--utilization", eff,
                          Timing(sustained, per_token, st.breakdown["offload"] / st.tokens_per_step))
-    # the step-time model (gpt2budget.steptime): tokens/s from one optimizer step's seconds
+    # the step-time model (gpt2budget.core.steptime): tokens/s from one optimizer step's seconds
     tps = st.tokens_per_second
     comm = st.breakdown["communication"]
     eff = 1.0 if o.gpus == 1 else (1.0 - comm / st.step_seconds)

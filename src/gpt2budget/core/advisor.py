@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from gpt2budget.check import CheckInputs, evaluate
+from gpt2budget.core.check import CheckInputs, evaluate
+from gpt2budget.core.result import Advice, AdviceMemory, CheckResult, Inputs
+from gpt2budget.core.shape import Shape, n_params
 from gpt2budget.errors import Gpt2BudgetError
 from gpt2budget.options import RunOptions
-from gpt2budget.result import Advice, AdviceMemory, CheckResult, Inputs
-from gpt2budget.shape import Shape, n_params
-from gpt2budget.specs import ModelSpec
+from gpt2budget.specs.definitions import ModelSpec
 
 SMALL_MICRO_BATCH = 4  # advice is also offered when at most this micro-batch fits
 
@@ -85,7 +85,7 @@ def advise(ci: CheckInputs, models: Iterable[ModelSpec], base: CheckResult, limi
     mem0 = base.memory
     if mem0.fits and base.throughput.bound == "cpu dispatch" and mem0.max_micro_batch > ci.options.micro_batch:
         # a launch-bound step: the GPU waits for the CPU to issue kernels, so a larger micro-batch (the same
-        # tokens per optimizer step, fewer micro-steps) trains faster per token (gpt2budget.steptime)
+        # tokens per optimizer step, fewer micro-steps) trains faster per token (gpt2budget.core.steptime)
         # the largest power of two that fits: the usual choice, with headroom left for fragmentation
         opts = ci.options.with_(micro_batch=1 << (mem0.max_micro_batch.bit_length() - 1))
         r = evaluate(ci._replace(options=opts), with_cost=False)

@@ -15,10 +15,11 @@ ENV_PATH = "GPT2BUDGET_CONFIG_PATH"
 
 def builtin_config_dir() -> Path:
     """The specs shipped inside the package (or the repository's configs/ when run from a checkout)."""
-    packaged = Path(__file__).parent / "configs"  # the wheel puts configs/ inside the package
+    package = Path(__file__).resolve().parents[1]  # gpt2budget/ (this file is gpt2budget/specs/files.py)
+    packaged = package / "configs"  # the wheel puts configs/ inside the package
     if packaged.is_dir():
         return packaged
-    return Path(__file__).resolve().parents[2] / "configs"
+    return package.parents[1] / "configs"
 
 
 def config_dirs(user_dir: str | None = None, extra: Iterable[str] = ()) -> list[tuple[str, Path]]:

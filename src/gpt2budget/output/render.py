@@ -11,9 +11,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from gpt2budget.flags import change_flags
-from gpt2budget.report import quiet_stdout, summary
-from gpt2budget.result import CheckResult, Throughput
+from gpt2budget.core.result import CheckResult, Throughput
+from gpt2budget.output.flags import change_flags
+from gpt2budget.output.report import quiet_stdout, summary
 from gpt2budget.units import fmt_bytes, fmt_count, fmt_hours, fmt_ratio, fmt_sci, fmt_seconds, fmt_usd
 
 BAR_WIDTH = 48
@@ -143,7 +143,7 @@ def _bar(parts: Sequence[tuple[str, float]], scale: float, width: int = BAR_WIDT
 
 
 def render_step_time(con: Console, th: Throughput, overridden: bool) -> None:
-    """One optimizer step, term by term (gpt2budget.steptime); the terms sum to the step."""
+    """One optimizer step, term by term (gpt2budget.core.steptime); the terms sum to the step."""
     total = th.step_seconds
     title = (f"Step time: {fmt_seconds(total)} per optimizer step of {th.micro_steps} micro-step"
              f"{'s' if th.micro_steps != 1 else ''}, bound by {th.bound}"

@@ -1,8 +1,8 @@
 """The typed results of the core: what `check`, the advisor, `plan` and `compare` return.
 
-Immutable NamedTuples (cheap to build: a sweep makes one per row). The output layer (gpt2budget.report) turns
+Immutable NamedTuples (cheap to build: a sweep makes one per row). The output layer (gpt2budget.output.report) turns
 them into data for JSON/YAML/CSV with `to_data`, adds the sentences, and the JSON Schema of `check` is generated
-from these same types (gpt2budget.schema), so the shape of a result is written once, here.
+from these same types (gpt2budget.output.schema), so the shape of a result is written once, here.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ class Compute(NamedTuple):
 
 
 class Throughput(NamedTuple):
-    """The step-time model's answer (gpt2budget.steptime); with --utilization it is shown but not used."""
+    """The step-time model's answer (gpt2budget.core.steptime); with --utilization it is shown but not used."""
 
     model: str
     step_seconds: float
@@ -183,7 +183,7 @@ class AdviceMemory(NamedTuple):
 
 class Advice(NamedTuple):
     """One change the advisor suggests: the full configuration it leads to (`inputs`); the flags to paste are
-    made from it by the output layer (gpt2budget.flags)."""
+    made from it by the output layer (gpt2budget.output.flags)."""
 
     inputs: Inputs
     changes: Mapping[str, Any]  # the inputs that differ from the run asked about

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any, Generic, NamedTuple, TypeVar
 
 from gpt2budget.errors import SpecError, UnknownNameError, UsageError
-from gpt2budget.spec_cache import Names, SpecCache
-from gpt2budget.specfiles import config_dirs, read_spec_bytes, spec_files
-from gpt2budget.specs import KIND_TYPES, GpuSpec, ModelSpec, StackSpec, normalize
+from gpt2budget.specs.cache import Names, SpecCache
+from gpt2budget.specs.definitions import KIND_TYPES, GpuSpec, ModelSpec, StackSpec, normalize
+from gpt2budget.specs.files import config_dirs, read_spec_bytes, spec_files
 
 S = TypeVar("S", bound="GpuSpec | ModelSpec | StackSpec")
 
@@ -68,7 +68,7 @@ class LazyItems(Mapping[str, S]):
 def _materialize(p: _Pending) -> Any:
     spec = p.cache.spec(p.kind, p.path, p.data, p.names)
     if spec is None:  # damaged or forged: validate the file again
-        from gpt2budget.loader import spec_from_bytes
+        from gpt2budget.specs.loader import spec_from_bytes
 
         spec = spec_from_bytes(p.kind, p.text.encode("utf-8"), p.path)
         if Names(spec.id, tuple(spec.aliases), spec.name) != p.names:
@@ -177,7 +177,7 @@ def _load_file(kind: str, path: Path, cache: SpecCache) -> Any:
         found = cache.lookup(kind, path, text)
         if found is not None:
             return _Pending(kind, path, text, found[1], found[0], cache)
-    from gpt2budget.loader import spec_from_bytes  # YAML and pydantic, only for files not in the cache
+    from gpt2budget.specs.loader import spec_from_bytes  # YAML and pydantic, only for files not in the cache
 
     spec = spec_from_bytes(kind, raw, path)
     if text is not None:

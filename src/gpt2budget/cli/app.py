@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from gpt2budget.cli_fast import FastGroup
+from gpt2budget.cli.fast import FastGroup
 from gpt2budget.errors import EXIT_INFEASIBLE, EXIT_USAGE, Gpt2BudgetError, UsageError
 
 if TYPE_CHECKING:
-    from gpt2budget.catalog import Specs
-    from gpt2budget.check import CheckInputs
-    from gpt2budget.result import CheckResult
+    from gpt2budget.core.check import CheckInputs
+    from gpt2budget.core.result import CheckResult
+    from gpt2budget.specs.catalog import Specs
 
 EPILOG = ("Exit codes: 0 success, 2 usage error, 3 spec (YAML) error, 4 not feasible (only with "
           "--fail-if-infeasible).")
@@ -114,8 +114,8 @@ class CompareBy(str, Enum):
 
 def _ids(kind: str) -> list[str]:
     try:
-        from gpt2budget.catalog import load_catalog
-        from gpt2budget.specfiles import config_dirs
+        from gpt2budget.specs.catalog import load_catalog
+        from gpt2budget.specs.files import config_dirs
 
         catalog = load_catalog(kind, config_dirs(typer.get_app_dir("gpt2budget")))
         # ids and every alias: `--gpu 40<TAB>` offers 4070ti and 4090 as well as rtx-4070-ti
@@ -158,7 +158,7 @@ UtilOpt = Annotated[float | None, typer.Option("--utilization", min=0, max=1,
 
 
 def load(config_dir: list[Path] | None) -> "Specs":
-    from gpt2budget.catalog import load_specs
+    from gpt2budget.specs.catalog import load_specs
 
     return load_specs(typer.get_app_dir("gpt2budget"), [str(p) for p in config_dir or []], warn=_warn)
 
@@ -170,17 +170,17 @@ def _warn(message: str) -> None:
 def user_folders(config_dir: list[Path] | None) -> list[Path]:
     """The user's spec folders, in search order (where calibrations live): the user config folder,
     GPT2BUDGET_CONFIG_PATH, each --config-dir."""
-    from gpt2budget.specfiles import config_dirs
+    from gpt2budget.specs.files import config_dirs
 
     return [p for label, p in config_dirs(typer.get_app_dir("gpt2budget"), [str(p) for p in config_dir or []])
             if label != "built-in"]
 
 
 def find_calibration(gpu_id: str, config_dir: list[Path] | None) -> Any:
-    from gpt2budget.calibration import find_calibration as find
+    from gpt2budget.core.calibration import find_calibration as find
 
     def read(path: Path) -> Any:
-        from gpt2budget.loader import read_yaml_file  # yaml only when a calibration file exists
+        from gpt2budget.specs.loader import read_yaml_file  # yaml only when a calibration file exists
 
         return read_yaml_file(path)
 
@@ -199,7 +199,7 @@ def build_inputs(specs: "Specs", gpu: str, model: str, stack: str, **kw: Any) ->
 
 
 def write_atomic(path: str, text: str, option: str = "--output") -> None:
-    from gpt2budget.report import write_output
+    from gpt2budget.output.report import write_output
 
     write_output(path, text, option)
 
@@ -212,7 +212,7 @@ def emit(text: str, output: str | None = None) -> None:
 
 
 def console(no_color: bool, record: bool = False, to_terminal: bool = True) -> Any:
-    from gpt2budget.render import make_console
+    from gpt2budget.output.render import make_console
 
     return make_console(no_color, record, to_terminal)
 
@@ -268,8 +268,8 @@ def check(
     config_dir: ConfigDirOpt = None,
 ) -> None:
     """Can this GPU train this model in this time, and will it fit in memory?"""
-    from gpt2budget.advisor import needs_advice
     from gpt2budget.api import check as check_run
+    from gpt2budget.core.advisor import needs_advice
 
     check_flag_combinations(fmt, svg, html, explain, finetune, lora_rank, lora_targets, lora_dropout)
     specs = load(config_dir)
@@ -305,7 +305,7 @@ def check_flag_combinations(fmt: "Fmt", svg: str | None, html: str | None, expla
 
 def print_result(r: "CheckResult", fmt: Fmt, output: str | None, no_color: bool, svg: str | None,
                  html: str | None, ci: "CheckInputs", explain: bool, show_advice: bool) -> None:
-    from gpt2budget import report
+    from gpt2budget.output import report
 
     if fmt == Fmt.json:
         emit(report.to_json(report.check_data(r)), output)
@@ -317,8 +317,8 @@ def print_result(r: "CheckResult", fmt: Fmt, output: str | None, no_color: bool,
         emit(report.csv_text([flat], cols) if fmt == Fmt.csv else report.markdown_text(
             [{"field": k, "value": v} for k, v in flat.items()], ["field", "value"]), output)
     else:
-        from gpt2budget.explain import component_words, explain_lines
-        from gpt2budget.render import render_check, save_recording
+        from gpt2budget.output.explain import component_words, explain_lines
+        from gpt2budget.output.render import render_check, save_recording
 
         # with --output the table goes to the file only (as the other formats do), not also to the terminal
         con = console(no_color, record=bool(svg or html or output), to_terminal=not output)
@@ -333,7 +333,7 @@ def print_result(r: "CheckResult", fmt: Fmt, output: str | None, no_color: bool,
 
 
 def catalog_rows(specs: "Specs", kind: str) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
-    from gpt2budget.shape import Shape, n_params
+    from gpt2budget.core.shape import Shape, n_params
 
     if kind == "gpus":
         rows = [{"id": g.id, "name": g.name, "vendor": g.vendor, "architecture": g.architecture,
@@ -364,7 +364,7 @@ def catalog_rows(specs: "Specs", kind: str) -> tuple[list[dict[str, Any]], list[
 
 def print_rows(title: str, rows: list[dict[str, Any]], cols: list[tuple[str, str]], fmt: Fmt, no_color: bool,
                output: str | None = None) -> None:
-    from gpt2budget import report
+    from gpt2budget.output import report
 
     keys = [k for k, _ in cols]
     if fmt == Fmt.json:
@@ -376,7 +376,7 @@ def print_rows(title: str, rows: list[dict[str, Any]], cols: list[tuple[str, str
     elif fmt == Fmt.markdown:
         emit(report.markdown_text(rows, keys), output)
     else:
-        from gpt2budget.render import render_rows
+        from gpt2budget.output.render import render_rows
 
         con = console(no_color, record=bool(output))
         render_rows(con, title, rows, cols)
@@ -422,8 +422,8 @@ def models(fmt: FormatOpt = Fmt.table,
 
 
 def _template(kind: str, spec: Any) -> None:
-    from gpt2budget import report
-    from gpt2budget.specs import spec_data
+    from gpt2budget.output import report
+    from gpt2budget.specs.definitions import spec_data
 
     data = spec_data(spec)
     data["id"] = f"my-{spec.id}"
@@ -466,9 +466,9 @@ def plan(
     config_dir: ConfigDirOpt = None,
 ) -> None:
     """The GPT-2-family model with the lowest predicted loss that fits and finishes in time (and budget)."""
-    from gpt2budget import report
-    from gpt2budget.planner import custom_models
-    from gpt2budget.planner import plan as make_plan
+    from gpt2budget.core.planner import custom_models
+    from gpt2budget.core.planner import plan as make_plan
+    from gpt2budget.output import report
 
     if budget_usd is not None and not budget_usd > 0:
         raise UsageError("--budget-usd", f"expected a positive amount of US dollars, got {budget_usd:g}")
@@ -500,7 +500,7 @@ def plan(
     if fmt == Fmt.markdown:
         print_rows("", rows, cols, fmt, no_color)
         return
-    from gpt2budget.render import render_lines, render_rows
+    from gpt2budget.output.render import render_lines, render_rows
 
     con = console(no_color)
     render_rows(con, f"Plans for {ci.options.gpus}x {ci.gpu.name} over {fmt_hours(ci.duration_s / 3600)}", rows, cols)
@@ -564,7 +564,7 @@ def compare(
         cols = [(k, k) for k in rows[0]] if rows else [("gpu", "gpu")]
         print_rows("", rows, cols, fmt, no_color)
         return
-    from gpt2budget.render import render_rows, render_time_bars
+    from gpt2budget.output.render import render_rows, render_time_bars
 
     # a card the run does not fit gets no time or cost: there is no such run (the bar chart says the same)
     # one time unit per column, so a column reads at a glance (not "18.3 h" above "22.9 days")
@@ -618,7 +618,7 @@ def sweep(
                                                          "generated lazily, this guards against a typo's explosion)")] = 10_000_000,
 ) -> None:
     """Evaluate a grid of configurations and stream one row per configuration (csv or jsonl)."""
-    from gpt2budget.sweep import grid, jobs_for, run_sweep
+    from gpt2budget.output.sweep import grid, jobs_for, run_sweep
 
     if fmt not in ("csv", "jsonl"):
         raise UsageError("--format", f"sweep writes csv or jsonl, got {fmt!r}")
@@ -685,7 +685,7 @@ def measure(
         import torch  # noqa: F401
     except ImportError:
         raise UsageError("measure", 'needs PyTorch: pip install "gpt2budget[measure]"') from None
-    from gpt2budget import measure_cmd
+    from gpt2budget.cli import measure_cmd
 
     specs = load(config_dir)
     folders = user_folders(config_dir)
@@ -710,7 +710,7 @@ def schema(kind: Annotated[SchemaKind, typer.Argument(help="gpu, model, stack or
     """Print the JSON Schema of a spec file or of check's JSON output."""
     import json
 
-    from gpt2budget.schema import json_schema
+    from gpt2budget.output.schema import json_schema
 
     emit(json.dumps(json_schema(kind.value), indent=2))
 
@@ -719,7 +719,7 @@ def schema(kind: Annotated[SchemaKind, typer.Argument(help="gpu, model, stack or
 def validate_files(files: Annotated[list[Path], typer.Argument(help="spec files, or folders (each spec file in them "
                                                                 "and in their gpus/, models/, stacks/)")]) -> None:
     """Check spec files; report each problem as file:line: key: message."""
-    from gpt2budget.loader import guess_kind, spec_file_problems, spec_name_problems
+    from gpt2budget.specs.loader import guess_kind, spec_file_problems, spec_name_problems
 
     bad = 0
     checked: list[tuple[str, Path]] = []
@@ -741,8 +741,8 @@ def validate_files(files: Annotated[list[Path], typer.Argument(help="spec files,
 
 def _spec_paths(items: list[Path]) -> list[Path]:
     """Files as given; a folder gives its spec files and those of its gpus/, models/ and stacks/ folders."""
-    from gpt2budget.specfiles import is_artefact, is_regular, spec_files
-    from gpt2budget.specs import KIND_TYPES
+    from gpt2budget.specs.definitions import KIND_TYPES
+    from gpt2budget.specs.files import is_artefact, is_regular, spec_files
 
     out: list[Path] = []
     for item in items:
@@ -759,7 +759,7 @@ def _spec_paths(items: list[Path]) -> list[Path]:
 
 def _peek(path: Path) -> Any:
     from gpt2budget.errors import SpecError
-    from gpt2budget.loader import parse_yaml, read_spec_text
+    from gpt2budget.specs.loader import parse_yaml, read_spec_text
 
     try:
         return parse_yaml(read_spec_text(path), str(path))[0]
@@ -832,12 +832,12 @@ def main(argv: list[str] | None = None) -> None:
         sys.stderr.write(f"Error: {' '.join(str(exc).split())}\n")
         sys.exit(exc.exit_code)
     except BrokenPipeError:  # the reader went away (`| head`): stop quietly
-        from gpt2budget.report import quiet_stdout
+        from gpt2budget.output.report import quiet_stdout
 
         quiet_stdout()
         sys.exit(0)
     except OSError as exc:  # writing the output failed (a full disk, /dev/full): one line, not a traceback
-        from gpt2budget.report import quiet_stdout
+        from gpt2budget.output.report import quiet_stdout
 
         quiet_stdout()
         sys.stderr.write(f"Error: cannot write the output ({exc.strerror or exc})\n")

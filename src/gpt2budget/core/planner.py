@@ -6,14 +6,14 @@ import re
 from collections.abc import Iterable
 from dataclasses import replace
 
-from gpt2budget.advisor import candidates
-from gpt2budget.check import CheckInputs, evaluate, fit_of, tokens_per_second
-from gpt2budget.cost import cost as run_cost
+from gpt2budget.core.advisor import candidates
+from gpt2budget.core.check import CheckInputs, evaluate, fit_of, tokens_per_second
+from gpt2budget.core.cost import cost as run_cost
+from gpt2budget.core.result import CheckResult, ComputeOptimal, Cost, PlanEntry, PlanResult
+from gpt2budget.core.scaling import optimal_for_compute, predicted_loss
+from gpt2budget.core.shape import Shape, n_params
 from gpt2budget.errors import Gpt2BudgetError
-from gpt2budget.result import CheckResult, ComputeOptimal, Cost, PlanEntry, PlanResult
-from gpt2budget.scaling import optimal_for_compute, predicted_loss
-from gpt2budget.shape import Shape, n_params
-from gpt2budget.specs import ModelSpec
+from gpt2budget.specs.definitions import ModelSpec
 
 # (n_layer, n_head) of extra shapes that keep GPT-2's proportions: head size 64, n_embd = 64·n_head,
 # depth growing with width roughly as in Radford et al. 2019 Table 2.

@@ -1,7 +1,7 @@
 """Spec types: what a GPU, a model and a training stack are. Plain frozen dataclasses, no pydantic.
 
 The validation rules live here too, beside each field, as `Rule` metadata in `Annotated`: bounds,
-patterns, descriptions and value checks. `gpt2budget.validation` turns them into pydantic models that
+patterns, descriptions and value checks. `gpt2budget.specs.validation` turns them into pydantic models that
 check the YAML at the boundary (typos in keys, NaN/inf, wrong types); the core only ever sees these
 dataclasses. Checks across fields run in `__post_init__`, so they hold however a spec is made.
 Spec objects compare and hash by identity (eq=False): results are cached per loaded spec, and nothing
@@ -22,7 +22,7 @@ from gpt2budget.options import PRECISION_CHOICES as PRECISIONS
 
 
 class Rule(NamedTuple):
-    """What `gpt2budget.validation` enforces on a field: pydantic `Field` keywords, plus `check(value)`,
+    """What `gpt2budget.specs.validation` enforces on a field: pydantic `Field` keywords, plus `check(value)`,
     which returns the value or raises ValueError with a message that reads after the key's name, and
     `before(raw)`, which may convert the value as written (e.g. "20B") before its type is checked."""
 
@@ -385,7 +385,7 @@ Accesses = Annotated[dict[str, float], Rule(check=_known_roles, description=(
 @dataclass(frozen=True, kw_only=True, slots=True, eq=False)
 class StepTimeProfile:
     """What one micro-step costs a stack besides its matmuls: kernels launched (each costing the CPU
-    `dispatch_us_per_op`) and the memory traffic of its non-matmul kernels (gpt2budget.steptime)."""
+    `dispatch_us_per_op`) and the memory traffic of its non-matmul kernels (gpt2budget.core.steptime)."""
 
     dispatch_us_per_op: Annotated[Pos, doc("CPU time to issue one GPU kernel, microseconds")]
     ops_per_layer_forward: Annotated[Pos, doc("kernels one layer's forward launches (matmuls included)")]

@@ -91,7 +91,7 @@ class FastGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except BrokenPipeError:
-            from gpt2budget.report import quiet_stdout
+            from gpt2budget.output.report import quiet_stdout
 
             quiet_stdout()
             return 0

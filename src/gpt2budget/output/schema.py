@@ -1,5 +1,5 @@
 """JSON Schemas: of the spec files (from their pydantic models) and of `check`'s JSON output (from the result
-types in gpt2budget.result, so the shape of a result is written once)."""
+types in gpt2budget.core.result, so the shape of a result is written once)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from gpt2budget.result import DATA_NAMES, OMIT_NONE, Advice, CheckResult, Verdict
-from gpt2budget.specs import GpuSpec, ModelSpec, StackSpec
-from gpt2budget.validation import model_for
+from gpt2budget.core.result import DATA_NAMES, OMIT_NONE, Advice, CheckResult, Verdict
+from gpt2budget.specs.definitions import GpuSpec, ModelSpec, StackSpec
+from gpt2budget.specs.validation import model_for
 
-# --- check's output, generated from the result types (gpt2budget.result) -----------------------------------
+# --- check's output, generated from the result types (gpt2budget.core.result) -----------------------------------
 # The output layer adds what the types leave to it: the verdict's sentence and each suggestion's flags.
 ADDED: dict[type, dict[str, Any]] = {
     Verdict: {"summary": {"type": "string", "description": "the answer in one sentence"}},

@@ -30,7 +30,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from gpt2budget import __version__, specs
+from gpt2budget import __version__
+from gpt2budget.specs import definitions as specs
 
 MAX_ENTRIES = 10_000  # spec files remembered per install (every file a run uses is kept; others up to the bytes)
 MAX_CACHE_BYTES = 32 * 2**20  # ~100 KB is usual, ~6 MB for 1,000 user GPUs; writes stay under it, so it is read
@@ -102,9 +103,9 @@ def _open_regular(path: Path) -> int | None:
 def fingerprint() -> str:
     """Changes whenever the spec definitions, their validation (specs, validation, loader, catalog, options,
     pydantic's version) or this cache's format could have changed."""
-    here = Path(__file__).parent
-    files = [here / name for name in ("specs.py", "validation.py", "loader.py", "catalog.py", "options.py",
-                                      "spec_cache.py")]
+    here = Path(__file__).parent  # gpt2budget/specs/
+    files = [*(here / name for name in ("definitions.py", "validation.py", "loader.py", "catalog.py", "cache.py")),
+             here.parent / "options.py"]
     with contextlib.suppress(Exception):  # pydantic's version file, found without importing pydantic
         import importlib.util
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from gpt2budget import measure, measuring
-from gpt2budget.calibration import Calibration
-from gpt2budget.catalog import Specs, normalize
+from gpt2budget import measure
+from gpt2budget.core import measuring
+from gpt2budget.core.calibration import Calibration
 from gpt2budget.errors import UsageError
-from gpt2budget.report import to_json
+from gpt2budget.output.report import to_json
+from gpt2budget.specs.catalog import Specs, normalize
 from gpt2budget.units import fmt_bytes, fmt_seconds
 
 
@@ -69,7 +70,7 @@ def run_calibrate(specs: Specs, inputs_for: Any, gpu_id: str, device: str, folde
     """Micro-benchmarks of this GPU and host, written as a calibration for `gpu_id`."""
     import torch
 
-    from gpt2budget.loader import dump_yaml
+    from gpt2budget.specs.loader import dump_yaml
 
     measure.check_device(device)
     dev = torch.device(device)

@@ -12,8 +12,8 @@ import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from gpt2budget.flags import change_flags, check_command, model_flags
-from gpt2budget.result import Advice, CheckResult, PlanEntry, PlanResult, to_data
+from gpt2budget.core.result import Advice, CheckResult, PlanEntry, PlanResult, to_data
+from gpt2budget.output.flags import change_flags, check_command, model_flags
 from gpt2budget.units import fmt_count, fmt_hours, fmt_ratio
 
 GIB = 2**30
@@ -115,7 +115,7 @@ def to_json(doc: Any) -> str:
 
 
 def to_yaml(doc: Any) -> str:
-    from gpt2budget.loader import dump_yaml  # yaml lives in the loader module
+    from gpt2budget.specs.loader import dump_yaml  # yaml lives in the loader module
 
     return dump_yaml(_clean(doc))
 

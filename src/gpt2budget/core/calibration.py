@@ -1,11 +1,11 @@
 """Calibrations: what `gpt2budget measure --calibrate` measured on a user's own GPU and host, and where it lives.
 
-A calibration replaces spec-sheet figures in the step-time model (gpt2budget.steptime) for one GPU id: the
+A calibration replaces spec-sheet figures in the step-time model (gpt2budget.core.steptime) for one GPU id: the
 achieved large-GEMM rate per dtype, the achieved memory bandwidth, each stack's CPU cost per kernel on this
 host (a tiny model's step, where the GPU has almost nothing to do, divided by the kernels the stack profile
 counts), the host-device copy rate and, with several GPUs, the all-reduce bus bandwidth. Files are YAML, one per GPU id, in
 `<user spec folder>/calibrations/<gpu-id>.yaml`, with their sources (date, GPU, driver, torch, host CPU).
-Pure: plain data in, plain data out; YAML is read by gpt2budget.loader.
+Pure: plain data in, plain data out; YAML is read by gpt2budget.specs.loader.
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ def to_data(cal: Calibration, sources: dict[str, str]) -> dict[str, Any]:
 
 def find_calibration(gpu_id: str, folders: Iterable[Path], read: Any) -> Calibration | None:
     """The calibration for `gpu_id` from the user's spec folders (the last folder that has one wins).
-    `read(path) -> data` parses a YAML file (gpt2budget.loader.read_yaml_file)."""
+    `read(path) -> data` parses a YAML file (gpt2budget.specs.loader.read_yaml_file)."""
     found = None
     for folder in folders:
         path = calibration_path(folder, gpu_id)

@@ -27,7 +27,7 @@ from pydantic import (
     model_validator,
 )
 
-from gpt2budget import specs
+from gpt2budget.specs import definitions as specs
 
 
 class _SpecModel(BaseModel):

@@ -16,8 +16,8 @@ import sys
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
-from gpt2budget.catalog import Specs
-from gpt2budget.check import CheckInputs, default_precision, evaluate
+from gpt2budget.core.check import CheckInputs, default_precision, evaluate
+from gpt2budget.core.result import CheckResult
 from gpt2budget.errors import Gpt2BudgetError, UsageError
 from gpt2budget.options import (
     ATTENTION_CHOICES,
@@ -28,8 +28,8 @@ from gpt2budget.options import (
     PRECISION_CHOICES,
     RunOptions,
 )
-from gpt2budget.report import _clean, check_data, flatten, summary
-from gpt2budget.result import CheckResult
+from gpt2budget.output.report import _clean, check_data, flatten, summary
+from gpt2budget.specs.catalog import Specs
 
 
 def _ints(values: list[str], option: str, low: int, high: int) -> list[int]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from gpt2budget.result import Inputs
+from gpt2budget.core.result import Inputs
 
 # (field of Inputs, flag), in the order the flags are written
 CHANGE_FLAGS = (("model", "--model"), ("checkpointing", "--checkpointing"), ("optimizer", "--optimizer"),

@@ -13,11 +13,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from gpt2budget.calibration import Calibration, calibration_path, to_data
-from gpt2budget.check import CheckInputs, evaluate
+from gpt2budget.core.calibration import Calibration, calibration_path, to_data
+from gpt2budget.core.check import CheckInputs, evaluate
+from gpt2budget.core.shape import Shape
+from gpt2budget.core.steptime import OPTIMIZER_OPS, ops_per_micro_step
 from gpt2budget.errors import UsageError
-from gpt2budget.shape import Shape
-from gpt2budget.steptime import OPTIMIZER_OPS, ops_per_micro_step
 
 MEASURABLE_STACKS = ("hf", "nanogpt")
 MEASURABLE_OPTIMIZERS = ("adamw", "adamw-fused", "sgd")
@@ -75,7 +75,7 @@ TINY = {"n_layer": 2, "n_head": 2, "n_embd": 64, "vocab": 512, "seq": 32}
 
 def dispatch_us(step_s: float, ci: CheckInputs) -> float:
     """CPU microseconds per kernel: a tiny model's step (the GPU has almost nothing to do) divided by the kernels
-    the stack profile counts for it (gpt2budget.steptime), so the calibrated constant is the model's own."""
+    the stack profile counts for it (gpt2budget.core.steptime), so the calibrated constant is the model's own."""
     o = ci.options
     shape = Shape(TINY["n_layer"], TINY["n_head"], TINY["n_embd"], TINY["vocab"], TINY["seq"], True)
     ops = ops_per_micro_step(shape, ci.stack, o) + OPTIMIZER_OPS[o.optimizer]
@@ -92,7 +92,7 @@ def calibration_sources(info: dict[str, Any], today: datetime.date | None = None
 
 def write_calibration(folder: Path, cal: Calibration, sources: dict[str, str], dump: Any) -> Path:
     """Write `<folder>/calibrations/<gpu>.yaml` atomically (a temporary file renamed into place: an interrupted
-    run leaves the old file or none, never half of one). `dump(data) -> str` is gpt2budget.loader.dump_yaml."""
+    run leaves the old file or none, never half of one). `dump(data) -> str` is gpt2budget.specs.loader.dump_yaml."""
     path = calibration_path(folder, cal.gpu)
     text = ("# Measured by `gpt2budget measure --calibrate`: replaces spec-sheet figures for this GPU in check, plan\n"
             "# and compare (--no-calibration ignores it). Delete the file to go back to the spec sheet.\n"

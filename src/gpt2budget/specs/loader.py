@@ -14,10 +14,10 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from gpt2budget import validation
 from gpt2budget.errors import SpecError
-from gpt2budget.specfiles import read_spec_bytes
-from gpt2budget.specs import FAMILIES, KIND_TYPES
+from gpt2budget.specs import validation
+from gpt2budget.specs.definitions import FAMILIES, KIND_TYPES
+from gpt2budget.specs.files import read_spec_bytes
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -286,9 +286,9 @@ def dump_yaml(data: Any) -> str:
 def spec_name_problems(files: list[tuple[str, Path]]) -> list[SpecError]:
     """Names that valid spec files claim along with a built-in spec or another of the files (for `validate`):
     one error per file involved, at its aliases (or id), saying which spec the name resolves to."""
-    from gpt2budget.catalog import load_catalog
-    from gpt2budget.specfiles import builtin_config_dir
-    from gpt2budget.specs import normalize
+    from gpt2budget.specs.catalog import load_catalog
+    from gpt2budget.specs.definitions import normalize
+    from gpt2budget.specs.files import builtin_config_dir
 
     out: list[SpecError] = []
     for kind in KIND_TYPES:

@@ -30,10 +30,10 @@ import math
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from gpt2budget.calibration import Calibration
+from gpt2budget.core.calibration import Calibration
+from gpt2budget.core.shape import Shape
 from gpt2budget.options import RunOptions
-from gpt2budget.shape import Shape
-from gpt2budget.specs import DTYPE_BYTES, GpuSpec, StackSpec
+from gpt2budget.specs.definitions import DTYPE_BYTES, GpuSpec, StackSpec
 
 # Achieved fraction of the dense peak for large GEMMs, by kind of GPU and by math path.
 # datacenter: this project's H100 (bf16 794/989 = 0.80, tf32 414/494.7 = 0.84, fp32 51/67 = 0.76);

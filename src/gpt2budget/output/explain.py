@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from gpt2budget.check import CheckInputs
-from gpt2budget.memory import param_bytes, phase_model
+from gpt2budget.core.check import CheckInputs
+from gpt2budget.core.memory import param_bytes, phase_model
+from gpt2budget.core.result import CheckResult
+from gpt2budget.core.shape import Shape
+from gpt2budget.core.steptime import OPTIMIZER_BYTES, gemm_ceiling
 from gpt2budget.options import RunOptions
-from gpt2budget.result import CheckResult
-from gpt2budget.shape import Shape
-from gpt2budget.steptime import OPTIMIZER_BYTES, gemm_ceiling
 from gpt2budget.units import fmt_bytes, fmt_sci, fmt_seconds
 
 
@@ -85,7 +85,7 @@ def explain_lines(ci: CheckInputs, r: CheckResult) -> list[str]:
 
 
 def step_time_lines(ci: CheckInputs, r: CheckResult) -> list[str]:
-    """The step-time model's terms with their numbers (gpt2budget.steptime); they sum to the step."""
+    """The step-time model's terms with their numbers (gpt2budget.core.steptime); they sum to the step."""
     o, th, c = ci.options, r.throughput, r.compute
     b = th.breakdown
     cal = " (measured by gpt2budget measure --calibrate)" if ci.calibration is not None else ""

@@ -1,0 +1,1 @@
+"""The command line (Typer): options parsed, the library called, the output layer rendering."""
