@@ -254,3 +254,31 @@ def test_sweep_in_worker_processes_writes_the_same_rows_in_order(specs, monkeypa
     assert parallel.getvalue() == serial.getvalue()
     assert len(serial.getvalue().splitlines()) == len(configs) + 1
     assert sw.jobs_for(3, 10 * sw.CHUNK_ROWS) == 3 and sw.jobs_for(3, 10) == 2 and sw.jobs_for(0, 10) == 1  # capped by chunks
+
+
+def test_sweep_varies_offload_and_fine_tuning_like_check(specs, cli):
+    """#16.13: sweep expresses what check and the advisor suggest; a row equals check's answer for that run."""
+    import csv
+    import io
+
+    from gpt2budget.output.sweep import columns, grid, rows, run_sweep
+
+    axes = {"gpu": ["4070ti"], "model": ["gpt2-xl"], "stack": ["hf"], "precision": ["default"],
+            "optimizer": ["default"], "checkpointing": ["none"], "micro_batch": ["1"], "seq": ["default"],
+            "gpus": ["1"], "zero": ["0"], "attention": ["default"], "offload": ["none", "optimizer"],
+            "finetune": ["none", "lora"]}
+    configs = grid(specs, axes)
+    out = io.StringIO()
+    run_sweep(specs, configs, 365 * 86400.0, "csv", out, tokens=1e8)
+    got = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert [(r["inputs.offload"], r["inputs.finetune"]) for r in got] == [
+        ("none", "none"), ("none", "lora"), ("optimizer", "none"), ("optimizer", "lora")]
+    header = columns(specs, tokens=True, finetune=True)
+    assert list(got[0]) == header
+    ref = list(rows(specs, configs, 365 * 86400.0, tokens=1e8))
+    for row, want in zip(got, ref, strict=True):
+        assert row == {k: "" if want.get(k) is None else str(want[k]) for k in header}
+    lora = cli("check", "--gpu", "4070ti", "--model", "gpt2-xl", "--offload", "optimizer", "--finetune", "lora",
+               "--tokens", "100M", "--format", "json").json()
+    assert float(got[3]["requirements.finetune.wall_time_hours"]) == lora["requirements"]["finetune"]["wall_time_hours"]
+    assert cli("sweep", "--gpu", "4090", "--model", "gpt2", "--offload", "disk").code == 2

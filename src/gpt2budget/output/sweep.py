@@ -13,7 +13,7 @@ import os
 import signal
 import struct
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import IO, Any
 
 from gpt2budget.core.check import CheckInputs, default_precision, evaluate
@@ -120,11 +120,17 @@ def error_row(config: tuple[Any, ...], precision: str, exc: Exception) -> dict[s
             "inputs.precision": precision, "error": str(exc)}
 
 
-def columns(specs: Specs) -> list[str]:
-    """The CSV header: check's flattened fields with every memory phase (checkpointing adds one), and error."""
+def columns(specs: Specs, tokens: bool = False, finetune: bool = False) -> list[str]:
+    """The CSV header: check's flattened fields with every memory phase (checkpointing adds one), the recipes the
+    grid can have after them (`tokens`: training on a custom token count; `finetune`: fine-tuning), and error."""
     g, m, s = next(iter(specs.gpus)), next(iter(specs.models)), next(iter(specs.stacks))
     opts = RunOptions(precision=default_precision(g, s), optimizer=s.default_optimizer, checkpointing=True)
-    return [*flatten(check_data(evaluate(CheckInputs(g, m, s, opts)), with_advice=False)), "error"]
+    r = evaluate(CheckInputs(g, m, s, opts))
+    base = [*flatten(check_data(r, with_advice=False))]
+    req = r.requirements.original
+    extra = [*(f"requirements.finetune.{k}" for k in req._fields[:8] if finetune),
+             *(f"requirements.custom.{k}" for k in req._fields[:8] if tokens)]
+    return [*base, *extra, "error"]
 
 
 # --- the row encoder ----------------------------------------------------------------------------------------
@@ -308,10 +314,19 @@ def _chunks(configs: Iterable[tuple[Any, ...]]) -> Iterator[list[tuple[Any, ...]
         yield chunk
 
 
+def _fine_tunes(configs: Iterable[tuple[Any, ...]]) -> bool:
+    """Whether the grid can have fine-tuning rows (then the header has their recipe's columns)."""
+    if isinstance(configs, Grid):
+        return any(f != "none" for f in configs.axes[12])
+    if isinstance(configs, Sequence):
+        return any(c[12] != "none" for c in configs)
+    return True  # an iterator is not read twice: keep the columns
+
+
 def run_sweep(specs: Specs, configs: Iterable[tuple[Any, ...]], duration_s: float, fmt: str, out: IO[str],
               jobs: int = 1, tokens: float | None = None) -> int:
     """Write one row per configuration, in grid order; with jobs > 1, chunks are encoded by forked workers."""
-    header = columns(specs)
+    header = columns(specs, tokens is not None, tokens is not None and _fine_tunes(configs))
     if fmt == "csv":
         head = io.StringIO()
         csv.writer(head, lineterminator="\n").writerow(header)
