@@ -10,6 +10,7 @@ import pytest
 from gpt2budget import options
 from gpt2budget.api import load
 from gpt2budget.cli import app as cli
+from gpt2budget.cli import choices
 from gpt2budget.core import cost, steptime
 from gpt2budget.core.check import DEFAULT_BATCH_TOKENS, DEFAULT_HOST_MEMORY_GIB, CheckInputs, evaluate
 from gpt2budget.core.scaling import optimal_tokens, predicted_loss
@@ -18,11 +19,11 @@ from gpt2budget.output.explain import component_words
 from gpt2budget.specs.definitions import DTYPE_BYTES, Segment
 
 CLI_CHOICES = [
-    (cli.Precision, options.PRECISION_CHOICES), (cli.Optimizer, options.OPTIMIZER_CHOICES),
-    (cli.Ckpt, options.CHECKPOINTING_CHOICES), (cli.Attention, options.ATTENTION_CHOICES),
-    (cli.Offload, options.OFFLOAD_CHOICES), (cli.Finetune, options.FINETUNE_CHOICES),
-    (cli.LoraTargets, options.LORA_TARGETS), (cli.OptimalRule, options.OPTIMAL_RULES),
-    (cli.FlopsFormula, options.FLOPS_FORMULAS),
+    (choices.Precision, options.PRECISION_CHOICES), (choices.Optimizer, options.OPTIMIZER_CHOICES),
+    (choices.Ckpt, options.CHECKPOINTING_CHOICES), (choices.Attention, options.ATTENTION_CHOICES),
+    (choices.Offload, options.OFFLOAD_CHOICES), (choices.Finetune, options.FINETUNE_CHOICES),
+    (choices.LoraTargets, options.LORA_TARGETS), (choices.OptimalRule, options.OPTIMAL_RULES),
+    (choices.FlopsFormula, options.FLOPS_FORMULAS),
 ]
 
 

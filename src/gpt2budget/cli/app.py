@@ -14,6 +14,41 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from gpt2budget.cli.choices import (
+    Attention,
+    Ckpt,
+    CompareBy,
+    ConfigDirOpt,
+    DurationOpt,
+    Finetune,
+    FlopsFormula,
+    Fmt,
+    FormatOpt,
+    GpuOpt,
+    GpusOpt,
+    LoraTargets,
+    ModelOpt,
+    NoColorOpt,
+    NodesOpt,
+    Offload,
+    OptimalRule,
+    OptimalRuleOpt,
+    Optimizer,
+    PrecisionOpt,
+    SchemaKind,
+    StackOpt,
+    UtilOpt,
+    _complete_gpu,
+    _complete_model,
+)
+from gpt2budget.cli.common import (
+    build_inputs,
+    console,
+    emit,
+    load,
+    user_folders,
+    write_atomic,
+)
 from gpt2budget.cli.fast import FastGroup
 from gpt2budget.errors import EXIT_INFEASIBLE, EXIT_USAGE, Gpt2BudgetError, UsageError
 
@@ -30,191 +65,6 @@ app = typer.Typer(
     epilog=EPILOG, no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-
-
-class Fmt(str, Enum):
-    table = "table"
-    json = "json"
-    yaml = "yaml"
-    csv = "csv"
-    markdown = "markdown"
-
-
-class Precision(str, Enum):
-    fp32 = "fp32"
-    tf32 = "tf32"
-    amp_bf16 = "amp-bf16"
-    amp_fp16 = "amp-fp16"
-    bf16 = "bf16"
-
-
-class Optimizer(str, Enum):
-    adamw = "adamw"
-    adamw_fused = "adamw-fused"
-    adamw_8bit = "adamw-8bit"
-    sgd = "sgd"
-    sgd_momentum = "sgd-momentum"
-    adafactor = "adafactor"
-    lion = "lion"
-
-
-class Ckpt(str, Enum):
-    none = "none"
-    selective = "selective"
-    full = "full"
-
-
-class Attention(str, Enum):
-    flash = "flash"
-    eager = "eager"
-
-
-class Offload(str, Enum):
-    none = "none"
-    optimizer = "optimizer"
-    params = "params"
-
-
-class Finetune(str, Enum):
-    none = "none"
-    full = "full"
-    lora = "lora"
-    qlora = "qlora"
-
-
-class LoraTargets(str, Enum):
-    attention = "attention"
-    all_linear = "all-linear"
-
-
-class OptimalRule(str, Enum):
-    chinchilla_20 = "chinchilla-20"
-    hoffmann_2022 = "hoffmann-2022"
-    epoch_2024 = "epoch-2024"
-
-
-class FlopsFormula(str, Enum):
-    six_n = "6n"
-    six_n_attention = "6n+attention"
-
-
-class SchemaKind(str, Enum):
-    gpu = "gpu"
-    model = "model"
-    stack = "stack"
-    check = "check"
-
-
-class CompareBy(str, Enum):
-    gpu = "gpu"
-    model = "model"
-
-
-
-
-def _ids(kind: str) -> list[str]:
-    try:
-        from gpt2budget.specs.catalog import load_catalog
-        from gpt2budget.specs.files import config_dirs
-
-        catalog = load_catalog(kind, config_dirs(typer.get_app_dir("gpt2budget")))
-        # ids and every alias: `--gpu 40<TAB>` offers 4070ti and 4090 as well as rtx-4070-ti
-        return sorted({*catalog.items, *(a for spec in catalog.items.values() for a in spec.aliases)})
-    except Exception:  # completion must never fail loudly
-        return []
-
-
-def _complete_gpu(incomplete: str) -> list[str]:
-    return [i for i in _ids("gpus") if i.startswith(incomplete)]
-
-
-def _complete_model(incomplete: str) -> list[str]:
-    return [i for i in _ids("models") if i.startswith(incomplete)] + (["all"] if "all".startswith(incomplete) else [])
-
-
-def _complete_stack(incomplete: str) -> list[str]:
-    return [i for i in _ids("stacks") if i.startswith(incomplete)]
-
-
-# --- shared options --------------------------------------------------------------------------------------
-GpuOpt = Annotated[str, typer.Option("--gpu", help="GPU id or alias (see `gpt2budget gpus`)",
-                                     autocompletion=_complete_gpu)]
-ModelOpt = Annotated[str, typer.Option("--model", help="model id or alias (see `gpt2budget models`)",
-                                       autocompletion=_complete_model)]
-StackOpt = Annotated[str, typer.Option("--stack", help="training stack profile (hf, nanogpt, llmc)",
-                                       autocompletion=_complete_stack)]
-ConfigDirOpt = Annotated[list[Path] | None, typer.Option("--config-dir", help="extra spec folder (gpus/, models/, "
-                                                          "stacks/); repeatable; later folders win")]
-OptimalRuleOpt = Annotated[OptimalRule, typer.Option("--optimal-rule", help="compute-optimal rule: chinchilla-20 (20 tokens/parameter), hoffmann-2022 or epoch-2024")]
-FormatOpt = Annotated[Fmt, typer.Option("--format", "-f", help="output format")]
-NoColorOpt = Annotated[bool, typer.Option("--no-color", help="no colour (NO_COLOR is honoured too)")]
-GpusOpt = Annotated[int, typer.Option("--gpus", min=1, max=100000, help="GPUs per node (data parallel)")]
-NodesOpt = Annotated[int, typer.Option("--nodes", min=1, max=100000, help="nodes (total GPUs = --gpus x --nodes)")]
-PrecisionOpt = Annotated[Precision | None, typer.Option("--precision", help="default: the stack's (amp-bf16, or "
-                                                         "amp-fp16 where the GPU lacks bf16)")]
-DurationOpt = Annotated[str, typer.Option("--duration", help="time available: 1y (365 d), 30d, 12h, 90min")]
-UtilOpt = Annotated[float | None, typer.Option("--utilization", min=0, max=1,
-                                               help="override the step-time model: fraction of peak FLOP/s sustained (the old flat formula)")]
-
-
-def load(config_dir: list[Path] | None) -> "Specs":
-    from gpt2budget.specs.catalog import load_specs
-
-    return load_specs(typer.get_app_dir("gpt2budget"), [str(p) for p in config_dir or []], warn=_warn)
-
-
-def _warn(message: str) -> None:
-    sys.stderr.write(f"Warning: {message}\n")
-
-
-def user_folders(config_dir: list[Path] | None) -> list[Path]:
-    """The user's spec folders, in search order (where calibrations live): the user config folder,
-    GPT2BUDGET_CONFIG_PATH, each --config-dir."""
-    from gpt2budget.specs.files import config_dirs
-
-    return [p for label, p in config_dirs(typer.get_app_dir("gpt2budget"), [str(p) for p in config_dir or []])
-            if label != "built-in"]
-
-
-def find_calibration(gpu_id: str, config_dir: list[Path] | None) -> Any:
-    from gpt2budget.core.calibration import find_calibration as find
-
-    def read(path: Path) -> Any:
-        from gpt2budget.specs.loader import read_yaml_file  # yaml only when a calibration file exists
-
-        return read_yaml_file(path)
-
-    return find(gpu_id, user_folders(config_dir), read)
-
-
-def build_inputs(specs: "Specs", gpu: str, model: str, stack: str, **kw: Any) -> "CheckInputs":
-    """check's options to a configuration (gpt2budget.api.configure), with this GPU's calibration unless
-    --no-calibration."""
-    from gpt2budget.api import configure
-
-    g = specs.gpus.get(gpu, "--gpu")
-    calibration = None if kw.pop("no_calibration", False) else find_calibration(g.id, kw.get("config_dir"))
-    kw.pop("config_dir", None)
-    return configure(specs, gpu, model, stack, calibration=calibration, **kw)
-
-
-def write_atomic(path: str, text: str, option: str = "--output") -> None:
-    from gpt2budget.output.report import write_output
-
-    write_output(path, text, option)
-
-
-def emit(text: str, output: str | None = None) -> None:
-    if output:
-        write_atomic(output, text)
-    else:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
-
-
-def console(no_color: bool, record: bool = False, to_terminal: bool = True) -> Any:
-    from gpt2budget.output.render import make_console
-
-    return make_console(no_color, record, to_terminal)
 
 
 # --- check ------------------------------------------------------------------------------------------------
