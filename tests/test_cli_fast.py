@@ -8,7 +8,8 @@ from gpt2budget.cli.fast import _MISS, plain_value
 
 GROUP = typer.main.get_command(app)
 SAMPLES = ["4", "0", "-1", "007", "+3", "0.5", "1e3", ".5", "1.", "inf", "nan", "1_000", " 5", "5 ", "abc", "",
-           "json", "JSON", "amp-bf16", "AMP-BF16", "full", "4070ti", "1e400", "99999999999999999999", None]
+           "json", "JSON", "amp-bf16", "AMP-BF16", "full", "4070ti", "1e400", "99999999999999999999", None,
+           ("a", "b/c"), ("4070ti,4090",), (), ["x"], ("1", 2)]
 
 
 def _params():

@@ -47,10 +47,18 @@ def spec_files(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
     try:
-        return sorted(p for p in folder.iterdir()
-                      if p.suffix in (".yaml", ".yml") and not is_artefact(p.name) and is_regular(p))
+        with os.scandir(folder) as entries:  # the directory entry's type: no stat per file (links are followed)
+            return sorted(folder / e.name for e in entries
+                          if e.name.endswith((".yaml", ".yml")) and not is_artefact(e.name) and _regular(e))
     except OSError as exc:
         raise SpecError(str(folder), "", f"cannot list folder ({exc.strerror})") from None
+
+
+def _regular(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_file()  # follows a symbolic link; a FIFO, device or socket is not a file
+    except OSError:
+        return False
 
 
 def is_regular(path: Path) -> bool:
@@ -65,11 +73,12 @@ def read_spec_bytes(path: Path) -> bytes:
     """A spec file's bytes: refuses directories, unreadable files and files over MAX_SPEC_BYTES."""
     shown = str(path)
     try:
-        if path.is_dir():
+        st = os.stat(path)  # one stat (following links): what it is and how large
+        if stat.S_ISDIR(st.st_mode):
             raise SpecError(shown, "", "is a directory, not a spec file")
-        if path.exists() and not is_regular(path):
+        if not stat.S_ISREG(st.st_mode):
             raise SpecError(shown, "", "is not a regular file (a FIFO, a device or a socket): not read")
-        size = path.stat().st_size
+        size = st.st_size
         if size > MAX_SPEC_BYTES:
             raise SpecError(shown, "", f"file is {size:,} bytes; spec files are limited to {MAX_SPEC_BYTES:,}")
         with open(path, "rb") as fh:
