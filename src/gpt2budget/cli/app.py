@@ -8,7 +8,6 @@ Exit codes: 0 success; 2 usage error (bad option, unknown name); 3 spec error (a
 # and string annotations would be compiled and evaluated again on every read (~4 ms of start-up).
 import copy
 import sys
-from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -19,6 +18,7 @@ from gpt2budget.cli.choices import (
     Ckpt,
     CompareBy,
     ConfigDirOpt,
+    Device,
     DurationOpt,
     Finetune,
     FlopsFormula,
@@ -27,6 +27,7 @@ from gpt2budget.cli.choices import (
     GpuOpt,
     GpusOpt,
     LoraTargets,
+    MeasureFinetune,
     ModelOpt,
     NoColorOpt,
     NodesOpt,
@@ -493,17 +494,7 @@ def sweep(
               parse_count(tokens, "--tokens") if tokens else None)
 
 
-# --- schema, validate ------------------------------------------------------------------------------------------
-
-
-class Device(str, Enum):
-    cuda = "cuda"
-    cpu = "cpu"
-
-
-class MeasureFinetune(str, Enum):
-    none = "none"
-    lora = "lora"
+# --- measure, schema, validate -----------------------------------------------------------------------------------
 
 
 @app.command(epilog='Example: gpt2budget measure --model gpt2 --micro-batch 8 ; gpt2budget measure --calibrate --gpu 4070ti. '

@@ -82,6 +82,16 @@ class SchemaKind(str, Enum):
     check = "check"
 
 
+class Device(str, Enum):  # measure --device
+    cuda = "cuda"
+    cpu = "cpu"
+
+
+class MeasureFinetune(str, Enum):  # what measure can run: full training or PEFT LoRA
+    none = "none"
+    lora = "lora"
+
+
 class CompareBy(str, Enum):
     gpu = "gpu"
     model = "model"
