@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from gpt2budget.cli.app import main
 from gpt2budget.core.advisor import advise, needs_advice
-from gpt2budget.core.check import CheckInputs, default_precision, evaluate
+from gpt2budget.core.check import CheckInputs, default_precision, evaluate, fit_of, tokens_per_second
 from gpt2budget.errors import SpecError
 from gpt2budget.options import RunOptions
 from gpt2budget.output.report import check_data, to_json
@@ -68,6 +68,10 @@ def test_invariants(c):
         assert mem["max_micro_batch"] >= c["mb"]
     assert finite(r["memory"]) and finite(r["compute"])
     typed = evaluate(r_inputs(c))
+    # plan's screen (memory and speed without the rest) agrees with the full evaluation
+    fits, b_max, trainable = fit_of(r_inputs(c))
+    assert (fits, b_max, trainable) == (typed.memory.fits, typed.memory.max_micro_batch, typed.model.trainable_params)
+    assert tokens_per_second(r_inputs(c), trainable) == pytest.approx(typed.compute.tokens_per_second, rel=1e-12)
     typed = typed._replace(advice=advise(r_inputs(c), SPECS.models, typed) if needs_advice(typed) else ())
     # every JSON output validates against `gpt2budget schema check` (generated from the result types)
     jsonschema.validate(json.loads(to_json(check_data(typed))), CHECK_SCHEMA)

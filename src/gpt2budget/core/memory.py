@@ -347,6 +347,16 @@ def memory(shape: Shape, stack: StackSpec, opts: RunOptions, available: float) -
     return memory_at(phase_model(shape, stack, at_one), stack, available, opts.micro_batch)
 
 
+def fit_at(pm: PhaseModel, stack: StackSpec, available: float, b: int) -> tuple[bool, int]:
+    """memory_at's fits and max_micro_batch alone (no breakdown): for searches over many options (plan)."""
+    need = required(max(fixed + b * slope for fixed, slope in pm.lines.values()), stack)
+    key = (id(stack), available)
+    best = pm._solved.get(key)
+    if best is None:
+        best = pm._solved[key] = max_micro_batch(pm, stack, available)
+    return need <= available, best
+
+
 def memory_at(pm: PhaseModel, stack: StackSpec, available: float, b: int) -> MemoryResult:
     """The memory result at micro-batch b, from a run's phase model (which does not depend on b)."""
     totals = phase_totals(pm, b)
