@@ -40,10 +40,14 @@ def test_every_measured_ok_point_fits(specs):
             assert predict(specs, r).fits, r
 
 
-def test_breakdown_sums_to_peak(specs):
-    for r in measured_points()[:10]:
-        res = predict(specs, r)
-        assert abs(sum(res.breakdown.values()) - res.allocator_peak_bytes) < 1
+def test_the_documents_whole_byte_breakdown_still_sums_to_its_peak(cli):
+    """JSON carries whole bytes (each part rounded on its own): the parts a user adds up still give the peak,
+    to within the rounding of the nine parts."""
+    for extra in ([], ["--checkpointing", "full", "--micro-batch", "8"], ["--gpus", "4", "--zero", "3"],
+                  ["--finetune", "qlora", "--tokens", "1M"]):
+        mem = cli("check", "--gpu", "4090", "--model", "gpt2-large", "--format", "json", *extra).json()["memory"]
+        assert all(type(v) is int for v in mem["breakdown"].values())
+        assert abs(sum(mem["breakdown"].values()) - mem["allocator_peak_bytes"]) <= len(mem["breakdown"]) / 2 + 1
 
 
 def test_compiled_nanogpt_memory_within_3_percent_of_every_measured_step(specs):

@@ -29,14 +29,21 @@ def st(specs, gpu="h100-sxm", model="gpt2", stack="hf", batch_tokens=None, **opt
                      batch_tokens=bt)
 
 
-def test_terms_sum_to_the_step(specs):
-    for kw in ({}, {"micro_batch": 16, "checkpointing": True}, {"gpus": 4, "zero": 3},
-               {"offload": "optimizer"}, {"precision": "fp32", "attention": "eager"}):
-        t = st(specs, **kw)
-        assert set(t.breakdown) == {"matmul", "attention", "memory_bound", "cpu_dispatch", "optimizer",
-                                    "communication", "offload"}
-        assert all(v >= 0 for v in t.breakdown.values())
-        assert sum(t.breakdown.values()) == pytest.approx(t.step_seconds, rel=1e-12)
+def test_terms_sum_to_the_step_and_every_time_follows_from_it(cli):
+    """Not the step model's own sum (the step is that sum by construction): the document a user reads, where
+    the terms, the step, tokens/s and every wall time must agree with each other."""
+    for extra in ([], ["--micro-batch", "16", "--checkpointing", "full"], ["--gpus", "4", "--zero", "3"],
+                  ["--offload", "optimizer"], ["--precision", "fp32", "--attention", "eager"]):
+        doc = cli("check", "--gpu", "4090", "--model", "gpt2", "--format", "json", "--no-advice", *extra).json()
+        th = doc["throughput"]
+        assert set(th["breakdown"]) == {"matmul", "attention", "memory_bound", "cpu_dispatch", "optimizer",
+                                        "communication", "offload"}
+        assert all(v >= 0 for v in th["breakdown"].values())
+        assert sum(th["breakdown"].values()) == pytest.approx(th["step_seconds"], rel=1e-9)
+        assert th["tokens_per_second"] == pytest.approx(th["tokens_per_step"] / th["step_seconds"], rel=1e-9)
+        assert doc["compute"]["tokens_per_second"] == pytest.approx(th["tokens_per_second"], rel=1e-9)
+        for req in doc["requirements"].values():
+            assert req["wall_time_hours"] * 3600 == pytest.approx(req["tokens"] / th["tokens_per_second"], rel=1e-9)
 
 
 def test_pcie_without_p2p_costs_more_communication_than_nvlink(specs):
