@@ -317,8 +317,8 @@ def plan(
     config_dir: ConfigDirOpt = None,
 ) -> None:
     """The GPT-2-family model with the lowest predicted loss that fits and finishes in time (and budget)."""
+    from gpt2budget.api import plan as make_plan
     from gpt2budget.core.planner import custom_models
-    from gpt2budget.core.planner import plan as make_plan
     from gpt2budget.output import report
 
     if budget_usd is not None and not budget_usd > 0:
