@@ -62,7 +62,7 @@ def test_rebuilt_specs_have_their_types(cache_dir):
     warm = load_specs()
     hf = warm.stacks.get("hf", "--stack")
     assert type(hf) is StackSpec and all(type(t) is Term for t in hf.layer_activations)
-    assert isinstance(hf.layer_activations, tuple) and isinstance(hf.utilization, dict)
+    assert isinstance(hf.layer_activations, tuple) and isinstance(hf.step_time.ops_per_layer_forward, float)
     g = warm.gpus.get("4090", "--gpu")
     assert type(g) is GpuSpec and isinstance(g.aliases, tuple)
 

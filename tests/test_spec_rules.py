@@ -295,3 +295,15 @@ def test_reserve_gib_leaves_memory_for_the_desktop(cli):
     assert r.json()["memory"]["max_micro_batch"] < base["memory"]["max_micro_batch"]
     r = cli("check", "--gpu", "rtx-4090", "--model", "gpt2", "--reserve-gib", "23.5")
     assert r.code == 2 and r.err.startswith("Error: --reserve-gib: 23.5 GiB leaves 0.26 GiB")
+
+
+def test_an_older_stack_file_with_utilization_constants_still_loads(tmp_path):
+    """The first version's `utilization:` table is ignored now (time comes from step_time), not refused."""
+    from gpt2budget.specs.files import builtin_config_dir
+
+    text = (builtin_config_dir() / "stacks" / "hf.yaml").read_text().replace("id: hf\n", "id: old-hf\n")
+    text += ("utilization:\n  datacenter: {half: 0.12, tf32: 0.12, fp32: 0.5, source: \"first version\"}\n")
+    p = tmp_path / "old-hf.yaml"
+    p.write_text(text)
+    spec = load_spec_file("stacks", p)
+    assert spec.id == "old-hf" and spec.utilization["datacenter"].half == 0.12

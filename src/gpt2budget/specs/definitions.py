@@ -362,7 +362,8 @@ class Term:
 
 @dataclass(frozen=True, kw_only=True, slots=True, eq=False)
 class Utilization:
-    """Fraction of the dense peak sustained over a run (6·N FLOPs per token), by precision family."""
+    """Fraction of the dense peak sustained over a run (6·N FLOPs per token), by precision family. Accepted in
+    older stack files and ignored (the step-time model replaced these constants)."""
 
     half: Fraction
     tf32: Fraction
@@ -434,8 +435,12 @@ class StackSpec:
     logits_backward: tuple[Term, ...]
     runtime_overhead_gib: NonNeg
     fragmentation: Annotated[float, Rule(ge=0, le=1)]
-    utilization: dict[Segment, Utilization]
     step_time: StepTimeProfile
+    # the per-segment utilization constants of the first version: time now comes from `step_time` (and
+    # --utilization overrides it), so they are read for older stack files and used by nothing
+    utilization: Annotated[dict[Segment, Utilization], doc(
+        "ignored: the first version's utilization constants (time now comes from step_time)")] = field(
+        default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
 
 
