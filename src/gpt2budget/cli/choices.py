@@ -142,5 +142,13 @@ PrecisionOpt = Annotated[Precision | None, typer.Option("--precision", help="def
 DurationOpt = Annotated[str, typer.Option("--duration", help="time available: 1y (365 d), 30d, 12h, 90min")]
 UtilOpt = Annotated[float | None, typer.Option("--utilization", min=0, max=1,
                                                help="override the step-time model: fraction of peak FLOP/s sustained (the old flat formula)")]
-
-
+SeqOpt = Annotated[int | None, typer.Option(min=1, max=1_048_576, help="sequence length (default: the model's n_ctx)")]
+DropoutOpt = Annotated[float, typer.Option(min=0, max=1, help="dropout probability")]
+MicroBatchOpt = Annotated[int, typer.Option("--micro-batch", min=1, max=1_000_000, help="sequences per GPU per step")]
+OptimizerOpt = Annotated[Optimizer | None, typer.Option(help="default: the stack's (adamw for hf)")]
+ZeroOpt = Annotated[str, typer.Option(help="ZeRO stage 0-3 (FSDP names accepted)")]
+OffloadOpt = Annotated[Offload, typer.Option(help="CPU offload: none, optimizer (ZeRO-Offload), params (ZeRO-Infinity)")]
+FinetuneOpt = Annotated[Finetune, typer.Option(help="fine-tune a pre-trained model instead of training from scratch")]
+BatchTokensOpt = Annotated[str, typer.Option("--batch-tokens", help="tokens per optimizer step (GPT-2: 524288)")]
+NoCalibrationOpt = Annotated[bool, typer.Option("--no-calibration", help="ignore a calibration measured by `gpt2budget measure --calibrate`")]
+PricePerKwhOpt = Annotated[float, typer.Option("--price-per-kwh", min=0, max=100, help="USD per kWh")]

@@ -19,7 +19,7 @@ from gpt2budget.core.flops import (
     recompute_factor,
     sustained_flops_per_s,
 )
-from gpt2budget.core.memory import MB, MemoryResult, fit_at, lora_params, memory, phase_model
+from gpt2budget.core.memory import MemoryResult, fit_at, lora_params, memory, run_phase_model
 from gpt2budget.core.result import (
     CheckResult,
     Compute,
@@ -186,8 +186,7 @@ def fit_of(ci: CheckInputs) -> tuple[bool, int, int]:
     evaluate does."""
     check_options(ci)
     o = ci.options
-    at_one = o if o.micro_batch == 1 else RunOptions._make((*o[:MB], 1, *o[MB + 1:]))
-    pm = phase_model(Shape.of(ci.model, o.seq, ci.stack.vocab_multiple), ci.stack, at_one)
+    pm = run_phase_model(Shape.of(ci.model, o.seq, ci.stack.vocab_multiple), ci.stack, o)
     fits, best = fit_at(pm, ci.stack, ci.gpu.usable_bytes, o.micro_batch)
     host_fits = pm.host_bytes <= ci.host_memory_gib * GIB * ci.nodes
     return fits and host_fits, best if host_fits else 0, pm.trainable

@@ -342,9 +342,14 @@ MB = RunOptions._fields.index("micro_batch")
 
 
 def memory(shape: Shape, stack: StackSpec, opts: RunOptions, available: float) -> MemoryResult:
-    # the phase model does not depend on the micro-batch: keyed at 1 (a tuple built directly; _replace is slow)
+    return memory_at(run_phase_model(shape, stack, opts), stack, available, opts.micro_batch)
+
+
+def run_phase_model(shape: Shape, stack: StackSpec, opts: RunOptions) -> PhaseModel:
+    """The run's phase model, which does not depend on the micro-batch: cached under micro-batch 1 (the options
+    rebuilt directly; NamedTuple._replace is slow in a sweep)."""
     at_one = opts if opts.micro_batch == 1 else RunOptions._make((*opts[:MB], 1, *opts[MB + 1:]))
-    return memory_at(phase_model(shape, stack, at_one), stack, available, opts.micro_batch)
+    return phase_model(shape, stack, at_one)
 
 
 def fit_at(pm: PhaseModel, stack: StackSpec, available: float, b: int) -> tuple[bool, int]:

@@ -181,9 +181,11 @@ class RowEncoder:
         key = layout(r)
         found = self.layouts.get(key)
         if found is None:
-            keys = [*flatten(check_data(r, with_advice=False)), "error"]
-            if len(keys) != len(row):
-                raise AssertionError(f"sweep: {len(row)} values for {len(keys)} fields")
+            flat = flatten(check_data(r, with_advice=False))
+            keys = [*flat, "error"]
+            if row != [*flat.values(), None]:  # `values` must list what flatten lists, in its order
+                raise AssertionError(f"sweep: the row's values are not check's fields in order ({len(row)} values "
+                                     f"for {len(keys)} fields)")
             # the header's columns from this layout's values (a column the layout lacks is empty)
             where = {k: i for i, k in enumerate(keys)}
             picks = [where.get(h, len(row)) for h in self.header]

@@ -160,6 +160,14 @@ class Names(NamedTuple):
     name: str
 
 
+class Cached(NamedTuple):
+    """A cache entry found by `lookup`: the names to index it by, and its spec still encoded."""
+
+    names: Names
+    data: str
+    check: int
+
+
 class SpecCache:
     """The cache as one run sees it: entries read at the start, the ones used or added written back on a miss."""
 
@@ -189,42 +197,33 @@ class SpecCache:
     def key(kind: str, path: Path) -> str:
         return f"{kind}:{os.path.abspath(path)}"
 
-    def get(self, kind: str, path: Path, text: str) -> Any | None:
-        """The spec cached for this exact text of this file, or None."""
-        found = self.lookup(kind, path, text)
-        return None if found is None else self.spec(kind, path, found[1])
-
-    def lookup(self, kind: str, path: Path, text: str) -> tuple[Names, str] | None:
-        """The names (id, aliases, name) and the encoded spec cached for this exact text of this file, without
-        decoding the spec (a catalogue of 1,000 files decodes only the specs a run uses: `spec`). The checksum
-        and the names are checked when the spec is decoded."""
+    def lookup(self, kind: str, path: Path, text: str) -> Cached | None:
+        """The entry cached for this exact text of this file, without decoding its spec: a catalogue of 1,000
+        files decodes only the specs a run uses (`spec`), where the checksum and the names are checked."""
         key = self.key(kind, path)
         entry = self.entries.get(key)
         if not isinstance(entry, dict) or entry.get("text") != text:
             return None
         try:
-            names, data, check = entry["names"], entry["spec"], entry["check"]
-            sid, aliases, name = names
+            (sid, aliases, name), data, check = entry["names"], entry["spec"], entry["check"]
             if not (isinstance(sid, str) and isinstance(name, str) and isinstance(aliases, list)
-                    and all(isinstance(a, str) for a in aliases) and isinstance(data, str)):
+                    and all(isinstance(a, str) for a in aliases) and isinstance(data, str)
+                    and isinstance(check, int)):
                 return None
         except Exception:  # damaged: validate the file again
             return None
         self.used[key] = entry
-        return Names(sid, tuple(aliases), name), f"{check}:{data}"
+        return Cached(Names(sid, tuple(aliases), name), data, check)
 
-    def spec(self, kind: str, path: Path, found: str, names: Names | None = None) -> Any | None:
-        """The spec of a lookup, checked against its file's text (checksum), decoded and checked again (None
-        when any of it fails: validate the file again)."""
+    @staticmethod
+    def spec(kind: str, text: str, cached: Cached) -> Any | None:
+        """A looked-up spec, tied to its file's text by the checksum, decoded, checked again against its rules and
+        against the names it was indexed by (None when any of it fails: validate the file again)."""
+        names = cached.names
+        if cached.check != _checksum(text, cached.data + json.dumps([names.id, list(names.aliases), names.name])):
+            return None  # changed by hand or damaged
         try:
-            check, data = found.split(":", 1)
-            entry: Any = self.entries.get(self.key(kind, path))
-            if names is None and isinstance(entry, dict):
-                names = Names(entry["names"][0], tuple(entry["names"][1]), entry["names"][2])
-            if names is None or int(check) != _checksum(entry["text"], data + json.dumps(
-                    [names.id, list(names.aliases), names.name])):  # changed by hand or damaged
-                return None
-            spec: Any = decode(data)
+            spec: Any = decode(cached.data)
         except Exception:
             return None
         if type(spec) is not specs.KIND_TYPES[kind] or not sane(spec):

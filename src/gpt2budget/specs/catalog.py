@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Generic, NamedTuple, TypeVar
 
 from gpt2budget.errors import SpecError, UnknownNameError, UsageError
-from gpt2budget.specs.cache import Names, SpecCache
+from gpt2budget.specs.cache import Cached, Names, SpecCache
 from gpt2budget.specs.definitions import KIND_TYPES, GpuSpec, ModelSpec, StackSpec, normalize
 from gpt2budget.specs.files import config_dirs, read_spec_bytes, spec_files
 
@@ -30,9 +30,12 @@ class _Pending(NamedTuple):
     kind: str
     path: Path
     text: str
-    data: str
-    names: Names
+    cached: Cached
     cache: SpecCache
+
+    @property
+    def names(self) -> Names:
+        return self.cached.names
 
 
 class LazyItems(Mapping[str, S]):
@@ -66,7 +69,7 @@ class LazyItems(Mapping[str, S]):
 
 
 def _materialize(p: _Pending) -> Any:
-    spec = p.cache.spec(p.kind, p.path, p.data, p.names)
+    spec = p.cache.spec(p.kind, p.text, p.cached)
     if spec is None:  # damaged or forged: validate the file again
         from gpt2budget.specs.loader import spec_from_bytes
 
@@ -174,9 +177,9 @@ def _load_file(kind: str, path: Path, cache: SpecCache) -> Any:
     except UnicodeDecodeError:
         text = None  # never cached: the loader reports it
     if text is not None:
-        found = cache.lookup(kind, path, text)
-        if found is not None:
-            return _Pending(kind, path, text, found[1], found[0], cache)
+        cached = cache.lookup(kind, path, text)
+        if cached is not None:
+            return _Pending(kind, path, text, cached, cache)
     from gpt2budget.specs.loader import spec_from_bytes  # YAML and pydantic, only for files not in the cache
 
     spec = spec_from_bytes(kind, raw, path)
