@@ -21,7 +21,13 @@ CUSTOM_SHAPES = ((6, 6), (8, 8), (10, 10), (16, 14), (20, 16), (30, 18), (42, 22
 
 
 def custom_models(base: ModelSpec) -> list[ModelSpec]:
-    return [m for layers, heads in CUSTOM_SHAPES if (m := custom_model(base, f"gpt2-l{layers}-h{64 * heads}"))]
+    return [shaped(base, layers, 64 * heads) for layers, heads in CUSTOM_SHAPES]
+
+
+def shaped(base: ModelSpec, layers: int, width: int) -> ModelSpec:
+    """`base` (GPT-2) with another depth and width, head size 64, named by its shape (gpt2-l16-h896)."""
+    return replace(base, id=f"gpt2-l{layers}-h{width}", name=f"GPT-2-shaped, {layers} layers x {width}",
+                   aliases=(), n_layer=layers, n_head=width // 64, n_embd=width)
 
 
 SHAPE_ID = re.compile(r"gpt2-l(\d{1,4})-h(\d{2,6})")
@@ -36,8 +42,7 @@ def custom_model(base: ModelSpec, name: str) -> ModelSpec | None:
     layers, width = int(m.group(1)), int(m.group(2))
     if not (1 <= layers <= 1024 and width % 64 == 0 and 64 <= width <= 65536):
         return None
-    return replace(base, id=f"gpt2-l{layers}-h{width}", name=f"GPT-2-shaped, {layers} layers x {width}",
-                   aliases=(), n_layer=layers, n_head=width // 64, n_embd=width)
+    return shaped(base, layers, width)
 
 
 def plan(ci: CheckInputs, models: Iterable[ModelSpec], budget_usd: float | None) -> PlanResult:
