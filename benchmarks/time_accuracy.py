@@ -71,7 +71,7 @@ def errors(pts: list[dict], gpu_id: str, specs, overrides: dict | None = None) -
 
 GRID = {"dispatch_us_per_op": [float(x) for x in range(24, 61, 3)],
         "recompute_ops_per_layer": [float(x) for x in range(0, 121, 15)],
-        "eager_bytes_per_fp32_flop": [None] + [x / 1000 for x in range(10, 61, 5)]}
+        "eager_bytes_per_fp32_flop": [None] + [x / 1000 for x in range(40, 501, 20)]}
 
 
 def fit(pts: list[dict], gpu_id: str, specs) -> dict:
@@ -91,27 +91,42 @@ def summary(errs: list[float]) -> str:
     return f"{len(errs):3d} points  median {100 * statistics.median(errs):5.1f}%  worst {100 * max(errs):5.1f}%"
 
 
-# (what, check options, published tokens/s)
+# (what, check options, published tokens/s). Each run is described as its code ran. llm.c's step times are its own
+# scripts' (scripts/run_gpt2_*.sh, karpathy/llm.c a0d5dbb, 30 May 2024; -r 0: no recomputation, -z 1: ZeRO-1), the
+# runs behind discussions #481 (124M, ~90 min) and #677 (1558M, 24 h). The nanoGPT README's "about 4 days"
+# (commit d2705bd9, 31 Jan 2023) was a run of the code before flash attention (added 30 Jan, ae06d0b1), fused
+# AdamW (3 Feb, e170e408) and the padded vocabulary (4 Feb, 77e7e04c): compiled eager attention, foreach AdamW
+# and 50,257 logits.
+LLMC = dict(stack="llmc", gpus=8, checkpointing=False)
 PUBLISHED = (
-    ("llm.c #481: GPT-2 124M, 8x A100 80GB, 10B tokens in 90 min",
-     dict(gpu="a100-sxm-80gb", model="gpt2", stack="llmc", gpus=8, micro_batch=64, batch_tokens=524288), 10e9 / 5400),
-    ("llm.c #677: GPT-2 1558M, 8x H100, 32B tokens in 24 h",
-     dict(gpu="h100-sxm", model="gpt2-xl", stack="llmc", gpus=8, micro_batch=16, batch_tokens=1048576), 32e9 / 86400),
-    ("nanoGPT README: GPT-2 124M, 8x A100 40GB, 600k x 491,520 tokens in ~4 d",
-     dict(gpu="a100-sxm-40gb", model="gpt2", stack="nanogpt", gpus=8, micro_batch=12, batch_tokens=491520),
+    ("llm.c 124M, 8x A100 80GB, ~300 ms per 524,288-token step (#481)",
+     dict(gpu="a100-sxm-80gb", model="gpt2", micro_batch=64, batch_tokens=524288, **LLMC), 524288 / 0.300),
+    ("llm.c 350M, 8x A100 80GB, ~820 ms per 524,288-token step",
+     dict(gpu="a100-sxm-80gb", model="gpt2-medium", micro_batch=64, batch_tokens=524288, **LLMC), 524288 / 0.820),
+    ("llm.c 774M, 8x A100 80GB, ~1.7 s per 524,288-token step",
+     dict(gpu="a100-sxm-80gb", model="gpt2-large", micro_batch=32, batch_tokens=524288, **LLMC), 524288 / 1.7),
+    ("llm.c 1558M, 8x H100, 2.80 s per 1,048,576-token step (#677)",
+     dict(gpu="h100-sxm", model="gpt2-xl", micro_batch=16, batch_tokens=1048576, **LLMC), 1048576 / 2.80),
+    ("nanoGPT README: 124M, 8x A100 40GB, 600k x 491,520 tokens in ~4 d",
+     dict(gpu="a100-sxm-40gb", model="gpt2", stack="nanogpt", gpus=8, micro_batch=12, batch_tokens=491520,
+          attention="eager", optimizer="adamw", vocab_multiple=1),
      600e3 * 491520 / (4 * 86400)),
 )
 
 
-def published_prediction(specs, gpu: str, model: str, stack: str, gpus: int, micro_batch: int, batch_tokens: int) -> float:
+def published_prediction(specs, gpu: str, model: str, stack: str, gpus: int, micro_batch: int, batch_tokens: int,
+                         attention: str | None = None, optimizer: str | None = None, vocab_multiple: int | None = None,
+                         checkpointing: bool = False) -> tuple[float, float]:
+    """Predicted tokens/s and MFU of a published run."""
     s = specs.stacks.get(stack, "--stack")
     m = specs.models.get(model, "--model")
-    o = RunOptions(precision=s.default_precision, optimizer=s.default_optimizer, micro_batch=micro_batch, gpus=gpus,
-                   zero=1 if stack == "llmc" else 0)
-    shape = Shape.of(m, o.seq, s.vocab_multiple)
+    o = RunOptions(precision=s.default_precision, optimizer=optimizer or s.default_optimizer,
+                   attention=attention or s.default_attention, micro_batch=micro_batch, gpus=gpus,
+                   zero=1 if stack == "llmc" else 0, checkpointing=checkpointing)
+    shape = Shape.of(m, o.seq, vocab_multiple or s.vocab_multiple)
     st = step_time(shape, float(n_params(Shape.of(m, m.n_ctx))), specs.gpus.get(gpu, "--gpu"), s, o,
                    batch_tokens=batch_tokens)
-    return st.tokens_per_second
+    return st.tokens_per_second, st.mfu
 
 
 def main() -> None:
@@ -153,10 +168,11 @@ def main() -> None:
             all200 += e
         print(f"  H200, {key:27s} {summary(e)}   ({'calibration' if fitted else 'held out'})")
     print(f"  H200, all held out {'':14s} {summary(all200)}   (held out)")
-    print("\nPublished runs (tokens/s predicted / published):")
+    print("\nPublished runs (tokens/s predicted / published; MFU predicted, and as published):")
     for label, args, published in PUBLISHED:
-        pred = published_prediction(specs, **args)
-        print(f"  {label:58s} {pred:12,.0f} / {published:12,.0f} = {pred / published:.2f}x")
+        pred, mfu = published_prediction(specs, **args)
+        print(f"  {label:66s} {pred:10,.0f} / {published:10,.0f} = {pred / published:.2f}x"
+              f"   MFU {100 * mfu:2.0f}% / {100 * mfu * published / pred:2.0f}%")
     if "--fit" in sys.argv:
         print("\nBest hf constants on all H100 steps:", fit(h100, "h100-sxm", specs))
     if "--points" in sys.argv:

@@ -68,22 +68,32 @@ def test_chinchilla_rules_against_the_paper():
 
 
 PUBLISHED = [
-    # (gpu, gpus, model, stack, micro-batch, batch tokens, tokens, hours, source)
-    ("h100", 8, "gpt2-xl", "llmc", 16, "1048576", "32B", 24.0, "karpathy/llm.c discussion #677"),
-    ("a100", 8, "gpt2", "llmc", 64, "524288", "10B", 1.5, "karpathy/llm.c discussion #481"),
-    ("a100-40gb", 8, "gpt2", "nanogpt", 12, "491520", "2.95e11", 96.0, "karpathy/nanoGPT README"),
+    # (gpu, gpus, model, extra flags, micro-batch, batch tokens, tokens, hours, source). llm.c: its scripts'
+    # step times (karpathy/llm.c a0d5dbb scripts/run_gpt2_*.sh, -r 0 -z 1) x steps; nanoGPT: its README's
+    # "about 4 days" (d2705bd9), a run of the code before flash attention, fused AdamW and the padded vocabulary
+    ("a100", 8, "gpt2", ["--stack", "llmc", "--checkpointing", "none"], 64, 524288, 18865 * 524288, 18865 * 0.300,
+     "llm.c scripts/run_gpt2_124M.sh (discussion #481)"),
+    ("a100", 8, "gpt2-medium", ["--stack", "llmc", "--checkpointing", "none"], 64, 524288, 60000 * 524288,
+     60000 * 0.820, "llm.c scripts/run_gpt2_350M.sh"),
+    ("a100", 8, "gpt2-large", ["--stack", "llmc", "--checkpointing", "none"], 32, 524288, 286102 * 524288,
+     286102 * 1.7, "llm.c scripts/run_gpt2_774M.sh"),
+    ("h100", 8, "gpt2-xl", ["--stack", "llmc", "--checkpointing", "none"], 16, 1048576, 32000 * 1048576,
+     32000 * 2.80, "llm.c scripts/run_gpt2_1558M.sh (discussion #677)"),
+    ("a100-40gb", 8, "gpt2", ["--stack", "nanogpt", "--attention", "eager", "--optimizer", "adamw"], 12, 491520,
+     600000 * 491520, 96 * 3600.0, "karpathy/nanoGPT README"),
 ]
 
 
-@pytest.mark.parametrize("gpu,gpus,model,stack,mb,batch,tokens,hours,source", PUBLISHED)
-def test_published_runs_validation(cli, gpu, gpus, model, stack, mb, batch, tokens, hours, source):
-    """Validation: no step-time constant was fitted to these runs. The step-time model predicts them
-    0.83x, 0.71x and 0.53x of the published wall time (benchmarks/time_accuracy.py): optimistic, most for the
-    2023 nanoGPT run; this pins that the gap does not grow, and the README states it."""
-    doc = cli("check", "--gpu", gpu, "--gpus", str(gpus), "--model", model, "--stack", stack, "--tokens", tokens,
-              "--micro-batch", str(mb), "--batch-tokens", batch, "--format", "json", "--no-advice").json()
-    ratio = doc["requirements"]["custom"]["wall_time_hours"] / hours
-    assert 0.5 < ratio < 1.2, source
+@pytest.mark.parametrize("gpu,gpus,model,extra,mb,batch,tokens,seconds,source", PUBLISHED)
+def test_published_runs_validation(cli, gpu, gpus, model, extra, mb, batch, tokens, seconds, source):
+    """Validation: no step-time constant was fitted to these runs. The step-time model predicts llm.c's runs
+    in 0.71-0.81x of their published time (faster than they ran: our GEMM ceilings come from isolated
+    benchmarks) and the nanoGPT README run in 0.96x (benchmarks/time_accuracy.py); this pins that the gap
+    does not grow, and the README states it."""
+    doc = cli("check", "--gpu", gpu, "--gpus", str(gpus), "--model", model, *extra, "--tokens", str(tokens),
+              "--micro-batch", str(mb), "--batch-tokens", str(batch), "--format", "json", "--no-advice").json()
+    ratio = doc["requirements"]["custom"]["wall_time_hours"] * 3600 / seconds
+    assert 0.65 < ratio < 1.15, source
 
 
 def test_finetune_lora_fits_where_full_does_not(cli):

@@ -13,7 +13,7 @@ import pytest
 from gpt2budget.core.calibration import Calibration
 from gpt2budget.core.check import CheckInputs, evaluate
 from gpt2budget.core.shape import Shape, n_params
-from gpt2budget.core.steptime import step_time
+from gpt2budget.core.steptime import alignment, bandwidth, gemm_rate, gemm_s, step_time
 from gpt2budget.options import RunOptions
 
 DATA = Path(__file__).parent / "data"
@@ -73,8 +73,13 @@ def test_gradient_accumulation_amortizes_the_optimizer(specs):
 def test_checkpointing_adds_a_forward(specs):
     plain = st(specs, micro_batch=32, model="gpt2-xl")
     ckpt = st(specs, micro_batch=32, model="gpt2-xl", checkpointing=True)
-    # compute-bound: the matmuls grow by one forward (2 of the 6 units of forward + backward), i.e. by 1/3
-    assert ckpt.breakdown["matmul"] / plain.breakdown["matmul"] == pytest.approx(4 / 3, rel=0.02)
+    # compute-bound: the layers' matmuls grow by one forward (2 of the 6 units of forward + backward), i.e. by
+    # 1/3; the LM head (three GEMMs over the odd 50,257 vocabulary, at the unaligned rate) is not recomputed
+    gpu, tokens, h, v = specs.gpus.get("h100-sxm", "--gpu"), 32 * 1024, 1600, 50257
+    rate, bw = gemm_rate(gpu, "amp-bf16", None), bandwidth(gpu, None)
+    head = sum(gemm_s(m, k, n, rate, bw, 2.0, alignment(v, 2.0)) for m, k, n in
+               ((tokens, h, v), (tokens, v, h), (h, tokens, v)))
+    assert (ckpt.breakdown["matmul"] - head) / (plain.breakdown["matmul"] - head) == pytest.approx(4 / 3, rel=1e-9)
 
 
 def test_a_launch_bound_step_gets_faster_per_token_as_the_micro_batch_grows(specs):
@@ -196,3 +201,53 @@ def test_a_launch_bound_run_is_advised_a_larger_micro_batch(cli):
     again = cli("check", "--gpu", "h100", "--model", "gpt2", *advice["flags"].split(), "--format", "json").json()
     assert again["requirements"]["original"]["wall_time_hours"] == pytest.approx(advice["wall_time_hours"])
     assert "What would make it faster" in cli("check", "--gpu", "h100", "--model", "gpt2").out
+
+
+def test_alignment_tiers():
+    """Bekman: a dimension off the 64-element tiles runs at 0.69; nanoGPT 77e7e04c: GPT-2's odd 50,257-token head,
+    off even 16-byte vectors, ran at 0.375 of its padded speed. fp32 runs no tensor-core tiles."""
+    assert alignment(50304, 2.0) == 1.0 and alignment(1600, 2.0) == 1.0
+    assert alignment(50264, 2.0) == 0.69  # a multiple of 8, not of 64
+    assert alignment(50257, 2.0) == 0.375
+    assert alignment(50257, 4.0) == 1.0
+
+
+def test_padding_the_vocabulary_speeds_up_the_head(specs):
+    """nanoGPT's 50,257 -> 50,304 padding: the padded run is faster although it computes more logits."""
+    from dataclasses import replace
+
+    stack = specs.stacks.get("nanogpt", "--stack")
+    m = specs.models.get("gpt2", "--model")
+    o = RunOptions(micro_batch=12, optimizer="adamw-fused")
+    gpu = specs.gpus.get("a100-sxm-40gb", "--gpu")
+    n = float(n_params(Shape.of(m, m.n_ctx)))
+    odd = step_time(Shape.of(m, 1024, 1), n, gpu, stack, o, batch_tokens=12 * 1024)
+    padded = step_time(Shape.of(m, 1024, 64), n, gpu, replace(stack, vocab_multiple=64), o, batch_tokens=12 * 1024)
+    assert 1.15 < odd.step_seconds / padded.step_seconds < 1.6
+
+
+def test_eager_attention_traffic_is_the_stacks(specs):
+    """Hugging Face's unfused eager attention chain moves more bytes per score element than compiled nanoGPT's
+    fused one (28 and 40 bytes against 12 and 16 under bf16 autocast), so it takes longer on the same GPU."""
+    hf = st(specs, micro_batch=8, attention="eager", gpu="a100-sxm-80gb")
+    nano = st(specs, micro_batch=8, attention="eager", gpu="a100-sxm-80gb", stack="nanogpt")
+    assert hf.breakdown["attention"] > 1.5 * nano.breakdown["attention"]
+    prof = specs.stacks.get("hf", "--stack").step_time
+    from gpt2budget.core.steptime import accesses_bytes
+    assert accesses_bytes(prof.eager_attention_forward, "amp-bf16") == 28
+    assert accesses_bytes(prof.eager_attention_backward, "amp-bf16") == 40
+
+
+def test_eager_kernels_gain_from_bandwidth_but_less_than_it(specs):
+    """Eager PyTorch's elementwise kernels pay memory time plus SM issue time: an H200 (43% more bandwidth, the
+    same SMs) runs a bandwidth-bound Hugging Face step faster than an H100, but by less than the bandwidth ratio."""
+    h100 = st(specs, micro_batch=16, model="gpt2-xl", gpu="h100-sxm").breakdown["memory_bound"]
+    h200 = st(specs, micro_batch=16, model="gpt2-xl", gpu="h200-sxm").breakdown["memory_bound"]
+    assert 1.15 < h100 / h200 < 4.8 / 3.35
+
+
+def test_explain_names_alignment_and_eager_attention(cli):
+    out = cli("check", "--gpu", "4070ti", "--model", "gpt2", "--attention", "eager", "--explain").out
+    assert "vocabulary 50,257 at 0.375" in out
+    assert "28 B forward and 40 B backward per s x s score element (hf's profile)" in out
+    assert "1/(0.2 B/FLOP x FP32 peak)" in out

@@ -49,8 +49,12 @@ AMPERE_DATACENTER_TENSOR_CEILING = 0.87
 # AMD Instinct under PyTorch/hipBLASLt: an estimate (no measurement of ours); stated in the output's source.
 AMD_TENSOR_CEILING = 0.55
 # A GEMM dimension that is not a multiple of 64 misses the tensor-core tiles: Bekman measured an H100 GEMM at
-# 273 TFLOP/s against 398 after a 22-element change of one dimension (0.69); nanoGPT pads 50,257 to 50,304.
+# 273 TFLOP/s against 398 after a 22-element change of one dimension (0.69). One that is not even a multiple of
+# 8 elements (16 bytes) also loses the vectorized loads: nanoGPT's odd 50,257-token head took ~40% of a step on
+# an A100 and padding it to 50,304 made the step ~25% faster (nanoGPT commit 77e7e04c), so the head ran
+# (0.75 - 0.6) / 0.4 = 0.375 of its padded speed.
 MISALIGNED_GEMM_FACTOR = 0.69
+UNALIGNED_GEMM_FACTOR = 0.375
 BANDWIDTH_CEILING = 0.90  # cccl #7391/#9210: 87-93% for >= 2^28 elements
 BANDWIDTH_HALF_BYTES = 1.6e6  # cccl #7391: 2^20 bf16 elements (2 MB) reach ~50%: S/(S + 1.6 MB) x 0.9
 KERNEL_FLOOR_S = 2.5e-6  # cccl #7391: the smallest kernel's GPU time is 2-4 us
@@ -59,7 +63,6 @@ KERNEL_FLOOR_S = 2.5e-6  # cccl #7391: the smallest kernel's GPU time is 2-4 us
 FLASH_EFFICIENCY_HOPPER = 0.35
 FLASH_EFFICIENCY_OTHER = 0.50
 FLASH_BACKWARD_FACTOR = 2.5  # FA2 backward: five matmuls against the forward's two
-EAGER_SCORE_BYTES = {"forward": 16.0, "backward": 32.0}  # per s x s score element: write, mask, softmax, cast
 LINK_EFFICIENCY = 0.80  # NCCL bus bandwidth / link bandwidth (Bekman: A100 235/300, H100 368/450)
 NO_P2P_BUS_FRACTION = 12.7 / 31.5  # tinygrad PR #22: P2P off plateaus ~12.7 GB/s on PCIe 4.0 x16
 HOST_COPY_EFFICIENCY = 0.80  # pinned host-device copies reach ~80-89% of PCIe (Bekman)
@@ -132,13 +135,20 @@ def memory_kernel_s(nbytes: float, bw: float) -> float:
     return max(KERNEL_FLOOR_S, (nbytes + BANDWIDTH_HALF_BYTES) / bw)
 
 
-def gemm_s(m: float, k: float, n: float, rate: float, bw: float, elem: float, aligned: bool) -> float:
+def alignment(dim: int, elem: float) -> float:
+    """Speed of a GEMM with this dimension relative to an aligned one (fp32 runs no tensor-core tiles)."""
+    if elem == 4.0 or dim % 64 == 0:
+        return 1.0
+    return MISALIGNED_GEMM_FACTOR if dim % 8 == 0 else UNALIGNED_GEMM_FACTOR
+
+
+def gemm_s(m: float, k: float, n: float, rate: float, bw: float, elem: float, aligned: float) -> float:
     """One GEMM (m x k) @ (k x n): the larger of its FLOPs at the achieved rate and its bytes at the achieved
-    bandwidth (roofline, Williams et al. 2009), no less than a kernel's floor."""
+    bandwidth (roofline, Williams et al. 2009), no less than a kernel's floor, slowed by `aligned` (alignment)."""
     flops_s = 2.0 * m * k * n / rate
     bytes_s = elem * (m * k + k * n + m * n) / bw
     t = max(flops_s, bytes_s, KERNEL_FLOOR_S)
-    return t if aligned else t / MISALIGNED_GEMM_FACTOR
+    return t if aligned == 1.0 else t / aligned
 
 
 class _Layer(NamedTuple):
@@ -157,13 +167,15 @@ class _Setup(NamedTuple):
     bw: float  # achieved bandwidth
     ebw: float  # bandwidth of the stack's elementwise kernels
     elem: float  # bytes per matmul operand element
-    aligned: bool  # h a multiple of 64 (or fp32: no tensor-core tiles)
-    aligned_v: bool  # the vocabulary likewise
+    aligned: float  # speed factor of h's alignment (1.0: a multiple of 64, or fp32)
+    aligned_v: float  # the vocabulary's likewise
     attn_eff: float  # FlashAttention's fraction of peak
     peak: float
     fwd_bytes: float  # elementwise bytes per layer-token, forward
     bwd_bytes: float
     logit_bytes: float  # loss bytes per vocab element and token
+    score_fwd_bytes: float  # eager attention: bytes per s x s score element, forward (stack profile)
+    score_bwd_bytes: float
     dispatch: float  # CPU seconds per kernel
 
 
@@ -179,12 +191,14 @@ def _setup(gpu: GpuSpec, stack: StackSpec, precision: str, shape: Shape, cal: Ca
     measured = (cal.dispatch_us_per_op or {}).get(stack.id) if cal is not None else None
     return _Setup(
         rate=rate, bw=bw, ebw=elementwise_bandwidth(gpu, stack, precision, bw), elem=elem,
-        aligned=elem == 4.0 or shape.n_embd % 64 == 0, aligned_v=elem == 4.0 or shape.vocab % 64 == 0,
+        aligned=alignment(shape.n_embd, elem), aligned_v=alignment(shape.vocab, elem),
         attn_eff=FLASH_EFFICIENCY_HOPPER if "hopper" in gpu.architecture.lower() else FLASH_EFFICIENCY_OTHER,
         peak=gpu.peak_flops(precision) or 0.0,
         fwd_bytes=shape.n_embd * accesses_bytes(prof.elementwise_forward, precision),
         bwd_bytes=shape.n_embd * accesses_bytes(prof.elementwise_backward, precision),
         logit_bytes=shape.vocab * accesses_bytes(prof.logits_accesses, precision),
+        score_fwd_bytes=accesses_bytes(prof.eager_attention_forward, precision),
+        score_bwd_bytes=accesses_bytes(prof.eager_attention_backward, precision),
         dispatch=(measured or prof.dispatch_us_per_op) * 1e-6,  # a calibration measured this host's cost
     )
 
@@ -209,11 +223,12 @@ def _layer_times(shape: Shape, stack: StackSpec, attention: str, seq: int, su: _
     if attention == "flash":
         a_fwd = max(KERNEL_FLOOR_S, 2.0 * b * s * s * h / (su.peak * su.attn_eff))
         a_bwd = a_fwd * FLASH_BACKWARD_FACTOR
-    else:  # eager: two batched GEMMs (full s x s, no skipping) and the score tensor's memory traffic
+    else:  # eager: two batched GEMMs (full s x s, no skipping) and the score tensor's memory traffic, at the
+        # bandwidth of the stack's elementwise kernels (eager PyTorch's are capped; compiled ones fuse the chain)
         scores = b * shape.n_head * s * s
         mm = 4.0 * b * s * s * h / rate
-        a_fwd = mm + memory_kernel_s(scores * EAGER_SCORE_BYTES["forward"] * elem / 2, bw)
-        a_bwd = 2 * mm + memory_kernel_s(scores * EAGER_SCORE_BYTES["backward"] * elem / 2, bw)
+        a_fwd = mm + memory_kernel_s(scores * su.score_fwd_bytes, su.ebw)
+        a_bwd = 2 * mm + memory_kernel_s(scores * su.score_bwd_bytes, su.ebw)
     fwd_ops = max(1.0, prof.ops_per_layer_forward - 5)  # kernels other than the 4 GEMMs and attention
     bwd_ops = max(1.0, prof.ops_per_layer_backward - 9)
     m_fwd = fwd_ops * memory_kernel_s(T * su.fwd_bytes / fwd_ops, su.ebw)
@@ -223,11 +238,12 @@ def _layer_times(shape: Shape, stack: StackSpec, attention: str, seq: int, su: _
 
 def elementwise_bandwidth(gpu: GpuSpec, stack: StackSpec, precision: str, bw: float) -> float:
     """Bytes/s of the stack's non-matmul kernels: the achieved bandwidth, or, for eager PyTorch's unfused
-    elementwise kernels, the lower rate set by the SMs' instruction throughput (proportional to the FP32 peak;
-    calibrated per stack): on an H100 they reach ~2.3 TB/s of its 3.35, and an H200 runs them no faster."""
+    elementwise kernels, that slowed by the SMs' instruction issue, which does not overlap with the memory
+    traffic: seconds per byte = 1/bandwidth + 1/(cap x FP32 peak), the cap calibrated per stack. On an H100 they
+    reach ~2.5 TB/s of its 3.0, on an H200 ~3.3 of 4.3 (held out: its GPU-bound steps)."""
     cap = stack.step_time.eager_bytes_per_fp32_flop
     if cap:
-        return min(bw, cap * gpu.peak_tflops.fp32 * 1e12)
+        return 1.0 / (1.0 / bw + 1.0 / (cap * gpu.peak_tflops.fp32 * 1e12))
     return bw
 
 

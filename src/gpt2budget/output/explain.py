@@ -6,7 +6,7 @@ from gpt2budget.core.check import CheckInputs
 from gpt2budget.core.memory import param_bytes, phase_model
 from gpt2budget.core.result import CheckResult
 from gpt2budget.core.shape import Shape
-from gpt2budget.core.steptime import OPTIMIZER_BYTES, gemm_ceiling
+from gpt2budget.core.steptime import OPTIMIZER_BYTES, accesses_bytes, alignment, gemm_ceiling
 from gpt2budget.options import RunOptions
 from gpt2budget.units import fmt_bytes, fmt_sci, fmt_seconds
 
@@ -88,16 +88,30 @@ def step_time_lines(ci: CheckInputs, r: CheckResult) -> list[str]:
     """The step-time model's terms with their numbers (gpt2budget.core.steptime); they sum to the step."""
     o, th, c = ci.options, r.throughput, r.compute
     b = th.breakdown
+    prof = ci.stack.step_time
     cal = " (measured by gpt2budget measure --calibrate)" if ci.calibration is not None else ""
+    elem = 4.0 if o.precision in ("fp32", "tf32") else 2.0
+    vocab = Shape.of(ci.model, o.seq, ci.stack.vocab_multiple).vocab
+    slow = [f"{what} {dim:,} at {alignment(dim, elem):.3g}" for what, dim in (("h", ci.model.n_embd), ("vocabulary", vocab))
+            if alignment(dim, elem) < 1.0]
+    aligned = (f"; dimensions not a multiple of 64 run slower: {', '.join(slow)} (Bekman; nanoGPT 77e7e04c)"
+               if slow else "")
+    if o.attention == "flash":
+        attention = "causal 2·B·s²·h FLOPs per layer at FlashAttention's achieved fraction (x2.5 backward)"
+    else:
+        fwd, bwd = (accesses_bytes(a, o.precision) for a in (prof.eager_attention_forward, prof.eager_attention_backward))
+        attention = (f"eager: QK^T and AV as full GEMMs (x2 backward) + {fwd:g} B forward and {bwd:g} B backward per "
+                     f"s x s score element ({ci.stack.id}'s profile) / elementwise bandwidth")
+    issue = (f"; eager kernels also pay SM issue time: s/B = 1/bandwidth + 1/({prof.eager_bytes_per_fp32_flop:g} B/FLOP x "
+             f"FP32 peak)" if prof.eager_bytes_per_fp32_flop else "")
     lines = [
         f"micro-steps = ceil(batch tokens / (micro-batch x seq x GPUs)) = ceil({ci.batch_tokens:.0f} / ({o.micro_batch} x "
         f"{o.seq} x {o.gpus})) = {th.micro_steps}",
         f"matmul = Σ GEMMs max(2·m·k·n / (peak x {gemm_ceiling(ci.gpu, o.precision):.2f} ceiling), bytes / bandwidth) "
-        f"x micro-steps{cal} = {fmt_seconds(b['matmul'])}  (roofline; Bekman's achieved GEMM rates)",
-        f"attention = causal 2·B·s²·h FLOPs per layer at FlashAttention's achieved fraction (x2.5 backward) = "
-        f"{fmt_seconds(b['attention'])}",
-        f"memory-bound = bytes of {ci.stack.id}'s non-matmul kernels / (bandwidth x S/(S + 1.6 MB), >= 2.5 us each) = "
-        f"{fmt_seconds(b['memory_bound'])}  (cccl #7391)",
+        f"x micro-steps{cal}{aligned} = {fmt_seconds(b['matmul'])}  (roofline; Bekman's achieved GEMM rates)",
+        f"attention = {attention} = {fmt_seconds(b['attention'])}",
+        f"memory-bound = bytes of {ci.stack.id}'s non-matmul kernels / (bandwidth x S/(S + 1.6 MB), >= 2.5 us each)"
+        f"{issue} = {fmt_seconds(b['memory_bound'])}  (cccl #7391)",
         f"cpu dispatch (exposed) = micro-steps x (max over phases of CPU issue + GPU work - GPU work), "
         f"{ci.stack.step_time.dispatch_us_per_op:g} us per kernel = {fmt_seconds(b['cpu_dispatch'])}",
         f"optimizer = {OPTIMIZER_BYTES[o.optimizer]:g} B per parameter ({o.optimizer}) / bandwidth = "

@@ -396,9 +396,18 @@ class StepTimeProfile:
     elementwise_forward: Annotated[Accesses, doc("per layer and token, h-wide element accesses of non-matmul kernels, forward")]
     elementwise_backward: Annotated[Accesses, doc("as elementwise_forward, backward")]
     logits_accesses: Annotated[Accesses, doc("per token, vocab-wide element accesses of the loss, forward and backward")]
+    # Eager attention materializes the s x s scores; how often its kernels read and write each score element
+    # depends on fusion. The default counts the unfused chain of transformers' eager_attention_forward
+    # (matmul, scale, mask add, softmax in fp32 under autocast, cast back, matmul) and its backward.
+    eager_attention_forward: Annotated[Accesses, doc(
+        "per s x s score element, element accesses of eager attention's non-matmul passes, forward")] = field(
+        default_factory=lambda: {"compute": 6.0, "upcast": 4.0})
+    eager_attention_backward: Annotated[Accesses, doc(
+        "as eager_attention_forward, backward")] = field(default_factory=lambda: {"compute": 6.0, "upcast": 7.0})
     eager_bytes_per_fp32_flop: Annotated[NonNeg | None, doc(
         "eager PyTorch's unfused elementwise kernels (TensorIterator; under autocast its unvectorized "
-        "dynamic-cast path) are bound by the SMs, not memory: bytes/s capped at this many per FP32 FLOP/s")] = None
+        "dynamic-cast path) add SM issue time to their memory traffic: this many bytes per FP32 FLOP/s, "
+        "as seconds per byte 1/bandwidth + 1/(this x FP32 peak)")] = None
     source: str
 
 
