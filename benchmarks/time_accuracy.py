@@ -56,7 +56,7 @@ def predict(p: dict, gpu_id: str, specs, overrides: dict | None = None) -> float
             st = replace(st, elementwise_backward={**st.elementwise_backward, "upcast": up})
         stack = replace(stack, step_time=st)
     model = specs.models.get(p["model"], "--model")
-    shape = Shape.of(model, o.seq, stack.vocab_multiple)
+    shape = Shape.of(model, o.seq)  # every measured step used GPT-2's unpadded 50,257-token vocabulary
     n = float(n_params(Shape.of(model, model.n_ctx)))
     trainable = lora_params(shape, o.lora_rank, o.lora_targets) if o.finetune in ("lora", "qlora") else None
     st = step_time(shape, n, specs.gpus.get(gpu_id, "--gpu"), stack, o, batch_tokens=o.micro_batch * o.seq,

@@ -151,14 +151,14 @@ def _rel_errors(specs, name, gpu):
 def test_calibration_h100_steps_within_the_fitted_error(specs):
     """Calibration: the hf constants were fitted to these steps (benchmarks/time_accuracy.py)."""
     e = _rel_errors(specs, "h100_gpt2_training_memory.jsonl", "h100-sxm")
-    assert statistics.median(e) < 0.10 and max(e) < 0.6
+    assert statistics.median(e) < 0.10 and max(e) < 0.45  # 8.9% and 41.6% (benchmarks/time_accuracy.py)
 
 
 def test_validation_held_out_h200_steps(specs):
     """Validation: no constant was fitted to the H200 steps (other GPU, fused AdamW, seq 512, LoRA, compiled)."""
     e = _rel_errors(specs, "h200_gpt2_training.jsonl", "h200-sxm")
     assert len(e) == 75
-    assert statistics.median(e) < 0.30 and max(e) < 0.8
+    assert statistics.median(e) < 0.20 and max(e) < 0.65  # all 75 points: see benchmarks/time_accuracy.py
 
 
 def test_checkpointing_levels_per_stack(cli):
