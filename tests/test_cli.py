@@ -146,3 +146,15 @@ def test_completion_offers_ids_and_aliases():
     offered = _complete_gpu("40")
     assert "4070ti" in offered and "4090" in offered  # aliases, not only ids (rtx-4070-ti)
     assert all(x.startswith("40") for x in offered)
+
+
+def test_gpus_shows_the_interconnect(cli):
+    """The communication term's inputs: NVLink where a card has it, PCIe otherwise, and GeForce 40-series cards
+    without peer-to-peer (NCCL stages through host memory)."""
+    table = cli("gpus").out
+    rows = {line.split("│")[1].strip(): line for line in table.splitlines() if line.startswith("│")}
+    assert "450 nvlink" in rows["h100-sxm"]
+    assert "PCIe, no P2P" in rows["rtx-4090"]
+    doc = {g["id"]: g for g in cli("gpus", "--format", "json").json()}
+    assert doc["rtx-4090"]["peer_to_peer"] is False and doc["rtx-4090"]["gpu_link"] == "none"
+    assert doc["h100-sxm"]["gpu_link"] == "nvlink" and doc["h100-sxm"]["gpu_link_gb_per_s"] == 450

@@ -193,6 +193,14 @@ def print_result(r: "CheckResult", fmt: Fmt, output: str | None, no_color: bool,
 # --- catalogues ---------------------------------------------------------------------------------------------
 
 
+def link_words(g: Any) -> str:
+    """How this GPU reaches another, as the step-time model's communication term sees it (per direction)."""
+    if g.gpu_link != "none":
+        return f"{g.gpu_link_gb_per_s:g} {g.gpu_link}"
+    p2p = {True: "", False: ", no P2P", None: ""}[g.peer_to_peer]
+    return f"{g.host_link_gb_per_s:g} PCIe{p2p}"
+
+
 def catalog_rows(specs: "Specs", kind: str) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
     from gpt2budget.core.shape import Shape, n_params
 
@@ -202,10 +210,13 @@ def catalog_rows(specs: "Specs", kind: str) -> tuple[list[dict[str, Any]], list[
                  "fp32_tflops": g.peak_tflops.fp32, "tf32_tflops": g.peak_tflops.tf32,
                  "bf16_tflops": g.peak_tflops.bf16, "fp16_tflops": g.peak_tflops.fp16, "fp8_tflops": g.peak_tflops.fp8,
                  "board_power_w": g.board_power_w, "launch_year": g.launch_year, "launch_price_usd": g.launch_price_usd,
+                 "host_link_gb_per_s": g.host_link_gb_per_s, "gpu_link": g.gpu_link,
+                 "gpu_link_gb_per_s": g.gpu_link_gb_per_s, "peer_to_peer": g.peer_to_peer, "interconnect": link_words(g),
                  "aliases": ", ".join(g.aliases), "source": specs.gpus.origin[g.id]} for g in specs.gpus]
         cols = [("id", "id"), ("name", "name"), ("memory_gib", "GiB"), ("bandwidth_gb_per_s", "GB/s"),
                 ("fp32_tflops", "FP32"), ("tf32_tflops", "TF32"), ("bf16_tflops", "BF16"), ("fp16_tflops", "FP16"),
-                ("fp8_tflops", "FP8"), ("board_power_w", "W"), ("launch_year", "year"), ("aliases", "aliases")]
+                ("fp8_tflops", "FP8"), ("board_power_w", "W"), ("launch_year", "year"), ("interconnect", "GPU-GPU GB/s"),
+                ("aliases", "aliases")]
     elif kind == "models":
         rows = [{"id": m.id, "name": m.name, "n_layer": m.n_layer, "n_head": m.n_head, "n_embd": m.n_embd,
                  "vocab_size": m.vocab_size, "n_ctx": m.n_ctx, "n_params": n_params(Shape.of(m, m.n_ctx)),
