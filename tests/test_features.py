@@ -87,13 +87,13 @@ PUBLISHED = [
 @pytest.mark.parametrize("gpu,gpus,model,extra,mb,batch,tokens,seconds,source", PUBLISHED)
 def test_published_runs_validation(cli, gpu, gpus, model, extra, mb, batch, tokens, seconds, source):
     """Validation: no step-time constant was fitted to these runs. The step-time model predicts llm.c's runs
-    in 0.71-0.81x of their published time (faster than they ran: our GEMM ceilings come from isolated
-    benchmarks) and the nanoGPT README run in 0.96x (benchmarks/time_accuracy.py); this pins that the gap
-    does not grow, and the README states it."""
+    in 0.76-0.87x of their published time (faster than they ran: llm.c's memory-bound kernels reach less of the
+    bandwidth than the model's curve) and the nanoGPT README run in 0.96x (benchmarks/time_accuracy.py); this
+    pins that the gap does not grow, and the README states it."""
     doc = cli("check", "--gpu", gpu, "--gpus", str(gpus), "--model", model, *extra, "--tokens", str(tokens),
               "--micro-batch", str(mb), "--batch-tokens", str(batch), "--format", "json", "--no-advice").json()
     ratio = doc["requirements"]["custom"]["wall_time_hours"] * 3600 / seconds
-    assert 0.65 < ratio < 1.15, source
+    assert 0.72 < ratio < 1.1, source
 
 
 def test_finetune_lora_fits_where_full_does_not(cli):
