@@ -152,7 +152,25 @@ def updated(text: str) -> str:
             new.append(f"$ {ex.command}")
             new.extend(actual)
         lines[block.start : block.end] = new
-    return "\n".join(lines)
+    return python_example_updated("\n".join(lines))
+
+
+PYTHON_EXAMPLE = re.compile(r"(## From Python.*?```python\n)(.*?)(```.*?prints\n\n```text\n)(.*?)(```)", re.S)
+
+
+def python_example_updated(text: str) -> str:
+    """The "From Python" section's printed block replaced by what its code prints now (tests/test_api.py checks
+    the same)."""
+    import contextlib
+    import io
+
+    m = PYTHON_EXAMPLE.search(text)
+    if m is None:
+        return text
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(m.group(2), "README.md (From Python)", "exec"), {})
+    return text[:m.start(4)] + out.getvalue() + text[m.end(4):]
 
 
 def diff(expected: list[str], actual: list[str]) -> str:

@@ -307,3 +307,34 @@ def test_an_older_stack_file_with_utilization_constants_still_loads(tmp_path):
     p.write_text(text)
     spec = load_spec_file("stacks", p)
     assert spec.id == "old-hf" and spec.utilization["datacenter"].half == 0.12
+
+
+def _with_sustained(tmp_path, block: str, source: bool = True):
+    text = GPU.replace("board_power_w: 450\n", block + "board_power_w: 450\n", 1)
+    if source:
+        text = text.replace("sources:\n", "sources:\n  sustained_gemm_tflops: 'a burn test, for the test'\n", 1)
+    (tmp_path / "x.yaml").write_text(text)
+    return load_spec_file("gpus", tmp_path / "x.yaml")
+
+
+@pytest.mark.parametrize("block,key,needle", [
+    ("sustained_gemm_tflops:\n  bf16: 300\n", "sustained_gemm_tflops.bf16", "needs 1.15x peak_tflops.bf16 (165.2)"),
+    ("sustained_gemm_tflops:\n  bf16: 160e12\n", "sustained_gemm_tflops.bf16", "did you mean FLOP/s?"),
+])
+def test_a_sustained_gemm_rate_is_checked_against_its_peak(tmp_path, block, key, needle):
+    with pytest.raises(SpecError) as e:
+        _with_sustained(tmp_path, block)
+    assert e.value.key == key and e.value.line and needle in e.value.message
+
+
+def test_a_sustained_gemm_rate_is_the_step_models_rate(tmp_path):
+    """A measured sustained rate (gpu-fryer-style burns) replaces peak x ceiling; like every value, it needs its
+    source."""
+    from gpt2budget.core.steptime import gemm_rate
+
+    spec = _with_sustained(tmp_path, "sustained_gemm_tflops:\n  bf16: 150\n")
+    assert gemm_rate(spec, "amp-bf16", None) == 150e12
+    assert gemm_rate(spec, "tf32", None) == spec.peak_flops("tf32")  # no tf32 figure: GeForce's ceiling, 1.0
+    with pytest.raises(SpecError) as e:
+        _with_sustained(tmp_path, "sustained_gemm_tflops:\n  bf16: 150\n", source=False)
+    assert "sources.sustained_gemm_tflops" in e.value.message

@@ -250,4 +250,4 @@ def test_explain_names_alignment_and_eager_attention(cli):
     out = cli("check", "--gpu", "4070ti", "--model", "gpt2", "--attention", "eager", "--explain").out
     assert "vocabulary 50,257 at 0.375" in out
     assert "28 B forward and 40 B backward per s x s score element (hf's profile)" in out
-    assert "1/(0.2 B/FLOP x FP32 peak)" in out
+    assert "1/(0.22 B/FLOP x FP32 peak)" in out

@@ -9,8 +9,9 @@ points between phases (a tandem queue; the phases are forward layers, the head a
 Where the CPU part wins the step is dispatch-bound: eager PyTorch at small micro-batches.
 
 Constants and their sources (see also ../shared/reference/throughput_constants.md):
-- GEMM ceilings: achieved fraction of the dense peak for large matmuls (Bekman, *ML Engineering*,
-  "Maximum Achievable Matmul FLOPS"; this project's H100: bf16 794, tf32 414, fp32 51 TFLOP/s).
+- GEMM rates: what large matmuls sustain for minutes, measured per GPU where published (the spec's
+  sustained_gemm_tflops: huggingface/gpu-fryer's table), else a fraction of the dense peak (Bekman, *ML
+  Engineering*, "Maximum Achievable Matmul FLOPS"; gpu-fryer's H100; this project's H100 fp32: 51 TFLOP/s).
 - memory-bound kernels: 90% of the memory bandwidth for large tensors, half of that at ~1.6 MB
   (NVIDIA/cccl #7391: 2^20 elements ~50%, 2^24 ~84%, 2^28 ~90%), and no kernel under 2.5 us (cccl #7391:
   the smallest kernel's GPU time is 2-4 us).
@@ -36,16 +37,19 @@ from gpt2budget.core.shape import Shape
 from gpt2budget.options import RunOptions
 from gpt2budget.specs.definitions import DTYPE_BYTES, GpuSpec, StackSpec
 
-# Achieved fraction of the dense peak for large GEMMs, by kind of GPU and by math path.
-# datacenter: this project's H100 (bf16 794/989 = 0.80, tf32 414/494.7 = 0.84, fp32 51/67 = 0.76);
+# Achieved fraction of the dense peak for large GEMMs sustained over a training run, by kind of GPU and by math
+# path, where a GPU spec has no measured sustained_gemm_tflops. datacenter: an H100 SXM sustains bf16 ~730 of 989.4
+# and tf32 ~373 of 494.7 over minutes at its 700 W (huggingface/gpu-fryer's reference table: 0.74, 0.75), below the
+# 794 and 414 this project measured in short bursts; fp32 51/67 = 0.76 (ours; CUDA cores draw less power);
 # consumer: RTX 4090 bf16 160-173 of 165.2 (~1.0: boost above the rated clock), tf32 86 of 82.6, fp32 46-56
 # of 82.6 (zzc0721/torch-performance-test-data, via throughput_constants.md §1); workstation: between.
 GEMM_CEILING: dict[str, dict[str, float]] = {
-    "datacenter": {"tensor": 0.80, "tf32": 0.84, "fp32": 0.76},
+    "datacenter": {"tensor": 0.74, "tf32": 0.75, "fp32": 0.76},
     "consumer": {"tensor": 1.00, "tf32": 1.00, "fp32": 0.62},
     "workstation": {"tensor": 0.90, "tf32": 0.90, "fp32": 0.68},
 }
-# A100s reach more of their peak than H100s (Bekman: A100 SXM 271 of 312 TFLOP/s bf16 = 0.87).
+# A100s reach more of their peak than H100s (Bekman: A100 SXM 271 of 312 TFLOP/s bf16 = 0.87; gpu-fryer, sustained
+# over minutes: ~270), and llm.c PR #378's A100 kernel table shows GPT-2's GEMMs at that rate.
 AMPERE_DATACENTER_TENSOR_CEILING = 0.87
 # AMD Instinct under PyTorch/hipBLASLt: an estimate (no measurement of ours); stated in the output's source.
 AMD_TENSOR_CEILING = 0.55
@@ -122,10 +126,14 @@ def gemm_ceiling(gpu: GpuSpec, precision: str) -> float:
 
 
 def gemm_rate(gpu: GpuSpec, precision: str, cal: Calibration | None) -> float:
-    """Achieved FLOP/s of a large GEMM: a measured rate where calibrated, else peak x ceiling."""
+    """Achieved FLOP/s of a large GEMM: a rate measured on this machine (calibration), else one measured for this
+    GPU over minutes (the spec's sustained_gemm_tflops), else peak x ceiling."""
     key = dtype_key(precision)
     if cal is not None and cal.gemm_tflops.get(key):
         return cal.gemm_tflops[key] * 1e12
+    sustained = getattr(gpu.sustained_gemm_tflops, key, None) if gpu.sustained_gemm_tflops is not None else None
+    if sustained:
+        return float(sustained) * 1e12
     return (gpu.peak_flops(precision) or 0.0) * gemm_ceiling(gpu, precision)
 
 

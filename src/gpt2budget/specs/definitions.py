@@ -143,6 +143,16 @@ class PeakTflops:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True, eq=False)
+class SustainedGemmTflops:
+    """TFLOP/s a large dense GEMM sustains for minutes on this GPU, power and clock limits included: a public
+    measurement, where one exists (else the step-time model takes a fraction of the peak)."""
+
+    tf32: Annotated[Pos | None, doc("TF32 tensor GEMMs")] = None
+    fp16: Annotated[Pos | None, doc("FP16 tensor GEMMs, FP32 accumulate")] = None
+    bf16: Annotated[Pos | None, doc("BF16 tensor GEMMs, FP32 accumulate")] = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True, eq=False)
 class Fp16AccumulatePeaks:
     """GeForce cards only: the faster FP16-accumulate tensor rates, kept apart from the FP32-accumulate ones."""
 
@@ -177,10 +187,12 @@ _PLAUSIBLE: tuple[tuple[str, float, float, str, tuple[tuple[float, str], ...]], 
     ("peak_tflops.fp32", 0.5, 500, "TFLOP/s", ((1e12, "FLOP/s"), (1e3, "GFLOP/s"), (1e-3, "PFLOP/s"))),
     *((f"{group}.{k}", 0.1, top, "TFLOP/s", ((1e12, "FLOP/s"), (1e3, "GFLOP/s"), (1e-3, "PFLOP/s")))
       for group, names in (("peak_tflops", ("tf32", "fp16", "bf16", "fp8", "fp4")),
-                           ("peak_tflops_fp16_accumulate", ("fp16", "fp8")))
+                           ("peak_tflops_fp16_accumulate", ("fp16", "fp8")),
+                           ("sustained_gemm_tflops", ("tf32", "fp16", "bf16")))
       for k in names
       for top in ({"fp8": 50_000, "fp4": 100_000}.get(k, 20_000),)),
 )
+SUSTAINED_OVER_PEAK = 1.15  # boost headroom: crowd-sourced RTX 4090 / 3090 GEMMs at 1.05x / 1.08x of the rated peak
 _OVERRIDE = "set unusual: true, with the reason in sources.unusual, for real hardware outside it"
 
 
@@ -214,6 +226,14 @@ def _check_plausible(spec: Any) -> None:
             raise KeyValueError(key, f"{_num(value)} TFLOP/s is below {other} ({_num(floor)}); a tensor peak is at "
                                      f"least the one it is listed against (leave it out on cards without that "
                                      f"tensor path, or {_OVERRIDE.replace(' outside it', '')})")
+    sustained = spec.sustained_gemm_tflops
+    for k in ("tf32", "fp16", "bf16") if sustained is not None else ():
+        value, peak = getattr(sustained, k), getattr(p, k)
+        # GeForce cards boost above their rated clock: an RTX 4090 sustains up to ~1.05x its rated BF16 peak
+        if value is not None and (peak is None or value > SUSTAINED_OVER_PEAK * peak):
+            limit = f"{SUSTAINED_OVER_PEAK:g}x peak_tflops.{k} ({_num(peak)})" if peak else f"a peak_tflops.{k}"
+            raise KeyValueError(f"sustained_gemm_tflops.{k}", f"{_num(value)} TFLOP/s needs {limit}; a sustained "
+                                                              f"rate is measured on the same path as the peak")
 
 
 def _check_sources(spec: Any, skip: set[str]) -> None:
@@ -256,6 +276,8 @@ class GpuSpec:
     boost_clock_mhz: Pos | None = None
     peak_tflops: PeakTflops
     peak_tflops_fp16_accumulate: Fp16AccumulatePeaks | None = None
+    sustained_gemm_tflops: Annotated[SustainedGemmTflops | None, doc(
+        "measured TFLOP/s of large GEMMs sustained for minutes (the step-time model's GEMM rate)")] = None
     board_power_w: Pos | None = None
     launch_year: Annotated[int, Rule(ge=1990, le=2100)] | None = None
     launch_price_usd: Pos | None = None
