@@ -125,16 +125,21 @@ def gemm_ceiling(gpu: GpuSpec, precision: str) -> float:
     return GEMM_CEILING[gpu.segment][path]
 
 
-def gemm_rate(gpu: GpuSpec, precision: str, cal: Calibration | None) -> float:
-    """Achieved FLOP/s of a large GEMM: a rate measured on this machine (calibration), else one measured for this
-    GPU over minutes (the spec's sustained_gemm_tflops), else peak x ceiling."""
+def gemm_rate_of(gpu: GpuSpec, precision: str, cal: Calibration | None) -> tuple[float, str]:
+    """Achieved FLOP/s of a large GEMM and where it comes from: a rate measured on this machine ("calibration"),
+    else one measured for this GPU over minutes ("sustained": the spec's sustained_gemm_tflops), else peak x
+    ceiling ("ceiling")."""
     key = dtype_key(precision)
     if cal is not None and cal.gemm_tflops.get(key):
-        return cal.gemm_tflops[key] * 1e12
+        return cal.gemm_tflops[key] * 1e12, "calibration"
     sustained = getattr(gpu.sustained_gemm_tflops, key, None) if gpu.sustained_gemm_tflops is not None else None
     if sustained:
-        return float(sustained) * 1e12
-    return (gpu.peak_flops(precision) or 0.0) * gemm_ceiling(gpu, precision)
+        return float(sustained) * 1e12, "sustained"
+    return (gpu.peak_flops(precision) or 0.0) * gemm_ceiling(gpu, precision), "ceiling"
+
+
+def gemm_rate(gpu: GpuSpec, precision: str, cal: Calibration | None) -> float:
+    return gemm_rate_of(gpu, precision, cal)[0]
 
 
 def bandwidth(gpu: GpuSpec, cal: Calibration | None) -> float:

@@ -6,7 +6,7 @@ from gpt2budget.core.check import CheckInputs
 from gpt2budget.core.memory import param_bytes, phase_model
 from gpt2budget.core.result import CheckResult
 from gpt2budget.core.shape import Shape
-from gpt2budget.core.steptime import OPTIMIZER_BYTES, accesses_bytes, alignment, dtype_key, gemm_ceiling, gemm_rate
+from gpt2budget.core.steptime import OPTIMIZER_BYTES, accesses_bytes, alignment, gemm_ceiling, gemm_rate_of
 from gpt2budget.options import RunOptions
 from gpt2budget.units import fmt_bytes, fmt_sci, fmt_seconds
 
@@ -84,15 +84,14 @@ def explain_lines(ci: CheckInputs, r: CheckResult) -> list[str]:
     return lines
 
 
-def rate_origin(ci: CheckInputs) -> str:
-    """Where the GEMM rate comes from (the order gemm_rate looks in)."""
-    key = dtype_key(ci.options.precision)
-    if ci.calibration is not None and ci.calibration.gemm_tflops.get(key):
-        return "measured by gpt2budget measure --calibrate"
-    sustained = ci.gpu.sustained_gemm_tflops
-    if sustained is not None and getattr(sustained, key, None):
-        return "sustained for minutes, measured: the spec's sustained_gemm_tflops"
-    return f"peak x {gemm_ceiling(ci.gpu, ci.options.precision):.2f}, Bekman's and gpu-fryer's achieved fractions"
+def rate_words(ci: CheckInputs) -> str:
+    """The GEMM rate and where it comes from (gemm_rate_of's order)."""
+    rate, origin = gemm_rate_of(ci.gpu, ci.options.precision, ci.calibration)
+    words = {"calibration": "measured by gpt2budget measure --calibrate",
+             "sustained": "sustained for minutes, measured: the spec's sustained_gemm_tflops",
+             "ceiling": f"peak x {gemm_ceiling(ci.gpu, ci.options.precision):.2f}, the fraction GPUs of its kind "
+                        f"achieve: Bekman, gpu-fryer, crowd benchmarks"}[origin]
+    return f"{rate / 1e12:.4g} TFLOP/s ({words})"
 
 
 def step_time_lines(ci: CheckInputs, r: CheckResult) -> list[str]:
@@ -118,7 +117,7 @@ def step_time_lines(ci: CheckInputs, r: CheckResult) -> list[str]:
         f"micro-steps = ceil(batch tokens / (micro-batch x seq x GPUs)) = ceil({ci.batch_tokens:.0f} / ({o.micro_batch} x "
         f"{o.seq} x {o.gpus})) = {th.micro_steps}",
         f"matmul = Σ GEMMs max(2·m·k·n / GEMM rate, bytes / bandwidth) x micro-steps; GEMM rate "
-        f"{gemm_rate(ci.gpu, o.precision, ci.calibration) / 1e12:.4g} TFLOP/s ({rate_origin(ci)}){aligned} = "
+        f"{rate_words(ci)}{aligned} = "
         f"{fmt_seconds(b['matmul'])}  (roofline)",
         f"attention = {attention} = {fmt_seconds(b['attention'])}",
         f"memory-bound = bytes of {ci.stack.id}'s non-matmul kernels / (bandwidth x S/(S + 1.6 MB), >= 2.5 us each)"
