@@ -57,9 +57,11 @@ AMD_TENSOR_CEILING = 0.55
 # 273 TFLOP/s against 398 after a 22-element change of one dimension (0.69). One that is not even a multiple of
 # 8 elements (16 bytes) also loses the vectorized loads: nanoGPT's odd 50,257-token head took ~40% of a step on
 # an A100 and padding it to 50,304 made the step ~25% faster (nanoGPT commit 77e7e04c), so the head ran
-# (0.75 - 0.6) / 0.4 = 0.375 of its padded speed. Our held-out compiled H200 steps (unpadded) agree: 3% median
-# error at 0.375 against 10% at 0.5 and 17% at 0.69. (Karpathy's 2024 build-nanogpt video saw only ~3%, 96 to
-# 93 ms, from the same padding: the penalty depends on the cuBLAS kernel chosen, so this is the cautious figure.)
+# (0.75 - 0.6) / 0.4 = 0.375 of its padded speed (0.5 if "25% faster" meant 1.25x the speed). Our held-out H200
+# steps (all unpadded) prefer the lower figures: median / worst error of the compiled ones 6% / 11% at 0.375,
+# 5% / 13% at 0.5, 13% / 16% at 0.69; of all 73, median 16% at 0.375, 17% at 0.5 and 0.69. (Karpathy's 2024
+# build-nanogpt video saw only ~3%, 96 to 93 ms, from the same padding: the penalty depends on the cuBLAS
+# kernel chosen, so this is the cautious figure.)
 MISALIGNED_GEMM_FACTOR = 0.69
 UNALIGNED_GEMM_FACTOR = 0.375
 BANDWIDTH_CEILING = 0.90  # cccl #7391/#9210: 87-93% for >= 2^28 elements
