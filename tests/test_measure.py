@@ -185,3 +185,14 @@ def test_measure_refuses_what_it_cannot_run(cli, tiny_dir):
         if "needs PyTorch" in r.err:
             pytest.skip("torch is not installed")
         assert r.code == 2 and option in r.err and "Traceback" not in r.err
+
+
+def test_calibration_gemms_run_back_to_back_and_time_the_second_half():
+    """The GEMM rate is a sustained one: the call runs repeatedly for the window and only the second half is
+    timed (no assertion on wall time: the count of calls and a positive time per call)."""
+    torch = pytest.importorskip("torch")
+    from gpt2budget.measure import _sustained
+
+    calls = []
+    per_call = _sustained(lambda: calls.append(1), torch.device("cpu"), 0.01)
+    assert per_call > 0 and len(calls) >= 17 and (len(calls) - 1) % 8 == 0
