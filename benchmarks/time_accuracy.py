@@ -71,7 +71,7 @@ def errors(pts: list[dict], gpu_id: str, specs, overrides: dict | None = None) -
 
 GRID = {"dispatch_us_per_op": [float(x) for x in range(24, 61, 3)],
         "recompute_ops_per_layer": [float(x) for x in range(0, 121, 15)],
-        "eager_bytes_per_fp32_flop": [None] + [x / 1000 for x in range(40, 501, 20)]}
+        "eager_bytes_per_fp32_flop": [None] + [x / 1000 for x in range(40, 501, 20)] + [0.6, 0.8, 1.0, 1.5]}
 
 
 def fit(pts: list[dict], gpu_id: str, specs) -> dict:
