@@ -107,6 +107,12 @@ PUBLISHED = (
      dict(gpu="a100-sxm-80gb", model="gpt2-large", micro_batch=32, batch_tokens=524288, **LLMC), 524288 / 1.7),
     ("llm.c 1558M, 8x H100, 2.80 s per 1,048,576-token step (#677)",
      dict(gpu="h100-sxm", model="gpt2-xl", micro_batch=16, batch_tokens=1048576, **LLMC), 1048576 / 2.80),
+    # a user's report in karpathy/nanoGPT issue #182 (2 Mar 2023): "on 1x 4090 GPU, I am getting 29% MFU while
+    # training GPT-2 124M": nanoGPT's estimate_mfu against the A100's 312 TFLOP/s, with 6·N + 12·L·H·Q·T FLOPs per
+    # token (N without the position embeddings, vocabulary padded to 50,304) = 855 MFLOP; train.py's defaults
+    ("nanoGPT #182: 124M, 1x RTX 4090, a user's '29% MFU' (of 312 TFLOP/s)",
+     dict(gpu="rtx-4090", model="gpt2", stack="nanogpt", gpus=1, micro_batch=12, batch_tokens=491520),
+     0.29 * 312e12 / (6 * (124_475_904 - 1024 * 768) + 12 * 12 * 12 * 64 * 1024)),
     ("nanoGPT README: 124M, 8x A100 40GB, 600k x 491,520 tokens in ~4 d",
      dict(gpu="a100-sxm-40gb", model="gpt2", stack="nanogpt", gpus=8, micro_batch=12, batch_tokens=491520,
           attention="eager", optimizer="adamw", vocab_multiple=1),
