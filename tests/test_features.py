@@ -90,8 +90,8 @@ PUBLISHED = [
 def test_published_runs_validation(cli, gpu, gpus, model, extra, mb, batch, tokens, seconds, source):
     """Validation: no step-time constant was fitted to these runs. The step-time model predicts llm.c's runs
     in 0.76-0.87x of their published time (faster than they ran: llm.c's memory-bound kernels reach less of the
-    bandwidth than the model's curve), a user's RTX 4090 nanoGPT report in 0.81x and the nanoGPT README run in 0.96x (benchmarks/time_accuracy.py); this
-    pins that the gap does not grow, and the README states it."""
+    bandwidth than the model's curve), a user's RTX 4090 nanoGPT report in 0.81x and the nanoGPT README run in
+    0.96x (benchmarks/time_accuracy.py); this pins that the gap does not grow, and the README states it."""
     doc = cli("check", "--gpu", gpu, "--gpus", str(gpus), "--model", model, *extra, "--tokens", str(tokens),
               "--micro-batch", str(mb), "--batch-tokens", str(batch), "--format", "json", "--no-advice").json()
     ratio = doc["requirements"]["custom"]["wall_time_hours"] * 3600 / seconds
