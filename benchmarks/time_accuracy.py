@@ -135,6 +135,38 @@ def published_prediction(specs, gpu: str, model: str, stack: str, gpus: int, mic
     return st.tokens_per_second, st.mfu
 
 
+def shipped_lines(specs, h100: list[dict], h200: list[dict]) -> list[str]:
+    """The error with the shipped constants: on the calibration steps, and on the H200 steps by group."""
+    lines = [f"  H100, hf (calibration data)       {summary(errors(h100, 'h100-sxm', specs))}"]
+    groups: dict[str, list[dict]] = {}
+    for p in h200:
+        fit_points = p["model"] == "gpt2" and p["batch"] <= 4  # nanogpt's CPU cost per kernel was fitted on these
+        key = (("nanogpt compiled, gpt2 b1/b4 (fit)" if fit_points else "nanogpt compiled, others")
+               if p["attn"].startswith("nanogpt") else
+               "hf LoRA" if p.get("finetune", "none") != "none" else
+               "hf seq 512" if p["seq"] == 512 else "hf other options")
+        groups.setdefault(key, []).append(p)
+    all200: list[float] = []
+    for key, pts in groups.items():
+        e = errors(pts, "h200-sxm", specs)
+        fitted = "(fit)" in key
+        if not fitted:
+            all200 += e
+        lines.append(f"  H200, {key:27s} {summary(e)}   ({'calibration' if fitted else 'held out'})")
+    lines.append(f"  H200, all held out {'':14s} {summary(all200)}   (held out)")
+    return lines
+
+
+def published_lines(specs) -> list[str]:
+    """Each published run: tokens/s predicted against published, and MFU predicted and as published."""
+    lines = []
+    for label, args, published in PUBLISHED:
+        pred, mfu = published_prediction(specs, **args)
+        lines.append(f"  {label:66s} {pred:10,.0f} / {published:10,.0f} = {pred / published:.2f}x"
+                     f"   MFU {100 * mfu:2.0f}% / {100 * mfu * published / pred:2.0f}%")
+    return lines
+
+
 def main() -> None:
     specs = load_specs()
     h100 = points("h100_gpt2_training_memory.jsonl")
@@ -157,28 +189,9 @@ def main() -> None:
         if sub:
             print(f"  {label:12s} {summary(sub)}")
     print("\nWith the shipped constants (configs/stacks/*.yaml):")
-    print(f"  H100, hf (calibration data)       {summary(errors(h100, 'h100-sxm', specs))}")
-    groups: dict[str, list[dict]] = {}
-    for p in h200:
-        fit_points = p["model"] == "gpt2" and p["batch"] <= 4  # nanogpt's CPU cost per kernel was fitted on these
-        key = (("nanogpt compiled, gpt2 b1/b4 (fit)" if fit_points else "nanogpt compiled, others")
-               if p["attn"].startswith("nanogpt") else
-               "hf LoRA" if p.get("finetune", "none") != "none" else
-               "hf seq 512" if p["seq"] == 512 else "hf other options")
-        groups.setdefault(key, []).append(p)
-    all200: list[float] = []
-    for key, pts in groups.items():
-        e = errors(pts, "h200-sxm", specs)
-        fitted = "(fit)" in key
-        if not fitted:
-            all200 += e
-        print(f"  H200, {key:27s} {summary(e)}   ({'calibration' if fitted else 'held out'})")
-    print(f"  H200, all held out {'':14s} {summary(all200)}   (held out)")
+    print("\n".join(shipped_lines(specs, h100, h200)))
     print("\nPublished runs (tokens/s predicted / published; MFU predicted, and as published):")
-    for label, args, published in PUBLISHED:
-        pred, mfu = published_prediction(specs, **args)
-        print(f"  {label:66s} {pred:10,.0f} / {published:10,.0f} = {pred / published:.2f}x"
-              f"   MFU {100 * mfu:2.0f}% / {100 * mfu * published / pred:2.0f}%")
+    print("\n".join(published_lines(specs)))
     if "--fit" in sys.argv:
         print("\nBest hf constants on all H100 steps:", fit(h100, "h100-sxm", specs))
     if "--points" in sys.argv:

@@ -140,12 +140,26 @@ def _points(name):
     return [r for r in rows if r.get("status") == "ok" and r.get("step_s")]
 
 
-def _rel_errors(specs, name, gpu):
+def _benchmark():
     import importlib.util
     spec = importlib.util.spec_from_file_location("time_accuracy", Path(__file__).parents[1] / "benchmarks" / "time_accuracy.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    return mod.errors(_points(name), gpu, specs)
+    return mod
+
+
+def _rel_errors(specs, name, gpu):
+    return _benchmark().errors(_points(name), gpu, specs)
+
+
+def test_the_readme_accuracy_figures_are_the_benchmarks(specs):
+    """The README's accuracy block shows what benchmarks/time_accuracy.py prints now, for the shipped constants and
+    the published runs (the held-out folds refit constants and take too long for a test)."""
+    mod = _benchmark()
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    lines = mod.shipped_lines(specs, _points("h100_gpt2_training_memory.jsonl"), _points("h200_gpt2_training.jsonl"))
+    for line in lines + mod.published_lines(specs):
+        assert line in readme, line
 
 
 def test_calibration_h100_steps_within_the_fitted_error(specs):
