@@ -158,19 +158,29 @@ def updated(text: str) -> str:
 PYTHON_EXAMPLE = re.compile(r"(## From Python.*?```python\n)(.*?)(```.*?prints\n\n```text\n)(.*?)(```)", re.S)
 
 
-def python_example_updated(text: str) -> str:
-    """The "From Python" section's printed block replaced by what its code prints now (tests/test_api.py checks
-    the same)."""
+def python_example(text: str) -> tuple[str, str] | None:
+    """The "From Python" section's code and the output the README shows for it."""
+    m = PYTHON_EXAMPLE.search(text)
+    return (m.group(2), m.group(4)) if m else None
+
+
+def python_example_prints(code: str) -> str:
     import contextlib
     import io
 
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(code, "README.md (From Python)", "exec"), {})
+    return out.getvalue()
+
+
+def python_example_updated(text: str) -> str:
+    """The "From Python" section's printed block replaced by what its code prints now (tests/test_api.py checks
+    the same)."""
     m = PYTHON_EXAMPLE.search(text)
     if m is None:
         return text
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        exec(compile(m.group(2), "README.md (From Python)", "exec"), {})
-    return text[:m.start(4)] + out.getvalue() + text[m.end(4):]
+    return text[:m.start(4)] + python_example_prints(m.group(2)) + text[m.end(4):]
 
 
 def diff(expected: list[str], actual: list[str]) -> str:

@@ -1,27 +1,17 @@
 """The library API: the README's Python example runs and prints what the README says; the CLI and the API agree."""
 
-import contextlib
-import io
-import re
 from pathlib import Path
+
+import readme_examples as rx
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
-def _blocks():
-    text = README.read_text()
-    section = text[text.index("## From Python"):text.index("## Development")]
-    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
-    printed = re.search(r"prints\n\n```text\n(.*?)```", section, re.S).group(1)
-    return code, printed
-
-
 def test_readme_python_example_prints_what_it_says():
-    code, printed = _blocks()
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        exec(compile(code, "README.md (From Python)", "exec"), {})
-    assert out.getvalue() == printed
+    found = rx.python_example(README.read_text())
+    assert found is not None, "README has no From Python example"
+    code, printed = found
+    assert rx.python_example_prints(code) == printed
 
 
 def test_the_cli_and_the_api_give_the_same_document(cli):

@@ -67,6 +67,7 @@ if TYPE_CHECKING:
     from gpt2budget.core.check import CheckInputs
     from gpt2budget.core.result import CheckResult
     from gpt2budget.specs.catalog import Specs
+    from gpt2budget.specs.definitions import GpuSpec
 
 EPILOG = ("Exit codes: 0 success, 2 usage error, 3 spec (YAML) error, 4 not feasible (only with "
           "--fail-if-infeasible).")
@@ -193,7 +194,7 @@ def print_result(r: "CheckResult", fmt: Fmt, output: str | None, no_color: bool,
 # --- catalogues ---------------------------------------------------------------------------------------------
 
 
-def link_words(g: Any) -> str:
+def link_words(g: "GpuSpec") -> str:
     """How this GPU reaches another, as the step-time model's communication term sees it (per direction)."""
     if g.gpu_link != "none":
         return f"{g.gpu_link_gb_per_s:g} {g.gpu_link}"

@@ -156,6 +156,11 @@ def memory_kernel_s(nbytes: float, bw: float) -> float:
     return max(KERNEL_FLOOR_S, (nbytes + BANDWIDTH_HALF_BYTES) / bw)
 
 
+def operand_bytes(precision: str) -> float:
+    """Bytes per matmul operand element: fp32 and tf32 keep 4-byte operands, the 16-bit paths 2."""
+    return 4.0 if precision in ("fp32", "tf32") else 2.0
+
+
 def alignment(dim: int, elem: float) -> float:
     """Speed of a GEMM with this dimension relative to an aligned one (fp32 runs no tensor-core tiles)."""
     if elem == 4.0 or dim % 64 == 0:
@@ -208,7 +213,7 @@ def _setup_cached(gpu: GpuSpec, stack: StackSpec, precision: str, shape: Shape) 
 def _setup(gpu: GpuSpec, stack: StackSpec, precision: str, shape: Shape, cal: Calibration | None) -> _Setup:
     prof = stack.step_time
     rate, bw = gemm_rate(gpu, precision, cal), bandwidth(gpu, cal)
-    elem = 4.0 if precision in ("fp32", "tf32") else 2.0
+    elem = operand_bytes(precision)
     measured = (cal.dispatch_us_per_op or {}).get(stack.id) if cal is not None else None
     return _Setup(
         rate=rate, bw=bw, ebw=elementwise_bandwidth(gpu, stack, precision, bw), elem=elem,

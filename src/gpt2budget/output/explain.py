@@ -6,7 +6,14 @@ from gpt2budget.core.check import CheckInputs
 from gpt2budget.core.memory import param_bytes, phase_model
 from gpt2budget.core.result import CheckResult
 from gpt2budget.core.shape import Shape
-from gpt2budget.core.steptime import OPTIMIZER_BYTES, accesses_bytes, alignment, gemm_ceiling, gemm_rate_of
+from gpt2budget.core.steptime import (
+    OPTIMIZER_BYTES,
+    accesses_bytes,
+    alignment,
+    gemm_ceiling,
+    gemm_rate_of,
+    operand_bytes,
+)
 from gpt2budget.options import RunOptions
 from gpt2budget.units import fmt_bytes, fmt_sci, fmt_seconds
 
@@ -99,7 +106,7 @@ def step_time_lines(ci: CheckInputs, r: CheckResult) -> list[str]:
     o, th, c = ci.options, r.throughput, r.compute
     b = th.breakdown
     prof = ci.stack.step_time
-    elem = 4.0 if o.precision in ("fp32", "tf32") else 2.0
+    elem = operand_bytes(o.precision)
     vocab = Shape.of(ci.model, o.seq, ci.stack.vocab_multiple).vocab
     slow = [f"{what} {dim:,} at {alignment(dim, elem):.3g}" for what, dim in (("h", ci.model.n_embd), ("vocabulary", vocab))
             if alignment(dim, elem) < 1.0]

@@ -188,7 +188,7 @@ _PLAUSIBLE: tuple[tuple[str, float, float, str, tuple[tuple[float, str], ...]], 
     *((f"{group}.{k}", 0.1, top, "TFLOP/s", ((1e12, "FLOP/s"), (1e3, "GFLOP/s"), (1e-3, "PFLOP/s")))
       for group, names in (("peak_tflops", ("tf32", "fp16", "bf16", "fp8", "fp4")),
                            ("peak_tflops_fp16_accumulate", ("fp16", "fp8")),
-                           ("sustained_gemm_tflops", ("tf32", "fp16", "bf16")))
+                           ("sustained_gemm_tflops", tuple(f.name for f in fields(SustainedGemmTflops))))
       for k in names
       for top in ({"fp8": 50_000, "fp4": 100_000}.get(k, 20_000),)),
 )
@@ -227,7 +227,7 @@ def _check_plausible(spec: Any) -> None:
                                      f"least the one it is listed against (leave it out on cards without that "
                                      f"tensor path, or {_OVERRIDE.replace(' outside it', '')})")
     sustained = spec.sustained_gemm_tflops
-    for k in ("tf32", "fp16", "bf16") if sustained is not None else ():
+    for k in (f.name for f in fields(SustainedGemmTflops)) if sustained is not None else ():
         value, peak = getattr(sustained, k), getattr(p, k)
         # GeForce cards boost above their rated clock: an RTX 4090 sustains up to ~1.05x its rated BF16 peak
         if value is not None and (peak is None or value > SUSTAINED_OVER_PEAK * peak):
