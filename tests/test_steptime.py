@@ -60,6 +60,28 @@ def test_pcie_without_p2p_costs_more_communication_than_nvlink(specs):
     assert b.breakdown["communication"] > 5 * a.breakdown["communication"] > 0
 
 
+def test_a_collective_after_the_backward_is_exposed_whole(specs):
+    """llm.c reduce-scatters after the whole backward (train_gpt2.cu at a0d5dbb): none of it hides behind
+    compute, where PyTorch DDP's bucketed all-reduce hides all but its last bucket. Same GPU, model, GPUs and
+    gradient bytes (16-bit), so the exposed time differs by the overlap alone."""
+    from dataclasses import replace
+    llmc = specs.stacks.get("llmc", "--stack")
+    assert llmc.step_time.grad_comm_overlap == 0.0
+    ddp = replace(llmc, step_time=replace(llmc.step_time, grad_comm_overlap=0.8))
+    m, gpu = specs.models.get("gpt2", "--model"), specs.gpus.get("a100-sxm-80gb", "--gpu")
+    o = RunOptions(gpus=8, micro_batch=64, zero=1, precision="amp-bf16", optimizer="adamw-fused")
+    shape = Shape.of(m, o.seq, llmc.vocab_multiple)
+    n = float(n_params(Shape.of(m, m.n_ctx)))
+    exposed = step_time(shape, n, gpu, llmc, o, batch_tokens=524288).breakdown["communication"]
+    hidden = step_time(shape, n, gpu, ddp, o, batch_tokens=524288).breakdown["communication"]
+    # ring: 2(g-1)/g of the bf16 gradients over NVLink at 80% of 300 GB/s, plus one collective's latency per
+    # 25 MiB bucket
+    bus = gpu.gpu_link_gb_per_s * 1e9 * 0.8
+    buckets = -(-2 * n // (25 * 2**20))
+    assert exposed == pytest.approx(15e-6 * buckets + 2 * 7 / 8 * 2 * n / bus, rel=1e-9)
+    assert hidden == pytest.approx(0.2 * exposed, rel=1e-9)
+
+
 def test_gradient_accumulation_amortizes_the_optimizer(specs):
     one = st(specs, micro_batch=8, batch_tokens=8 * 1024)
     many = st(specs, micro_batch=8, batch_tokens=64 * 8 * 1024)

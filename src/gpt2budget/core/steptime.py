@@ -80,7 +80,6 @@ NO_P2P_BUS_FRACTION = 12.7 / 31.5  # tinygrad PR #22: P2P off plateaus ~12.7 GB/
 HOST_COPY_EFFICIENCY = 0.80  # pinned host-device copies reach ~80-89% of PCIe (Bekman)
 INTER_NODE_GB_PER_S = 25.0  # one 200 Gb/s InfiniBand HDR adapter per GPU (DGX A100 reference design)
 COLLECTIVE_LATENCY_S = 15e-6  # nccl-tests: ~11-20 us per small collective
-DDP_OVERLAP = 0.8  # DDP overlaps bucketed all-reduce with backward; the last bucket (~20%) is exposed
 # CPU Adam parameters per second: server DeepSpeed PR #735 (11.6B in 8.2 s = 1.4e9/s); desktop: DeepSpeed #1635
 # (a 1.35B model's offloaded step took 22.8 s on a Xeon Silver 4210R + RTX 3090): we assume 0.25e9/s.
 HOST_ADAM_PARAMS_PER_S = {"datacenter": 1.4e9, "workstation": 0.5e9, "consumer": 0.25e9}
@@ -381,7 +380,8 @@ def step_time(shape: Shape, n_model: float, gpu: GpuSpec, stack: StackSpec, o: R
         grad_bytes = n_train * (2.0 if elem == 2.0 else 4.0)
         ring = 2.0 * (g - 1) / g
         allreduce = COLLECTIVE_LATENCY_S * math.ceil(grad_bytes / (25 * 2**20)) + ring * grad_bytes / bus
-        exposed = max(allreduce - DDP_OVERLAP * g_bwd, (1 - DDP_OVERLAP) * allreduce)
+        overlap = prof.grad_comm_overlap  # DDP hides all but its last bucket; llm.c hides none
+        exposed = max(allreduce - overlap * g_bwd, (1 - overlap) * allreduce)
         comm_s = exposed
         if o.zero >= 3:
             gather = (g - 1) / g * 2.0 * n_model / bus

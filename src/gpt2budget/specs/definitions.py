@@ -430,6 +430,10 @@ class StepTimeProfile:
         "eager PyTorch's unfused elementwise kernels (TensorIterator; under autocast its unvectorized "
         "dynamic-cast path) add SM issue time to their memory traffic: this many bytes per FP32 FLOP/s, "
         "as seconds per byte 1/bandwidth + 1/(this x FP32 peak)")] = None
+    # PyTorch DDP overlaps its bucketed all-reduce with the backward and exposes the last bucket (~20%); llm.c
+    # (train_gpt2.cu at a0d5dbb) reduce-scatters after the whole backward and all-gathers after the update: 0
+    grad_comm_overlap: Annotated[float, Rule(ge=0, le=1, description=(
+        "fraction of the data-parallel gradient collective hidden behind the backward, from 0 to 1"))] = 0.8
     source: str
 
 
