@@ -1,11 +1,10 @@
 """Step-time accuracy: predicted against measured training steps, with the error on held-out folds.
 
 Data: tests/data/h100_gpt2_training_memory.jsonl (65 H100 steps, Hugging Face stack; the hf stack's three
-calibrated constants, `dispatch_us_per_op`, `recompute_ops_per_layer` and `eager_bytes_per_fp32_flop`, are fitted
-on them) and
-tests/data/h200_gpt2_training.jsonl (held out entirely: another GPU, fused AdamW, seq 512, pure bf16, eager
-attention, SGD, TF32, dropout, LoRA and compiled nanoGPT; two compiled gpt2 steps calibrate nanogpt's CPU cost
-per kernel and are reported apart). Each measured point is one optimizer step per
+calibrated constants, `dispatch_us_per_op`, `recompute_ops_per_layer` and `eager_bytes_per_fp32_flop`, are
+fitted on them) and tests/data/h200_gpt2_training.jsonl (held out: another GPU, fused AdamW, seq 512, pure
+bf16, eager attention, SGD, TF32, dropout, LoRA and compiled nanoGPT; two compiled gpt2 steps calibrate
+nanogpt's CPU cost per kernel and are reported apart). Each measured point is one optimizer step per
 micro-batch, so predictions use batch_tokens = micro_batch x seq.
 
 Folds: the three hf constants are refitted with one model size left out, and the error reported on that size.
