@@ -178,6 +178,7 @@ def gemm_s(m: float, k: float, n: float, rate: float, bw: float, elem: float, al
 
 class _Layer(NamedTuple):
     gemm_fwd: float
+    gemm_recompute: float  # the forward GEMMs a checkpointed layer's recompute runs
     gemm_bwd: float
     attn_fwd: float
     attn_bwd: float
@@ -237,12 +238,18 @@ def _layer_times(shape: Shape, stack: StackSpec, attention: str, seq: int, su: _
     h, T = float(shape.n_embd), tokens
     rate, bw, elem, aligned = su.rate, su.bw, su.elem, su.aligned
     # GPT-2 block matmuls (Radford et al. 2019): c_attn h->3h, attn.c_proj h->h, c_fc h->4h, mlp.c_proj 4h->h
-    fwd = dgrad = wgrad = 0.0
+    fwd = dgrad = wgrad = last = 0.0
     for k, n in ((h, 3 * h), (h, h), (h, 4 * h), (4 * h, h)):
-        fwd += gemm_s(T, k, n, rate, bw, elem, aligned)
+        last = gemm_s(T, k, n, rate, bw, elem, aligned)
+        fwd += last
         dgrad += gemm_s(T, n, k, rate, bw, elem, aligned)
         if not frozen:
             wgrad += gemm_s(k, T, n, rate, bw, elem, aligned)
+    # PyTorch's non-reentrant checkpoint stops its recompute once the last tensor backward needs is rebuilt
+    # (torch.utils.checkpoint, set_checkpoint_early_stop, on by default): autograd saves an op's inputs before
+    # running it, so the block's last matmul (MLP c_proj, 4h -> h: a third of the forward's GEMM FLOPs) and what
+    # follows it are never re-run (counted with a dispatch-mode trace of transformers' GPT2Block: 3 of 4 addmm)
+    recompute_gemm = fwd - last if prof.checkpoint_early_stop else fwd
     # attention: QK^T and AV, 2·2·B·s²·h FLOPs forward, half of it under the causal mask (FA2 §3.1)
     b, s = T / seq, float(seq)
     if attention == "flash":
@@ -258,7 +265,7 @@ def _layer_times(shape: Shape, stack: StackSpec, attention: str, seq: int, su: _
     bwd_ops = max(1.0, prof.ops_per_layer_backward - 9)
     m_fwd = fwd_ops * memory_kernel_s(T * su.fwd_bytes / fwd_ops, su.ebw)
     m_bwd = bwd_ops * memory_kernel_s(T * su.bwd_bytes / bwd_ops, su.ebw)
-    return _Layer(fwd, dgrad + wgrad, a_fwd, a_bwd, m_fwd, m_bwd)
+    return _Layer(fwd, recompute_gemm, dgrad + wgrad, a_fwd, a_bwd, m_fwd, m_bwd)
 
 
 def elementwise_bandwidth(gpu: GpuSpec, stack: StackSpec, precision: str, bw: float) -> float:
@@ -330,7 +337,7 @@ def step_time(shape: Shape, n_model: float, gpu: GpuSpec, stack: StackSpec, o: R
     # GPU seconds per micro-step by phase: forward layers, head + loss, backward layers (recompute included)
     g_fwd = L * (lay.gemm_fwd + lay.attn_fwd + lay.mem_fwd)
     g_head = head_fwd + head_bwd + head_mem
-    g_bwd = L * (lay.gemm_bwd + lay.attn_bwd + lay.mem_bwd + recompute * (lay.gemm_fwd + lay.attn_fwd + lay.mem_fwd))
+    g_bwd = L * (lay.gemm_bwd + lay.attn_bwd + lay.mem_bwd + recompute * (lay.gemm_recompute + lay.attn_fwd + lay.mem_fwd))
     qlora_s = 0.0
     if o.finetune == "qlora":  # NF4 weights dequantized to 16 bits before each forward and backward matmul
         qlora_s = (2 + recompute) * memory_kernel_s(12 * h * h * L * 2.5, bw)
@@ -390,7 +397,7 @@ def step_time(shape: Shape, n_model: float, gpu: GpuSpec, stack: StackSpec, o: R
     total_gpu = micro_steps * gpu_micro
     dispatch_exposed = micro_steps * (micro - gpu_micro)
     # split GPU time into its kinds, in proportion within each micro-step
-    matmul = micro_steps * (L * (lay.gemm_fwd + lay.gemm_bwd + recompute * lay.gemm_fwd) + head_fwd + head_bwd)
+    matmul = micro_steps * (L * (lay.gemm_fwd + lay.gemm_bwd + recompute * lay.gemm_recompute) + head_fwd + head_bwd)
     attention = micro_steps * L * (lay.attn_fwd + lay.attn_bwd + recompute * lay.attn_fwd)
     memory_bound = total_gpu - matmul - attention + (micro_steps - 1) * accum
     breakdown = {"matmul": matmul, "attention": attention, "memory_bound": memory_bound,

@@ -430,6 +430,9 @@ class StepTimeProfile:
         "eager PyTorch's unfused elementwise kernels (TensorIterator; under autocast its unvectorized "
         "dynamic-cast path) add SM issue time to their memory traffic: this many bytes per FP32 FLOP/s, "
         "as seconds per byte 1/bandwidth + 1/(this x FP32 peak)")] = None
+    checkpoint_early_stop: Annotated[bool, doc(
+        "full checkpointing stops its recompute once the last saved tensor is rebuilt, skipping the block's last "
+        "matmul (PyTorch's non-reentrant torch.utils.checkpoint: true; reentrant checkpointing: false)")] = True
     # PyTorch DDP overlaps its bucketed all-reduce with the backward and exposes the last bucket (~20%); llm.c
     # (train_gpt2.cu at a0d5dbb) reduce-scatters after the whole backward and all-gathers after the update: 0
     grad_comm_overlap: Annotated[float, Rule(ge=0, le=1, description=(
