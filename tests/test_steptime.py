@@ -329,3 +329,14 @@ def test_explain_names_alignment_and_eager_attention(cli):
     assert "vocabulary 50,257 at 0.375" in out
     assert "28 B forward and 40 B backward per s x s score element (hf's profile)" in out
     assert "1/(0.22 B/FLOP x FP32 peak)" in out
+
+
+def test_explain_names_the_recompute_and_the_collective_overlap(cli):
+    full = cli("check", "--gpu", "4090", "--model", "gpt2", "--checkpointing", "full", "--explain").out
+    assert "checkpointing re-runs each layer's forward GEMMs but its last (MLP c_proj" in full
+    plain = cli("check", "--gpu", "4090", "--model", "gpt2", "--explain").out
+    assert "re-runs" not in plain
+    ddp = cli("check", "--gpu", "a100-sxm-80gb", "--model", "gpt2", "--gpus", "8", "--explain").out
+    assert "less the 80% hf overlaps with backward" in ddp
+    llmc = cli("check", "--gpu", "a100-sxm-80gb", "--model", "gpt2", "--gpus", "8", "--stack", "llmc", "--explain").out
+    assert "none of it hidden (llmc runs it after the backward)" in llmc

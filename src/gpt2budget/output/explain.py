@@ -112,6 +112,11 @@ def step_time_lines(ci: CheckInputs, r: CheckResult) -> list[str]:
             if alignment(dim, elem) < 1.0]
     aligned = (f"; dimensions not a multiple of 64 run slower: {', '.join(slow)} (Bekman; nanoGPT 77e7e04c)"
                if slow else "")
+    recompute = ""
+    if o.checkpointing and ci.stack.checkpointing_level == "full":
+        recompute = ("; checkpointing re-runs each layer's forward GEMMs but its last (MLP c_proj: the recompute "
+                     "stops once backward's tensors are rebuilt)" if prof.checkpoint_early_stop
+                     else "; checkpointing re-runs each layer's forward GEMMs")
     if o.attention == "flash":
         attention = "causal 2·B·s²·h FLOPs per layer at FlashAttention's achieved fraction (x2.5 backward)"
     else:
@@ -124,7 +129,7 @@ def step_time_lines(ci: CheckInputs, r: CheckResult) -> list[str]:
         f"micro-steps = ceil(batch tokens / (micro-batch x seq x GPUs)) = ceil({ci.batch_tokens:.0f} / ({o.micro_batch} x "
         f"{o.seq} x {o.gpus})) = {th.micro_steps}",
         f"matmul = Σ GEMMs max(2·m·k·n / GEMM rate, bytes / bandwidth) x micro-steps; GEMM rate "
-        f"{rate_words(ci)}{aligned} = "
+        f"{rate_words(ci)}{aligned}{recompute} = "
         f"{fmt_seconds(b['matmul'])}  (roofline)",
         f"attention = {attention} = {fmt_seconds(b['attention'])}",
         f"memory-bound = bytes of {ci.stack.id}'s non-matmul kernels / (bandwidth x S/(S + 1.6 MB), >= 2.5 us each)"
