@@ -140,7 +140,7 @@ def step_time_lines(ci: CheckInputs, r: CheckResult) -> list[str]:
         f"{fmt_seconds(b['optimizer'])}",
     ]
     if o.gpus > 1:
-        overlap = ci.stack.step_time.grad_comm_overlap
+        overlap = prof.grad_comm_overlap
         hidden = (f"less the {overlap:.0%} {ci.stack.id} overlaps with backward" if overlap > 0
                   else f"none of it hidden ({ci.stack.id} runs it after the backward)")
         lines.append(f"communication = ring all-reduce 2(g-1)/g x gradient bytes / bus bandwidth, {hidden}"
