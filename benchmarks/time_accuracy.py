@@ -1,13 +1,14 @@
 """Step-time accuracy: predicted against measured training steps, with the error on held-out folds.
 
-Data: tests/data/h100_gpt2_training_memory.jsonl (65 H100 steps, Hugging Face stack; the hf stack's three
-calibrated constants, `dispatch_us_per_op`, `recompute_ops_per_layer` and `eager_bytes_per_fp32_flop`, are
-fitted on them) and tests/data/h200_gpt2_training.jsonl (held out: another GPU, fused AdamW, seq 512, pure
-bf16, eager attention, SGD, TF32, dropout, LoRA and compiled nanoGPT; two compiled gpt2 steps calibrate
-nanogpt's CPU cost per kernel and are reported apart). Each measured point is one optimizer step per
+Data: tests/data/h100_gpt2_training_memory.jsonl (65 H100 steps, Hugging Face stack; three calibrated
+constants are fitted on them: the hf stack's `dispatch_us_per_op` and `recompute_ops_per_layer`, and
+UNALIGNED_GEMM_FACTOR_TMA, the Hopper-class GEMM speed over a dimension off 16 bytes such as the head's
+50,257) and tests/data/h200_gpt2_training.jsonl (held out: another GPU, fused AdamW, seq 512, pure bf16, eager
+attention, SGD, TF32, dropout, LoRA and compiled nanoGPT; two compiled gpt2 steps calibrate nanogpt's CPU cost
+per kernel and are reported apart). Each measured point is one optimizer step per
 micro-batch, so predictions use batch_tokens = micro_batch x seq.
 
-Folds: the three hf constants are refitted with one model size left out, and the error reported on that size.
+Folds: the three constants are refitted with one model size left out, and the error reported on that size.
 
 Usage: python benchmarks/time_accuracy.py [--fit] [--points]   (--fit also prints the best constants on all H100
 data; --points prints every step, predicted and measured)
@@ -22,6 +23,7 @@ import statistics
 import sys
 from pathlib import Path
 
+from gpt2budget.core import steptime
 from gpt2budget.core.shape import Shape, n_params
 from gpt2budget.core.steptime import step_time
 from gpt2budget.options import RunOptions
@@ -44,19 +46,27 @@ def options_of(p: dict) -> tuple[str, RunOptions]:
                              lora_rank=p.get("lora_rank", 8))
 
 
+def use_tma_factor(factor: float) -> None:
+    """Set the Hopper-class unaligned GEMM speed for the predictions that follow (the step-time caches hold it)."""
+    if factor != steptime.UNALIGNED_GEMM_FACTOR_TMA:
+        steptime.UNALIGNED_GEMM_FACTOR_TMA = factor
+        steptime._setup_cached.cache_clear()
+        steptime._layer_times.cache_clear()
+
+
 def predict(p: dict, gpu_id: str, specs, overrides: dict | None = None) -> float:
     from dataclasses import replace
 
     from gpt2budget.core.memory import lora_params
     stack_id, o = options_of(p)
     stack = specs.stacks.get(stack_id, "--stack")
-    if overrides and stack_id == "hf":
+    if overrides:
         ov = dict(overrides)
-        up = ov.pop("backward_upcast", None)
-        st = replace(stack.step_time, **ov)
-        if up is not None:
-            st = replace(st, elementwise_backward={**st.elementwise_backward, "upcast": up})
-        stack = replace(stack, step_time=st)
+        use_tma_factor(ov.pop("unaligned_tma", SHIPPED_TMA))
+        if stack_id == "hf":
+            stack = replace(stack, step_time=replace(stack.step_time, **ov))
+    else:
+        use_tma_factor(SHIPPED_TMA)
     model = specs.models.get(p["model"], "--model")
     shape = Shape.of(model, o.seq)  # every measured step used GPT-2's unpadded 50,257-token vocabulary
     n = float(n_params(Shape.of(model, model.n_ctx)))
@@ -71,17 +81,18 @@ def errors(pts: list[dict], gpu_id: str, specs, overrides: dict | None = None) -
     return [abs(predict(p, gpu_id, specs, overrides) / p["step_s"] - 1) for p in pts]
 
 
-GRID = {"dispatch_us_per_op": [float(x) for x in range(24, 61, 3)],
-        "recompute_ops_per_layer": [float(x) for x in range(0, 121, 15)],
-        "eager_bytes_per_fp32_flop": [None] + [x / 1000 for x in range(40, 501, 20)] + [0.6, 0.8, 1.0, 1.5]}
+SHIPPED_TMA = steptime.UNALIGNED_GEMM_FACTOR_TMA
+GRID = {"unaligned_tma": [0.06, 0.08, 0.10, 0.12, 0.15, 0.18, 0.24, 0.3, 0.375],
+        "dispatch_us_per_op": [float(x) for x in range(24, 61, 3)],
+        "recompute_ops_per_layer": [float(x) for x in range(0, 121, 15)]}
 
 
 def fit(pts: list[dict], gpu_id: str, specs) -> dict:
     """Grid search minimising the mean absolute log error |log(pred/meas)| (symmetric in over- and
     under-prediction; the noisy 3-step medians weigh no more than the rest)."""
     best = None
-    for d, r, k in itertools.product(*GRID.values()):
-        ov = {"dispatch_us_per_op": d, "recompute_ops_per_layer": r, "eager_bytes_per_fp32_flop": k}
+    for u, d, r in itertools.product(*GRID.values()):
+        ov = {"unaligned_tma": u, "dispatch_us_per_op": d, "recompute_ops_per_layer": r}
         score = statistics.fmean(abs(math.log(predict(p, gpu_id, specs, ov) / p["step_s"])) for p in pts)
         if best is None or score < best[0]:
             best = (score, ov)
@@ -98,7 +109,7 @@ def summary(errs: list[float]) -> str:
 # runs behind discussions #481 (124M, ~90 min) and #677 (1558M, 24 h). The nanoGPT README's "about 4 days"
 # (commit d2705bd9, 31 Jan 2023) was a run of the code before flash attention (added 30 Jan, ae06d0b1), fused
 # AdamW (3 Feb, e170e408) and the padded vocabulary (4 Feb, 77e7e04c): compiled eager attention, foreach AdamW
-# and 50,257 logits.
+# and 50,257 logits, which that PyTorch nightly did not pad (Inductor's pad_mm was turned on in May 2023, #101915).
 LLMC = dict(stack="llmc", gpus=8, checkpointing=False)
 PUBLISHED = (
     ("llm.c 124M, 8x A100 80GB, ~300 ms per 524,288-token step (#481)",
@@ -117,16 +128,21 @@ PUBLISHED = (
      0.29 * 312e12 / (6 * (124_475_904 - 1024 * 768) + 12 * 12 * 12 * 64 * 1024)),
     ("nanoGPT README: 124M, 8x A100 40GB, 600k x 491,520 tokens in ~4 d",
      dict(gpu="a100-sxm-40gb", model="gpt2", stack="nanogpt", gpus=8, micro_batch=12, batch_tokens=491520,
-          attention="eager", optimizer="adamw", vocab_multiple=1),
+          attention="eager", optimizer="adamw", vocab_multiple=1, shape_padding=False),
      600e3 * 491520 / (4 * 86400)),
 )
 
 
 def published_prediction(specs, gpu: str, model: str, stack: str, gpus: int, micro_batch: int, batch_tokens: int,
                          attention: str | None = None, optimizer: str | None = None, vocab_multiple: int | None = None,
-                         checkpointing: bool = False) -> tuple[float, float]:
+                         checkpointing: bool = False, shape_padding: bool | None = None) -> tuple[float, float]:
     """Predicted tokens/s and MFU of a published run."""
+    from dataclasses import replace
+
+    use_tma_factor(SHIPPED_TMA)
     s = specs.stacks.get(stack, "--stack")
+    if shape_padding is not None:
+        s = replace(s, step_time=replace(s.step_time, matmul_shape_padding=shape_padding))
     m = specs.models.get(model, "--model")
     o = RunOptions(precision=s.default_precision, optimizer=optimizer or s.default_optimizer,
                    attention=attention or s.default_attention, micro_batch=micro_batch, gpus=gpus,
@@ -174,7 +190,7 @@ def main() -> None:
     h100 = points("h100_gpt2_training_memory.jsonl")
     h200 = points("h200_gpt2_training.jsonl")
     print("Step time, predicted vs measured (relative error |pred/meas - 1|)\n")
-    print("Held-out folds on the H100 steps (hf constants refitted without the model size):")
+    print("Held-out folds on the H100 steps (the three constants refitted without the model size):")
     held: list[float] = []
     for model in ("gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl"):
         train = [p for p in h100 if p["model"] != model]
@@ -183,7 +199,7 @@ def main() -> None:
         e = errors(test, "h100-sxm", specs, ov)
         held += e
         print(f"  {model:12s} {summary(e)}   (fitted: {ov['dispatch_us_per_op']:.0f} us/op, "
-              f"{ov['recompute_ops_per_layer']:.0f} recompute ops/layer, {ov['eager_bytes_per_fp32_flop'] or 0:.3f} B/FLOP)")
+              f"{ov['recompute_ops_per_layer']:.0f} recompute ops/layer, unaligned {ov['unaligned_tma']:.2f})")
     print(f"  {'all folds':12s} {summary(held)}")
     for label, sel in (("micro-batch 1", lambda p: p["batch"] == 1), ("micro-batch >= 16", lambda p: p["batch"] >= 16)):
         sub = [e for p, e in zip(sorted(h100, key=lambda p: ("gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl").index(p["model"])),
@@ -195,7 +211,7 @@ def main() -> None:
     print("\nPublished runs (tokens/s predicted / published; MFU predicted, and as published):")
     print("\n".join(published_lines(specs)))
     if "--fit" in sys.argv:
-        print("\nBest hf constants on all H100 steps:", fit(h100, "h100-sxm", specs))
+        print("\nBest constants on all H100 steps:", fit(h100, "h100-sxm", specs))
     if "--points" in sys.argv:
         for gpu, pts in (("h100-sxm", h100), ("h200-sxm", h200)):
             for p in pts:

@@ -12,6 +12,9 @@ Constants and their sources (see also ../shared/reference/throughput_constants.m
 - GEMM rates: what large matmuls sustain for minutes, measured per GPU where published (the spec's
   sustained_gemm_tflops: huggingface/gpu-fryer's table), else a fraction of the dense peak (Bekman, *ML
   Engineering*, "Maximum Achievable Matmul FLOPS"; gpu-fryer's H100; this project's H100 fp32: 51 TFLOP/s).
+- GEMM alignment: a dimension off 128 bytes runs at 0.69 (Bekman), off 16 bytes at 0.375 (nanoGPT 77e7e04c), and
+  at 0.12 on Hopper-class GPUs, whose TMA kernels then fall back to Ampere-style ones (kestrel #143; fitted on our
+  H100 steps); torch.compile pads such dimensions to 16 bytes (the stack's matmul_shape_padding).
 - memory-bound kernels: 90% of the memory bandwidth for large tensors, half of that at ~1.6 MB
   (NVIDIA/cccl #7391: 2^20 elements ~50%, 2^24 ~84%, 2^28 ~90%), and no kernel under 2.5 us (cccl #7391:
   the smallest kernel's GPU time is 2-4 us).
@@ -53,17 +56,23 @@ GEMM_CEILING: dict[str, dict[str, float]] = {
 AMPERE_DATACENTER_TENSOR_CEILING = 0.87
 # AMD Instinct under PyTorch/hipBLASLt: an estimate (no measurement of ours); stated in the output's source.
 AMD_TENSOR_CEILING = 0.55
-# A GEMM dimension that is not a multiple of 64 misses the tensor-core tiles: Bekman measured an H100 GEMM at
-# 273 TFLOP/s against 398 after a 22-element change of one dimension (0.69). One that is not even a multiple of
-# 8 elements (16 bytes) also loses the vectorized loads: nanoGPT's odd 50,257-token head took ~40% of a step on
-# an A100 and padding it to 50,304 made the step ~25% faster (nanoGPT commit 77e7e04c), so the head ran
-# (0.75 - 0.6) / 0.4 = 0.375 of its padded speed (0.5 if "25% faster" meant 1.25x the speed). Our held-out H200
-# steps (all unpadded) prefer the lower figures: median / worst error of the compiled ones 6% / 11% at 0.375,
-# 5% / 13% at 0.5, 13% / 16% at 0.69; of all 73, median 16% at 0.375, 17% at 0.5 and 0.69. (Karpathy's 2024
-# build-nanogpt video saw only ~3%, 96 to 93 ms, from the same padding: the penalty depends on the cuBLAS
-# kernel chosen, so this is the cautious figure.)
+# A GEMM dimension that is not a multiple of 128 bytes (64 bf16 elements) misses the tensor-core tiles: Bekman
+# measured an H100 GEMM at 273 TFLOP/s against 398 after a 22-element change of one dimension (0.69). One that is
+# not even a multiple of 16 bytes (8 bf16 or 4 tf32 elements) also loses the vectorized loads: nanoGPT's odd
+# 50,257-token head took ~40% of a step on an A100 and padding it to 50,304 made the step ~25% faster (nanoGPT
+# commit 77e7e04c), so the head ran (0.75 - 0.6) / 0.4 = 0.375 of its padded speed (0.5 if "25% faster" meant
+# 1.25x the speed). (Karpathy's 2024 build-nanogpt video saw only ~3%, 96 to 93 ms, from the same padding: the
+# penalty depends on the cuBLAS kernel chosen, so this is the cautious figure.)
 MISALIGNED_GEMM_FACTOR = 0.69
 UNALIGNED_GEMM_FACTOR = 0.375
+# Hopper and datacenter Blackwell GEMMs (wgmma / tcgen05 fed by TMA) need 16-byte-aligned operands; without them
+# cuBLAS falls back to Ampere-style mma.sync kernels with narrow loads, which use a smaller share of these GPUs'
+# peak: m87-labs/kestrel PR #143 timed a 4-element-aligned bf16 GEMM on Hopper 3.5x slower in such a kernel
+# (cutlass_80 ...align2, 98 TFLOP/s at a locked 1.2 GHz, ~15% of the clock's dense peak) than in an sm90 one; an
+# odd dimension (align1) loads half as much per instruction again. Calibrated on this project's H100 steps (eager
+# transformers, whose head runs over the odd 50,257 vocabulary; benchmarks/time_accuracy.py fits it per fold):
+# 0.12 of the sustained rate, ~88 TFLOP/s; held out, the H200's GPU-bound steps agree (median 7%).
+UNALIGNED_GEMM_FACTOR_TMA = 0.12
 BANDWIDTH_CEILING = 0.90  # cccl #7391/#9210: 87-93% for >= 2^28 elements
 BANDWIDTH_HALF_BYTES = 1.6e6  # cccl #7391: 2^20 bf16 elements (2 MB) reach ~50%: S/(S + 1.6 MB) x 0.9
 KERNEL_FLOOR_S = 2.5e-6  # cccl #7391: the smallest kernel's GPU time is 2-4 us
@@ -160,11 +169,43 @@ def operand_bytes(precision: str) -> float:
     return 4.0 if precision in ("fp32", "tf32") else 2.0
 
 
-def alignment(dim: int, elem: float) -> float:
-    """Speed of a GEMM with this dimension relative to an aligned one (fp32 runs no tensor-core tiles)."""
-    if elem == 4.0 or dim % 64 == 0:
+def uses_tma_gemms(gpu: GpuSpec) -> bool:
+    """Hopper and datacenter Blackwell: GEMM kernels fed by TMA, which need 16-byte-aligned operands."""
+    arch = gpu.architecture.lower()
+    return gpu.vendor != "amd" and (arch.startswith("hopper") or "gb100" in arch)
+
+
+def padded_dim(dim: int, precision: str, pads: bool) -> int:
+    """A GEMM dimension as the stack runs it: torch.compile (Inductor's pad_mm, on by default since PyTorch 2.1,
+    pytorch/pytorch #101915) zero-pads one that is not a multiple of 16 bytes before calling cuBLAS."""
+    if not pads:
+        return dim
+    vec = 16 // int(operand_bytes(precision))
+    return -(-dim // vec) * vec
+
+
+def alignment(dim: int, precision: str, tma: bool = False) -> float:
+    """Speed of a GEMM with this dimension relative to an aligned one: 1.0 on multiples of 128 bytes (and in plain
+    fp32, which runs no tensor-core tiles), MISALIGNED on multiples of 16 bytes, else UNALIGNED (the TMA figure
+    on Hopper-class GPUs)."""
+    if precision == "fp32":
         return 1.0
-    return MISALIGNED_GEMM_FACTOR if dim % 8 == 0 else UNALIGNED_GEMM_FACTOR
+    nbytes = dim * operand_bytes(precision)
+    if nbytes % 128 == 0:
+        return 1.0
+    if nbytes % 16 == 0:
+        return MISALIGNED_GEMM_FACTOR
+    return UNALIGNED_GEMM_FACTOR_TMA if tma else UNALIGNED_GEMM_FACTOR
+
+
+def dim_speed(dim: int, gpu: GpuSpec, stack: StackSpec, precision: str, rate: float, fp32_rate: float) -> float:
+    """alignment() of a dimension as the stack runs it on this GPU. Under TF32 cuBLAS may still pick a plain fp32
+    kernel, so a misaligned TF32 GEMM is never slower than fp32 (fp32_rate / rate)."""
+    speed = alignment(padded_dim(dim, precision, stack.step_time.matmul_shape_padding), precision,
+                      uses_tma_gemms(gpu))
+    if precision == "tf32" and rate > 0:
+        speed = max(speed, min(1.0, fp32_rate / rate))
+    return speed
 
 
 def gemm_s(m: float, k: float, n: float, rate: float, bw: float, elem: float, aligned: float) -> float:
@@ -214,10 +255,12 @@ def _setup(gpu: GpuSpec, stack: StackSpec, precision: str, shape: Shape, cal: Ca
     prof = stack.step_time
     rate, bw = gemm_rate(gpu, precision, cal), bandwidth(gpu, cal)
     elem = operand_bytes(precision)
+    fp32_rate = gemm_rate(gpu, "fp32", cal) if precision == "tf32" else 0.0
     measured = (cal.dispatch_us_per_op or {}).get(stack.id) if cal is not None else None
     return _Setup(
         rate=rate, bw=bw, ebw=elementwise_bandwidth(gpu, stack, precision, bw), elem=elem,
-        aligned=alignment(shape.n_embd, elem), aligned_v=alignment(shape.vocab, elem),
+        aligned=dim_speed(shape.n_embd, gpu, stack, precision, rate, fp32_rate),
+        aligned_v=dim_speed(shape.vocab, gpu, stack, precision, rate, fp32_rate),
         attn_eff=FLASH_EFFICIENCY_HOPPER if "hopper" in gpu.architecture.lower() else FLASH_EFFICIENCY_OTHER,
         peak=gpu.peak_flops(precision) or 0.0,
         fwd_bytes=shape.n_embd * accesses_bytes(prof.elementwise_forward, precision),
@@ -269,10 +312,10 @@ def _layer_times(shape: Shape, stack: StackSpec, attention: str, seq: int, su: _
 
 
 def elementwise_bandwidth(gpu: GpuSpec, stack: StackSpec, precision: str, bw: float) -> float:
-    """Bytes/s of the stack's non-matmul kernels: the achieved bandwidth, or, for eager PyTorch's unfused
-    elementwise kernels, that slowed by the SMs' instruction issue, which does not overlap with the memory
-    traffic: seconds per byte = 1/bandwidth + 1/(cap x FP32 peak), the cap calibrated per stack. On an H100 they
-    reach ~2.5 TB/s of its 3.0, on an H200 ~3.3 of 4.3 (held out: its GPU-bound steps)."""
+    """Bytes/s of the stack's non-matmul kernels: the achieved bandwidth, or, for a stack profile that sets
+    eager_bytes_per_fp32_flop, that slowed by the SMs' instruction issue, which does not overlap with the memory
+    traffic: seconds per byte = 1/bandwidth + 1/(cap x FP32 peak). No shipped stack sets it: on our H100 steps
+    the fit prefers none once the odd-vocabulary head runs at the TMA GPUs' unaligned rate."""
     cap = stack.step_time.eager_bytes_per_fp32_flop
     if cap:
         return 1.0 / (1.0 / bw + 1.0 / (cap * gpu.peak_tflops.fp32 * 1e12))

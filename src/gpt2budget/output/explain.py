@@ -9,10 +9,11 @@ from gpt2budget.core.shape import Shape
 from gpt2budget.core.steptime import (
     OPTIMIZER_BYTES,
     accesses_bytes,
-    alignment,
+    dim_speed,
     gemm_ceiling,
+    gemm_rate,
     gemm_rate_of,
-    operand_bytes,
+    uses_tma_gemms,
 )
 from gpt2budget.options import RunOptions
 from gpt2budget.units import fmt_bytes, fmt_sci, fmt_seconds
@@ -106,12 +107,18 @@ def step_time_lines(ci: CheckInputs, r: CheckResult) -> list[str]:
     o, th, c = ci.options, r.throughput, r.compute
     b = th.breakdown
     prof = ci.stack.step_time
-    elem = operand_bytes(o.precision)
     vocab = Shape.of(ci.model, o.seq, ci.stack.vocab_multiple).vocab
-    slow = [f"{what} {dim:,} at {alignment(dim, elem):.3g}" for what, dim in (("h", ci.model.n_embd), ("vocabulary", vocab))
-            if alignment(dim, elem) < 1.0]
-    aligned = (f"; dimensions not a multiple of 64 run slower: {', '.join(slow)} (Bekman; nanoGPT 77e7e04c)"
-               if slow else "")
+    rate = gemm_rate(ci.gpu, o.precision, ci.calibration)
+    fp32_rate = gemm_rate(ci.gpu, "fp32", ci.calibration) if o.precision == "tf32" else 0.0
+    speeds = [(what, dim, dim_speed(dim, ci.gpu, ci.stack, o.precision, rate, fp32_rate))
+              for what, dim in (("h", ci.model.n_embd), ("vocabulary", vocab))]
+    slow = [f"{what} {dim:,} at {speed:.3g}" for what, dim, speed in speeds if speed < 1.0]
+    padded = (f", padded to 16 bytes by {ci.stack.id} (torch.compile's pad_mm)"
+              if ci.stack.step_time.matmul_shape_padding and slow else "")
+    tma = ("; off 16 bytes, Hopper-class GPUs fall back to Ampere-style kernels: kestrel #143, fitted on our H100 "
+           "steps" if uses_tma_gemms(ci.gpu) and slow else "")
+    aligned = (f"; dimensions not a multiple of 128 bytes run slower: {', '.join(slow)}{padded} (Bekman; nanoGPT "
+               f"77e7e04c{tma})" if slow else "")
     recompute = ""
     if o.checkpointing and ci.stack.checkpointing_level == "full":
         recompute = ("; checkpointing re-runs each layer's forward GEMMs but its last (MLP c_proj: the recompute "

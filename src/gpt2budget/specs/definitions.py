@@ -430,6 +430,9 @@ class StepTimeProfile:
         "eager PyTorch's unfused elementwise kernels (TensorIterator; under autocast its unvectorized "
         "dynamic-cast path) add SM issue time to their memory traffic: this many bytes per FP32 FLOP/s, "
         "as seconds per byte 1/bandwidth + 1/(this x FP32 peak)")] = None
+    matmul_shape_padding: Annotated[bool, doc(
+        "the stack zero-pads matmul dimensions that are not a multiple of 16 bytes before calling cuBLAS "
+        "(torch.compile since PyTorch 2.1: Inductor's pad_mm)")] = False
     checkpoint_early_stop: Annotated[bool, doc(
         "full checkpointing stops its recompute once the last saved tensor is rebuilt, skipping the block's last "
         "matmul (PyTorch's non-reentrant torch.utils.checkpoint: true; reentrant checkpointing: false)")] = True
