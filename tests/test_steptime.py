@@ -325,6 +325,19 @@ def test_tf32_over_an_odd_dimension_is_never_slower_than_fp32(specs):
     assert dim_speed(50260, h100, hf, "tf32", gemm_rate(h100, "tf32", None), gemm_rate(h100, "fp32", None)) == 0.69
 
 
+def test_explain_says_a_compiled_stack_pads_an_odd_vocabulary(specs):
+    """A compiled stack run with GPT-2's unpadded vocabulary (as our measured nanoGPT steps were) is explained as
+    padded by torch.compile, at the 16-byte tier."""
+    from dataclasses import replace
+
+    from gpt2budget.output.explain import step_time_lines
+    nano = specs.stacks.get("nanogpt", "--stack")
+    ci = CheckInputs(specs.gpus.get("h100-sxm", "--gpu"), specs.models.get("gpt2", "--model"),
+                     replace(nano, vocab_multiple=1), RunOptions(micro_batch=8))
+    text = "\n".join(step_time_lines(ci, evaluate(ci)))
+    assert "vocabulary 50,257 at 0.69, padded to 16 bytes by nanogpt (torch.compile's pad_mm)" in text
+
+
 def test_padding_the_vocabulary_speeds_up_the_head(specs):
     """nanoGPT's 50,257 -> 50,304 padding on an A100 (Feb 2023, before torch.compile padded matmuls): the padded
     run is faster although it computes more logits; with pad_mm the odd vocabulary costs less, but still some."""
@@ -383,6 +396,8 @@ def test_explain_names_alignment_and_eager_attention(cli):
     assert "B/FLOP" not in out  # no shipped stack adds SM issue time to its elementwise kernels
     hopper = cli("check", "--gpu", "h100", "--model", "gpt2", "--explain").out
     assert "vocabulary 50,257 at 0.12" in hopper and "kestrel #143" in hopper
+    tf32 = cli("check", "--gpu", "4070ti", "--model", "gpt2", "--precision", "tf32", "--explain").out
+    assert "vocabulary 50,257 at 0.62" in tf32 and "under TF32 no slower than the fp32 kernel" in tf32
 
 
 def test_explain_names_the_recompute_and_the_collective_overlap(cli):

@@ -117,8 +117,11 @@ def step_time_lines(ci: CheckInputs, r: CheckResult) -> list[str]:
               if ci.stack.step_time.matmul_shape_padding and slow else "")
     tma = ("; off 16 bytes, Hopper-class GPUs fall back to Ampere-style kernels: kestrel #143, fitted on our H100 "
            "steps" if uses_tma_gemms(ci.gpu) and slow else "")
+    floor = ("; under TF32 no slower than the fp32 kernel cuBLAS may pick instead"
+             if o.precision == "tf32" and any(speed == min(1.0, fp32_rate / rate) for _, _, speed in speeds if speed < 1.0)
+             else "")
     aligned = (f"; dimensions not a multiple of 128 bytes run slower: {', '.join(slow)}{padded} (Bekman; nanoGPT "
-               f"77e7e04c{tma})" if slow else "")
+               f"77e7e04c{tma}){floor}" if slow else "")
     recompute = ""
     if o.checkpointing and ci.stack.checkpointing_level == "full":
         recompute = ("; checkpointing re-runs each layer's forward GEMMs but its last (MLP c_proj: the recompute "
