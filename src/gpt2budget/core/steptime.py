@@ -13,7 +13,7 @@ Constants and their sources (see also ../shared/reference/throughput_constants.m
   sustained_gemm_tflops: huggingface/gpu-fryer's table), else a fraction of the dense peak (Bekman, *ML
   Engineering*, "Maximum Achievable Matmul FLOPS"; gpu-fryer's H100; this project's H100 fp32: 51 TFLOP/s).
 - GEMM alignment: a dimension off 128 bytes runs at 0.69 (Bekman), off 16 bytes at 0.375 (nanoGPT 77e7e04c), and
-  at 0.12 on Hopper-class GPUs, whose TMA kernels then fall back to Ampere-style ones (kestrel #143; fitted on our
+  at 0.15 on Hopper-class GPUs, whose TMA kernels then fall back to Ampere-style ones (kestrel #143; fitted on our
   H100 steps); torch.compile pads such dimensions to 16 bytes (the stack's matmul_shape_padding).
 - memory-bound kernels: 90% of the memory bandwidth for large tensors, half of that at ~1.6 MB
   (NVIDIA/cccl #7391: 2^20 elements ~50%, 2^24 ~84%, 2^28 ~90%), and no kernel under 2.5 us (cccl #7391:
@@ -71,8 +71,15 @@ UNALIGNED_GEMM_FACTOR = 0.375
 # (cutlass_80 ...align2, 98 TFLOP/s at a locked 1.2 GHz, ~15% of the clock's dense peak) than in an sm90 one; an
 # odd dimension (align1) loads half as much per instruction again. Calibrated on this project's H100 steps (eager
 # transformers, whose head runs over the odd 50,257 vocabulary; benchmarks/time_accuracy.py fits it per fold):
-# 0.12 of the sustained rate, ~88 TFLOP/s; held out, the H200's GPU-bound steps agree (median 7%).
-UNALIGNED_GEMM_FACTOR_TMA = 0.12
+# 0.15 of the sustained rate, ~110 TFLOP/s (11% of the dense peak, below kestrel's align2 15%); held out, the
+# H200's GPU-bound steps agree (median 6%).
+UNALIGNED_GEMM_FACTOR_TMA = 0.15
+# A GEMM's output tiles each pay a fixed cost of about one 128-byte k-step (64 bf16 elements: filling the
+# pipeline, the epilogue), so a GEMM with a short reduction dimension k runs at k / (k + 64) of the large-GEMM rate.
+# Measured: llm.c PR #378's Nsight Compute table (an A100, GPT-2 124M at B 24) has the QKV GEMM (k = 768; 1,728
+# tiles of 256 x 128, a whole number of waves on 108 SMs) keep its tensor pipes 79.8% busy, against ~87% for large
+# square GEMMs (Bekman): 768 / (768 + K0) = 0.798 / 0.87 gives K0 = 69 elements.
+K_TILE_BYTES = 128.0
 BANDWIDTH_CEILING = 0.90  # cccl #7391/#9210: 87-93% for >= 2^28 elements
 BANDWIDTH_HALF_BYTES = 1.6e6  # cccl #7391: 2^20 bf16 elements (2 MB) reach ~50%: S/(S + 1.6 MB) x 0.9
 KERNEL_FLOOR_S = 2.5e-6  # cccl #7391: the smallest kernel's GPU time is 2-4 us
@@ -210,8 +217,10 @@ def dim_speed(dim: int, gpu: GpuSpec, stack: StackSpec, precision: str, rate: fl
 
 def gemm_s(m: float, k: float, n: float, rate: float, bw: float, elem: float, aligned: float) -> float:
     """One GEMM (m x k) @ (k x n): the larger of its FLOPs at the achieved rate and its bytes at the achieved
-    bandwidth (roofline, Williams et al. 2009), no less than a kernel's floor, slowed by `aligned` (alignment)."""
-    flops_s = 2.0 * m * k * n / rate
+    bandwidth (roofline, Williams et al. 2009), no less than a kernel's floor, slowed by `aligned` (alignment).
+    Each output tile also pays about one k-step of fixed cost (pipeline fill, epilogue), so a short reduction
+    runs at k / (k + one k-tile) of the rate (K_TILE_BYTES)."""
+    flops_s = 2.0 * m * k * n * (1.0 + K_TILE_BYTES / (elem * k)) / rate
     bytes_s = elem * (m * k + k * n + m * n) / bw
     t = max(flops_s, bytes_s, KERNEL_FLOOR_S)
     return t if aligned == 1.0 else t / aligned
