@@ -308,6 +308,19 @@ def test_a_short_reduction_pays_a_k_step_per_tile():
     assert 2 * m * 768 * n / gemm_s(m, 768, n, rate, bw, 4.0, 1.0) == pytest.approx(rate * 768 / 800)  # 32 x 4 B
 
 
+def test_a_calibrated_gemm_rate_is_read_as_the_large_gemm_rate():
+    """`measure --calibrate` times a GEMM at GPT-2 XL's c_fc shape (k = 1,600), whose rate already carries that
+    shape's k-step; the model adds each GEMM's own k-step, so it reads the calibration back without it."""
+    from gpt2budget.core.steptime import CALIBRATION_GEMM_SHAPE, gemm_rate_of
+    measure_py = Path(__file__).resolve().parents[1] / "src" / "gpt2budget" / "measure.py"
+    assert f"m, k, n = {CALIBRATION_GEMM_SHAPE} if" in measure_py.read_text()
+    cal = Calibration(gpu="h100-sxm", gemm_tflops={"bf16": 700.0})
+    rate, origin = gemm_rate_of(None, "amp-bf16", cal)  # type: ignore[arg-type]
+    assert origin == "calibration" and rate == pytest.approx(700e12 * (1600 + 64) / 1600)
+    m, k, n = CALIBRATION_GEMM_SHAPE
+    assert 2 * m * k * n / gemm_s(m, k, n, rate, 3e12, 2.0, 1.0) == pytest.approx(700e12)
+
+
 def test_alignment_tiers():
     """Bekman: a dimension off the 128-byte tiles runs at 0.69; nanoGPT 77e7e04c: GPT-2's odd 50,257-token head,
     off 16-byte vectors, ran at 0.375 of its padded speed on an A100; on Hopper-class GPUs such a GEMM falls back

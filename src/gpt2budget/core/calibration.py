@@ -31,7 +31,7 @@ class Calibration(NamedTuple):
     """Measured replacements for spec-sheet figures; any number may be None (then the spec's is used)."""
 
     gpu: str
-    gemm_tflops: dict[str, float]  # achieved large-GEMM TFLOP/s by dtype: bf16, fp16, tf32, fp32
+    gemm_tflops: dict[str, float]  # TFLOP/s of the calibration GEMM (steptime.CALIBRATION_GEMM_SHAPE) by dtype
     memory_bandwidth_gb_per_s: float | None = None
     dispatch_us_per_op: dict[str, float] | None = None  # CPU microseconds per kernel, by stack id
     host_link_gb_per_s: float | None = None

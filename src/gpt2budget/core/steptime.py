@@ -80,6 +80,9 @@ UNALIGNED_GEMM_FACTOR_TMA = 0.15
 # tiles of 256 x 128, a whole number of waves on 108 SMs) keep its tensor pipes 79.8% busy, against ~87% for large
 # square GEMMs (Bekman): 768 / (768 + K0) = 0.798 / 0.87 gives K0 = 69 elements.
 K_TILE_BYTES = 128.0
+# `measure --calibrate` times one GEMM at GPT-2 XL's c_fc shape (tokens x k -> n): its rate carries that shape's
+# k-step cost, which gemm_s adds back per GEMM, so the calibration is read as the large-GEMM rate it implies
+CALIBRATION_GEMM_SHAPE = (16384, 1600, 6400)
 BANDWIDTH_CEILING = 0.90  # cccl #7391/#9210: 87-93% for >= 2^28 elements
 BANDWIDTH_HALF_BYTES = 1.6e6  # cccl #7391: 2^20 bf16 elements (2 MB) reach ~50%: S/(S + 1.6 MB) x 0.9
 KERNEL_FLOOR_S = 2.5e-6  # cccl #7391: the smallest kernel's GPU time is 2-4 us
@@ -148,7 +151,8 @@ def gemm_rate_of(gpu: GpuSpec, precision: str, cal: Calibration | None) -> tuple
     ceiling ("ceiling")."""
     key = dtype_key(precision)
     if cal is not None and cal.gemm_tflops.get(key):
-        return cal.gemm_tflops[key] * 1e12, "calibration"
+        k_step = 1.0 + K_TILE_BYTES / (operand_bytes(precision) * CALIBRATION_GEMM_SHAPE[1])
+        return cal.gemm_tflops[key] * 1e12 * k_step, "calibration"
     sustained = getattr(gpu.sustained_gemm_tflops, key, None) if gpu.sustained_gemm_tflops is not None else None
     if sustained:
         return float(sustained) * 1e12, "sustained"
