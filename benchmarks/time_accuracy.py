@@ -105,11 +105,14 @@ def summary(errs: list[float]) -> str:
 
 
 # (what, check options, published tokens/s). Each run is described as its code ran. llm.c's step times are its own
-# scripts' (scripts/run_gpt2_*.sh, karpathy/llm.c a0d5dbb, 30 May 2024; -r 0: no recomputation, -z 1: ZeRO-1), the
-# runs behind discussions #481 (124M, ~90 min) and #677 (1558M, 24 h). The nanoGPT README's "about 4 days"
-# (commit d2705bd9, 31 Jan 2023) was a run of the code before flash attention (added 30 Jan, ae06d0b1), fused
-# AdamW (3 Feb, e170e408) and the padded vocabulary (4 Feb, 77e7e04c): compiled eager attention, foreach AdamW
-# and 50,257 logits, which that PyTorch nightly did not pad (Inductor's pad_mm was turned on in May 2023, #101915).
+# scripts' (-r 0: no recomputation, -z 1: ZeRO-1): scripts/run_gpt2_124M/350M/774M.sh at karpathy/llm.c a0d5dbb (30
+# May 2024), the runs behind discussion #481 (124M, ~90 min); run_gpt2_1558M.sh at fd564f7 (19 Jun 2024: 8x A100,
+# "~7s/iter") and at c6efd90 (2 Jul 2024: 8x H100, "2.80s/iter", the run of discussion #677, with -ge 1, which
+# fuses GELU into the c_fc matmul's epilogue; the stack profile counts a0d5dbb's kernels). The nanoGPT README's
+# "about 4 days" (commit d2705bd9, 31 Jan 2023) was a run of the code before flash attention (added 30 Jan,
+# ae06d0b1), fused AdamW (3 Feb, e170e408) and the padded vocabulary (4 Feb, 77e7e04c): compiled eager attention,
+# foreach AdamW and 50,257 logits, which that PyTorch nightly did not pad (Inductor's pad_mm was turned on in May
+# 2023, #101915).
 LLMC = dict(stack="llmc", gpus=8, checkpointing=False)
 PUBLISHED = (
     ("llm.c 124M, 8x A100 80GB, ~300 ms per 524,288-token step (#481)",
@@ -118,6 +121,8 @@ PUBLISHED = (
      dict(gpu="a100-sxm-80gb", model="gpt2-medium", micro_batch=64, batch_tokens=524288, **LLMC), 524288 / 0.820),
     ("llm.c 774M, 8x A100 80GB, ~1.7 s per 524,288-token step",
      dict(gpu="a100-sxm-80gb", model="gpt2-large", micro_batch=32, batch_tokens=524288, **LLMC), 524288 / 1.7),
+    ("llm.c 1558M, 8x A100 80GB, ~7 s per 1,048,576-token step",
+     dict(gpu="a100-sxm-80gb", model="gpt2-xl", micro_batch=16, batch_tokens=1048576, **LLMC), 1048576 / 7.0),
     ("llm.c 1558M, 8x H100, 2.80 s per 1,048,576-token step (#677)",
      dict(gpu="h100-sxm", model="gpt2-xl", micro_batch=16, batch_tokens=1048576, **LLMC), 1048576 / 2.80),
     # a user's report in karpathy/nanoGPT issue #182 (2 Mar 2023): "on 1x 4090 GPU, I am getting 29% MFU while

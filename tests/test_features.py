@@ -69,7 +69,8 @@ def test_chinchilla_rules_against_the_paper():
 
 PUBLISHED = [
     # (gpu, gpus, model, extra flags, micro-batch, batch tokens, tokens, hours, source). llm.c: its scripts'
-    # step times (karpathy/llm.c a0d5dbb scripts/run_gpt2_*.sh, -r 0 -z 1) x steps; nanoGPT: its README's
+    # step times (karpathy/llm.c scripts/run_gpt2_*.sh at a0d5dbb, 1558M at fd564f7 and c6efd90, -r 0 -z 1) x
+    # steps; nanoGPT: its README's
     # "about 4 days" (d2705bd9), a run of the code before flash attention, fused AdamW and the padded vocabulary
     ("a100", 8, "gpt2", ["--stack", "llmc", "--checkpointing", "none"], 64, 524288, 18865 * 524288, 18865 * 0.300,
      "llm.c scripts/run_gpt2_124M.sh (discussion #481)"),
@@ -77,6 +78,8 @@ PUBLISHED = [
      60000 * 0.820, "llm.c scripts/run_gpt2_350M.sh"),
     ("a100", 8, "gpt2-large", ["--stack", "llmc", "--checkpointing", "none"], 32, 524288, 286102 * 524288,
      286102 * 1.7, "llm.c scripts/run_gpt2_774M.sh"),
+    ("a100", 8, "gpt2-xl", ["--stack", "llmc", "--checkpointing", "none"], 16, 1048576, 100000 * 1048576,
+     100000 * 7.0, "llm.c scripts/run_gpt2_1558M.sh at fd564f7: ~7 s/iter on 8x A100 80GB"),
     ("h100", 8, "gpt2-xl", ["--stack", "llmc", "--checkpointing", "none"], 16, 1048576, 32000 * 1048576,
      32000 * 2.80, "llm.c scripts/run_gpt2_1558M.sh (discussion #677)"),
     ("4090", 1, "gpt2", ["--stack", "nanogpt"], 12, 491520, 10**9, 10**9 / (0.29 * 312e12 / 855_383_040),
@@ -89,13 +92,13 @@ PUBLISHED = [
 @pytest.mark.parametrize("gpu,gpus,model,extra,mb,batch,tokens,seconds,source", PUBLISHED)
 def test_published_runs_validation(cli, gpu, gpus, model, extra, mb, batch, tokens, seconds, source):
     """Validation: no step-time constant was fitted to these runs. The step-time model predicts llm.c's runs
-    in 0.76-0.87x of their published time (faster than they ran: llm.c's memory-bound kernels reach less of the
-    bandwidth than the model's curve), a user's RTX 4090 nanoGPT report in 0.81x and the nanoGPT README run in
-    0.96x (benchmarks/time_accuracy.py); this pins that the gap does not grow, and the README states it."""
+    in 0.83-0.90x of their published time (faster than they ran: llm.c's memory-bound kernels reach less of the
+    bandwidth than the model's curve), a user's RTX 4090 nanoGPT report in 0.83x and the nanoGPT README run in
+    0.97x (benchmarks/time_accuracy.py); this pins that the gap does not grow, and the README states it."""
     doc = cli("check", "--gpu", gpu, "--gpus", str(gpus), "--model", model, *extra, "--tokens", str(tokens),
               "--micro-batch", str(mb), "--batch-tokens", str(batch), "--format", "json", "--no-advice").json()
     ratio = doc["requirements"]["custom"]["wall_time_hours"] * 3600 / seconds
-    assert 0.72 < ratio < 1.1, source
+    assert 0.78 < ratio < 1.1, source
 
 
 def test_finetune_lora_fits_where_full_does_not(cli):
