@@ -92,6 +92,21 @@ def test_gradient_accumulation_amortizes_the_optimizer(specs):
     assert many.tokens_per_second > one.tokens_per_second
 
 
+def test_gradient_accumulation_costs_what_the_stack_does(specs):
+    """Each micro-step after the first adds its gradient into the accumulated one: PyTorch's AccumulateGrad as a
+    pass of its own (read, read, write: 12 B per parameter in fp32, 6 in pure bf16), llm.c inside its GEMMs (one
+    extra read of the bf16 gradient)."""
+    n = float(n_params(Shape.of(specs.models.get("gpt2", "--model"), 1024)))
+    bw = bandwidth(specs.gpus.get("h100-sxm", "--gpu"), None)
+
+    def extra(stack, precision):
+        one = st(specs, stack=stack, precision=precision, micro_batch=8, batch_tokens=8 * 1024)
+        two = st(specs, stack=stack, precision=precision, micro_batch=8, batch_tokens=2 * 8 * 1024)
+        return two.breakdown["memory_bound"] - 2 * one.breakdown["memory_bound"]
+    for stack, precision, nbytes in (("hf", "amp-bf16", 12), ("hf", "bf16", 6), ("llmc", "amp-bf16", 2)):
+        assert extra(stack, precision) == pytest.approx((n * nbytes + 1.6e6) / bw), (stack, precision)
+
+
 def test_checkpointing_adds_a_forward(specs):
     from dataclasses import replace
     plain = st(specs, micro_batch=32, model="gpt2-xl")

@@ -414,9 +414,11 @@ def step_time(shape: Shape, n_model: float, gpu: GpuSpec, stack: StackSpec, o: R
     # tandem queue: the GPU waits for the CPU up to some point, then works through the rest
     micro = max(g_fwd + g_head + g_bwd, c_fwd + g_head + g_bwd, c_fwd + c_head + g_bwd, c_fwd + c_head + c_bwd)
     gpu_micro = g_fwd + g_head + g_bwd
-    # gradient accumulation: after the first micro-step each backward adds into the fp32 gradients
+    # gradient accumulation: after the first micro-step each backward adds into the gradients, as the stack does it
+    # (PyTorch's AccumulateGrad: grad += new, a separate pass; llm.c: its GEMMs accumulate with beta = 1)
     n_train = float(trainable if trainable is not None else n_model)
-    accum = memory_kernel_s(n_train * 12.0, bw) if micro_steps > 1 else 0.0
+    accum_bytes = accesses_bytes(prof.grad_accumulation, o.precision)
+    accum = memory_kernel_s(n_train * accum_bytes, bw) if micro_steps > 1 and accum_bytes else 0.0
 
     # optimizer update, once per step, over this GPU's shard (ZeRO 1-3 shard the states over the GPUs)
     shard = g if o.zero >= 1 else 1

@@ -430,6 +430,11 @@ class StepTimeProfile:
         "eager PyTorch's unfused elementwise kernels (TensorIterator; under autocast its unvectorized "
         "dynamic-cast path) add SM issue time to their memory traffic: this many bytes per FP32 FLOP/s, "
         "as seconds per byte 1/bandwidth + 1/(this x FP32 peak)")] = None
+    # PyTorch's AccumulateGrad adds each micro-step's gradient into .grad in a pass of its own (read, read, write in
+    # the parameters' dtype: fp32 under autocast); llm.c's dweight GEMMs accumulate in place (beta = 1): one read
+    grad_accumulation: Annotated[Accesses, doc(
+        "per trainable parameter, element accesses by dtype role of adding a micro-step's gradient into the "
+        "accumulated one (each micro-step after the first)")] = field(default_factory=lambda: {"residual": 3.0})
     matmul_shape_padding: Annotated[bool, doc(
         "the stack zero-pads matmul dimensions that are not a multiple of 16 bytes before calling cuBLAS "
         "(torch.compile since PyTorch 2.1: Inductor's pad_mm)")] = False
