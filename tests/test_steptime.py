@@ -92,7 +92,7 @@ def test_gradient_accumulation_amortizes_the_optimizer(specs):
     assert many.tokens_per_second > one.tokens_per_second
 
 
-def test_gradient_accumulation_costs_what_the_stack_does(specs):
+def test_gradient_accumulation_costs_what_the_stack_does(specs, cli):
     """Each micro-step after the first adds its gradient into the accumulated one: PyTorch's AccumulateGrad as a
     pass of its own (read, read, write: 12 B per parameter in fp32, 6 in pure bf16), llm.c inside its GEMMs (one
     extra read of the bf16 gradient)."""
@@ -105,6 +105,8 @@ def test_gradient_accumulation_costs_what_the_stack_does(specs):
         return two.breakdown["memory_bound"] - 2 * one.breakdown["memory_bound"]
     for stack, precision, nbytes in (("hf", "amp-bf16", 12), ("hf", "bf16", 6), ("llmc", "amp-bf16", 2)):
         assert extra(stack, precision) == pytest.approx((n * nbytes + 1.6e6) / bw), (stack, precision)
+    out = cli("check", "--gpu", "a100", "--model", "gpt2", "--stack", "llmc", "--micro-batch", "16", "--explain").out
+    assert "+ 31 x gradient accumulation (2 B per parameter: llmc's grad_accumulation)" in out
 
 
 def test_checkpointing_adds_a_forward(specs):

@@ -135,6 +135,9 @@ def step_time_lines(ci: CheckInputs, r: CheckResult) -> list[str]:
                      f"s x s score element ({ci.stack.id}'s profile) / elementwise bandwidth")
     issue = (f"; eager kernels also pay SM issue time: s/B = 1/bandwidth + 1/({prof.eager_bytes_per_fp32_flop:g} B/FLOP x "
              f"FP32 peak)" if prof.eager_bytes_per_fp32_flop else "")
+    acc = accesses_bytes(prof.grad_accumulation, o.precision)
+    accumulation = (f", + {th.micro_steps - 1} x gradient accumulation ({acc:g} B per parameter: "
+                    f"{ci.stack.id}'s grad_accumulation)" if th.micro_steps > 1 and acc else "")
     lines = [
         f"micro-steps = ceil(batch tokens / (micro-batch x seq x GPUs)) = ceil({ci.batch_tokens:.0f} / ({o.micro_batch} x "
         f"{o.seq} x {o.gpus})) = {th.micro_steps}",
@@ -143,7 +146,7 @@ def step_time_lines(ci: CheckInputs, r: CheckResult) -> list[str]:
         f"{fmt_seconds(b['matmul'])}  (roofline)",
         f"attention = {attention} = {fmt_seconds(b['attention'])}",
         f"memory-bound = bytes of {ci.stack.id}'s non-matmul kernels / (bandwidth x S/(S + 1.6 MB), >= 2.5 us each)"
-        f"{issue} = {fmt_seconds(b['memory_bound'])}  (cccl #7391)",
+        f"{issue}{accumulation} = {fmt_seconds(b['memory_bound'])}  (cccl #7391)",
         f"cpu dispatch (exposed) = micro-steps x (max over phases of CPU issue + GPU work - GPU work), "
         f"{ci.stack.step_time.dispatch_us_per_op:g} us per kernel = {fmt_seconds(b['cpu_dispatch'])}",
         f"optimizer = {OPTIMIZER_BYTES[o.optimizer]:g} B per parameter ({o.optimizer}) / bandwidth = "
