@@ -72,7 +72,7 @@ UNALIGNED_GEMM_FACTOR = 0.375
 # odd dimension (align1) loads half as much per instruction again. Calibrated on this project's H100 steps (eager
 # transformers, whose head runs over the odd 50,257 vocabulary; benchmarks/time_accuracy.py fits it per fold):
 # 0.15 of the sustained rate, ~110 TFLOP/s (11% of the dense peak, below kestrel's align2 15%); held out, the
-# H200's GPU-bound steps agree (median 6%).
+# H200's GPU-bound Hugging Face steps agree (median 8%, worst 14%).
 UNALIGNED_GEMM_FACTOR_TMA = 0.15
 # A GEMM's output tiles each pay a fixed cost of about one 128-byte k-step (64 bf16 elements: filling the
 # pipeline, the epilogue), so a GEMM with a short reduction dimension k runs at k / (k + 64) of the large-GEMM rate.

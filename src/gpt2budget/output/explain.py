@@ -8,6 +8,7 @@ from gpt2budget.core.result import CheckResult
 from gpt2budget.core.shape import Shape
 from gpt2budget.core.steptime import (
     OPTIMIZER_BYTES,
+    UNALIGNED_GEMM_FACTOR_TMA,
     accesses_bytes,
     dim_speed,
     gemm_ceiling,
@@ -116,7 +117,8 @@ def step_time_lines(ci: CheckInputs, r: CheckResult) -> list[str]:
     padded = (f", padded to 16 bytes by {ci.stack.id} (torch.compile's pad_mm)"
               if ci.stack.step_time.matmul_shape_padding and slow else "")
     tma = ("; off 16 bytes, Hopper-class GPUs fall back to Ampere-style kernels: kestrel #143, fitted on our H100 "
-           "steps" if uses_tma_gemms(ci.gpu) and slow else "")
+           "steps" if uses_tma_gemms(ci.gpu) and any(speed == UNALIGNED_GEMM_FACTOR_TMA for _, _, speed in speeds)
+           else "")
     floor = ("; under TF32 no slower than the fp32 kernel cuBLAS may pick instead"
              if o.precision == "tf32" and any(speed == min(1.0, fp32_rate / rate) for _, _, speed in speeds if speed < 1.0)
              else "")
