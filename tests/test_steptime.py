@@ -352,6 +352,16 @@ def test_alignment_tiers():
     assert alignment(50260, "tf32") == 0.69 and alignment(50257, "tf32") == 0.375
 
 
+def test_which_gpus_feed_their_gemms_through_tma(specs):
+    """Hopper and datacenter Blackwell (GB100) GEMMs need 16-byte-aligned operands; Ampere, Ada, GeForce and
+    workstation Blackwell (GB20x: mma.sync kernels) and AMD do not fall back the same way."""
+    from gpt2budget.core.steptime import uses_tma_gemms
+    tma = {g: uses_tma_gemms(specs.gpus.get(g, "--gpu")) for g in
+           ("h100-sxm", "h200-sxm", "gh200", "b200", "a100-sxm-80gb", "rtx-4090", "rtx-5090",
+            "rtx-pro-6000-blackwell", "mi300x")}
+    assert {g for g, t in tma.items() if t} == {"h100-sxm", "h200-sxm", "gh200", "b200"}
+
+
 def test_compiled_stacks_pad_matmul_dimensions_to_16_bytes(specs):
     """torch.compile's pad_mm (PyTorch 2.1+) zero-pads 50,257 to 50,264 in bf16 (50,260 in tf32), so the odd head
     of a compiled nanoGPT on an H100 runs at the 16-byte tier, while eager Hugging Face pays the unaligned rate."""
