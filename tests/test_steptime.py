@@ -478,3 +478,22 @@ def test_explain_names_the_recompute_and_the_collective_overlap(cli):
     assert "less the 80% hf overlaps with backward" in ddp
     llmc = cli("check", "--gpu", "a100-sxm-80gb", "--model", "gpt2", "--gpus", "8", "--stack", "llmc", "--explain").out
     assert "none of it hidden (llmc runs it after the backward)" in llmc
+
+
+def test_the_readme_states_todays_predictions_beside_the_recorded_transcript(specs):
+    """The README's `measure` transcript was recorded on our H200 (2026-11-28) with an older model; the prose after
+    it gives today's predictions for the same steps, with that calibration: they must be the model's now."""
+    cal = Calibration(gpu="h200-sxm", gemm_tflops={"bf16": 752.3, "fp16": 732.0, "tf32": 336.7, "fp32": 49.5},
+                      memory_bandwidth_gb_per_s=4219, dispatch_us_per_op={"hf": 35.6, "nanogpt": 61.2},
+                      host_link_gb_per_s=55.0)  # the transcript's `measure --calibrate` lines
+    g, s = specs.gpus.get("h200-sxm", "--gpu"), specs.stacks.get("hf", "--stack")
+
+    def ms(model, mb, c):
+        ci = CheckInputs(g, specs.models.get(model, "--model"), s, RunOptions(micro_batch=mb), batch_tokens=mb * 1024.0,
+                         calibration=c)
+        return evaluate(ci).throughput.step_seconds * 1000
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    xl, b8, b1 = ms("gpt2-xl", 4, None), ms("gpt2", 8, cal), ms("gpt2", 1, cal)
+    assert f"predicts {xl:.0f} ms for the uncalibrated gpt2-xl step (measured 225 ms: {xl / 225:.2f}x)" in readme
+    assert f"{b8:.1f} ms for gpt2 at micro-batch 8\n(measured 62.5 ms: {b8 / 62.5:.2f}x" in readme
+    assert f"{b1:.1f} ms at micro-batch 1 (measured 33.5 ms: {b1 / 33.5:.2f}x)" in readme
