@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from gpt2budget.core.calibration import Calibration
 from gpt2budget.core.shape import Shape
@@ -129,7 +129,6 @@ class StepTime(NamedTuple):
     mfu: float  # 6·N·tokens / (seconds x peak x GPUs)
     bound: str
     breakdown: dict[str, float]  # seconds per optimizer step by term; the terms sum to step_seconds
-    details: dict[str, Any]  # the numbers behind the terms, for --explain
 
 
 def dtype_key(precision: str) -> str:
@@ -465,9 +464,5 @@ def step_time(shape: Shape, n_model: float, gpu: GpuSpec, stack: StackSpec, o: R
     peak = gpu.peak_flops(o.precision) or 0.0
     mfu = 6.0 * n_model * tokens_step / (step * peak * g) if step > 0 and peak > 0 else 0.0
     bound_term = max(breakdown, key=breakdown.__getitem__)
-    details = {"gemm_flops_per_s": rate, "bandwidth_bytes_per_s": bw, "dispatch_s_per_op": dispatch,
-               "cpu_s_per_micro_step": c_fwd + c_head + c_bwd, "gpu_s_per_micro_step": gpu_micro,
-               "micro_step_s": micro, "ops_per_micro_step": (c_fwd + c_head + c_bwd) / dispatch if dispatch else 0.0,
-               "weight_cast_s": casts, "qlora_dequant_s": qlora_s}
     return StepTime(step, micro_steps, tokens_step, tokens_step / step if step > 0 else math.inf, mfu,
-                    BOUND_OF_TERM[bound_term], breakdown, details)
+                    BOUND_OF_TERM[bound_term], breakdown)
