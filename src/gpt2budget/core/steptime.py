@@ -218,6 +218,15 @@ def dim_speed(dim: int, gpu: GpuSpec, stack: StackSpec, precision: str, rate: fl
     return speed
 
 
+def dim_speeds(gpu: GpuSpec, stack: StackSpec, precision: str, shape: Shape, cal: Calibration | None,
+               rate: float | None = None) -> tuple[float, float]:
+    """dim_speed of h and of the vocabulary for this GPU, stack and precision (rate: the GEMM rate, if known)."""
+    rate = gemm_rate(gpu, precision, cal) if rate is None else rate
+    fp32_rate = gemm_rate(gpu, "fp32", cal) if precision == "tf32" else 0.0
+    return (dim_speed(shape.n_embd, gpu, stack, precision, rate, fp32_rate),
+            dim_speed(shape.vocab, gpu, stack, precision, rate, fp32_rate))
+
+
 def gemm_s(m: float, k: float, n: float, rate: float, bw: float, elem: float, aligned: float) -> float:
     """One GEMM (m x k) @ (k x n): the larger of its FLOPs at the achieved rate and its bytes at the achieved
     bandwidth (roofline, Williams et al. 2009), no less than a kernel's floor, slowed by `aligned` (alignment).
@@ -267,12 +276,11 @@ def _setup(gpu: GpuSpec, stack: StackSpec, precision: str, shape: Shape, cal: Ca
     prof = stack.step_time
     rate, bw = gemm_rate(gpu, precision, cal), bandwidth(gpu, cal)
     elem = operand_bytes(precision)
-    fp32_rate = gemm_rate(gpu, "fp32", cal) if precision == "tf32" else 0.0
+    aligned, aligned_v = dim_speeds(gpu, stack, precision, shape, cal, rate)
     measured = (cal.dispatch_us_per_op or {}).get(stack.id) if cal is not None else None
     return _Setup(
         rate=rate, bw=bw, ebw=elementwise_bandwidth(gpu, stack, precision, bw), elem=elem,
-        aligned=dim_speed(shape.n_embd, gpu, stack, precision, rate, fp32_rate),
-        aligned_v=dim_speed(shape.vocab, gpu, stack, precision, rate, fp32_rate),
+        aligned=aligned, aligned_v=aligned_v,
         attn_eff=FLASH_EFFICIENCY_HOPPER if "hopper" in gpu.architecture.lower() else FLASH_EFFICIENCY_OTHER,
         peak=gpu.peak_flops(precision) or 0.0,
         fwd_bytes=shape.n_embd * accesses_bytes(prof.elementwise_forward, precision),

@@ -10,10 +10,11 @@ from gpt2budget.core.steptime import (
     OPTIMIZER_BYTES,
     UNALIGNED_GEMM_FACTOR_TMA,
     accesses_bytes,
-    dim_speed,
+    alignment,
+    dim_speeds,
     gemm_ceiling,
-    gemm_rate,
     gemm_rate_of,
+    padded_dim,
     uses_tma_gemms,
 )
 from gpt2budget.options import RunOptions
@@ -108,20 +109,19 @@ def step_time_lines(ci: CheckInputs, r: CheckResult) -> list[str]:
     o, th, c = ci.options, r.throughput, r.compute
     b = th.breakdown
     prof = ci.stack.step_time
-    vocab = Shape.of(ci.model, o.seq, ci.stack.vocab_multiple).vocab
-    rate = gemm_rate(ci.gpu, o.precision, ci.calibration)
-    fp32_rate = gemm_rate(ci.gpu, "fp32", ci.calibration) if o.precision == "tf32" else 0.0
-    speeds = [(what, dim, dim_speed(dim, ci.gpu, ci.stack, o.precision, rate, fp32_rate))
-              for what, dim in (("h", ci.model.n_embd), ("vocabulary", vocab))]
-    slow = [f"{what} {dim:,} at {speed:.3g}" for what, dim, speed in speeds if speed < 1.0]
-    padded = (f", padded to 16 bytes by {ci.stack.id} (torch.compile's pad_mm)"
-              if ci.stack.step_time.matmul_shape_padding and slow else "")
+    shape = Shape.of(ci.model, o.seq, ci.stack.vocab_multiple)
+    pads, tma_gpu = ci.stack.step_time.matmul_shape_padding, uses_tma_gemms(ci.gpu)
+    speeds = [(what, dim, speed, alignment(padded_dim(dim, o.precision, pads), o.precision, tma_gpu))
+              for (what, dim), speed in zip((("h", shape.n_embd), ("vocabulary", shape.vocab)),
+                                            dim_speeds(ci.gpu, ci.stack, o.precision, shape, ci.calibration),
+                                            strict=True)]
+    slow = [f"{what} {dim:,} at {speed:.3g}" for what, dim, speed, _ in speeds if speed < 1.0]
+    padded = f", padded to 16 bytes by {ci.stack.id} (torch.compile's pad_mm)" if pads and slow else ""
     tma = ("; off 16 bytes, Hopper-class GPUs fall back to Ampere-style kernels: kestrel #143, fitted on our H100 "
-           "steps" if uses_tma_gemms(ci.gpu) and any(speed == UNALIGNED_GEMM_FACTOR_TMA for _, _, speed in speeds)
-           else "")
+           "steps" if tma_gpu and any(tier == UNALIGNED_GEMM_FACTOR_TMA for *_, tier in speeds) else "")
+    # under TF32 a dimension whose tier is slower than plain fp32 runs at fp32's rate (dim_speed's floor)
     floor = ("; under TF32 no slower than the fp32 kernel cuBLAS may pick instead"
-             if o.precision == "tf32" and any(speed == min(1.0, fp32_rate / rate) for _, _, speed in speeds if speed < 1.0)
-             else "")
+             if any(speed > tier for _, _, speed, tier in speeds) else "")
     aligned = (f"; dimensions not a multiple of 128 bytes run slower: {', '.join(slow)}{padded} (Bekman; nanoGPT "
                f"77e7e04c{tma}){floor}" if slow else "")
     recompute = ""
