@@ -83,11 +83,14 @@ def main() -> None:
     pl = statistics.median([_timed(lambda: plan(CheckInputs(g, sp.models.get("gpt2", "m"), s, RunOptions(),
                                                             duration_s=30 * 86400), sp.models, None)) for _ in range(7)])
     print(f"advisor {adv * 1000:.0f} ms; plan {pl * 1000:.0f} ms (in process)")
-    cmd = [exe, "sweep", "--gpu", "all", "--model", "all", "--micro-batch", ",".join(str(i) for i in range(1, 34)),
+    # ~100,000 rows whatever the catalogue's size: GPUs x models x micro-batches x 5 precisions x 2 x 2 x 2
+    per_mb = len(sp.gpus.items) * len(sp.models.items) * 5 * 2 * 2 * 2
+    mbs = max(1, round(100_000 / per_mb))
+    cmd = [exe, "sweep", "--gpu", "all", "--model", "all", "--micro-batch", ",".join(str(i) for i in range(1, mbs + 1)),
            "--precision", "fp32,amp-bf16,bf16,amp-fp16,tf32", "--checkpointing", "none,full",
            "--optimizer", "adamw,adamw-fused", "--seq", "512,1024", "--zero", "0"]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=ENV).stdout  # also the warm-up
-    rows = out.count("\n") - 1  # less the header: 19 GPUs x 4 models x 33 x 5 x 2 x 2 x 2 = 100,320
+    rows = out.count("\n") - 1  # less the header (58 GPUs x 4 models x 11 micro-batches x 40 = 102,080)
     ts = []
     for _ in range(3):
         t0 = time.perf_counter()

@@ -1,6 +1,8 @@
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gpt2budget.core.scaling import optimal_for_compute, optimal_tokens, predicted_loss
 from gpt2budget.specs.catalog import load_specs
@@ -251,6 +253,38 @@ def test_sweep_fast_path_matches_the_reference_rows(specs, fmt):
     assert any("tensor path" in line for line in want)  # refused rows are covered too
     for a, b in zip(got, want, strict=True):
         assert a == b
+
+
+_FIELDS = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(alphabet=st.sampled_from('a ,"\n;x1.')))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_FIELDS, min_size=1, max_size=8).filter(lambda r: r != [""] and r != [None]))
+def test_sweep_csv_line_writes_what_the_csv_module_writes(row):
+    """The sweep's own CSV encoder (csv_line) against csv.writer: quoting, None, bools, ints, every float, and a
+    text table that must not confuse 0.0 with -0.0 or 1 with 1.0 or True."""
+    import csv
+    import io
+
+    from gpt2budget.output.sweep import csv_line
+
+    ref = io.StringIO()
+    csv.writer(ref, lineterminator="\n").writerow(row)
+    assert csv_line(row) == ref.getvalue()
+    assert csv_line([0.0, -0.0, 1.0, 1, True]) == "0.0,-0.0,1.0,1,True\n"
+    # a carriage return is quoted too (csv.writer quotes only the line terminator's characters), so readers
+    # that split lines on it still read one row
+    assert csv_line(["a\rb", "c"]) == '"a\rb",c\n'
+    assert next(csv.reader(io.StringIO(csv_line(["a\rb", 'q"', None])), strict=True)) == ["a\rb", 'q"', ""]
+
+
+def test_sweep_csv_float_table_is_bounded(monkeypatch):
+    import gpt2budget.output.sweep as sw
+
+    monkeypatch.setattr(sw, "FLOAT_TEXT_MAX", 64)
+    for i in range(1, 1000):
+        assert sw.csv_line([i / 7.0]) == repr(i / 7.0) + "\n"
+        assert len(sw._float_text) <= 64
 
 
 def test_sweep_in_worker_processes_writes_the_same_rows_in_order(specs, monkeypatch):

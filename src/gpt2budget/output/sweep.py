@@ -168,6 +168,41 @@ def layout(r: CheckResult) -> tuple[Any, ...]:
             tuple(r.memory.phases), r.cost is None)
 
 
+# The CSV text of one row, as csv.writer(lineterminator="\n") writes it (QUOTE_MINIMAL: a string with a comma,
+# a quote or a line break is quoted, its quotes doubled, and a carriage return too, which csv.writer leaves bare
+# when the terminator is "\n"; None is empty; a float is its repr). In Python, because the C writer took ~41 us
+# for a row of ~130 fields and this ~28 (the summary and caveat texts are long). A sweep's rows repeat many floats
+# (the GPU's, the model's, the recipe's), so their text is kept, in a table cleared when it grows.
+FLOAT_TEXT_MAX = 1 << 16
+_float_text: dict[float, str] = {}
+
+
+def csv_line(row: Sequence[Any]) -> str:
+    ftext = _float_text
+    out = []
+    for x in row:
+        t = x.__class__
+        if t is float:
+            if x:
+                s = ftext.get(x)
+                if s is None:
+                    if len(ftext) >= FLOAT_TEXT_MAX:
+                        ftext.clear()
+                    s = ftext[x] = repr(x)
+            else:
+                s = repr(x)  # 0.0 and -0.0 are one key with two texts
+        elif t is str:
+            s = x
+            if "," in x or '"' in x or "\n" in x or "\r" in x:
+                s = '"' + x.replace('"', '""') + '"'
+        elif x is None:
+            s = ""
+        else:
+            s = str(x)  # int, bool
+        out.append(s)
+    return ",".join(out) + "\n"
+
+
 class RowEncoder:
     """Rows as CSV (in the header's columns) or JSON lines, from typed results."""
 
@@ -175,7 +210,6 @@ class RowEncoder:
         self.specs, self.duration_s, self.fmt, self.header, self.tokens = specs, duration_s, fmt, header, tokens
         self.layouts: dict[tuple[Any, ...], tuple[list[str], Any]] = {}
         self.buf = io.StringIO()
-        self.writer = csv.writer(self.buf, lineterminator="\n")
 
     def keys(self, r: CheckResult, row: list[Any]) -> tuple[list[str], Any]:
         key = layout(r)
@@ -209,14 +243,14 @@ class RowEncoder:
                 if pick is not None:
                     row.append(None)
                     row = pick(row)
-                self.writer.writerow(row)
+                self.buf.write(csv_line(row))
             else:
                 self.write_dict(dict(zip(keys, row, strict=True)))
         return self.buf.getvalue()
 
     def write_dict(self, flat: dict[str, Any]) -> None:
         if self.fmt == "csv":
-            self.writer.writerow([flat.get(h) for h in self.header])
+            self.buf.write(csv_line([flat.get(h) for h in self.header]))
             return
         text = json.dumps(flat)
         if "Infinity" in text or "NaN" in text:  # JSON has no inf/nan: "never" is null (report._clean)
