@@ -52,7 +52,9 @@ GEMM_CEILING: dict[str, dict[str, float]] = {
     "workstation": {"tensor": 0.90, "tf32": 0.90, "fp32": 0.68},
 }
 # A100s reach more of their peak than H100s (Bekman: A100 SXM 271 of 312 TFLOP/s bf16 = 0.87; gpu-fryer, sustained
-# over minutes: ~270), and llm.c PR #378's A100 kernel table shows GPT-2's GEMMs at that rate.
+# over minutes: ~270). Checked on llm.c PR #378's A100 kernel table (GPT-2 124M, B 24 x T 1024, Nsight Compute at
+# the 1,095 MHz base clock): its 147 GEMMs, 1.82e13 FLOPs, took 88.62 ms, 0.85 of that clock's dense peak; with
+# this ceiling and the k-step cost below the model gives 0.84 for the same step (69.9 ms at 1,410 MHz).
 AMPERE_DATACENTER_TENSOR_CEILING = 0.87
 # AMD Instinct under PyTorch/hipBLASLt: an estimate (no measurement of ours); stated in the output's source.
 AMD_TENSOR_CEILING = 0.55
@@ -89,8 +91,7 @@ KERNEL_FLOOR_S = 2.5e-6  # cccl #7391: the smallest kernel's GPU time is 2-4 us
 # FlashAttention-2: ~35% of peak on an H100 (FA3 paper, arXiv 2407.08608); 50-73% forward and up to 63% backward
 # on an A100 at larger head dims (FA2 paper, arXiv 2307.08691). At GPT-2's head dim 64 on an A100, cuDNN's flash
 # attention ran forward + backward at 37% of peak: 18.31 ms for 24 kernels (1.62 TFLOP; B 24 x T 1024, 12 layers)
-# under Nsight Compute's base clock (1095 of 1410 MHz) in the kernel table of karpathy/llm.c PR #378, whose GEMMs
-# in the same table ran at our 0.87 ceiling.
+# under Nsight Compute's base clock (1095 of 1410 MHz) in the kernel table of karpathy/llm.c PR #378.
 FLASH_EFFICIENCY_HOPPER = 0.35
 FLASH_EFFICIENCY_OTHER = 0.37
 FLASH_BACKWARD_FACTOR = 2.5  # FA2 backward: five matmuls against the forward's two
