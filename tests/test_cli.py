@@ -29,6 +29,10 @@ def test_top_level_help_documents_exit_codes(cli):
     (["check", "--gpu", "t4", "--model", "gpt2", "--precision", "bf16"], "--precision"),
     (["check", "--gpu", "4070ti", "--model", "gpt2", "--zero", "9"], "--zero"),
     (["check", "--gpu", "4070ti", "--model", "gpt2", "--finetune", "lora"], "--tokens"),
+    # a number too large for a float is too large, not "not positive"
+    (["check", "--gpu", "4070ti", "--model", "gpt2", "--duration", "1e308y"], "--duration: 1e308y is more than 1000 years"),
+    (["check", "--gpu", "4070ti", "--model", "gpt2", "--batch-tokens", "1e400"], "--batch-tokens: 1e400 is more than 1e18"),
+    (["check", "--gpu", "4070ti", "--model", "gpt2", "--tokens", "0.0"], "--tokens: must be positive, got '0.0'"),
 ])
 def test_bad_input_gives_one_line_error(cli, args, needle):
     r = cli(*args)
