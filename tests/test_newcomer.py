@@ -96,7 +96,7 @@ def test_the_svg_export_holds_all_the_text(cli, tmp_path):
     out = tmp_path / "x.svg"
     cli("check", "--gpu", "4070ti", "--model", "gpt2-xl", "--no-advice", "--svg", str(out))
     text = html.unescape("".join(re.findall(r">([^<]*)</text>", out.read_text()))).replace("\xa0", " ")
-    assert "days given (7.6x)." in text
+    assert "days given (7.5x)." in text
 
 
 def test_plan_budget_buys_hours_not_the_whole_duration(cli):

@@ -117,7 +117,9 @@ def test_checkpointing_adds_a_forward(specs):
     # PyTorch's early-stopping checkpoint never re-runs. In FLOP units of 2·T·h² per layer, each GEMM slowed by its
     # k-step cost (1 + 64/k for reduction length k): forward QKV 3, proj 1, fc 4 (k = h) and c_proj 4 (k = 4h);
     # dgrad QKV 3 (k = 3h), proj 1 (h), fc 4 (4h), c_proj 4 (h); wgrad 12 (k = T tokens). Without the k-step cost
-    # this is 6 + 2·8/12 = 22/3 units against 6, i.e. 11/9. The LM head is not recomputed.
+    # this is 6 + 2·8/12 = 22/3 units against 6, i.e. 11/9. The LM head is not recomputed. Each GEMM also computes
+    # its output tiles whole (128 wide): h = 1,600 fills f1 = 1600/1664 of them, 3h f3 = 4800/4864, 4h and the
+    # tokens fill theirs exactly.
     gpu, tokens, h, v = specs.gpus.get("h100-sxm", "--gpu"), 32 * 1024, 1600, 50257
     rate, bw = gemm_rate(gpu, "amp-bf16", None), bandwidth(gpu, None)
     head = sum(gemm_s(m, k, n, rate, bw, 2.0, alignment(v, "amp-bf16", tma=True)) for m, k, n in
@@ -125,9 +127,11 @@ def test_checkpointing_adds_a_forward(specs):
 
     def c(k):
         return 1 + 64 / k
-    recompute = 8 * c(h)
-    fwd = recompute + 4 * c(4 * h)
-    bwd = 3 * c(3 * h) + c(h) + 4 * c(4 * h) + 4 * c(h) + 12 * c(tokens)
+    f1, f3 = 1600 / 1664, 4800 / 4864
+    recompute = 3 * c(h) / f3 + c(h) / f1 + 4 * c(h)  # forward QKV (out 3h), proj (out h), fc (out 4h)
+    fwd = recompute + 4 * c(4 * h) / f1  # c_proj (out h)
+    bwd = (3 * c(3 * h) / f1 + c(h) / f1 + 4 * c(4 * h) / f1 + 4 * c(h)  # dgrad: out h, h, h, 4h
+           + c(tokens) * (3 / (f1 * f3) + 1 / f1**2 + 4 / f1 + 4 / f1))  # wgrad: out h x 3h, h x h, h x 4h, 4h x h
     ratio = (fwd + bwd + recompute) / (fwd + bwd)
     assert ratio == pytest.approx(11 / 9, rel=0.01)
     assert (ckpt.breakdown["matmul"] - head) / (plain.breakdown["matmul"] - head) == pytest.approx(ratio, rel=1e-9)
@@ -323,6 +327,20 @@ def test_a_short_reduction_pays_a_k_step_per_tile():
     long = gemm_s(m, 76800, n, rate, bw, 2.0, 1.0)
     assert 2 * m * 76800 * n / long > 0.999 * rate
     assert 2 * m * 768 * n / gemm_s(m, 768, n, rate, bw, 4.0, 1.0) == pytest.approx(rate * 768 / 800)  # 32 x 4 B
+
+
+def test_an_output_dimension_off_the_tile_grid_computes_whole_tiles():
+    """Tile quantization (NVIDIA's GEMM guide, section 3.1): the output is covered by 128-wide tiles, so GPT-2 XL's
+    h = 1,600 (12.5 tiles) runs as 1,664; the other GPT-2 widths fill their tiles; a dimension under 128 is served
+    by 64-wide tiles. The reduction dimension k is not tiled this way."""
+    from gpt2budget.core.steptime import tile_fill
+    assert [tile_fill(d) for d in (768, 1024, 1280, 6400, 64, 50304)] == [1.0] * 6
+    assert tile_fill(1600) == 1600 / 1664 and tile_fill(80) == 80 / 128 and tile_fill(50257) == 50257 / 50304
+    rate, bw = 270e12, 2.0e12
+    full = gemm_s(16384, 1600, 6400, rate, bw, 2.0, 1.0)  # out 16,384 x 6,400: whole tiles; k = 1,600 untiled
+    assert 2 * 16384 * 1600 * 6400 / full == pytest.approx(rate * 1600 / 1664)  # the k-step only
+    quantized = gemm_s(16384, 6400, 1600, rate, bw, 2.0, 1.0)  # out 16,384 x 1,600
+    assert 2 * 16384 * 6400 * 1600 / quantized == pytest.approx(rate * 6400 / 6464 * 1600 / 1664)
 
 
 def test_a_calibrated_gemm_rate_is_read_as_the_large_gemm_rate():

@@ -14,7 +14,8 @@ Constants and their sources (see also ../shared/reference/throughput_constants.m
   Engineering*, "Maximum Achievable Matmul FLOPS"; gpu-fryer's H100; this project's H100 fp32: 51 TFLOP/s).
 - GEMM alignment: a dimension off 128 bytes runs at 0.69 (Bekman), off 16 bytes at 0.375 (nanoGPT 77e7e04c), and
   at 0.15 on Hopper-class GPUs, whose TMA kernels then fall back to Ampere-style ones (kestrel #143; fitted on our
-  H100 steps); torch.compile pads such dimensions to 16 bytes (the stack's matmul_shape_padding).
+  H100 steps); torch.compile pads such dimensions to 16 bytes (the stack's matmul_shape_padding). An output
+  dimension off the 128-wide tile grid computes its last tile whole (tile quantization: NVIDIA's GEMM guide).
 - memory-bound kernels: 90% of the memory bandwidth for large tensors, half of that at ~1.6 MB
   (NVIDIA/cccl #7391: 2^20 elements ~50%, 2^24 ~84%, 2^28 ~90%), and no kernel under 2.5 us (cccl #7391:
   the smallest kernel's GPU time is 2-4 us).
@@ -82,6 +83,21 @@ UNALIGNED_GEMM_FACTOR_TMA = 0.15
 # tiles of 256 x 128, a whole number of waves on 108 SMs) keep its tensor pipes 79.8% busy, against ~87% for large
 # square GEMMs (Bekman): 768 / (768 + K0) = 0.798 / 0.87 gives K0 = 69 elements.
 K_TILE_BYTES = 128.0
+# cuBLAS covers a GEMM's m x n output with thread-block tiles of 128 or 256 elements a side for large GEMMs (NVIDIA,
+# Matrix Multiplication Background User's Guide, 2023, section 2.3), and a dimension that is not a multiple of the tile
+# still computes the whole last tile: tile quantization (same guide, section 3.1; Bekman, ML Engineering,
+# "Tile and wave quantization"). We count 128-wide tiles (64 for a dimension under 128, which smaller tiles serve):
+# GPT-2 XL's h = 1,600 = 12.5 x 128 fills 96% of its tiles; 768, 1,024 and 1,280 fill them exactly. (Wave
+# quantization, tiles over the SMs, is not counted: it needs each GPU's SM count and cuBLAS's split-K choices.)
+GEMM_TILE = 128
+
+
+def tile_fill(d: float) -> float:
+    """Share of the tiles along one GEMM output dimension that holds real elements (tile quantization)."""
+    t = GEMM_TILE if d >= GEMM_TILE else GEMM_TILE / 2
+    return d / (math.ceil(d / t) * t)
+
+
 # `measure --calibrate` times one GEMM at GPT-2 XL's c_fc shape (tokens x k -> n): its rate carries that shape's
 # k-step cost, which gemm_s adds back per GEMM, so the calibration is read as the large-GEMM rate it implies
 CALIBRATION_GEMM_SHAPE = (16384, 1600, 6400)
@@ -232,8 +248,9 @@ def gemm_s(m: float, k: float, n: float, rate: float, bw: float, elem: float, al
     """One GEMM (m x k) @ (k x n): the larger of its FLOPs at the achieved rate and its bytes at the achieved
     bandwidth (roofline, Williams et al. 2009), no less than a kernel's floor, slowed by `aligned` (alignment).
     Each output tile also pays about one k-step of fixed cost (pipeline fill, epilogue), so a short reduction
-    runs at k / (k + one k-tile) of the rate (K_TILE_BYTES)."""
-    flops_s = 2.0 * m * k * n * (1.0 + K_TILE_BYTES / (elem * k)) / rate
+    runs at k / (k + one k-tile) of the rate (K_TILE_BYTES), and the tiles' unfilled part is computed too
+    (tile_fill)."""
+    flops_s = 2.0 * m * k * n * (1.0 + K_TILE_BYTES / (elem * k)) / (rate * tile_fill(m) * tile_fill(n))
     bytes_s = elem * (m * k + k * n + m * n) / bw
     t = max(flops_s, bytes_s, KERNEL_FLOOR_S)
     return t if aligned == 1.0 else t / aligned

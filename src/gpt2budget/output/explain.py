@@ -15,6 +15,7 @@ from gpt2budget.core.steptime import (
     gemm_ceiling,
     gemm_rate_of,
     padded_dim,
+    tile_fill,
     uses_tma_gemms,
 )
 from gpt2budget.options import RunOptions
@@ -124,6 +125,10 @@ def step_time_lines(ci: CheckInputs, r: CheckResult) -> list[str]:
              if any(speed > tier for _, _, speed, tier in speeds) else "")
     aligned = (f"; dimensions not a multiple of 128 bytes run slower: {', '.join(slow)}{padded} (Bekman; nanoGPT "
                f"77e7e04c{tma}){floor}" if slow else "")
+    unfilled = [f"{what} {dim:,} fills {tile_fill(dim):.1%}" for what, dim in (("h", shape.n_embd), ("vocabulary", shape.vocab))
+                if tile_fill(dim) < 1.0]
+    tiles = (f"; output tiles are 128 wide, so {', '.join(unfilled)} of its tiles (tile quantization: NVIDIA's GEMM "
+             f"guide)" if unfilled else "")
     recompute = ""
     if o.checkpointing and ci.stack.checkpointing_level == "full":
         recompute = ("; checkpointing re-runs each layer's forward GEMMs but its last (MLP c_proj: the recompute "
@@ -144,7 +149,7 @@ def step_time_lines(ci: CheckInputs, r: CheckResult) -> list[str]:
         f"micro-steps = ceil(batch tokens / (micro-batch x seq x GPUs)) = ceil({ci.batch_tokens:.0f} / ({o.micro_batch} x "
         f"{o.seq} x {o.gpus})) = {th.micro_steps}",
         f"matmul = Σ GEMMs max(2·m·k·n / GEMM rate, bytes / bandwidth) x micro-steps; GEMM rate "
-        f"{rate_words(ci)}{aligned}{recompute} = "
+        f"{rate_words(ci)}{aligned}{tiles}{recompute} = "
         f"{fmt_seconds(b['matmul'])}  (roofline)",
         f"attention = {attention} = {fmt_seconds(b['attention'])}",
         f"memory-bound = bytes of {ci.stack.id}'s non-matmul kernels / (bandwidth x S/(S + 1.6 MB), >= 2.5 us each)"
