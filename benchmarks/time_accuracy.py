@@ -5,7 +5,9 @@ constants are fitted on them: the hf stack's `dispatch_us_per_op` and `recompute
 UNALIGNED_GEMM_FACTOR_TMA, the Hopper-class GEMM speed over a dimension off 16 bytes such as the head's
 50,257) and tests/data/h200_gpt2_training.jsonl (held out: another GPU, fused AdamW, seq 512, pure bf16, eager
 attention, SGD, TF32, dropout, LoRA and compiled nanoGPT; two compiled gpt2 steps calibrate nanogpt's CPU cost
-per kernel and are reported apart). Each measured point is one optimizer step per
+per kernel and are reported apart; they are also predicted with tests/data/calibrations/h200-sxm.yaml, what
+`gpt2budget measure --calibrate` measured on their host, as a user who ran it would get them). Each measured point
+is one optimizer step per
 micro-batch, so predictions use batch_tokens = micro_batch x seq.
 
 Folds: the three constants are refitted with one model size left out, and the error reported on that size.
@@ -24,10 +26,12 @@ import sys
 from pathlib import Path
 
 from gpt2budget.core import steptime
+from gpt2budget.core.calibration import Calibration, find_calibration
 from gpt2budget.core.shape import Shape, n_params
 from gpt2budget.core.steptime import step_time
 from gpt2budget.options import RunOptions
 from gpt2budget.specs.catalog import load_specs
+from gpt2budget.specs.loader import read_yaml_file
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 
@@ -54,7 +58,7 @@ def use_tma_factor(factor: float) -> None:
         steptime._layer_times.cache_clear()
 
 
-def predict(p: dict, gpu_id: str, specs, overrides: dict | None = None) -> float:
+def predict(p: dict, gpu_id: str, specs, overrides: dict | None = None, cal: Calibration | None = None) -> float:
     from dataclasses import replace
 
     from gpt2budget.core.memory import lora_params
@@ -72,13 +76,20 @@ def predict(p: dict, gpu_id: str, specs, overrides: dict | None = None) -> float
     n = float(n_params(Shape.of(model, model.n_ctx)))
     trainable = lora_params(shape, o.lora_rank, o.lora_targets) if o.finetune in ("lora", "qlora") else None
     st = step_time(shape, n, specs.gpus.get(gpu_id, "--gpu"), stack, o, batch_tokens=o.micro_batch * o.seq,
-                   trainable=trainable)
+                   trainable=trainable, cal=cal)
     return st.step_seconds
 
 
-def errors(pts: list[dict], gpu_id: str, specs, overrides: dict | None = None) -> list[float]:
+def errors(pts: list[dict], gpu_id: str, specs, overrides: dict | None = None,
+           cal: Calibration | None = None) -> list[float]:
     """Relative error |predicted/measured - 1| per point."""
-    return [abs(predict(p, gpu_id, specs, overrides) / p["step_s"] - 1) for p in pts]
+    return [abs(predict(p, gpu_id, specs, overrides, cal) / p["step_s"] - 1) for p in pts]
+
+
+def host_calibration(gpu_id: str) -> Calibration | None:
+    """What `measure --calibrate` measured on the host of our steps (tests/data/calibrations), read as check reads
+    a user's calibration."""
+    return find_calibration(gpu_id, [DATA], read_yaml_file)
 
 
 SHIPPED_TMA = steptime.UNALIGNED_GEMM_FACTOR_TMA
@@ -177,6 +188,13 @@ def shipped_lines(specs, h100: list[dict], h200: list[dict]) -> list[str]:
             all200 += e
         lines.append(f"  H200, {key:27s} {summary(e)}   ({'calibration' if fitted else 'held out'})")
     lines.append(f"  H200, all held out {'':14s} {summary(all200)}   (held out)")
+    cal = host_calibration("h200-sxm")
+    if cal is not None:  # the user's path: measure --calibrate on the host, then check
+        hf = [p for p in h200 if not p["attn"].startswith("nanogpt")]
+        compiled = [p for p in h200 if p["attn"].startswith("nanogpt")]
+        for key, pts in (("hf, host calibrated", hf), ("nanogpt, host calibrated", compiled)):
+            lines.append(f"  H200, {key:27s} {summary(errors(pts, 'h200-sxm', specs, cal=cal))}"
+                         "   (held out; its host's measure --calibrate)")
     return lines
 
 
