@@ -115,6 +115,31 @@ def test_a_broken_calibration_is_a_one_line_error(cli, tmp_path):
     assert cli("check", "--gpu", "4090", "--model", "gpt2", "--config-dir", str(tmp_path), "--no-calibration").code == 0
 
 
+def test_cpu_cost_per_kernel_is_the_slope_between_two_tiny_models(specs):
+    """A step's fixed costs (the loop's Python, zero_grad, a compiled graph's guards) do not grow with the kernels:
+    the slope between a 2- and an 8-layer tiny model leaves them out, where one model's step over its ~70 kernels
+    would count them in."""
+    from gpt2budget.core import measuring
+    from gpt2budget.core.check import CheckInputs
+    from gpt2budget.options import RunOptions
+
+    for stack, opt in (("hf", "adamw"), ("nanogpt", "adamw-fused")):
+        ci = CheckInputs(specs.gpus.get("h200", "g"), specs.models.get("gpt2", "m"), specs.stacks.get(stack, "s"),
+                         RunOptions(optimizer=opt))
+        k2, k8 = measuring.tiny_kernels(2, ci), measuring.tiny_kernels(8, ci)
+        prof = ci.stack.step_time
+        assert k8 - k2 == 6 * (prof.ops_per_layer_forward + prof.ops_per_layer_backward)
+        per_kernel, fixed = 50e-6, 0.9e-3
+        steps = {n: fixed + k * per_kernel for n, k in ((2, k2), (8, k8))}
+        assert measuring.dispatch_us(steps, ci) == pytest.approx(50.0)
+        assert measuring.dispatch_us({2: steps[2]}, ci) == pytest.approx(50.0 + 0.9e-3 / k2 * 1e6)  # one model
+        assert measuring.dispatch_us({2: steps[2], 8: steps[2] * 0.99}, ci) == \
+            pytest.approx(steps[2] / k2 * 1e6)  # noise made the slope negative: the ratio of the short model
+    measure_py = (Path(__file__).resolve().parents[1] / "src" / "gpt2budget" / "measure.py").read_text()
+    t = measuring.TINY  # measure.py cannot import the core (layering): its tiny model is pinned to it here
+    assert f"n_head={t['n_head']}, n_embd={t['n_embd']}, vocab={t['vocab']}, seq={t['seq']}" in measure_py
+
+
 def test_compared_record_has_the_shared_data_fields():
     shared = json.loads((DATA / "h100_gpt2_training_memory.jsonl").read_text().splitlines()[0])
     rec = {k: shared[k] for k in shared if k not in ("model",)}

@@ -277,10 +277,10 @@ def host_link_gb_per_s(dev: Any) -> float | None:
     return n / _timed(lambda: gpu.copy_(host, non_blocking=True), dev, 10) / 1e9
 
 
-def tiny_step_seconds(stack: str, dev: Any, compile_: bool) -> float:
-    """Step time of a tiny GPT-2 (2 layers, 64 wide, 32 tokens): the GPU has almost nothing to do, so the step
-    is the CPU issuing its kernels."""
-    cfg = StepConfig(n_layer=2, n_head=2, n_embd=64, vocab=512, seq=32, micro_batch=1, stack=stack,
+def tiny_step_seconds(stack: str, dev: Any, compile_: bool, n_layer: int = 2) -> float:
+    """Step time of a tiny GPT-2 (64 wide, 32 tokens): the GPU has almost nothing to do, so the step is the CPU
+    issuing its kernels."""
+    cfg = StepConfig(n_layer=n_layer, n_head=2, n_embd=64, vocab=512, seq=32, micro_batch=1, stack=stack,
                      optimizer="adamw-fused" if stack == "nanogpt" and dev.type == "cuda" else "adamw",
                      device=dev.type, compile=compile_, warmup=3, steps=20)
     rec = run_steps(cfg)

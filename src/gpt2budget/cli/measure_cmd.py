@@ -79,7 +79,8 @@ def run_calibrate(specs: Specs, inputs_for: Any, gpu_id: str, device: str, folde
     for stack in ("hf", "nanogpt"):
         ci = inputs_for(gpu_id, stack_id=stack, no_calibration=True)  # the old file may be what is being replaced
         try:
-            secs = measure.tiny_step_seconds(stack, dev, compile_=device == "cuda")
+            secs = {n: measure.tiny_step_seconds(stack, dev, compile_=device == "cuda", n_layer=n)
+                    for n in measuring.TINY_LAYERS}
         except UsageError:
             continue  # e.g. transformers missing: that stack keeps its profile's constant
         dispatch[stack] = measuring.dispatch_us(secs, ci._replace(options=ci.options._replace(
