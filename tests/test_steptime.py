@@ -487,6 +487,16 @@ def test_explain_names_alignment_and_eager_attention(cli):
     assert "vocabulary 50,257 at 0.62" in tf32 and "under TF32 no slower than the fp32 kernel" in tf32
 
 
+def test_explain_names_the_k_step_and_tile_quantization(cli):
+    """The matmul line's formula carries each GEMM's k-step (64 bf16 elements, 32 fp32 ones) and tile fill, and names
+    the dimensions that do not fill their 128-wide tiles (GPT-2 XL's h = 1,600; GPT-2 small's 768 does)."""
+    xl = " ".join(cli("check", "--gpu", "4070ti", "--model", "gpt2-xl", "--explain").out.split())
+    assert "2·m·k·n x (1 + 64/k) / (GEMM rate x tile fill)" in xl
+    assert "h 1,600 fills 96.2%" in xl and "(tile quantization: NVIDIA's GEMM guide)" in xl
+    small = " ".join(cli("check", "--gpu", "4070ti", "--model", "gpt2", "--precision", "fp32", "--explain").out.split())
+    assert "(1 + 32/k)" in small and "h 768 fills" not in small
+
+
 def test_explain_names_the_recompute_and_the_collective_overlap(cli):
     full = cli("check", "--gpu", "4090", "--model", "gpt2", "--checkpointing", "full", "--explain").out
     assert "checkpointing re-runs each layer's forward GEMMs but its last (MLP c_proj" in full

@@ -7,6 +7,7 @@ from gpt2budget.core.memory import param_bytes, phase_model
 from gpt2budget.core.result import CheckResult
 from gpt2budget.core.shape import Shape
 from gpt2budget.core.steptime import (
+    K_TILE_BYTES,
     OPTIMIZER_BYTES,
     UNALIGNED_GEMM_FACTOR_TMA,
     accesses_bytes,
@@ -14,6 +15,7 @@ from gpt2budget.core.steptime import (
     dim_speeds,
     gemm_ceiling,
     gemm_rate_of,
+    operand_bytes,
     padded_dim,
     tile_fill,
     uses_tma_gemms,
@@ -148,7 +150,8 @@ def step_time_lines(ci: CheckInputs, r: CheckResult) -> list[str]:
     lines = [
         f"micro-steps = ceil(batch tokens / (micro-batch x seq x GPUs)) = ceil({ci.batch_tokens:.0f} / ({o.micro_batch} x "
         f"{o.seq} x {o.gpus})) = {th.micro_steps}",
-        f"matmul = Σ GEMMs max(2·m·k·n / GEMM rate, bytes / bandwidth) x micro-steps; GEMM rate "
+        f"matmul = Σ GEMMs max(2·m·k·n x (1 + {K_TILE_BYTES / operand_bytes(o.precision):g}/k) / (GEMM rate x tile "
+        f"fill), bytes / bandwidth) x micro-steps (a k-step per output tile: llm.c PR #378); GEMM rate "
         f"{rate_words(ci)}{aligned}{tiles}{recompute} = "
         f"{fmt_seconds(b['matmul'])}  (roofline)",
         f"attention = {attention} = {fmt_seconds(b['attention'])}",
