@@ -55,6 +55,31 @@ def test_offload_costs_time_and_needs_host_memory(cli):
     assert small["memory"]["host_fits"] is False and small["memory"]["fits"] is False
 
 
+def test_the_hosts_cpu_adam_rate_is_an_option(cli):
+    """#14.7: CPU Adam's rate belongs to the host: --host-adam-params-per-s replaces the GPU class's estimate
+    (a GeForce card: a desktop's 0.25e9/s) in the offload term, exactly, and shows in the inputs, --explain and the
+    pasteable command."""
+    from gpt2budget.core.steptime import HOST_ADAM_PARAMS_PER_S
+    base = ["check", "--gpu", "4070ti", "--model", "gpt2-xl", "--offload", "optimizer", "--format", "json"]
+    default, fast = cli(*base).json(), cli(*base, "--host-adam-params-per-s", "1.4e9").json()
+    n = default["model"]["trainable_params"]
+    adam = default["throughput"]["breakdown"]["offload"] - fast["throughput"]["breakdown"]["offload"]
+    assert adam == pytest.approx(n / HOST_ADAM_PARAMS_PER_S["consumer"] - n / 1.4e9, rel=1e-9)
+    assert default["inputs"]["host_adam_params_per_s"] is None and fast["inputs"]["host_adam_params_per_s"] == 1.4e9
+    assert fast["requirements"]["original"]["wall_time_hours"] < default["requirements"]["original"]["wall_time_hours"]
+    words = " ".join(cli(*base[:-2], "--host-adam-params-per-s", "250M", "--explain").out.split())
+    assert "CPU Adam at 2.5e+08 parameters/s (--host-adam-params-per-s)" in words
+    assert "CPU Adam at 2.5e+08 parameters/s (a consumer host's estimate" in " ".join(cli(*base[:-2], "--explain").out.split())
+    for bad, says in (("0", "must be positive"), ("fast", "cannot read 'fast'")):
+        r = cli(*base, "--host-adam-params-per-s", bad)
+        assert r.code == 2 and r.err.startswith(f"Error: --host-adam-params-per-s: {says}")
+    from gpt2budget.api import configure, evaluate, load
+    from gpt2budget.output.flags import check_command
+    specs = load()
+    r = evaluate(configure(specs, "4070ti", "gpt2-xl", offload="optimizer", host_adam_params_per_s="1.4e9"))
+    assert check_command(r.inputs, 1024).endswith("--offload optimizer --host-adam-params-per-s 1.4e+09")
+
+
 def test_chinchilla_rules_against_the_paper():
     n, d = optimal_for_compute(6 * 70e9 * 1.4e12, "chinchilla-20")
     assert n == pytest.approx(70e9, rel=1e-6) and d == pytest.approx(1.4e12, rel=1e-6)

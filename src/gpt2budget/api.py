@@ -128,6 +128,8 @@ def configure(specs: Specs, gpu: str, model: str, stack: str = "hf", *, calibrat
         optimal_rule=_v(kw.get("optimal_rule")) or "chinchilla-20",
         batch_tokens=parse_count(str(kw.get("batch_tokens") or "524288"), "--batch-tokens"),
         host_memory_gib=kw.get("host_memory") or 64.0, nodes=kw.get("nodes") or 1,
+        host_adam_params_per_s=parse_count(str(kw["host_adam_params_per_s"]), "--host-adam-params-per-s")
+        if kw.get("host_adam_params_per_s") else None,
         cost_inputs=CostInputs(
             average_draw=kw.get("average_draw") or 0.8, pue=kw.get("pue") or 1.1,
             price_per_kwh=0.17 if kw.get("price_per_kwh") is None else kw["price_per_kwh"],

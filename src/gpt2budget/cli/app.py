@@ -104,6 +104,9 @@ def check(
     fsdp: Annotated[str | None, typer.Option(help="FSDP sharding: NO_SHARD, SHARD_GRAD_OP (=ZeRO-2), FULL_SHARD (=ZeRO-3)")] = None,
     offload: OffloadOpt = Offload.none,
     host_memory: Annotated[float, typer.Option("--host-memory", min=0, max=1e7, help="CPU memory per node, GiB")] = 64.0,
+    host_adam_params_per_s: Annotated[str | None, typer.Option("--host-adam-params-per-s", help=(
+        "this host's CPU Adam rate, parameters/s, for --offload and the advisor's offload options (e.g. 1.4e9 "
+        "for a server, 250M for a desktop; default: the estimate for the GPU's class)"))] = None,
     reserve_gib: Annotated[float, typer.Option("--reserve-gib", min=0, max=1024, help=(
         "GPU memory to leave free (a desktop, other processes), GiB"))] = 0.0,
     parallel_efficiency: Annotated[float | None, typer.Option("--parallel-efficiency", min=0, max=1, help="override: fraction of single-GPU speed each GPU keeps (default: modelled from the interconnect)")] = None,

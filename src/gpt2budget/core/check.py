@@ -62,6 +62,7 @@ class CheckInputs(NamedTuple):
     batch_tokens: float = DEFAULT_BATCH_TOKENS
     host_memory_gib: float = DEFAULT_HOST_MEMORY_GIB
     nodes: int = 1
+    host_adam_params_per_s: float | None = None  # the host's CPU Adam rate (offload); None: the GPU class's estimate
     cost_inputs: CostInputs = CostInputs()
     calibration: Calibration | None = None  # measured on this GPU by `gpt2budget measure --calibrate`
 
@@ -127,7 +128,8 @@ def scratch_costs(ci: CheckInputs, shape: Shape, n: float, per_token: float, tim
     fpt = flops_per_token(n, shape.n_layer, shape.n_embd, o.seq, ci.flops_formula)
     if ci.utilization is not None:
         return fpt, Timing(sustained_flops_per_s(o.gpus, peak, ci.utilization, 1.0), fpt, 0.0)
-    st = step_time(shape, n, ci.gpu, ci.stack, full, batch_tokens=ci.batch_tokens, nodes=ci.nodes, cal=ci.calibration)
+    st = step_time(shape, n, ci.gpu, ci.stack, full, batch_tokens=ci.batch_tokens, nodes=ci.nodes, cal=ci.calibration,
+                   host_adam=ci.host_adam_params_per_s)
     return fpt, Timing(st.tokens_per_second * fpt * hw, fpt, 0.0, counted_offload=False)
 
 
@@ -157,7 +159,7 @@ def speed_of(ci: CheckInputs, shape: Shape, n: float, peak: float, per_token: fl
     or the old flat formula under --utilization)."""
     o = ci.options
     st = step_time(shape, n, ci.gpu, ci.stack, o, batch_tokens=ci.batch_tokens, nodes=ci.nodes,
-                   trainable=trainable, cal=ci.calibration)
+                   trainable=trainable, cal=ci.calibration, host_adam=ci.host_adam_params_per_s)
     if ci.utilization is not None:
         # --utilization: the old formula, peak x utilization (x parallel efficiency), as the user asked
         eff = (DEFAULT_PARALLEL_EFFICIENCY if ci.parallel_efficiency is None else ci.parallel_efficiency) \
@@ -309,6 +311,7 @@ def inputs_of(ci: CheckInputs, util: float) -> Inputs:
         zero=o.zero, offload=o.offload, utilization=util, duration_hours=ci.duration_s / 3600,
         tokens=ci.tokens, flops_formula=ci.flops_formula, parallel_efficiency=ci.parallel_efficiency,
         optimal_rule=ci.optimal_rule, batch_tokens=ci.batch_tokens, host_memory_gib=ci.host_memory_gib,
+        host_adam_params_per_s=ci.host_adam_params_per_s,
         finetune=o.finetune, lora_rank=o.lora_rank, lora_targets=o.lora_targets, lora_dropout=o.lora_dropout,
         average_draw=k.average_draw, pue=k.pue, price_per_kwh=k.price_per_kwh,
         grid_gco2_per_kwh=k.grid_gco2_per_kwh, rent_usd_per_hour=k.rent_usd_per_hour,

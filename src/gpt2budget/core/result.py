@@ -39,6 +39,7 @@ class Inputs(NamedTuple):
     optimal_rule: str
     batch_tokens: float
     host_memory_gib: float
+    host_adam_params_per_s: float | None  # --host-adam-params-per-s; None: the GPU class's estimate
     finetune: str
     lora_rank: int
     lora_targets: str

@@ -150,6 +150,12 @@ class StepTime(NamedTuple):
     breakdown: dict[str, float]  # seconds per optimizer step by term; the terms sum to step_seconds
 
 
+def host_adam_rate(gpu: GpuSpec, given: float | None) -> float:
+    """CPU Adam parameters per second: the user's figure for their host, else the estimate for the host a GPU of
+    this kind usually sits in (HOST_ADAM_PARAMS_PER_S)."""
+    return given if given else HOST_ADAM_PARAMS_PER_S[gpu.segment]
+
+
 def dtype_key(precision: str) -> str:
     return {"fp32": "fp32", "tf32": "tf32", "amp-bf16": "bf16", "bf16": "bf16", "amp-fp16": "fp16"}[precision]
 
@@ -394,8 +400,9 @@ def comm_bus_bytes_per_s(gpu: GpuSpec, gpus_per_node: int, nodes: int, cal: Cali
 
 def step_time(shape: Shape, n_model: float, gpu: GpuSpec, stack: StackSpec, o: RunOptions, *,
               batch_tokens: float, nodes: int = 1, trainable: float | None = None,
-              cal: Calibration | None = None) -> StepTime:
-    """Seconds of one optimizer step of `batch_tokens` tokens over `o.gpus` GPUs (see the module docstring)."""
+              cal: Calibration | None = None, host_adam: float | None = None) -> StepTime:
+    """Seconds of one optimizer step of `batch_tokens` tokens over `o.gpus` GPUs (see the module docstring).
+    `host_adam`: the host's CPU Adam rate in parameters/s (--host-adam-params-per-s), else the GPU class's."""
     prof = stack.step_time
     su = _setup_cached(gpu, stack, o.precision, shape) if cal is None else _setup(gpu, stack, o.precision, shape, cal)
     rate, bw, dispatch = su.rate, su.bw, su.dispatch
@@ -460,7 +467,7 @@ def step_time(shape: Shape, n_model: float, gpu: GpuSpec, stack: StackSpec, o: R
         link = (cal.host_link_gb_per_s * 1e9 if cal is not None and cal.host_link_gb_per_s
                 else gpu.host_link_gb_per_s * 1e9 * HOST_COPY_EFFICIENCY)
         n_shard = n_train / shard
-        offload_s = 4.0 * n_shard / link + n_shard / HOST_ADAM_PARAMS_PER_S[gpu.segment]
+        offload_s = 4.0 * n_shard / link + n_shard / host_adam_rate(gpu, host_adam)
         if o.offload == "params":  # ZeRO-3 offload streams the 16-bit weights in for every pass
             offload_s += micro_steps * (2 + recompute) * 2.0 * n_model / link
 

@@ -15,6 +15,7 @@ from gpt2budget.core.steptime import (
     dim_speeds,
     gemm_ceiling,
     gemm_rate_of,
+    host_adam_rate,
     operand_bytes,
     padded_dim,
     tile_fill,
@@ -171,7 +172,11 @@ def step_time_lines(ci: CheckInputs, r: CheckResult) -> list[str]:
                      f"{fmt_seconds(b['communication'])}")
     if o.offload != "none":
         streamed = " + 16-bit weights streamed per pass" if o.offload == "params" else ""
-        lines.append(f"offload = 4 B per parameter over PCIe + CPU Adam{streamed} = {fmt_seconds(b['offload'])}")
+        rate = host_adam_rate(ci.gpu, ci.host_adam_params_per_s)
+        source = ("--host-adam-params-per-s" if ci.host_adam_params_per_s else
+                  f"a {ci.gpu.segment} host's estimate: DeepSpeed PR #735, #1635")
+        lines.append(f"offload = 4 B per parameter over PCIe + CPU Adam at {fmt_sci(rate)} parameters/s ({source})"
+                     f"{streamed} = {fmt_seconds(b['offload'])}")
     lines.append(f"step = {' + '.join(fmt_seconds(v) for v in b.values() if v > 0)} = {fmt_seconds(th.step_seconds)}; "
                  f"tokens/s = {th.tokens_per_step:.0f} / {th.step_seconds:.4g} s = {th.tokens_per_second:,.0f}; "
                  f"bound by {th.bound}; MFU = 6·N x tokens/s / (peak x GPUs) = {th.mfu:.1%}")
