@@ -80,6 +80,29 @@ def test_the_hosts_cpu_adam_rate_is_an_option(cli):
     assert check_command(r.inputs, 1024).endswith("--offload optimizer --host-adam-params-per-s 1.4e+09")
 
 
+def test_sweep_rows_share_the_hosts_memory_and_cpu_adam_rate(cli):
+    """sweep's offloaded rows depend on the host as check's do: --host-memory and --host-adam-params-per-s hold for
+    every row, and a row equals check's answer with the same flags."""
+    import csv
+    import io
+
+    host = ["--host-memory", "16", "--host-adam-params-per-s", "1e9"]
+    out = cli("sweep", "--gpu", "4070ti", "--model", "gpt2-xl", "--offload", "none,optimizer", *host).out
+    got = list(csv.DictReader(io.StringIO(out)))
+    assert [r["inputs.host_memory_gib"] for r in got] == ["16.0", "16.0"]
+    assert [r["inputs.host_adam_params_per_s"] for r in got] == ["1000000000.0"] * 2
+    one = cli("check", "--gpu", "4070ti", "--model", "gpt2-xl", "--offload", "optimizer", *host, "--format",
+              "json").json()
+    assert float(got[1]["throughput.step_seconds"]) == one["throughput"]["step_seconds"]
+    assert got[1]["memory.host_fits"] == str(one["memory"]["host_fits"])
+    from gpt2budget.api import load, sweep
+    lib = list(sweep(load(), gpu="4070ti", model="gpt2-xl", offload="optimizer", host_memory=16,
+                     host_adam_params_per_s="1e9"))
+    assert lib[0]["throughput.step_seconds"] == one["throughput"]["step_seconds"]
+    bad = cli("sweep", "--gpu", "4070ti", "--model", "gpt2", "--host-adam-params-per-s", "lots")
+    assert bad.code == 2 and bad.err.startswith("Error: --host-adam-params-per-s: cannot read 'lots'")
+
+
 def test_chinchilla_rules_against_the_paper():
     n, d = optimal_for_compute(6 * 70e9 * 1.4e12, "chinchilla-20")
     assert n == pytest.approx(70e9, rel=1e-6) and d == pytest.approx(1.4e12, rel=1e-6)
@@ -335,7 +358,7 @@ def test_sweep_varies_offload_and_fine_tuning_like_check(specs, cli):
     import csv
     import io
 
-    from gpt2budget.output.sweep import columns, grid, rows, run_sweep
+    from gpt2budget.output.sweep import Fixed, columns, grid, rows, run_sweep
 
     axes = {"gpu": ["4070ti"], "model": ["gpt2-xl"], "stack": ["hf"], "precision": ["default"],
             "optimizer": ["default"], "checkpointing": ["none"], "micro_batch": ["1"], "seq": ["default"],
@@ -343,13 +366,13 @@ def test_sweep_varies_offload_and_fine_tuning_like_check(specs, cli):
             "finetune": ["none", "lora"]}
     configs = grid(specs, axes)
     out = io.StringIO()
-    run_sweep(specs, configs, 365 * 86400.0, "csv", out, tokens=1e8)
+    run_sweep(specs, configs, 365 * 86400.0, "csv", out, fixed=Fixed(tokens=1e8))
     got = list(csv.DictReader(io.StringIO(out.getvalue())))
     assert [(r["inputs.offload"], r["inputs.finetune"]) for r in got] == [
         ("none", "none"), ("none", "lora"), ("optimizer", "none"), ("optimizer", "lora")]
     header = columns(specs, tokens=True, finetune=True)
     assert list(got[0]) == header
-    ref = list(rows(specs, configs, 365 * 86400.0, tokens=1e8))
+    ref = list(rows(specs, configs, 365 * 86400.0, Fixed(tokens=1e8)))
     for row, want in zip(got, ref, strict=True):
         assert row == {k: "" if want.get(k) is None else str(want[k]) for k in header}
     lora = cli("check", "--gpu", "4070ti", "--model", "gpt2-xl", "--offload", "optimizer", "--finetune", "lora",

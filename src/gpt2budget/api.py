@@ -227,17 +227,22 @@ SWEEP_DEFAULTS = {"gpu": ["all"], "model": ["all"], "stack": ["hf"], "precision"
                   "gpus": ["1"], "zero": ["0"], "attention": ["default"], "offload": ["none"], "finetune": ["none"]}
 
 
-def sweep(specs: Specs, duration: str = "1y", tokens: str | None = None,
+def sweep(specs: Specs, duration: str = "1y", tokens: str | None = None, host_memory: float = 64.0,
+          host_adam_params_per_s: str | float | None = None,
           **axes: str | Iterable[str | int]) -> Iterator[dict[str, Any]]:
     """The rows `gpt2budget sweep` writes, lazily: one flat dict per configuration of the grid. Each axis (gpu,
     model, stack, precision, optimizer, checkpointing, micro_batch, seq, gpus, zero, attention, offload, finetune)
-    takes a comma list or a list of values; an axis left out takes sweep's default."""
-    from gpt2budget.output.sweep import grid, rows
+    takes a comma list or a list of values; an axis left out takes sweep's default. `tokens`, `host_memory` (GiB
+    per node) and `host_adam_params_per_s` hold for every row."""
+    from gpt2budget.output.sweep import Fixed, grid, rows
 
     unknown = sorted(set(axes) - set(SWEEP_DEFAULTS))
     if unknown:
         raise UsageError(f"--{unknown[0].replace('_', '-')}", "is not an axis of a sweep")
     given = {k: [p.strip() for v in ([axes[k]] if isinstance(axes[k], str) else axes[k]) for p in str(v).split(",")
                  if p.strip()] if k in axes else list(d) for k, d in SWEEP_DEFAULTS.items()}
-    return rows(specs, grid(specs, given), parse_duration(duration),
-                parse_count(tokens, "--tokens") if tokens else None)
+    _check_ranges({"host_memory": host_memory})
+    fixed = Fixed(tokens=parse_count(tokens, "--tokens") if tokens else None, host_memory_gib=host_memory,
+                  host_adam_params_per_s=parse_count(str(host_adam_params_per_s), "--host-adam-params-per-s")
+                  if host_adam_params_per_s else None)
+    return rows(specs, grid(specs, given), parse_duration(duration), fixed)

@@ -486,6 +486,9 @@ def sweep(
     finetune: Annotated[list[str] | None, typer.Option("--finetune", metavar="LIST", help="comma list of none, full, lora, qlora (default: none; fine-tuning needs --tokens)")] = None,
     tokens: Annotated[str | None, typer.Option(help="a custom token count for every row (fine-tuning needs one): 10B, 100M")] = None,
     duration: DurationOpt = "1y",
+    host_memory: Annotated[float, typer.Option("--host-memory", min=0, max=1e7, help="CPU memory per node, GiB, for every row")] = 64.0,
+    host_adam_params_per_s: Annotated[str | None, typer.Option("--host-adam-params-per-s", help=(
+        "this host's CPU Adam rate, parameters/s, for the offloaded rows (default: the estimate for each GPU's class)"))] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="csv or jsonl")] = "csv",
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=0, max=256, help="worker processes (0: one per CPU "
                                       "for grids of 20,000 rows or more)")] = 0,
@@ -494,7 +497,7 @@ def sweep(
                                                          "generated lazily, this guards against a typo's explosion)")] = 10_000_000,
 ) -> None:
     """Evaluate a grid of configurations and stream one row per configuration (csv or jsonl)."""
-    from gpt2budget.output.sweep import grid, jobs_for, run_sweep
+    from gpt2budget.output.sweep import Fixed, grid, jobs_for, run_sweep
 
     if fmt not in ("csv", "jsonl"):
         raise UsageError("--format", f"sweep writes csv or jsonl, got {fmt!r}")
@@ -515,8 +518,12 @@ def sweep(
     if len(configs) > max_rows:
         raise UsageError("--max-rows", f"the grid has {len(configs):,} rows, more than {max_rows:,}; narrow the axes "
                                        "or raise --max-rows")
-    run_sweep(specs, configs, parse_duration(duration), fmt, sys.stdout, jobs_for(jobs, len(configs)),
-              parse_count(tokens, "--tokens") if tokens else None)
+    if host_memory <= 0:
+        raise UsageError("--host-memory", f"{host_memory:g} is outside the allowed range (see --help)")
+    fixed = Fixed(tokens=parse_count(tokens, "--tokens") if tokens else None, host_memory_gib=host_memory,
+                  host_adam_params_per_s=parse_count(host_adam_params_per_s, "--host-adam-params-per-s")
+                  if host_adam_params_per_s else None)
+    run_sweep(specs, configs, parse_duration(duration), fmt, sys.stdout, jobs_for(jobs, len(configs)), fixed)
 
 
 # --- measure, schema, validate -----------------------------------------------------------------------------------

@@ -14,9 +14,9 @@ import signal
 import struct
 import sys
 from collections.abc import Iterable, Iterator, Sequence
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
-from gpt2budget.core.check import CheckInputs, default_precision, evaluate
+from gpt2budget.core.check import DEFAULT_HOST_MEMORY_GIB, CheckInputs, default_precision, evaluate
 from gpt2budget.core.result import CheckResult
 from gpt2budget.errors import Gpt2BudgetError, UsageError
 from gpt2budget.options import (
@@ -30,6 +30,15 @@ from gpt2budget.options import (
 )
 from gpt2budget.output.report import _clean, check_data, flatten, summary
 from gpt2budget.specs.catalog import Specs
+
+
+class Fixed(NamedTuple):
+    """What every row of a sweep shares besides its grid: a token count (fine-tuning, or a custom run) and the host
+    (its memory per node and CPU Adam rate, which offloaded rows depend on)."""
+
+    tokens: float | None = None
+    host_memory_gib: float = DEFAULT_HOST_MEMORY_GIB
+    host_adam_params_per_s: float | None = None
 
 
 def _ints(values: list[str], option: str, low: int, high: int) -> list[int]:
@@ -91,22 +100,23 @@ def grid(specs: Specs, axes: dict[str, list[str]]) -> Grid:
                  offloads, finetunes])
 
 
-def options_of(specs: Specs, config: tuple[Any, ...], tokens: float | None = None) -> tuple[CheckInputs, str]:
+def options_of(specs: Specs, config: tuple[Any, ...], fixed: Fixed = Fixed()) -> tuple[CheckInputs, str]:
     gid, mid, sid, prec, opt, ck, mb, seq, ng, z, attn, off, ft = config
     g, m, s = specs.gpus.items[gid], specs.models.items[mid], specs.stacks.items[sid]
     p = default_precision(g, s) if prec == "default" else prec
     opts = RunOptions(precision=p, optimizer=s.default_optimizer if opt == "default" else opt,
                       checkpointing=ck != "none", attention=s.default_attention if attn == "default" else attn,
                       seq=seq or m.n_ctx, micro_batch=mb, gpus=ng, zero=z, offload=off, finetune=ft)
-    return CheckInputs(g, m, s, opts, tokens=tokens), p
+    return CheckInputs(g, m, s, opts, tokens=fixed.tokens, host_memory_gib=fixed.host_memory_gib,
+                       host_adam_params_per_s=fixed.host_adam_params_per_s), p
 
 
 def rows(specs: Specs, configs: Iterable[tuple[Any, ...]], duration_s: float,
-         tokens: float | None = None) -> Iterator[dict[str, Any]]:
+         fixed: Fixed = Fixed()) -> Iterator[dict[str, Any]]:
     """One flat row per configuration: check's document flattened (the reference the encoder below must match;
     also the library's sweep, gpt2budget.api.sweep)."""
     for config in configs:
-        ci, p = options_of(specs, config, tokens)
+        ci, p = options_of(specs, config, fixed)
         try:
             row = flatten(check_data(evaluate(ci._replace(duration_s=duration_s)), with_advice=False))
             row["error"] = None
@@ -206,8 +216,8 @@ def csv_line(row: Sequence[Any]) -> str:
 class RowEncoder:
     """Rows as CSV (in the header's columns) or JSON lines, from typed results."""
 
-    def __init__(self, specs: Specs, duration_s: float, fmt: str, header: list[str], tokens: float | None = None) -> None:
-        self.specs, self.duration_s, self.fmt, self.header, self.tokens = specs, duration_s, fmt, header, tokens
+    def __init__(self, specs: Specs, duration_s: float, fmt: str, header: list[str], fixed: Fixed = Fixed()) -> None:
+        self.specs, self.duration_s, self.fmt, self.header, self.fixed = specs, duration_s, fmt, header, fixed
         self.layouts: dict[tuple[Any, ...], tuple[list[str], Any]] = {}
         self.buf = io.StringIO()
 
@@ -231,7 +241,7 @@ class RowEncoder:
         self.buf.seek(0)
         self.buf.truncate()
         for config in chunk:
-            ci, p = options_of(self.specs, config, self.tokens)
+            ci, p = options_of(self.specs, config, self.fixed)
             try:
                 r = evaluate(ci._replace(duration_s=self.duration_s))
             except Gpt2BudgetError as exc:
@@ -277,12 +287,12 @@ _HEAD = struct.Struct("<QI")  # bytes of text, rows in it (0, 0: the worker is d
 
 
 def _worker(specs: Specs, configs: Iterable[tuple[Any, ...]], duration_s: float, fmt: str, header: list[str],
-            k: int, n: int, fd: int, tokens: float | None) -> None:
+            k: int, n: int, fd: int, fixed: Fixed) -> None:
     """A forked worker: encodes chunks k, k+n, k+2n, ... of the grid into its own pipe (the parent reads the pipes
     in turn, so rows come out in grid order). No lock is shared with the parent, so it can be killed at any time."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    enc = RowEncoder(specs, duration_s, fmt, header, tokens)
+    enc = RowEncoder(specs, duration_s, fmt, header, fixed)
     with os.fdopen(fd, "wb") as pipe:
         for i, chunk in enumerate(_chunks(configs)):
             if i % n == k:
@@ -292,7 +302,7 @@ def _worker(specs: Specs, configs: Iterable[tuple[Any, ...]], duration_s: float,
 
 
 def _parallel(specs: Specs, configs: Iterable[tuple[Any, ...]], duration_s: float, fmt: str, header: list[str],
-              out: IO[str], jobs: int, written: list[int], tokens: float | None) -> None:
+              out: IO[str], jobs: int, written: list[int], fixed: Fixed) -> None:
     """Rows from `jobs` forked workers, in grid order. When the reader goes away (`| head`), on Ctrl-C or on any
     error the workers are killed and reaped at once: none is left behind, none prints a traceback, nothing
     waits on a worker blocked writing into a pipe nobody reads (multiprocessing.Pool could hang there)."""
@@ -310,7 +320,7 @@ def _parallel(specs: Specs, configs: Iterable[tuple[Any, ...]], duration_s: floa
                 os.close(r)
                 code = 0
                 try:
-                    _worker(specs, configs, duration_s, fmt, header, k, jobs, w, tokens)
+                    _worker(specs, configs, duration_s, fmt, header, k, jobs, w, fixed)
                 except BaseException:
                     code = 1
                 os._exit(code)
@@ -360,9 +370,10 @@ def _fine_tunes(configs: Iterable[tuple[Any, ...]]) -> bool:
 
 
 def run_sweep(specs: Specs, configs: Iterable[tuple[Any, ...]], duration_s: float, fmt: str, out: IO[str],
-              jobs: int = 1, tokens: float | None = None) -> int:
+              jobs: int = 1, fixed: Fixed = Fixed()) -> int:
     """Write one row per configuration, in grid order; with jobs > 1, chunks are encoded by forked workers."""
-    header = columns(specs, tokens is not None, tokens is not None and _fine_tunes(configs))
+    custom = fixed.tokens is not None
+    header = columns(specs, custom, custom and _fine_tunes(configs))
     if fmt == "csv":
         head = io.StringIO()
         csv.writer(head, lineterminator="\n").writerow(header)
@@ -376,9 +387,9 @@ def run_sweep(specs: Specs, configs: Iterable[tuple[Any, ...]], duration_s: floa
 
     try:
         if jobs > 1 and hasattr(os, "fork"):
-            _parallel(specs, configs, duration_s, fmt, header, out, jobs, written, tokens)
+            _parallel(specs, configs, duration_s, fmt, header, out, jobs, written, fixed)
         else:
-            enc = RowEncoder(specs, duration_s, fmt, header, tokens)
+            enc = RowEncoder(specs, duration_s, fmt, header, fixed)
             for chunk in counted():
                 out.write(enc.encode(chunk))
     except KeyboardInterrupt:
