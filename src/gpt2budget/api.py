@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gpt2budget.core.advisor import advise as _advise
 from gpt2budget.core.calibration import Calibration
-from gpt2budget.core.check import CheckInputs, default_precision, evaluate
+from gpt2budget.core.check import DEFAULT_HOST_MEMORY_GIB, CheckInputs, default_precision, evaluate
 from gpt2budget.core.cost import CostInputs
 from gpt2budget.core.result import Advice, CheckResult, CompareRow, PlanResult, to_data
 from gpt2budget.errors import UnknownNameError, UsageError
@@ -27,6 +27,9 @@ from gpt2budget.options import RunOptions
 from gpt2budget.specs.catalog import Specs, load_specs
 from gpt2budget.specs.definitions import GpuSpec, ModelSpec, StackSpec
 from gpt2budget.units import parse_count, parse_duration
+
+if TYPE_CHECKING:
+    from gpt2budget.output.sweep import Fixed
 
 __all__ = ["load", "configure", "evaluate", "check", "advise", "plan", "compare", "sweep", "to_data", "Specs",
            "CheckInputs", "CheckResult", "PlanResult", "CompareRow"]
@@ -127,9 +130,8 @@ def configure(specs: Specs, gpu: str, model: str, stack: str = "hf", *, calibrat
         flops_formula=_v(kw.get("flops_formula")) or "6n", parallel_efficiency=kw.get("parallel_efficiency"),
         optimal_rule=_v(kw.get("optimal_rule")) or "chinchilla-20",
         batch_tokens=parse_count(str(kw.get("batch_tokens") or "524288"), "--batch-tokens"),
-        host_memory_gib=kw.get("host_memory") or 64.0, nodes=kw.get("nodes") or 1,
-        host_adam_params_per_s=parse_count(str(kw["host_adam_params_per_s"]), "--host-adam-params-per-s")
-        if kw.get("host_adam_params_per_s") else None,
+        host_memory_gib=kw.get("host_memory") or DEFAULT_HOST_MEMORY_GIB, nodes=kw.get("nodes") or 1,
+        host_adam_params_per_s=host_adam(kw.get("host_adam_params_per_s")),
         cost_inputs=CostInputs(
             average_draw=kw.get("average_draw") or 0.8, pue=kw.get("pue") or 1.1,
             price_per_kwh=0.17 if kw.get("price_per_kwh") is None else kw["price_per_kwh"],
@@ -227,22 +229,34 @@ SWEEP_DEFAULTS = {"gpu": ["all"], "model": ["all"], "stack": ["hf"], "precision"
                   "gpus": ["1"], "zero": ["0"], "attention": ["default"], "offload": ["none"], "finetune": ["none"]}
 
 
-def sweep(specs: Specs, duration: str = "1y", tokens: str | None = None, host_memory: float = 64.0,
+def host_adam(value: str | float | None) -> float | None:
+    """--host-adam-params-per-s as typed (a count: 1.4e9, 250M), or None for the GPU class's estimate."""
+    return parse_count(str(value), "--host-adam-params-per-s") if value else None
+
+
+def sweep_fixed(tokens: str | None = None, host_memory: float = DEFAULT_HOST_MEMORY_GIB,
+                host_adam_params_per_s: str | float | None = None) -> Fixed:
+    """What every row of a sweep shares (`sweep`'s --tokens, --host-memory, --host-adam-params-per-s), checked."""
+    from gpt2budget.output.sweep import Fixed
+
+    _check_ranges({"host_memory": host_memory})
+    return Fixed(tokens=parse_count(tokens, "--tokens") if tokens else None, host_memory_gib=host_memory,
+                 host_adam_params_per_s=host_adam(host_adam_params_per_s))
+
+
+def sweep(specs: Specs, duration: str = "1y", tokens: str | None = None, host_memory: float = DEFAULT_HOST_MEMORY_GIB,
           host_adam_params_per_s: str | float | None = None,
           **axes: str | Iterable[str | int]) -> Iterator[dict[str, Any]]:
     """The rows `gpt2budget sweep` writes, lazily: one flat dict per configuration of the grid. Each axis (gpu,
     model, stack, precision, optimizer, checkpointing, micro_batch, seq, gpus, zero, attention, offload, finetune)
     takes a comma list or a list of values; an axis left out takes sweep's default. `tokens`, `host_memory` (GiB
     per node) and `host_adam_params_per_s` hold for every row."""
-    from gpt2budget.output.sweep import Fixed, grid, rows
+    from gpt2budget.output.sweep import grid, rows
 
     unknown = sorted(set(axes) - set(SWEEP_DEFAULTS))
     if unknown:
         raise UsageError(f"--{unknown[0].replace('_', '-')}", "is not an axis of a sweep")
     given = {k: [p.strip() for v in ([axes[k]] if isinstance(axes[k], str) else axes[k]) for p in str(v).split(",")
                  if p.strip()] if k in axes else list(d) for k, d in SWEEP_DEFAULTS.items()}
-    _check_ranges({"host_memory": host_memory})
-    fixed = Fixed(tokens=parse_count(tokens, "--tokens") if tokens else None, host_memory_gib=host_memory,
-                  host_adam_params_per_s=parse_count(str(host_adam_params_per_s), "--host-adam-params-per-s")
-                  if host_adam_params_per_s else None)
+    fixed = sweep_fixed(tokens, host_memory, host_adam_params_per_s)
     return rows(specs, grid(specs, given), parse_duration(duration), fixed)

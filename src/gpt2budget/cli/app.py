@@ -497,7 +497,8 @@ def sweep(
                                                          "generated lazily, this guards against a typo's explosion)")] = 10_000_000,
 ) -> None:
     """Evaluate a grid of configurations and stream one row per configuration (csv or jsonl)."""
-    from gpt2budget.output.sweep import Fixed, grid, jobs_for, run_sweep
+    from gpt2budget.api import sweep_fixed
+    from gpt2budget.output.sweep import grid, jobs_for, run_sweep
 
     if fmt not in ("csv", "jsonl"):
         raise UsageError("--format", f"sweep writes csv or jsonl, got {fmt!r}")
@@ -512,17 +513,13 @@ def sweep(
         "attention": _split(attention, ["default"]),
         "offload": _split(offload, ["none"]), "finetune": _split(finetune, ["none"]),
     }
-    from gpt2budget.units import parse_count, parse_duration
+    from gpt2budget.units import parse_duration
 
     configs = grid(specs, axes)
     if len(configs) > max_rows:
         raise UsageError("--max-rows", f"the grid has {len(configs):,} rows, more than {max_rows:,}; narrow the axes "
                                        "or raise --max-rows")
-    if host_memory <= 0:
-        raise UsageError("--host-memory", f"{host_memory:g} is outside the allowed range (see --help)")
-    fixed = Fixed(tokens=parse_count(tokens, "--tokens") if tokens else None, host_memory_gib=host_memory,
-                  host_adam_params_per_s=parse_count(host_adam_params_per_s, "--host-adam-params-per-s")
-                  if host_adam_params_per_s else None)
+    fixed = sweep_fixed(tokens, host_memory, host_adam_params_per_s)
     run_sweep(specs, configs, parse_duration(duration), fmt, sys.stdout, jobs_for(jobs, len(configs)), fixed)
 
 
