@@ -103,6 +103,26 @@ def test_sweep_rows_share_the_hosts_memory_and_cpu_adam_rate(cli):
     assert bad.code == 2 and bad.err.startswith("Error: --host-adam-params-per-s: cannot read 'lots'")
 
 
+def test_sweep_refuses_an_empty_list_item(cli):
+    """A doubled or trailing comma was dropped silently (`--micro-batch 1,,2` swept 1 and 2, `--micro-batch ,` the
+    default): it is a usage error naming the option, in the CLI and the library alike; repeated options still add."""
+    from gpt2budget.api import load, sweep
+    from gpt2budget.errors import UsageError
+
+    for items in ("1,,2", "1,2,", ",", ""):
+        r = cli("sweep", "--gpu", "4070ti", "--model", "gpt2", "--micro-batch", items)
+        assert r.code == 2 and r.out == ""
+        assert r.err == f"Error: --micro-batch: expected a comma list of values, got {items!r} (an empty item)\n"
+    r = cli("sweep", "--gpu", "4070ti,", "--model", "gpt2")
+    assert r.code == 2 and r.err.startswith("Error: --gpu: ")
+    assert len(cli("sweep", "--gpu", "4070ti", "--gpu", "4090", "--model", "gpt2", "--micro-batch", " 1, 2").out.splitlines()) == 5
+    with pytest.raises(UsageError, match="--model: expected a comma list of values, got 'gpt2,,gpt2-xl'"):
+        list(sweep(load(), gpu="4070ti", model="gpt2,,gpt2-xl"))
+    with pytest.raises(UsageError, match="--seq: .* got ''"):
+        list(sweep(load(), gpu="4070ti", model="gpt2", seq=[]))
+    assert len(list(sweep(load(), gpu="4070ti", model=["gpt2"], micro_batch=[1, 2]))) == 2
+
+
 def test_chinchilla_rules_against_the_paper():
     n, d = optimal_for_compute(6 * 70e9 * 1.4e12, "chinchilla-20")
     assert n == pytest.approx(70e9, rel=1e-6) and d == pytest.approx(1.4e12, rel=1e-6)

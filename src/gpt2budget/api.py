@@ -13,7 +13,7 @@ take the CLI's values as plain strings or numbers.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -253,10 +253,27 @@ def sweep(specs: Specs, duration: str = "1y", tokens: str | None = None, host_me
     per node) and `host_adam_params_per_s` hold for every row."""
     from gpt2budget.output.sweep import grid, rows
 
+    fixed = sweep_fixed(tokens, host_memory, host_adam_params_per_s)
+    return rows(specs, grid(specs, sweep_axes(axes)), parse_duration(duration), fixed)
+
+
+def sweep_axes(axes: Mapping[str, str | Iterable[str | int] | None]) -> dict[str, list[str]]:
+    """Every axis of a sweep as its list of values: comma lists split (an axis may also be given as a list, or
+    repeated on the command line), an axis left out or None takes sweep's default. An empty item ('1,,2', a
+    trailing comma, an empty list) is a usage error naming the option, not a value silently dropped."""
     unknown = sorted(set(axes) - set(SWEEP_DEFAULTS))
     if unknown:
         raise UsageError(f"--{unknown[0].replace('_', '-')}", "is not an axis of a sweep")
-    given = {k: [p.strip() for v in ([axes[k]] if isinstance(axes[k], str) else axes[k]) for p in str(v).split(",")
-                 if p.strip()] if k in axes else list(d) for k, d in SWEEP_DEFAULTS.items()}
-    fixed = sweep_fixed(tokens, host_memory, host_adam_params_per_s)
-    return rows(specs, grid(specs, given), parse_duration(duration), fixed)
+    out: dict[str, list[str]] = {}
+    for key, default in SWEEP_DEFAULTS.items():
+        given = axes.get(key)
+        if given is None:
+            out[key] = list(default)
+            continue
+        text = given if isinstance(given, str) else ",".join(str(v) for v in given)
+        items = [p.strip() for p in text.split(",")]
+        if not all(items):
+            raise UsageError(f"--{key.replace('_', '-')}", f"expected a comma list of values, got {text!r} "
+                                                          "(an empty item)")
+        out[key] = items
+    return out

@@ -464,11 +464,6 @@ def compare(
                      [(r[first], r["original_hours"] if r["fits"] else float("inf")) for r in rows])
 
 
-def _split(values: list[str] | None, default: list[str]) -> list[str]:
-    out = [p.strip() for v in (values or []) for p in v.split(",") if p.strip()]
-    return out or default
-
-
 @app.command(epilog="Example: gpt2budget sweep --gpu 4070ti,4090 --model all --micro-batch 1,2,4,8 > grid.csv")
 def sweep(
     gpu: Annotated[list[str], typer.Option("--gpu", metavar="LIST", help="comma list (or 'all'); repeatable")],
@@ -497,22 +492,15 @@ def sweep(
                                                          "generated lazily, this guards against a typo's explosion)")] = 10_000_000,
 ) -> None:
     """Evaluate a grid of configurations and stream one row per configuration (csv or jsonl)."""
-    from gpt2budget.api import sweep_fixed
+    from gpt2budget.api import sweep_axes, sweep_fixed
     from gpt2budget.output.sweep import grid, jobs_for, run_sweep
 
     if fmt not in ("csv", "jsonl"):
         raise UsageError("--format", f"sweep writes csv or jsonl, got {fmt!r}")
+    axes = sweep_axes({"gpu": gpu, "model": model, "stack": stack, "precision": precision, "optimizer": optimizer,
+                       "checkpointing": checkpointing, "micro_batch": micro_batch, "seq": seq, "gpus": gpus,
+                       "zero": zero, "attention": attention, "offload": offload, "finetune": finetune})
     specs = load(config_dir)
-    axes = {
-        "gpu": _split(gpu, []), "model": _split(model, []),
-        "stack": _split(stack, ["hf"]), "precision": _split(precision, ["default"]),
-        "optimizer": _split(optimizer, ["default"]),
-        "checkpointing": _split(checkpointing, ["none"]),
-        "micro_batch": _split(micro_batch, ["1"]), "seq": _split(seq, ["default"]),
-        "gpus": _split(gpus, ["1"]), "zero": _split(zero, ["0"]),
-        "attention": _split(attention, ["default"]),
-        "offload": _split(offload, ["none"]), "finetune": _split(finetune, ["none"]),
-    }
     from gpt2budget.units import parse_duration
 
     configs = grid(specs, axes)
