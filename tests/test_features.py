@@ -115,7 +115,8 @@ def test_sweep_refuses_an_empty_list_item(cli):
         assert r.err == f"Error: --micro-batch: expected a comma list of values, got {items!r} (an empty item)\n"
     r = cli("sweep", "--gpu", "4070ti,", "--model", "gpt2")
     assert r.code == 2 and r.err.startswith("Error: --gpu: ")
-    assert len(cli("sweep", "--gpu", "4070ti", "--gpu", "4090", "--model", "gpt2", "--micro-batch", " 1, 2").out.splitlines()) == 5
+    repeated = cli("sweep", "--gpu", "4070ti", "--gpu", "4090", "--model", "gpt2", "--micro-batch", " 1, 2")
+    assert len(repeated.out.splitlines()) == 5  # a header and 2 x 2 rows
     with pytest.raises(UsageError, match="--model: expected a comma list of values, got 'gpt2,,gpt2-xl'"):
         list(sweep(load(), gpu="4070ti", model="gpt2,,gpt2-xl"))
     with pytest.raises(UsageError, match="--seq: .* got ''"):
