@@ -1,16 +1,15 @@
 """Step-time accuracy: predicted against measured training steps, with the error on held-out folds.
 
-Data: tests/data/h100_gpt2_training_memory.jsonl (65 H100 steps, Hugging Face stack; three calibrated
-constants are fitted on them: the hf stack's `dispatch_us_per_op` and `recompute_ops_per_layer`, and
-UNALIGNED_GEMM_FACTOR_TMA, the Hopper-class GEMM speed over a dimension off 16 bytes such as the head's
-50,257) and tests/data/h200_gpt2_training.jsonl (held out: another GPU, fused AdamW, seq 512, pure bf16, eager
+Data: tests/data/h100_gpt2_training_memory.jsonl (65 H100 steps, Hugging Face stack; four calibrated
+constants are fitted on them: the hf stack's `dispatch_us_per_op`, `recompute_ops_per_layer` and
+`autocast_ops_per_layer`, and UNALIGNED_GEMM_FACTOR_TMA, the Hopper-class GEMM speed over a dimension off 16 bytes
+such as the head's 50,257) and tests/data/h200_gpt2_training.jsonl (held out: another GPU, fused AdamW, seq 512, pure bf16, eager
 attention, SGD, TF32, dropout, LoRA and compiled nanoGPT; two compiled gpt2 steps calibrate nanogpt's CPU cost
 per kernel and are reported apart; they are also predicted with tests/data/calibrations/h200-sxm.yaml, what
 `gpt2budget measure --calibrate` measured on their host, as a user who ran it would get them). Each measured point
-is one optimizer step per
-micro-batch, so predictions use batch_tokens = micro_batch x seq.
+is one optimizer step per micro-batch, so predictions use batch_tokens = micro_batch x seq.
 
-Folds: the three constants are refitted with one model size left out, and the error reported on that size.
+Folds: the four constants are refitted with one model size left out, and the error reported on that size.
 
 Usage: python benchmarks/time_accuracy.py [--fit] [--points]   (--fit also prints the best constants on all H100
 data; --points prints every step, predicted and measured)
@@ -95,15 +94,16 @@ def host_calibration(gpu_id: str) -> Calibration | None:
 SHIPPED_TMA = steptime.UNALIGNED_GEMM_FACTOR_TMA
 GRID = {"unaligned_tma": [0.06, 0.08, 0.10, 0.12, 0.15, 0.18, 0.24, 0.3, 0.375],
         "dispatch_us_per_op": [float(x) for x in range(24, 61, 3)],
-        "recompute_ops_per_layer": [float(x) for x in range(0, 121, 15)]}
+        "recompute_ops_per_layer": [float(x) for x in range(0, 121, 15)],
+        "autocast_ops_per_layer": [0.0, 3.0, 6.0, 9.0, 12.0]}
 
 
 def fit(pts: list[dict], gpu_id: str, specs) -> dict:
     """Grid search minimising the mean absolute log error |log(pred/meas)| (symmetric in over- and
     under-prediction; the noisy 3-step medians weigh no more than the rest)."""
     best = None
-    for u, d, r in itertools.product(*GRID.values()):
-        ov = {"unaligned_tma": u, "dispatch_us_per_op": d, "recompute_ops_per_layer": r}
+    for u, d, r, a in itertools.product(*GRID.values()):
+        ov = {"unaligned_tma": u, "dispatch_us_per_op": d, "recompute_ops_per_layer": r, "autocast_ops_per_layer": a}
         score = statistics.fmean(abs(math.log(predict(p, gpu_id, specs, ov) / p["step_s"])) for p in pts)
         if best is None or score < best[0]:
             best = (score, ov)
@@ -213,7 +213,7 @@ def main() -> None:
     h100 = points("h100_gpt2_training_memory.jsonl")
     h200 = points("h200_gpt2_training.jsonl")
     print("Step time, predicted vs measured (relative error |pred/meas - 1|)\n")
-    print("Held-out folds on the H100 steps (the three constants refitted without the model size):")
+    print("Held-out folds on the H100 steps (the four constants refitted without the model size):")
     held: list[float] = []
     for model in ("gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl"):
         train = [p for p in h100 if p["model"] != model]
@@ -222,7 +222,8 @@ def main() -> None:
         e = errors(test, "h100-sxm", specs, ov)
         held += e
         print(f"  {model:12s} {summary(e)}   (fitted: {ov['dispatch_us_per_op']:.0f} us/op, "
-              f"{ov['recompute_ops_per_layer']:.0f} recompute ops/layer, unaligned {ov['unaligned_tma']:.2f})")
+              f"{ov['recompute_ops_per_layer']:.0f} recompute and {ov['autocast_ops_per_layer']:.0f} autocast "
+              f"ops/layer, unaligned {ov['unaligned_tma']:.2f})")
     print(f"  {'all folds':12s} {summary(held)}")
     for label, sel in (("micro-batch 1", lambda p: p["batch"] == 1), ("micro-batch >= 16", lambda p: p["batch"] >= 16)):
         sub = [e for p, e in zip(sorted(h100, key=lambda p: ("gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl").index(p["model"])),

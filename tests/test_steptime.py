@@ -525,3 +525,52 @@ def test_the_readme_states_todays_predictions_beside_the_recorded_transcript(spe
     assert f"predicts {xl:.0f} ms for the uncalibrated gpt2-xl step (measured 225 ms: {xl / 225:.2f}x)" in readme
     assert f"{b8:.1f} ms for gpt2 at micro-batch 8\n(measured 62.5 ms: {b8 / 62.5:.2f}x" in readme
     assert f"{b1:.1f} ms at micro-batch 1 (measured 33.5 ms: {b1 / 33.5:.2f}x)" in readme
+
+
+def test_runs_without_autocast_launch_none_of_its_casts(specs):
+    """fp32, TF32 and pure bf16 runs issue no 16-bit copies of their matmul operands (PyTorch autocast), so a
+    CPU-bound step is faster than amp-bf16's by the casts' CPU cost in each pass; a GPU-bound step is not
+    touched; llm.c, which never autocasts, counts the same kernels whatever the precision."""
+    from gpt2budget.core.steptime import layer_ops, ops_per_micro_step
+
+    hf = specs.stacks.get("hf", "--stack")
+    casts = hf.step_time.autocast_ops_per_layer
+    assert casts > 0
+    shape = Shape.of(specs.models.get("gpt2", "--model"), 1024)
+    amp = layer_ops(hf, "amp-bf16")
+    for precision in ("fp32", "tf32", "bf16"):
+        ops = layer_ops(hf, precision)
+        assert (amp.forward - ops.forward, amp.backward - ops.backward, amp.recompute - ops.recompute) == (casts,) * 3
+        for ckpt in (False, True):
+            o = RunOptions(precision=precision, checkpointing=ckpt)
+            fewer = ops_per_micro_step(shape, hf, RunOptions(checkpointing=ckpt)) - ops_per_micro_step(shape, hf, o)
+            assert fewer == 12 * casts * (3 if ckpt else 2)
+    cpu_amp = st(specs, precision="amp-bf16", micro_batch=1)
+    cpu_bf16 = st(specs, precision="bf16", micro_batch=1)
+    assert cpu_amp.bound == cpu_bf16.bound == "cpu dispatch"
+    assert cpu_bf16.breakdown["cpu_dispatch"] < cpu_amp.breakdown["cpu_dispatch"]
+    big = [st(specs, model="gpt2-xl", precision=p, micro_batch=16) for p in ("amp-bf16", "bf16")]
+    assert big[0].breakdown["cpu_dispatch"] == big[1].breakdown["cpu_dispatch"] == 0.0
+    llmc = specs.stacks.get("llmc", "--stack")
+    assert layer_ops(llmc, "fp32") == layer_ops(llmc, "amp-bf16")
+
+
+def test_explain_counts_the_kernels_and_says_where_their_cost_comes_from(cli):
+    amp = cli("check", "--gpu", "h100", "--model", "gpt2", "--checkpointing", "full", "--explain").out
+    assert ("1,830 kernels per micro-step (12 layers x (27 forward + 48 backward + 75 recompute) + 30) x 42 us per "
+            "kernel (hf's profile)") in amp
+    fp32 = cli("check", "--gpu", "h100", "--model", "gpt2", "--precision", "fp32", "--explain").out
+    assert "(12 layers x (21 forward + 42 backward) + 30; fp32 runs none of autocast's casts (6 kernels' worth" in fp32
+
+
+def test_autocast_casts_are_counted_within_the_kernels(tmp_path):
+    from gpt2budget.errors import SpecError
+    from gpt2budget.specs.files import builtin_config_dir
+    from gpt2budget.specs.loader import load_spec_file
+
+    text = (builtin_config_dir() / "stacks" / "hf.yaml").read_text()
+    (tmp_path / "hf.yaml").write_text(text.replace("autocast_ops_per_layer: 6", "autocast_ops_per_layer: 27"))
+    with pytest.raises(SpecError) as e:
+        load_spec_file("stacks", tmp_path / "hf.yaml")
+    assert e.value.key == "step_time.autocast_ops_per_layer" and e.value.line
+    assert "is counted within ops_per_layer_forward (27): it must be smaller" in e.value.message

@@ -264,6 +264,30 @@ def gemm_s(m: float, k: float, n: float, rate: float, bw: float, elem: float, al
     return t if aligned == 1.0 else t / aligned
 
 
+class LayerOps(NamedTuple):
+    """Kernels one layer launches: forward, backward, and a checkpointed layer's recompute."""
+
+    forward: float
+    backward: float
+    recompute: float
+
+
+def autocasts(stack: StackSpec, precision: str) -> bool:
+    """Whether the run trains under torch.autocast: an amp precision over fp32 weights."""
+    return precision.startswith("amp") and stack.mixed_precision_layout == "autocast"
+
+
+def layer_ops(stack: StackSpec, precision: str) -> LayerOps:
+    """The stack profile's kernels per layer, less autocast's casts where the run does not autocast: an fp32,
+    TF32 or pure 16-bit run launches no 16-bit copies of its matmul inputs, weights and biases, nor their casts
+    back in backward (PyTorch autocast casts each fp32 operand of an autocast op, caching weights only within
+    one forward, so a checkpointed layer's recompute casts again)."""
+    prof = stack.step_time
+    drop = 0.0 if autocasts(stack, precision) else prof.autocast_ops_per_layer
+    return LayerOps(prof.ops_per_layer_forward - drop, prof.ops_per_layer_backward - drop,
+                    max(0.0, prof.recompute_ops_per_layer - drop))
+
+
 class _Layer(NamedTuple):
     gemm_fwd: float
     gemm_recompute: float  # the forward GEMMs a checkpointed layer's recompute runs
@@ -303,7 +327,6 @@ def _setup(gpu: GpuSpec, stack: StackSpec, precision: str, shape: Shape, cal: Ca
     rate, bw = gemm_rate(gpu, precision, cal), bandwidth(gpu, cal)
     elem = operand_bytes(precision)
     aligned, aligned_v = dim_speeds(gpu, stack, precision, shape, cal, rate)
-    measured = (cal.dispatch_us_per_op or {}).get(stack.id) if cal is not None else None
     return _Setup(
         rate=rate, bw=bw, ebw=elementwise_bandwidth(gpu, stack, precision, bw), elem=elem,
         aligned=aligned, aligned_v=aligned_v,
@@ -314,13 +337,20 @@ def _setup(gpu: GpuSpec, stack: StackSpec, precision: str, shape: Shape, cal: Ca
         logit_bytes=shape.vocab * accesses_bytes(prof.logits_accesses, precision),
         score_fwd_bytes=accesses_bytes(prof.eager_attention_forward, precision),
         score_bwd_bytes=accesses_bytes(prof.eager_attention_backward, precision),
-        dispatch=(measured or prof.dispatch_us_per_op) * 1e-6,  # a calibration measured this host's cost
+        dispatch=dispatch_us_of(stack, cal)[0] * 1e-6,
     )
+
+
+def dispatch_us_of(stack: StackSpec, cal: Calibration | None) -> tuple[float, bool]:
+    """The CPU cost of issuing one kernel, in microseconds, and whether a calibration measured it on this host
+    (else the stack profile's, calibrated on our H100 host)."""
+    measured = (cal.dispatch_us_per_op or {}).get(stack.id) if cal is not None else None
+    return (measured, True) if measured else (stack.step_time.dispatch_us_per_op, False)
 
 
 @lru_cache(maxsize=8192)
 def _layer_times(shape: Shape, stack: StackSpec, attention: str, seq: int, su: _Setup, tokens: float,
-                 frozen: bool) -> _Layer:
+                 frozen: bool, ops: LayerOps) -> _Layer:
     """GPU seconds of one transformer layer's forward and backward for `tokens` tokens (cached: a search over
     optimizers, ZeRO stages or offload meets the same layer again and again)."""
     prof = stack.step_time
@@ -350,8 +380,8 @@ def _layer_times(shape: Shape, stack: StackSpec, attention: str, seq: int, su: _
         mm = 4.0 * b * s * s * h / rate
         a_fwd = mm + memory_kernel_s(scores * su.score_fwd_bytes, su.ebw)
         a_bwd = 2 * mm + memory_kernel_s(scores * su.score_bwd_bytes, su.ebw)
-    fwd_ops = max(1.0, prof.ops_per_layer_forward - 5)  # kernels other than the 4 GEMMs and attention
-    bwd_ops = max(1.0, prof.ops_per_layer_backward - 9)
+    fwd_ops = max(1.0, ops.forward - 5)  # kernels other than the 4 GEMMs and attention
+    bwd_ops = max(1.0, ops.backward - 9)
     m_fwd = fwd_ops * memory_kernel_s(T * su.fwd_bytes / fwd_ops, su.ebw)
     m_bwd = bwd_ops * memory_kernel_s(T * su.bwd_bytes / bwd_ops, su.ebw)
     return _Layer(fwd, recompute_gemm, dgrad + wgrad, a_fwd, a_bwd, m_fwd, m_bwd)
@@ -378,9 +408,9 @@ def accesses_bytes(accesses: dict[str, float], precision: str) -> float:
 
 def ops_per_micro_step(shape: Shape, stack: StackSpec, o: RunOptions) -> float:
     """Kernels one forward+backward launches, from the stack profile (the optimizer's are counted apart)."""
-    prof = stack.step_time
-    recompute = prof.recompute_ops_per_layer if o.checkpointing else 0.0
-    return shape.n_layer * (prof.ops_per_layer_forward + prof.ops_per_layer_backward + recompute) + prof.ops_fixed
+    ops = layer_ops(stack, o.precision)
+    recompute = ops.recompute if o.checkpointing else 0.0
+    return shape.n_layer * (ops.forward + ops.backward + recompute) + stack.step_time.ops_fixed
 
 
 def comm_bus_bytes_per_s(gpu: GpuSpec, gpus_per_node: int, nodes: int, cal: Calibration | None) -> float:
@@ -411,7 +441,8 @@ def step_time(shape: Shape, n_model: float, gpu: GpuSpec, stack: StackSpec, o: R
     micro_steps = max(1, math.ceil(batch_tokens / (tokens_micro * g)))
     frozen = o.finetune in ("lora", "qlora")
     L = shape.n_layer
-    lay = _layer_times(shape, stack, o.attention, o.seq, su, tokens_micro, frozen)
+    ops = layer_ops(stack, o.precision)
+    lay = _layer_times(shape, stack, o.attention, o.seq, su, tokens_micro, frozen, ops)
     elem, aligned_v = su.elem, su.aligned_v
     h, V = float(shape.n_embd), float(shape.vocab)
     head_fwd = gemm_s(tokens_micro, h, V, rate, bw, elem, aligned_v)
@@ -435,14 +466,14 @@ def step_time(shape: Shape, n_model: float, gpu: GpuSpec, stack: StackSpec, o: R
         g_fwd += qlora_s / (2 + recompute)
     # weight casts: autocast makes 16-bit copies of the fp32 matmul weights in every forward (and recompute)
     casts = 0.0
-    if o.precision.startswith("amp") and stack.mixed_precision_layout == "autocast":
+    if autocasts(stack, o.precision):
         casts = (1 + recompute) * memory_kernel_s(12 * h * h * L * 6.0, ebw)
         g_fwd += casts / (1 + recompute)
         g_bwd += casts * recompute / (1 + recompute)
     # CPU seconds per micro-step by phase (kernels x the stack's cost per kernel)
-    c_fwd = L * prof.ops_per_layer_forward * dispatch
+    c_fwd = L * ops.forward * dispatch
     c_head = prof.ops_fixed * dispatch
-    c_bwd = (ops_per_micro_step(shape, stack, o) - L * prof.ops_per_layer_forward - prof.ops_fixed) * dispatch
+    c_bwd = L * (ops.backward + (ops.recompute if o.checkpointing else 0.0)) * dispatch
     if selective:
         g_bwd += L * memory_kernel_s(tokens_micro * 4 * h * 2 * elem, bw)
     # tandem queue: the GPU waits for the CPU up to some point, then works through the rest

@@ -12,10 +12,13 @@ from gpt2budget.core.steptime import (
     UNALIGNED_GEMM_FACTOR_TMA,
     accesses_bytes,
     alignment,
+    autocasts,
     dim_speeds,
+    dispatch_us_of,
     gemm_ceiling,
     gemm_rate_of,
     host_adam_rate,
+    layer_ops,
     operand_bytes,
     padded_dim,
     tile_fill,
@@ -108,6 +111,21 @@ def rate_words(ci: CheckInputs) -> str:
     return f"{rate / 1e12:.4g} TFLOP/s ({words})"
 
 
+def dispatch_words(ci: CheckInputs, shape: Shape) -> str:
+    """The kernels one micro-step issues and what each costs the CPU (steptime.layer_ops, dispatch_us_of)."""
+    o, prof = ci.options, ci.stack.step_time
+    ops = layer_ops(ci.stack, o.precision)
+    recompute = f" + {ops.recompute:g} recompute" if o.checkpointing and ops.recompute else ""
+    per_layer = ops.forward + ops.backward + (ops.recompute if o.checkpointing else 0.0)
+    casts = (f"; {o.precision} runs none of autocast's casts ({prof.autocast_ops_per_layer:g} kernels' worth per pass)"
+             if prof.autocast_ops_per_layer and not autocasts(ci.stack, o.precision) else "")
+    us, measured = dispatch_us_of(ci.stack, ci.calibration)
+    origin = "measured by gpt2budget measure --calibrate" if measured else f"{ci.stack.id}'s profile"
+    return (f"{shape.n_layer * per_layer + prof.ops_fixed:,.0f} kernels per micro-step ({shape.n_layer} layers x "
+            f"({ops.forward:g} forward + {ops.backward:g} backward{recompute}) + {prof.ops_fixed:g}{casts}) x "
+            f"{us:g} us per kernel ({origin})")
+
+
 def step_time_lines(ci: CheckInputs, r: CheckResult) -> list[str]:
     """The step-time model's terms with their numbers (gpt2budget.core.steptime); they sum to the step."""
     o, th, c = ci.options, r.throughput, r.compute
@@ -158,8 +176,8 @@ def step_time_lines(ci: CheckInputs, r: CheckResult) -> list[str]:
         f"attention = {attention} = {fmt_seconds(b['attention'])}",
         f"memory-bound = bytes of {ci.stack.id}'s non-matmul kernels / (bandwidth x S/(S + 1.6 MB), >= 2.5 us each)"
         f"{issue}{accumulation} = {fmt_seconds(b['memory_bound'])}  (cccl #7391)",
-        f"cpu dispatch (exposed) = micro-steps x (max over phases of CPU issue + GPU work - GPU work), "
-        f"{ci.stack.step_time.dispatch_us_per_op:g} us per kernel = {fmt_seconds(b['cpu_dispatch'])}",
+        f"cpu dispatch (exposed) = micro-steps x (max over phases of CPU issue + GPU work - GPU work); "
+        f"{dispatch_words(ci, shape)} = {fmt_seconds(b['cpu_dispatch'])}",
         f"optimizer = {OPTIMIZER_BYTES[o.optimizer]:g} B per parameter ({o.optimizer}) / bandwidth = "
         f"{fmt_seconds(b['optimizer'])}",
     ]

@@ -415,6 +415,11 @@ class StepTimeProfile:
     ops_per_layer_backward: Annotated[Pos, doc("kernels one layer's backward launches (matmuls included)")]
     recompute_ops_per_layer: Annotated[NonNeg, doc("extra kernels and hooks of a checkpointed layer's recompute")]
     ops_fixed: Annotated[NonNeg, doc("kernels outside the layers per micro-step: embeddings, final norm, loss")]
+    # autocast issues casts (16-bit copies of a matmul's fp32 input, weight and bias) that an fp32, TF32 or pure
+    # 16-bit run never launches; counted within each of the three counts above
+    autocast_ops_per_layer: Annotated[NonNeg, doc(
+        "of those kernels, the casts that exist only under autocast (amp-bf16/amp-fp16), counted once in the "
+        "forward, once in the backward and once in a recompute")] = 0.0
     elementwise_forward: Annotated[Accesses, doc("per layer and token, h-wide element accesses of non-matmul kernels, forward")]
     elementwise_backward: Annotated[Accesses, doc("as elementwise_forward, backward")]
     logits_accesses: Annotated[Accesses, doc("per token, vocab-wide element accesses of the loss, forward and backward")]
@@ -446,6 +451,13 @@ class StepTimeProfile:
     grad_comm_overlap: Annotated[float, Rule(ge=0, le=1, description=(
         "fraction of the data-parallel gradient collective hidden behind the backward, from 0 to 1"))] = 0.8
     source: str
+
+    def __post_init__(self) -> None:
+        casts = self.autocast_ops_per_layer
+        for key in ("ops_per_layer_forward", "ops_per_layer_backward"):
+            if casts >= getattr(self, key):
+                raise KeyValueError("autocast_ops_per_layer", f"autocast_ops_per_layer ({_num(casts)}) is counted "
+                                    f"within {key} ({_num(getattr(self, key))}): it must be smaller")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True, eq=False)
