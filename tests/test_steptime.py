@@ -574,3 +574,40 @@ def test_autocast_casts_are_counted_within_the_kernels(tmp_path):
         load_spec_file("stacks", tmp_path / "hf.yaml")
     assert e.value.key == "step_time.autocast_ops_per_layer" and e.value.line
     assert "is counted within ops_per_layer_forward (27): it must be smaller" in e.value.message
+
+
+def test_fused_attention_runs_at_the_measured_rate_for_its_kernel_and_length(specs):
+    """On Hopper, 16-bit fused causal attention runs at what the FlashAttention-3 paper measured on an H100 at head
+    dim 64 (FlashAttention-2 for SDPA stacks, cuDNN for llm.c): short sequences use the GPU least, and the backward
+    is slower than the forward; fp32 and other GPUs keep their single figures."""
+    from gpt2budget.core.steptime import H100_SXM_DENSE_TFLOPS, flash_efficiency
+
+    h100, a100 = specs.gpus.get("h100-sxm", "--gpu"), specs.gpus.get("a100-sxm-80gb", "--gpu")
+    fwd, bwd = flash_efficiency(h100, "flash2", "amp-bf16", 1024)
+    assert fwd * H100_SXM_DENSE_TFLOPS == pytest.approx(229)  # FA3 paper, Fig. 5: causal forward at 1k
+    assert bwd * H100_SXM_DENSE_TFLOPS == pytest.approx(238 * 229 / 306)  # backward x the causal/full ratio
+    assert flash_efficiency(h100, "cudnn", "bf16", 1024)[0] * H100_SXM_DENSE_TFLOPS == pytest.approx(288)
+    assert flash_efficiency(h100, "flash2", "bf16", 512)[0] < fwd < flash_efficiency(h100, "flash2", "bf16", 2048)[0]
+    mid = flash_efficiency(h100, "flash2", "bf16", 1448)[0] * H100_SXM_DENSE_TFLOPS  # ~2^10.5: halfway in log2
+    assert mid == pytest.approx((229 + 262) / 2, abs=0.5)
+    assert flash_efficiency(h100, "flash2", "bf16", 128) == flash_efficiency(h100, "flash2", "bf16", 512)
+    assert flash_efficiency(h100, "flash2", "fp32", 1024) == (0.35, 0.35)
+    assert flash_efficiency(a100, "cudnn", "amp-bf16", 1024) == (0.37, 0.37)
+    # the stacks: llm.c runs cuDNN's kernel, faster at GPT-2's lengths than FlashAttention-2
+    llmc = st(specs, stack="llmc", model="gpt2-xl", micro_batch=8)
+    hf = st(specs, stack="hf", model="gpt2-xl", micro_batch=8)
+    assert specs.stacks.get("llmc", "--stack").step_time.flash_kernel == "cudnn"
+    assert llmc.breakdown["attention"] < hf.breakdown["attention"]
+    short = st(specs, model="gpt2", micro_batch=16, seq=512)
+    long = st(specs, model="gpt2", micro_batch=8, seq=1024)  # the same tokens, twice the length: 2x the FLOPs,
+    assert 1.4 < long.breakdown["attention"] / short.breakdown["attention"] < 1.5  # at a higher rate
+
+
+def test_explain_names_the_attention_rate_and_its_source(cli):
+    h100 = cli("check", "--gpu", "h100", "--model", "gpt2", "--explain").out
+    assert ("at 23.1% of peak forward, x2.5 backward at 18.0% (FlashAttention-2 at head dim 64 and seq 1,024 on an "
+            "H100, FA3 paper, Figures 5-6)") in h100
+    llmc = cli("check", "--gpu", "h100", "--model", "gpt2", "--stack", "llmc", "--explain").out
+    assert "(cuDNN at head dim 64 and seq 1,024 on an H100" in llmc
+    a100 = cli("check", "--gpu", "a100-sxm-80gb", "--model", "gpt2", "--explain").out
+    assert "at 37.0% of peak forward, x2.5 backward at 37.0% (cuDNN's fused attention at head dim 64 on an A100" in a100

@@ -106,13 +106,44 @@ CALIBRATION_GEMM_SHAPE = (16384, 1600, 6400)
 BANDWIDTH_CEILING = 0.90  # cccl #7391/#9210: 87-93% for >= 2^28 elements
 BANDWIDTH_HALF_BYTES = 1.6e6  # cccl #7391: 2^20 bf16 elements (2 MB) reach ~50%: S/(S + 1.6 MB) x 0.9
 KERNEL_FLOOR_S = 2.5e-6  # cccl #7391: the smallest kernel's GPU time is 2-4 us
-# FlashAttention-2: ~35% of peak on an H100 (FA3 paper, arXiv 2407.08608); 50-73% forward and up to 63% backward
-# on an A100 at larger head dims (FA2 paper, arXiv 2307.08691). At GPT-2's head dim 64 on an A100, cuDNN's flash
-# attention ran forward + backward at 37% of peak: 18.31 ms for 24 kernels (1.62 TFLOP; B 24 x T 1024, 12 layers)
-# under Nsight Compute's base clock (1095 of 1410 MHz) in the kernel table of karpathy/llm.c PR #378.
-FLASH_EFFICIENCY_HOPPER = 0.35
+# Fused (flash) attention at GPT-2's head dim 64. On an A100, cuDNN's ran forward + backward at 37% of peak: 18.31 ms
+# for 24 kernels (1.62 TFLOP; B 24 x T 1024, 12 layers) under Nsight Compute's base clock (1095 of 1410 MHz) in the
+# kernel table of karpathy/llm.c PR #378; we use it for every GPU but the Hopper class (the FA2 paper's 50-73% is
+# for larger head dims). On Hopper-class GPUs, in 16 bits, TFLOP/s measured on an H100 SXM5 by the FlashAttention-3 paper (Shah
+# et al. 2024, arXiv 2407.08608, Figures 5 and 6, head dim 64) at sequence lengths 512 to 16k: forward with the
+# causal mask, forward without it, and backward (without it), for FlashAttention-2 (the flash kernel of PyTorch's
+# SDPA) and for cuDNN (llm.c's): the stack's `flash_kernel`. Short causal sequences use the GPU least: at GPT-2's
+# 1,024 FlashAttention-2 runs its causal forward at 229 TFLOP/s, 23% of the dense peak, not the ~35% it reaches on
+# long sequences. The causal backward is taken as the backward scaled by the forward's causal/non-causal ratio
+# (the paper plots no causal backward). On Hopper, fp32 inputs cannot use these kernels (SDPA's memory-efficient
+# kernel runs them): left at 35% of the fp32 peak, FlashAttention-2's overall H100 figure, which our fp32 H100
+# steps bear out.
 FLASH_EFFICIENCY_OTHER = 0.37
+FLASH_EFFICIENCY_FP32 = 0.35
+FLASH_SEQ = (512, 1024, 2048, 4096, 8192, 16384)
+HOPPER_FLASH_TFLOPS = {  # (causal forward, forward, backward) at FLASH_SEQ, on an H100 SXM5
+    "flash2": ((180, 229, 262, 284, 295, 299), (282, 306, 318, 321, 322, 324), (198, 238, 264, 279, 287, 291)),
+    "cudnn": ((225, 288, 334, 363, 379, 388), (335, 373, 395, 408, 412, 413), (266, 348, 395, 417, 432, 433)),
+}
+H100_SXM_DENSE_TFLOPS = 989.4  # the 16-bit dense peak the paper's figures are read against (H100 whitepaper)
 FLASH_BACKWARD_FACTOR = 2.5  # FA2 backward: five matmuls against the forward's two
+
+
+def _at_seq(values: tuple[int, ...], seq: int) -> float:
+    """A FLASH_SEQ row at `seq`, linear in log2(seq) between the measured lengths, held beyond them."""
+    x = min(max(math.log2(seq), math.log2(FLASH_SEQ[0])), math.log2(FLASH_SEQ[-1]))
+    i = min(int(x) - 9, len(FLASH_SEQ) - 2)
+    return values[i] + (values[i + 1] - values[i]) * (x - (i + 9))
+
+
+def flash_efficiency(gpu: GpuSpec, kernel: str, precision: str, seq: int) -> tuple[float, float]:
+    """Fraction of the dense peak fused causal attention runs at, forward and backward."""
+    if not gpu.architecture.lower().startswith("hopper"):
+        return FLASH_EFFICIENCY_OTHER, FLASH_EFFICIENCY_OTHER
+    if operand_bytes(precision) == 4.0:
+        return FLASH_EFFICIENCY_FP32, FLASH_EFFICIENCY_FP32
+    causal, full, backward = (_at_seq(row, seq) for row in HOPPER_FLASH_TFLOPS[kernel])
+    return causal / H100_SXM_DENSE_TFLOPS, backward * causal / full / H100_SXM_DENSE_TFLOPS
 LINK_EFFICIENCY = 0.80  # NCCL bus bandwidth / link bandwidth (Bekman: A100 235/300, H100 368/450)
 NO_P2P_BUS_FRACTION = 12.7 / 31.5  # tinygrad PR #22: P2P off plateaus ~12.7 GB/s on PCIe 4.0 x16
 HOST_COPY_EFFICIENCY = 0.80  # pinned host-device copies reach ~80-89% of PCIe (Bekman)
@@ -307,7 +338,6 @@ class _Setup(NamedTuple):
     elem: float  # bytes per matmul operand element
     aligned: float  # speed factor of h's alignment (1.0: a multiple of 64, or fp32)
     aligned_v: float  # the vocabulary's likewise
-    attn_eff: float  # FlashAttention's fraction of peak
     peak: float
     fwd_bytes: float  # elementwise bytes per layer-token, forward
     bwd_bytes: float
@@ -330,7 +360,6 @@ def _setup(gpu: GpuSpec, stack: StackSpec, precision: str, shape: Shape, cal: Ca
     return _Setup(
         rate=rate, bw=bw, ebw=elementwise_bandwidth(gpu, stack, precision, bw), elem=elem,
         aligned=aligned, aligned_v=aligned_v,
-        attn_eff=FLASH_EFFICIENCY_HOPPER if "hopper" in gpu.architecture.lower() else FLASH_EFFICIENCY_OTHER,
         peak=gpu.peak_flops(precision) or 0.0,
         fwd_bytes=shape.n_embd * accesses_bytes(prof.elementwise_forward, precision),
         bwd_bytes=shape.n_embd * accesses_bytes(prof.elementwise_backward, precision),
@@ -350,7 +379,7 @@ def dispatch_us_of(stack: StackSpec, cal: Calibration | None) -> tuple[float, bo
 
 @lru_cache(maxsize=8192)
 def _layer_times(shape: Shape, stack: StackSpec, attention: str, seq: int, su: _Setup, tokens: float,
-                 frozen: bool, ops: LayerOps) -> _Layer:
+                 frozen: bool, ops: LayerOps, flash: tuple[float, float]) -> _Layer:
     """GPU seconds of one transformer layer's forward and backward for `tokens` tokens (cached: a search over
     optimizers, ZeRO stages or offload meets the same layer again and again)."""
     prof = stack.step_time
@@ -372,8 +401,10 @@ def _layer_times(shape: Shape, stack: StackSpec, attention: str, seq: int, su: _
     # attention: QK^T and AV, 2·2·B·s²·h FLOPs forward, half of it under the causal mask (FA2 §3.1)
     b, s = T / seq, float(seq)
     if attention == "flash":
-        a_fwd = max(KERNEL_FLOOR_S, 2.0 * b * s * s * h / (su.peak * su.attn_eff))
-        a_bwd = a_fwd * FLASH_BACKWARD_FACTOR
+        eff_fwd, eff_bwd = flash
+        flops = 2.0 * b * s * s * h
+        a_fwd = max(KERNEL_FLOOR_S, flops / (su.peak * eff_fwd))
+        a_bwd = max(KERNEL_FLOOR_S, FLASH_BACKWARD_FACTOR * flops / (su.peak * eff_bwd))
     else:  # eager: two batched GEMMs (full s x s, no skipping) and the score tensor's memory traffic, at the
         # bandwidth of the stack's elementwise kernels (eager PyTorch's are capped; compiled ones fuse the chain)
         scores = b * shape.n_head * s * s
@@ -442,7 +473,8 @@ def step_time(shape: Shape, n_model: float, gpu: GpuSpec, stack: StackSpec, o: R
     frozen = o.finetune in ("lora", "qlora")
     L = shape.n_layer
     ops = layer_ops(stack, o.precision)
-    lay = _layer_times(shape, stack, o.attention, o.seq, su, tokens_micro, frozen, ops)
+    flash = flash_efficiency(gpu, prof.flash_kernel, o.precision, o.seq)
+    lay = _layer_times(shape, stack, o.attention, o.seq, su, tokens_micro, frozen, ops, flash)
     elem, aligned_v = su.elem, su.aligned_v
     h, V = float(shape.n_embd), float(shape.vocab)
     head_fwd = gemm_s(tokens_micro, h, V, rate, bw, elem, aligned_v)

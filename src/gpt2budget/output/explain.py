@@ -15,6 +15,7 @@ from gpt2budget.core.steptime import (
     autocasts,
     dim_speeds,
     dispatch_us_of,
+    flash_efficiency,
     gemm_ceiling,
     gemm_rate_of,
     host_adam_rate,
@@ -111,6 +112,21 @@ def rate_words(ci: CheckInputs) -> str:
     return f"{rate / 1e12:.4g} TFLOP/s ({words})"
 
 
+def flash_words(ci: CheckInputs) -> str:
+    """Fused attention's FLOPs and the fractions of peak they run at, with their source (steptime.flash_efficiency)."""
+    o, kernel = ci.options, ci.stack.step_time.flash_kernel
+    fwd, bwd = flash_efficiency(ci.gpu, kernel, o.precision, o.seq)
+    if not ci.gpu.architecture.lower().startswith("hopper"):
+        source = "cuDNN's fused attention at head dim 64 on an A100, llm.c PR #378, taken for every non-Hopper GPU"
+    elif operand_bytes(o.precision) == 4.0:
+        source = "fp32 runs SDPA's memory-efficient kernel: FlashAttention-2's 35% on an H100, FA3 paper"
+    else:
+        name = {"flash2": "FlashAttention-2", "cudnn": "cuDNN"}[kernel]
+        source = f"{name} at head dim 64 and seq {o.seq:,} on an H100, FA3 paper, Figures 5-6"
+    return (f"causal 2·B·s²·h FLOPs per layer at {fwd:.1%} of peak forward, x2.5 backward at {bwd:.1%} "
+            f"({source})")
+
+
 def dispatch_words(ci: CheckInputs, shape: Shape) -> str:
     """The kernels one micro-step issues and what each costs the CPU (steptime.layer_ops, dispatch_us_of)."""
     o, prof = ci.options, ci.stack.step_time
@@ -156,7 +172,7 @@ def step_time_lines(ci: CheckInputs, r: CheckResult) -> list[str]:
                      "stops once backward's tensors are rebuilt)" if prof.checkpoint_early_stop
                      else "; checkpointing re-runs each layer's forward GEMMs")
     if o.attention == "flash":
-        attention = "causal 2·B·s²·h FLOPs per layer at FlashAttention's achieved fraction (x2.5 backward)"
+        attention = flash_words(ci)
     else:
         fwd, bwd = (accesses_bytes(a, o.precision) for a in (prof.eager_attention_forward, prof.eager_attention_backward))
         attention = (f"eager: QK^T and AV as full GEMMs (x2 backward) + {fwd:g} B forward and {bwd:g} B backward per "

@@ -443,6 +443,9 @@ class StepTimeProfile:
     matmul_shape_padding: Annotated[bool, doc(
         "the stack zero-pads matmul dimensions that are not a multiple of 16 bytes before calling cuBLAS "
         "(torch.compile since PyTorch 2.1: Inductor's pad_mm)")] = False
+    flash_kernel: Annotated[Literal["flash2", "cudnn"], doc(
+        "the fused attention kernel --attention flash runs: flash2 (FlashAttention-2, PyTorch SDPA's flash kernel) "
+        "or cudnn (cuDNN's fused attention, as llm.c)")] = "flash2"
     checkpoint_early_stop: Annotated[bool, doc(
         "full checkpointing stops its recompute once the last saved tensor is rebuilt, skipping the block's last "
         "matmul (PyTorch's non-reentrant torch.utils.checkpoint: true; reentrant checkpointing: false)")] = True
