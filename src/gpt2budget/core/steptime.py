@@ -19,9 +19,10 @@ Constants and their sources (see also ../shared/reference/throughput_constants.m
 - memory-bound kernels: 90% of the memory bandwidth for large tensors, half of that at ~1.6 MB
   (NVIDIA/cccl #7391: 2^20 elements ~50%, 2^24 ~84%, 2^28 ~90%), and no kernel under 2.5 us (cccl #7391:
   the smallest kernel's GPU time is 2-4 us).
-- attention: FlashAttention-2 reaches ~35% of an H100's peak (FA3 paper 2024) and, at GPT-2's head dim 64, ~37%
-  of an A100's forward + backward (llm.c PR #378's kernel table; the FA2 paper's 50-73% is for larger head dims);
-  causal masking halves the work; the backward is 2.5x the forward (five matmuls against two).
+- attention: at GPT-2's head dim 64, fused causal attention on Hopper runs at what the FlashAttention-3 paper
+  measured on an H100 by sequence length (FlashAttention-2 at 1,024 tokens: 23% of peak forward), and at ~37% of
+  an A100's peak forward + backward elsewhere (llm.c PR #378's kernel table; the FA2 paper's 50-73% is for larger
+  head dims); causal masking halves the work; the backward is 2.5x the forward (five matmuls against two).
 - collectives: ring all-reduce moves 2(g-1)/g of the data (Patarasuk & Yuan 2009) at ~80% of NVLink's
   bandwidth (Bekman: A100 235 of 300 GB/s, H100 368 of 450); GeForce cards without peer-to-peer stage
   through host memory at ~12.7 GB/s on PCIe 4.0 (tinygrad open-gpu-kernel-modules PR #22).
