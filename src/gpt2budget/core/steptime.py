@@ -137,6 +137,7 @@ def _at_seq(values: tuple[int, ...], seq: int) -> float:
     return values[i] + (values[i + 1] - values[i]) * (x - (i + 9))
 
 
+@lru_cache(maxsize=1024)
 def flash_efficiency(gpu: GpuSpec, kernel: str, precision: str, seq: int) -> tuple[float, float]:
     """Fraction of the dense peak fused causal attention runs at, forward and backward."""
     if not gpu.architecture.lower().startswith("hopper"):
