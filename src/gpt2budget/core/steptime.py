@@ -116,9 +116,10 @@ KERNEL_FLOOR_S = 2.5e-6  # cccl #7391: the smallest kernel's GPU time is 2-4 us
 # SDPA) and for cuDNN (llm.c's): the stack's `flash_kernel`. Short causal sequences use the GPU least: at GPT-2's
 # 1,024 FlashAttention-2 runs its causal forward at 229 TFLOP/s, 23% of the dense peak, not the ~35% it reaches on
 # long sequences. The causal backward is taken as the backward scaled by the forward's causal/non-causal ratio
-# (the paper plots no causal backward). On Hopper, fp32 inputs cannot use these kernels (SDPA's memory-efficient
-# kernel runs them): left at 35% of the fp32 peak, FlashAttention-2's overall H100 figure, which our fp32 H100
-# steps bear out.
+# (the paper plots no causal backward). flash-attention's own benchmark on an H100 agrees without the mask: FA2
+# forward 295 and backward 239 TFLOP/s at 1,024 (Dao-AILab/flash-attention PR #2688). On Hopper, fp32 inputs
+# cannot use these kernels (SDPA's memory-efficient kernel runs them): left at 35% of the fp32 peak,
+# FlashAttention-2's overall H100 figure, which our fp32 H100 steps bear out.
 FLASH_EFFICIENCY_OTHER = 0.37
 FLASH_EFFICIENCY_FP32 = 0.35
 FLASH_SEQ = (512, 1024, 2048, 4096, 8192, 16384)
