@@ -583,7 +583,8 @@ def test_fused_attention_runs_at_the_measured_rate_for_its_kernel_and_length(spe
     from gpt2budget.core.steptime import H100_SXM_DENSE_TFLOPS, flash_efficiency
 
     h100, a100 = specs.gpus.get("h100-sxm", "--gpu"), specs.gpus.get("a100-sxm-80gb", "--gpu")
-    fwd, bwd = flash_efficiency(h100, "flash2", "amp-bf16", 1024)
+    fwd, bwd, origin = flash_efficiency(h100, "flash2", "amp-bf16", 1024)
+    assert origin == "hopper"
     assert fwd * H100_SXM_DENSE_TFLOPS == pytest.approx(229)  # FA3 paper, Fig. 5: causal forward at 1k
     assert bwd * H100_SXM_DENSE_TFLOPS == pytest.approx(238 * 229 / 306)  # backward x the causal/full ratio
     assert flash_efficiency(h100, "cudnn", "bf16", 1024)[0] * H100_SXM_DENSE_TFLOPS == pytest.approx(288)
@@ -591,8 +592,8 @@ def test_fused_attention_runs_at_the_measured_rate_for_its_kernel_and_length(spe
     mid = flash_efficiency(h100, "flash2", "bf16", 1448)[0] * H100_SXM_DENSE_TFLOPS  # ~2^10.5: halfway in log2
     assert mid == pytest.approx((229 + 262) / 2, abs=0.5)
     assert flash_efficiency(h100, "flash2", "bf16", 128) == flash_efficiency(h100, "flash2", "bf16", 512)
-    assert flash_efficiency(h100, "flash2", "fp32", 1024) == (0.35, 0.35)
-    assert flash_efficiency(a100, "cudnn", "amp-bf16", 1024) == (0.37, 0.37)
+    assert flash_efficiency(h100, "flash2", "fp32", 1024) == (0.35, 0.35, "fp32")
+    assert flash_efficiency(a100, "cudnn", "amp-bf16", 1024) == (0.37, 0.37, "other")
     # the stacks: llm.c runs cuDNN's kernel, faster at GPT-2's lengths than FlashAttention-2
     llmc = st(specs, stack="llmc", model="gpt2-xl", micro_batch=8)
     hf = st(specs, stack="hf", model="gpt2-xl", micro_batch=8)

@@ -132,21 +132,28 @@ FLASH_BACKWARD_FACTOR = 2.5  # FA2 backward: five matmuls against the forward's 
 
 
 def _at_seq(values: tuple[int, ...], seq: int) -> float:
-    """A FLASH_SEQ row at `seq`, linear in log2(seq) between the measured lengths, held beyond them."""
-    x = min(max(math.log2(seq), math.log2(FLASH_SEQ[0])), math.log2(FLASH_SEQ[-1]))
-    i = min(int(x) - 9, len(FLASH_SEQ) - 2)
-    return values[i] + (values[i + 1] - values[i]) * (x - (i + 9))
+    """A FLASH_SEQ row at `seq`, linear in log2(seq) between the measured lengths (which double), held beyond."""
+    x = min(max(math.log2(seq / FLASH_SEQ[0]), 0.0), len(FLASH_SEQ) - 1.0)
+    i = min(int(x), len(FLASH_SEQ) - 2)
+    return values[i] + (values[i + 1] - values[i]) * (x - i)
+
+
+class Flash(NamedTuple):
+    """Fractions of the dense peak fused causal attention runs at, and which measurement they come from."""
+
+    forward: float
+    backward: float
+    origin: str  # "hopper": HOPPER_FLASH_TFLOPS at the length; "fp32": Hopper's fp32 path; "other": the A100's
 
 
 @lru_cache(maxsize=1024)
-def flash_efficiency(gpu: GpuSpec, kernel: str, precision: str, seq: int) -> tuple[float, float]:
-    """Fraction of the dense peak fused causal attention runs at, forward and backward."""
+def flash_efficiency(gpu: GpuSpec, kernel: str, precision: str, seq: int) -> Flash:
     if not gpu.architecture.lower().startswith("hopper"):
-        return FLASH_EFFICIENCY_OTHER, FLASH_EFFICIENCY_OTHER
+        return Flash(FLASH_EFFICIENCY_OTHER, FLASH_EFFICIENCY_OTHER, "other")
     if operand_bytes(precision) == 4.0:
-        return FLASH_EFFICIENCY_FP32, FLASH_EFFICIENCY_FP32
+        return Flash(FLASH_EFFICIENCY_FP32, FLASH_EFFICIENCY_FP32, "fp32")
     causal, full, backward = (_at_seq(row, seq) for row in HOPPER_FLASH_TFLOPS[kernel])
-    return causal / H100_SXM_DENSE_TFLOPS, backward * causal / full / H100_SXM_DENSE_TFLOPS
+    return Flash(causal / H100_SXM_DENSE_TFLOPS, backward * causal / full / H100_SXM_DENSE_TFLOPS, "hopper")
 LINK_EFFICIENCY = 0.80  # NCCL bus bandwidth / link bandwidth (Bekman: A100 235/300, H100 368/450)
 NO_P2P_BUS_FRACTION = 12.7 / 31.5  # tinygrad PR #22: P2P off plateaus ~12.7 GB/s on PCIe 4.0 x16
 HOST_COPY_EFFICIENCY = 0.80  # pinned host-device copies reach ~80-89% of PCIe (Bekman)
@@ -382,7 +389,7 @@ def dispatch_us_of(stack: StackSpec, cal: Calibration | None) -> tuple[float, bo
 
 @lru_cache(maxsize=8192)
 def _layer_times(shape: Shape, stack: StackSpec, attention: str, seq: int, su: _Setup, tokens: float,
-                 frozen: bool, ops: LayerOps, flash: tuple[float, float]) -> _Layer:
+                 frozen: bool, ops: LayerOps, flash: Flash) -> _Layer:
     """GPU seconds of one transformer layer's forward and backward for `tokens` tokens (cached: a search over
     optimizers, ZeRO stages or offload meets the same layer again and again)."""
     prof = stack.step_time
@@ -404,7 +411,7 @@ def _layer_times(shape: Shape, stack: StackSpec, attention: str, seq: int, su: _
     # attention: QK^T and AV, 2·2·B·s²·h FLOPs forward, half of it under the causal mask (FA2 §3.1)
     b, s = T / seq, float(seq)
     if attention == "flash":
-        eff_fwd, eff_bwd = flash
+        eff_fwd, eff_bwd, _ = flash
         flops = 2.0 * b * s * s * h
         a_fwd = max(KERNEL_FLOOR_S, flops / (su.peak * eff_fwd))
         a_bwd = max(KERNEL_FLOOR_S, FLASH_BACKWARD_FACTOR * flops / (su.peak * eff_bwd))

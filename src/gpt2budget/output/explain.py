@@ -115,14 +115,11 @@ def rate_words(ci: CheckInputs) -> str:
 def flash_words(ci: CheckInputs) -> str:
     """Fused attention's FLOPs and the fractions of peak they run at, with their source (steptime.flash_efficiency)."""
     o, kernel = ci.options, ci.stack.step_time.flash_kernel
-    fwd, bwd = flash_efficiency(ci.gpu, kernel, o.precision, o.seq)
-    if not ci.gpu.architecture.lower().startswith("hopper"):
-        source = "cuDNN's fused attention at head dim 64 on an A100, llm.c PR #378, taken for every non-Hopper GPU"
-    elif operand_bytes(o.precision) == 4.0:
-        source = "fp32 runs SDPA's memory-efficient kernel: FlashAttention-2's 35% on an H100, FA3 paper"
-    else:
-        name = {"flash2": "FlashAttention-2", "cudnn": "cuDNN"}[kernel]
-        source = f"{name} at head dim 64 and seq {o.seq:,} on an H100, FA3 paper, Figures 5-6"
+    fwd, bwd, origin = flash_efficiency(ci.gpu, kernel, o.precision, o.seq)
+    name = {"flash2": "FlashAttention-2", "cudnn": "cuDNN"}[kernel]
+    source = {"other": "cuDNN's fused attention at head dim 64 on an A100, llm.c PR #378, taken for every non-Hopper GPU",
+              "fp32": "fp32 runs SDPA's memory-efficient kernel: FlashAttention-2's 35% on an H100, FA3 paper",
+              "hopper": f"{name} at head dim 64 and seq {o.seq:,} on an H100, FA3 paper, Figures 5-6"}[origin]
     return (f"causal 2·B·s²·h FLOPs per layer at {fwd:.1%} of peak forward, x2.5 backward at {bwd:.1%} "
             f"({source})")
 
