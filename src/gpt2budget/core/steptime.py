@@ -318,6 +318,7 @@ def autocasts(stack: StackSpec, precision: str) -> bool:
     return precision.startswith("amp") and stack.mixed_precision_layout == "autocast"
 
 
+@lru_cache(maxsize=256)
 def layer_ops(stack: StackSpec, precision: str) -> LayerOps:
     """The stack profile's kernels per layer, less autocast's casts where the run does not autocast: an fp32,
     TF32 or pure 16-bit run launches no 16-bit copies of its matmul inputs, weights and biases, nor their casts
