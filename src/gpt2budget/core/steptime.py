@@ -109,17 +109,17 @@ BANDWIDTH_HALF_BYTES = 1.6e6  # cccl #7391: 2^20 bf16 elements (2 MB) reach ~50%
 KERNEL_FLOOR_S = 2.5e-6  # cccl #7391: the smallest kernel's GPU time is 2-4 us
 # Fused (flash) attention at GPT-2's head dim 64. On an A100, cuDNN's ran forward + backward at 37% of peak: 18.31 ms
 # for 24 kernels (1.62 TFLOP; B 24 x T 1024, 12 layers) under Nsight Compute's base clock (1095 of 1410 MHz) in the
-# kernel table of karpathy/llm.c PR #378; we use it for every GPU but the Hopper class (the FA2 paper's 50-73% is
-# for larger head dims). On Hopper-class GPUs, in 16 bits, TFLOP/s measured on an H100 SXM5 by the FlashAttention-3 paper (Shah
-# et al. 2024, arXiv 2407.08608, Figures 5 and 6, head dim 64) at sequence lengths 512 to 16k: forward with the
+# kernel table of karpathy/llm.c PR #378; we use it for every GPU but the Hopper class (the FA2 paper's 50-73% is for
+# larger head dims). On Hopper-class GPUs, in 16 bits: TFLOP/s measured on an H100 SXM5 by the FlashAttention-3 paper
+# (Shah et al. 2024, arXiv 2407.08608, Figures 5 and 6, head dim 64) at sequence lengths 512 to 16k: forward with the
 # causal mask, forward without it, and backward (without it), for FlashAttention-2 (the flash kernel of PyTorch's
 # SDPA) and for cuDNN (llm.c's): the stack's `flash_kernel`. Short causal sequences use the GPU least: at GPT-2's
 # 1,024 FlashAttention-2 runs its causal forward at 229 TFLOP/s, 23% of the dense peak, not the ~35% it reaches on
-# long sequences. The causal backward is taken as the backward scaled by the forward's causal/non-causal ratio
-# (the paper plots no causal backward). flash-attention's own benchmark on an H100 agrees without the mask: FA2
-# forward 295 and backward 239 TFLOP/s at 1,024 (Dao-AILab/flash-attention PR #2688). On Hopper, fp32 inputs
-# cannot use these kernels (SDPA's memory-efficient kernel runs them): left at 35% of the fp32 peak,
-# FlashAttention-2's overall H100 figure, which our fp32 H100 steps bear out.
+# long sequences. The causal backward is taken as the backward scaled by the forward's causal/non-causal ratio (the
+# paper plots no causal backward). flash-attention's own benchmark on an H100 agrees without the mask: FA2 forward 295
+# and backward 239 TFLOP/s at 1,024 (Dao-AILab/flash-attention PR #2688). On Hopper, fp32 inputs cannot use these
+# kernels (SDPA's memory-efficient kernel runs them): left at 35% of the fp32 peak, FlashAttention-2's overall H100
+# figure, which our fp32 H100 steps bear out.
 FLASH_EFFICIENCY_OTHER = 0.37
 FLASH_EFFICIENCY_FP32 = 0.35
 FLASH_SEQ = (512, 1024, 2048, 4096, 8192, 16384)
@@ -131,29 +131,6 @@ H100_SXM_DENSE_TFLOPS = 989.4  # the 16-bit dense peak the paper's figures are r
 FLASH_BACKWARD_FACTOR = 2.5  # FA2 backward: five matmuls against the forward's two
 
 
-def _at_seq(values: tuple[int, ...], seq: int) -> float:
-    """A FLASH_SEQ row at `seq`, linear in log2(seq) between the measured lengths (which double), held beyond."""
-    x = min(max(math.log2(seq / FLASH_SEQ[0]), 0.0), len(FLASH_SEQ) - 1.0)
-    i = min(int(x), len(FLASH_SEQ) - 2)
-    return values[i] + (values[i + 1] - values[i]) * (x - i)
-
-
-class Flash(NamedTuple):
-    """Fractions of the dense peak fused causal attention runs at, and which measurement they come from."""
-
-    forward: float
-    backward: float
-    origin: str  # "hopper": HOPPER_FLASH_TFLOPS at the length; "fp32": Hopper's fp32 path; "other": the A100's
-
-
-@lru_cache(maxsize=1024)
-def flash_efficiency(gpu: GpuSpec, kernel: str, precision: str, seq: int) -> Flash:
-    if not gpu.architecture.lower().startswith("hopper"):
-        return Flash(FLASH_EFFICIENCY_OTHER, FLASH_EFFICIENCY_OTHER, "other")
-    if operand_bytes(precision) == 4.0:
-        return Flash(FLASH_EFFICIENCY_FP32, FLASH_EFFICIENCY_FP32, "fp32")
-    causal, full, backward = (_at_seq(row, seq) for row in HOPPER_FLASH_TFLOPS[kernel])
-    return Flash(causal / H100_SXM_DENSE_TFLOPS, backward * causal / full / H100_SXM_DENSE_TFLOPS, "hopper")
 LINK_EFFICIENCY = 0.80  # NCCL bus bandwidth / link bandwidth (Bekman: A100 235/300, H100 368/450)
 NO_P2P_BUS_FRACTION = 12.7 / 31.5  # tinygrad PR #22: P2P off plateaus ~12.7 GB/s on PCIe 4.0 x16
 HOST_COPY_EFFICIENCY = 0.80  # pinned host-device copies reach ~80-89% of PCIe (Bekman)
@@ -386,6 +363,33 @@ def dispatch_us_of(stack: StackSpec, cal: Calibration | None) -> tuple[float, bo
     (else the stack profile's, calibrated on our H100 host)."""
     measured = (cal.dispatch_us_per_op or {}).get(stack.id) if cal is not None else None
     return (measured, True) if measured else (stack.step_time.dispatch_us_per_op, False)
+
+
+def _at_seq(values: tuple[int, ...], seq: int) -> float:
+    """A FLASH_SEQ row at `seq`, linear in log2(seq) between the measured lengths (which double), held beyond."""
+    x = min(max(math.log2(seq / FLASH_SEQ[0]), 0.0), len(FLASH_SEQ) - 1.0)
+    i = min(int(x), len(FLASH_SEQ) - 2)
+    return values[i] + (values[i + 1] - values[i]) * (x - i)
+
+
+class Flash(NamedTuple):
+    """Fractions of the dense peak fused causal attention runs at, and which measurement they come from."""
+
+    forward: float
+    backward: float
+    origin: str  # "hopper": HOPPER_FLASH_TFLOPS at the length; "fp32": Hopper's fp32 path; "other": the A100's
+
+
+@lru_cache(maxsize=1024)
+def flash_efficiency(gpu: GpuSpec, kernel: str, precision: str, seq: int) -> Flash:
+    """What fused causal attention achieves on this GPU with the stack's kernel at this sequence length (the
+    HOPPER_FLASH_TFLOPS comment gives the measurements and the one assumption)."""
+    if not gpu.architecture.lower().startswith("hopper"):
+        return Flash(FLASH_EFFICIENCY_OTHER, FLASH_EFFICIENCY_OTHER, "other")
+    if operand_bytes(precision) == 4.0:
+        return Flash(FLASH_EFFICIENCY_FP32, FLASH_EFFICIENCY_FP32, "fp32")
+    causal, full, backward = (_at_seq(row, seq) for row in HOPPER_FLASH_TFLOPS[kernel])
+    return Flash(causal / H100_SXM_DENSE_TFLOPS, backward * causal / full / H100_SXM_DENSE_TFLOPS, "hopper")
 
 
 @lru_cache(maxsize=8192)

@@ -81,8 +81,8 @@ MAX_ROWS = 10_000_000  # a documented limit: larger grids need --max-rows
 
 def grid(specs: Specs, axes: dict[str, list[str]]) -> Grid:
     """Validate every axis up front (so a bad value fails before any output), then the configurations, lazily."""
-    gpus = [g.id for g in specs.gpus] if axes["gpu"] in (["all"], []) else [specs.gpus.get(g, "--gpu").id for g in axes["gpu"]]
-    models = [m.id for m in specs.models] if axes["model"] in (["all"], []) else [
+    gpus = [g.id for g in specs.gpus] if axes["gpu"] == ["all"] else [specs.gpus.get(g, "--gpu").id for g in axes["gpu"]]
+    models = [m.id for m in specs.models] if axes["model"] == ["all"] else [
         specs.models.get(m, "--model").id for m in axes["model"]]
     stacks = [specs.stacks.get(s, "--stack").id for s in axes["stack"]]
     precisions = _choices(axes["precision"], "--precision", PRECISION_CHOICES)
