@@ -21,6 +21,7 @@ from gpt2budget.core.steptime import (
     host_adam_rate,
     layer_ops,
     operand_bytes,
+    ops_per_micro_step,
     padded_dim,
     tile_fill,
     uses_tma_gemms,
@@ -129,12 +130,11 @@ def dispatch_words(ci: CheckInputs, shape: Shape) -> str:
     o, prof = ci.options, ci.stack.step_time
     ops = layer_ops(ci.stack, o.precision)
     recompute = f" + {ops.recompute:g} recompute" if o.checkpointing and ops.recompute else ""
-    per_layer = ops.forward + ops.backward + (ops.recompute if o.checkpointing else 0.0)
     casts = (f"; {o.precision} runs none of autocast's casts ({prof.autocast_ops_per_layer:g} kernels' worth per pass)"
              if prof.autocast_ops_per_layer and not autocasts(ci.stack, o.precision) else "")
     us, measured = dispatch_us_of(ci.stack, ci.calibration)
     origin = "measured by gpt2budget measure --calibrate" if measured else f"{ci.stack.id}'s profile"
-    return (f"{shape.n_layer * per_layer + prof.ops_fixed:,.0f} kernels per micro-step ({shape.n_layer} layers x "
+    return (f"{ops_per_micro_step(shape, ci.stack, o):,.0f} kernels per micro-step ({shape.n_layer} layers x "
             f"({ops.forward:g} forward + {ops.backward:g} backward{recompute}) + {prof.ops_fixed:g}{casts}) x "
             f"{us:g} us per kernel ({origin})")
 
