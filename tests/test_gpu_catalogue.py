@@ -97,7 +97,26 @@ def p2p_problems(s: GpuSpec) -> list[str]:
     return []
 
 
-CHECKS = (memory_problems, peak_problems, link_problems, p2p_problems)
+# FP32 lanes per SM (per compute unit on AMD) by chip: GA100, GV100, GP100, Turing and CDNA 2 have 64; GA10x, Ada,
+# Hopper, Blackwell, GP102 and CDNA 3 (dual-issue) 128 (the architecture whitepapers)
+LANES_64 = ("GA100", "GV100", "GP100", "TU1", "CDNA 2")
+
+
+def sm_problems(s: GpuSpec) -> list[str]:
+    """Every card states its SMs, and SMs x FP32 lanes x 2 x boost clock gives its FP32 peak (within 2%)."""
+    if s.sm_count is None:
+        return [f"{s.id} has no sm_count"]
+    if s.boost_clock_mhz is None:
+        return []
+    lanes = 64 if any(chip in s.architecture for chip in LANES_64) else 128
+    implied = s.sm_count * lanes * 2 * s.boost_clock_mhz * 1e-6
+    if abs(implied / s.peak_tflops.fp32 - 1) > 0.02:
+        return [f"{s.sm_count} SMs x {lanes} lanes x 2 x {s.boost_clock_mhz} MHz = {implied:.1f} TFLOP/s, not the "
+                f"fp32 peak {s.peak_tflops.fp32}"]
+    return []
+
+
+CHECKS = (memory_problems, peak_problems, link_problems, p2p_problems, sm_problems)
 
 
 def test_catalogue_is_loaded():
@@ -144,6 +163,9 @@ BROKEN = {
     "nvlink slower than pcie": (link_problems, _broken(H100, gpu_link_gb_per_s=50)),
     "geforce 40 with p2p": (p2p_problems, _broken(BY_ID["rtx-4090"], peer_to_peer=True)),
     "geforce 50 with p2p": (p2p_problems, _broken(BY_ID["rtx-5090"], peer_to_peer=True)),
+    "sm count missing": (sm_problems, _broken(H100, sm_count=None)),
+    "sm count of another card": (sm_problems, _broken(H100, sm_count=114)),
+    "cuda cores as sm count": (sm_problems, _broken(BY_ID["rtx-4090"], sm_count=16384)),
 }
 
 

@@ -612,3 +612,61 @@ def test_explain_names_the_attention_rate_and_its_source(cli):
     assert "(cuDNN at head dim 64 and seq 1,024 on an H100" in llmc
     a100 = cli("check", "--gpu", "a100-sxm-80gb", "--model", "gpt2", "--explain").out
     assert "at 37.0% of peak forward, x2.5 backward at 37.0% (cuDNN's fused attention at head dim 64 on an A100" in a100
+
+
+def test_llmc_kernels_run_at_a_rate_per_sm(specs):
+    """llm.c's own non-matmul kernels keep few bytes in flight per SM: they run at ~9.4 GB/s per SM (its layernorm on
+    an RTX 3090, an A100 and an H100: llm.c PRs #600, #378), so an H100 or A100 runs them well below its bandwidth
+    and the H200 (same 132 SMs, 43% more bandwidth) gains nothing; a GeForce card reaches its bandwidth first, and
+    PyTorch's kernels (hf) fill the bandwidth on every GPU."""
+    from dataclasses import replace
+
+    from gpt2budget.core.steptime import elementwise_bandwidth, per_sm_bound
+
+    llmc, hf = specs.stacks.get("llmc", "--stack"), specs.stacks.get("hf", "--stack")
+    assert llmc.step_time.elementwise_gb_per_s_per_sm == 9.4 and hf.step_time.elementwise_gb_per_s_per_sm is None
+    g = {k: specs.gpus.get(k, "--gpu") for k in ("h100-sxm", "h200-sxm", "a100-sxm-80gb", "rtx-4090")}
+    for gid, sms in (("h100-sxm", 132), ("a100-sxm-80gb", 108)):
+        assert elementwise_bandwidth(g[gid], llmc, "bf16", bandwidth(g[gid], None)) == pytest.approx(9.4e9 * sms)
+        assert per_sm_bound(g[gid], llmc, None)
+        assert elementwise_bandwidth(g[gid], hf, "bf16", bandwidth(g[gid], None)) == bandwidth(g[gid], None)
+    bw4090 = bandwidth(g["rtx-4090"], None)
+    assert elementwise_bandwidth(g["rtx-4090"], llmc, "bf16", bw4090) == bw4090  # 128 x 9.4 > 0.9 x 1008 GB/s
+    assert not per_sm_bound(g["rtx-4090"], llmc, None)
+
+    def mem(gpu, stack):
+        return st(specs, gpu=gpu, stack=stack, model="gpt2-xl", micro_batch=16).breakdown["memory_bound"]
+    assert mem("h200-sxm", "llmc") == pytest.approx(mem("h100-sxm", "llmc"), rel=0.01)
+    assert mem("h100-sxm", "llmc") / mem("h200-sxm", "llmc") < 0.75 * mem("h100-sxm", "hf") / mem("h200-sxm", "hf")
+    # a GPU spec without sm_count: the rate per SM cannot apply, and the kernels run at the bandwidth
+    bare = replace(g["h100-sxm"], sm_count=None)
+    assert elementwise_bandwidth(bare, llmc, "bf16", bandwidth(bare, None)) == bandwidth(bare, None)
+
+
+def test_explain_says_when_kernels_run_at_their_rate_per_sm(cli):
+    h100 = cli("check", "--gpu", "h100", "--model", "gpt2", "--stack", "llmc", "--explain").out
+    assert ("llmc's kernels run at 9.4 GB/s per SM: 132 SMs x 9.4 = 1,241 GB/s, below the 3,015 GB/s achieved "
+            "bandwidth (llm.c PRs #600, #378)") in h100
+    geforce = cli("check", "--gpu", "4090", "--model", "gpt2", "--stack", "llmc", "--explain").out
+    assert "llmc's 9.4 GB/s per SM x 128 SMs = 1,203 GB/s: the bandwidth (907) binds first" in geforce
+    hf = cli("check", "--gpu", "h100", "--model", "gpt2", "--explain").out
+    assert "per SM" not in hf
+
+
+def test_rate_per_sm_and_sm_count_are_checked(tmp_path):
+    from gpt2budget.errors import SpecError
+    from gpt2budget.specs.files import builtin_config_dir
+    from gpt2budget.specs.loader import load_spec_file
+
+    text = (builtin_config_dir() / "stacks" / "llmc.yaml").read_text()
+    (tmp_path / "llmc.yaml").write_text(text.replace("elementwise_gb_per_s_per_sm: 9.4", "elementwise_gb_per_s_per_sm: 0"))
+    with pytest.raises(SpecError) as e:
+        load_spec_file("stacks", tmp_path / "llmc.yaml")
+    assert e.value.key == "step_time.elementwise_gb_per_s_per_sm" and e.value.line
+    gpu = (builtin_config_dir() / "gpus" / "h100-sxm.yaml").read_text()
+    (tmp_path / "h100.yaml").write_text(gpu.replace("sm_count: 132", "sm_count: 13.2"))
+    with pytest.raises(SpecError) as e:
+        load_spec_file("gpus", tmp_path / "h100.yaml")
+    assert e.value.key == "sm_count" and e.value.line
+    (tmp_path / "h100.yaml").write_text(gpu.replace("sm_count: 132\n", ""))
+    assert load_spec_file("gpus", tmp_path / "h100.yaml").sm_count is None  # optional: a user's older spec loads

@@ -18,7 +18,8 @@ Constants and their sources (see also ../shared/reference/throughput_constants.m
   dimension off the 128-wide tile grid computes its last tile whole (tile quantization: NVIDIA's GEMM guide).
 - memory-bound kernels: 90% of the memory bandwidth for large tensors, half of that at ~1.6 MB
   (NVIDIA/cccl #7391: 2^20 elements ~50%, 2^24 ~84%, 2^28 ~90%), and no kernel under 2.5 us (cccl #7391:
-  the smallest kernel's GPU time is 2-4 us).
+  the smallest kernel's GPU time is 2-4 us); llm.c's own kernels at most ~9.4 GB/s per SM (its layernorm
+  kernels on an RTX 3090, an A100 and an H100: llm.c PRs #600 and #378).
 - attention: at GPT-2's head dim 64, fused causal attention on Hopper runs at what the FlashAttention-3 paper
   measured on an H100 by sequence length (FlashAttention-2 at 1,024 tokens: 23% of peak forward), and at ~37% of
   an A100's peak forward + backward elsewhere (llm.c PR #378's kernel table; the FA2 paper's 50-73% is for larger
@@ -107,6 +108,13 @@ CALIBRATION_GEMM_SHAPE = (16384, 1600, 6400)
 BANDWIDTH_CEILING = 0.90  # cccl #7391/#9210: 87-93% for >= 2^28 elements
 BANDWIDTH_HALF_BYTES = 1.6e6  # cccl #7391: 2^20 bf16 elements (2 MB) reach ~50%: S/(S + 1.6 MB) x 0.9
 KERNEL_FLOOR_S = 2.5e-6  # cccl #7391: the smallest kernel's GPU time is 2-4 us
+# A kernel that keeps few bytes in flight per SM (a warp per row, reductions between loads) cannot fill a GPU whose
+# bandwidth is high for its SM count (Little's law: bandwidth = bytes in flight / latency), so it runs at a rate per
+# SM whatever the card's bandwidth: llm.c's layernorm forward ran at 9.4 GB/s per SM on an RTX 3090 (773 GB/s, 83% of
+# its bandwidth) and at 1,244 GB/s on an H100 (9.4 per SM and 37% of the bandwidth on an SXM card, 10.9 and 62% on a
+# PCIe one; llm.c PR #600), and at 8.8-10.0 per SM on an A100 (PR #378's table). A
+# stack profile whose kernels behave so sets elementwise_gb_per_s_per_sm (llm.c); PyTorch's vectorized elementwise
+# kernels and Triton's fill the bandwidth (our H100 and H200 steps).
 # Fused (flash) attention at GPT-2's head dim 64. On an A100, cuDNN's ran forward + backward at 37% of peak: 18.31 ms
 # for 24 kernels (1.62 TFLOP; B 24 x T 1024, 12 layers) under Nsight Compute's base clock (1095 of 1410 MHz) in the
 # kernel table of karpathy/llm.c PR #378; we use it for every GPU but the Hopper class (the FA2 paper's 50-73% is for
@@ -437,11 +445,23 @@ def elementwise_bandwidth(gpu: GpuSpec, stack: StackSpec, precision: str, bw: fl
     """Bytes/s of the stack's non-matmul kernels: the achieved bandwidth, or, for a stack profile that sets
     eager_bytes_per_fp32_flop, that slowed by the SMs' instruction issue, which does not overlap with the memory
     traffic: seconds per byte = 1/bandwidth + 1/(cap x FP32 peak). No shipped stack sets it: on our H100 steps
-    the fit prefers none once the odd-vocabulary head runs at the TMA GPUs' unaligned rate."""
-    cap = stack.step_time.eager_bytes_per_fp32_flop
+    the fit prefers none once the odd-vocabulary head runs at the TMA GPUs' unaligned rate.
+    A stack whose kernels run at a rate per SM (elementwise_gb_per_s_per_sm: llm.c's) gets no more than that
+    rate x the GPU's SMs (the comment at KERNEL_FLOOR_S; configs/stacks/llmc.yaml gives the measurements)."""
+    prof = stack.step_time
+    cap = prof.eager_bytes_per_fp32_flop
     if cap:
-        return 1.0 / (1.0 / bw + 1.0 / (cap * gpu.peak_tflops.fp32 * 1e12))
+        bw = 1.0 / (1.0 / bw + 1.0 / (cap * gpu.peak_tflops.fp32 * 1e12))
+    per_sm = prof.elementwise_gb_per_s_per_sm
+    if per_sm and gpu.sm_count:
+        bw = min(bw, per_sm * 1e9 * gpu.sm_count)
     return bw
+
+
+def per_sm_bound(gpu: GpuSpec, stack: StackSpec, cal: Calibration | None) -> bool:
+    """Whether the stack's non-matmul kernels run at its rate per SM on this GPU (below the achieved bandwidth)."""
+    per_sm = stack.step_time.elementwise_gb_per_s_per_sm
+    return bool(per_sm and gpu.sm_count and per_sm * 1e9 * gpu.sm_count < bandwidth(gpu, cal))
 
 
 def accesses_bytes(accesses: dict[str, float], precision: str) -> float:
@@ -521,8 +541,8 @@ def step_time(shape: Shape, n_model: float, gpu: GpuSpec, stack: StackSpec, o: R
     c_fwd = L * ops.forward * dispatch
     c_head = prof.ops_fixed * dispatch
     c_bwd = L * (ops.backward + (ops.recompute if o.checkpointing else 0.0)) * dispatch
-    if selective:
-        g_bwd += L * memory_kernel_s(tokens_micro * 4 * h * 2 * elem, bw)
+    if selective:  # the stack's own GELU kernel: its elementwise bandwidth
+        g_bwd += L * memory_kernel_s(tokens_micro * 4 * h * 2 * elem, ebw)
     # tandem queue: the GPU waits for the CPU up to some point, then works through the rest
     micro = max(g_fwd + g_head + g_bwd, c_fwd + g_head + g_bwd, c_fwd + c_head + g_bwd, c_fwd + c_head + c_bwd)
     gpu_micro = g_fwd + g_head + g_bwd

@@ -13,6 +13,7 @@ from gpt2budget.core.steptime import (
     accesses_bytes,
     alignment,
     autocasts,
+    bandwidth,
     dim_speeds,
     dispatch_us_of,
     flash_efficiency,
@@ -23,6 +24,7 @@ from gpt2budget.core.steptime import (
     operand_bytes,
     ops_per_micro_step,
     padded_dim,
+    per_sm_bound,
     tile_fill,
     uses_tma_gemms,
 )
@@ -139,6 +141,22 @@ def dispatch_words(ci: CheckInputs, shape: Shape) -> str:
             f"{us:g} us per kernel ({origin})")
 
 
+def per_sm_words(ci: CheckInputs) -> str:
+    """Whether the stack's kernels run at their rate per SM on this GPU (a stack profile's
+    elementwise_gb_per_s_per_sm), in words; empty for stacks whose kernels reach the bandwidth."""
+    per_sm, gpu, stack = ci.stack.step_time.elementwise_gb_per_s_per_sm, ci.gpu, ci.stack.id
+    if not per_sm:
+        return ""
+    if not gpu.sm_count:
+        return f"; {stack}'s rate per SM ({per_sm:g} GB/s) is not applied: the GPU spec has no sm_count"
+    capped = per_sm * gpu.sm_count
+    bw = bandwidth(gpu, ci.calibration) / 1e9
+    if per_sm_bound(gpu, ci.stack, ci.calibration):
+        return (f"; {stack}'s kernels run at {per_sm:g} GB/s per SM: {gpu.sm_count} SMs x {per_sm:g} = {capped:,.0f} "
+                f"GB/s, below the {bw:,.0f} GB/s achieved bandwidth (llm.c PRs #600, #378)")
+    return f"; {stack}'s {per_sm:g} GB/s per SM x {gpu.sm_count} SMs = {capped:,.0f} GB/s: the bandwidth ({bw:,.0f}) binds first"
+
+
 def step_time_lines(ci: CheckInputs, r: CheckResult) -> list[str]:
     """The step-time model's terms with their numbers (gpt2budget.core.steptime); they sum to the step."""
     o, th, c = ci.options, r.throughput, r.compute
@@ -188,7 +206,7 @@ def step_time_lines(ci: CheckInputs, r: CheckResult) -> list[str]:
         f"{fmt_seconds(b['matmul'])}  (roofline)",
         f"attention = {attention} = {fmt_seconds(b['attention'])}",
         f"memory-bound = bytes of {ci.stack.id}'s non-matmul kernels / (bandwidth x S/(S + 1.6 MB), >= 2.5 us each)"
-        f"{issue}{accumulation} = {fmt_seconds(b['memory_bound'])}  (cccl #7391)",
+        f"{issue}{per_sm_words(ci)}{accumulation} = {fmt_seconds(b['memory_bound'])}  (cccl #7391)",
         f"cpu dispatch (exposed) = micro-steps x (max over phases of CPU issue + GPU work - GPU work); "
         f"{dispatch_words(ci, shape)} = {fmt_seconds(b['cpu_dispatch'])}",
         f"optimizer = {OPTIMIZER_BYTES[o.optimizer]:g} B per parameter ({o.optimizer}) / bandwidth = "

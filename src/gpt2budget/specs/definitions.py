@@ -274,6 +274,9 @@ class GpuSpec:
     peer_to_peer: Annotated[bool | None, doc("whether GPUs exchange data directly over PCIe (P2P); GeForce "
                                              "40/50-series: false, NCCL then stages through host memory")] = None
     boost_clock_mhz: Pos | None = None
+    sm_count: Annotated[int, Rule(ge=1, le=10_000, description=(
+        "streaming multiprocessors (NVIDIA SMs, AMD compute units): memory-bound kernels whose bytes in flight per "
+        "SM are few run at a rate per SM (the stack's elementwise_gb_per_s_per_sm)"))] | None = None
     peak_tflops: PeakTflops
     peak_tflops_fp16_accumulate: Fp16AccumulatePeaks | None = None
     sustained_gemm_tflops: Annotated[SustainedGemmTflops | None, doc(
@@ -453,6 +456,12 @@ class StepTimeProfile:
     # (train_gpt2.cu at a0d5dbb) reduce-scatters after the whole backward and all-gathers after the update: 0
     grad_comm_overlap: Annotated[float, Rule(ge=0, le=1, description=(
         "fraction of the data-parallel gradient collective hidden behind the backward, from 0 to 1"))] = 0.8
+    # llm.c's hand-written non-matmul kernels keep few bytes in flight per SM, so they run at a rate per SM rather
+    # than at a share of DRAM bandwidth (steptime.elementwise_bandwidth); PyTorch's and Triton's vectorized
+    # kernels saturate the bandwidth (None)
+    elementwise_gb_per_s_per_sm: Annotated[Pos | None, doc(
+        "GB/s one SM sustains in the stack's non-matmul kernels where that is below the GPU's achieved bandwidth "
+        "(needs the GPU's sm_count); none: the kernels reach the bandwidth")] = None
     source: str
 
     def __post_init__(self) -> None:
