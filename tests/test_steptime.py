@@ -563,15 +563,22 @@ def test_explain_counts_the_kernels_and_says_where_their_cost_comes_from(cli):
     assert "(12 layers x (21 forward + 42 backward) + 30; fp32 runs none of autocast's casts (6 kernels' worth" in fp32
 
 
-def test_autocast_casts_are_counted_within_the_kernels(tmp_path):
-    from gpt2budget.errors import SpecError
+def load_edited(tmp_path, kind, name, old, new):
+    """A built-in spec file with `old` replaced by `new`, loaded as a user's file would be (raises SpecError)."""
     from gpt2budget.specs.files import builtin_config_dir
     from gpt2budget.specs.loader import load_spec_file
 
-    text = (builtin_config_dir() / "stacks" / "hf.yaml").read_text()
-    (tmp_path / "hf.yaml").write_text(text.replace("autocast_ops_per_layer: 6", "autocast_ops_per_layer: 27"))
+    text = (builtin_config_dir() / kind / f"{name}.yaml").read_text()
+    assert old in text
+    (tmp_path / f"{name}.yaml").write_text(text.replace(old, new))
+    return load_spec_file(kind, tmp_path / f"{name}.yaml")
+
+
+def test_autocast_casts_are_counted_within_the_kernels(tmp_path):
+    from gpt2budget.errors import SpecError
+
     with pytest.raises(SpecError) as e:
-        load_spec_file("stacks", tmp_path / "hf.yaml")
+        load_edited(tmp_path, "stacks", "hf", "autocast_ops_per_layer: 6", "autocast_ops_per_layer: 27")
     assert e.value.key == "step_time.autocast_ops_per_layer" and e.value.line
     assert "is counted within ops_per_layer_forward (27): it must be smaller" in e.value.message
 
@@ -655,18 +662,12 @@ def test_explain_says_when_kernels_run_at_their_rate_per_sm(cli):
 
 def test_rate_per_sm_and_sm_count_are_checked(tmp_path):
     from gpt2budget.errors import SpecError
-    from gpt2budget.specs.files import builtin_config_dir
-    from gpt2budget.specs.loader import load_spec_file
 
-    text = (builtin_config_dir() / "stacks" / "llmc.yaml").read_text()
-    (tmp_path / "llmc.yaml").write_text(text.replace("elementwise_gb_per_s_per_sm: 9.4", "elementwise_gb_per_s_per_sm: 0"))
     with pytest.raises(SpecError) as e:
-        load_spec_file("stacks", tmp_path / "llmc.yaml")
+        load_edited(tmp_path, "stacks", "llmc", "elementwise_gb_per_s_per_sm: 9.4", "elementwise_gb_per_s_per_sm: 0")
     assert e.value.key == "step_time.elementwise_gb_per_s_per_sm" and e.value.line
-    gpu = (builtin_config_dir() / "gpus" / "h100-sxm.yaml").read_text()
-    (tmp_path / "h100.yaml").write_text(gpu.replace("sm_count: 132", "sm_count: 13.2"))
     with pytest.raises(SpecError) as e:
-        load_spec_file("gpus", tmp_path / "h100.yaml")
+        load_edited(tmp_path, "gpus", "h100-sxm", "sm_count: 132", "sm_count: 13.2")
     assert e.value.key == "sm_count" and e.value.line
-    (tmp_path / "h100.yaml").write_text(gpu.replace("sm_count: 132\n", ""))
-    assert load_spec_file("gpus", tmp_path / "h100.yaml").sm_count is None  # optional: a user's older spec loads
+    # optional: a user's spec written before the key existed still loads
+    assert load_edited(tmp_path, "gpus", "h100-sxm", "sm_count: 132\n", "").sm_count is None
