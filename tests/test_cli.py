@@ -162,3 +162,5 @@ def test_gpus_shows_the_interconnect(cli):
     doc = {g["id"]: g for g in cli("gpus", "--format", "json").json()}
     assert doc["rtx-4090"]["peer_to_peer"] is False and doc["rtx-4090"]["gpu_link"] == "none"
     assert doc["h100-sxm"]["gpu_link"] == "nvlink" and doc["h100-sxm"]["gpu_link_gb_per_s"] == 450
+    # the SMs, which the rate-per-SM kernels of a stack such as llm.c scale with
+    assert doc["h100-sxm"]["sm_count"] == 132 and doc["rtx-4090"]["sm_count"] == 128

@@ -216,7 +216,7 @@ def catalog_rows(specs: "Specs", kind: str) -> tuple[list[dict[str, Any]], list[
                  "board_power_w": g.board_power_w, "launch_year": g.launch_year, "launch_price_usd": g.launch_price_usd,
                  "host_link_gb_per_s": g.host_link_gb_per_s, "gpu_link": g.gpu_link,
                  "gpu_link_gb_per_s": g.gpu_link_gb_per_s, "peer_to_peer": g.peer_to_peer, "interconnect": link_words(g),
-                 "aliases": ", ".join(g.aliases), "source": specs.gpus.origin[g.id]} for g in specs.gpus]
+                 "sm_count": g.sm_count, "aliases": ", ".join(g.aliases), "source": specs.gpus.origin[g.id]} for g in specs.gpus]
         cols = [("id", "id"), ("name", "name"), ("memory_gib", "GiB"), ("bandwidth_gb_per_s", "GB/s"),
                 ("fp32_tflops", "FP32"), ("tf32_tflops", "TF32"), ("bf16_tflops", "BF16"), ("fp16_tflops", "FP16"),
                 ("fp8_tflops", "FP8"), ("board_power_w", "W"), ("launch_year", "year"), ("interconnect", "GPU-GPU GB/s"),
