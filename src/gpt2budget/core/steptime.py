@@ -452,16 +452,23 @@ def elementwise_bandwidth(gpu: GpuSpec, stack: StackSpec, precision: str, bw: fl
     cap = prof.eager_bytes_per_fp32_flop
     if cap:
         bw = 1.0 / (1.0 / bw + 1.0 / (cap * gpu.peak_tflops.fp32 * 1e12))
-    per_sm = prof.elementwise_gb_per_s_per_sm
-    if per_sm and gpu.sm_count:
-        bw = min(bw, per_sm * 1e9 * gpu.sm_count)
+    sm_cap = sm_rate_cap(gpu, stack)
+    if sm_cap is not None:
+        bw = min(bw, sm_cap)
     return bw
+
+
+def sm_rate_cap(gpu: GpuSpec, stack: StackSpec) -> float | None:
+    """Bytes/s the stack's non-matmul kernels reach at their rate per SM on this GPU; None where the stack's kernels
+    fill the bandwidth or the GPU spec gives no sm_count."""
+    per_sm = stack.step_time.elementwise_gb_per_s_per_sm
+    return per_sm * 1e9 * gpu.sm_count if per_sm and gpu.sm_count else None
 
 
 def per_sm_bound(gpu: GpuSpec, stack: StackSpec, cal: Calibration | None) -> bool:
     """Whether the stack's non-matmul kernels run at its rate per SM on this GPU (below the achieved bandwidth)."""
-    per_sm = stack.step_time.elementwise_gb_per_s_per_sm
-    return bool(per_sm and gpu.sm_count and per_sm * 1e9 * gpu.sm_count < bandwidth(gpu, cal))
+    cap = sm_rate_cap(gpu, stack)
+    return cap is not None and cap < bandwidth(gpu, cal)
 
 
 def accesses_bytes(accesses: dict[str, float], precision: str) -> float:

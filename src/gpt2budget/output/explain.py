@@ -24,7 +24,7 @@ from gpt2budget.core.steptime import (
     operand_bytes,
     ops_per_micro_step,
     padded_dim,
-    per_sm_bound,
+    sm_rate_cap,
     tile_fill,
     uses_tma_gemms,
 )
@@ -147,11 +147,11 @@ def per_sm_words(ci: CheckInputs) -> str:
     per_sm, gpu, stack = ci.stack.step_time.elementwise_gb_per_s_per_sm, ci.gpu, ci.stack.id
     if not per_sm:
         return ""
-    if not gpu.sm_count:
+    cap = sm_rate_cap(gpu, ci.stack)
+    if cap is None:
         return f"; {stack}'s rate per SM ({per_sm:g} GB/s) is not applied: the GPU spec has no sm_count"
-    capped = per_sm * gpu.sm_count
-    bw = bandwidth(gpu, ci.calibration) / 1e9
-    if per_sm_bound(gpu, ci.stack, ci.calibration):
+    capped, bw = cap / 1e9, bandwidth(gpu, ci.calibration) / 1e9
+    if capped < bw:
         return (f"; {stack}'s kernels run at {per_sm:g} GB/s per SM: {gpu.sm_count} SMs x {per_sm:g} = {capped:,.0f} "
                 f"GB/s, below the {bw:,.0f} GB/s achieved bandwidth (llm.c PRs #600, #378)")
     return f"; {stack}'s {per_sm:g} GB/s per SM x {gpu.sm_count} SMs = {capped:,.0f} GB/s: the bandwidth ({bw:,.0f}) binds first"
