@@ -263,17 +263,24 @@ def test_models_template(cli, tmp_path):
 # --- 5. model families and bounded shapes ------------------------------------------------------------------
 
 
-def test_family_defaults_to_gpt2_and_others_are_refused(tmp_path, specs):
-    assert all(m.family == "gpt2" for m in specs.models)
-    err = error_of(tmp_path, "models", "n_layer: 12", "family: llama\nn_layer: 12")
+def test_family_must_be_one_modelled_and_rope_families_have_no_position_table(tmp_path, specs):
+    err = error_of(tmp_path, "models", "n_layer: 12", "family: gpt3\nn_layer: 12")
     assert err.key == "family" and err.line == 5
-    assert "family 'llama' is not supported (supported: gpt2)" in err.message
+    assert "family 'gpt3' is not supported (supported: gpt2, llama" in err.message
+    err = error_of(tmp_path, "models", "n_layer: 12", "family: llama\nn_layer: 12")
+    assert err.key == "positions" and "family llama uses rope" in err.message
 
 
-@pytest.mark.parametrize("key", ["n_kv_head: 4", "intermediate_size: 3072", "rope_theta: 10000"])
-def test_llama_keys_name_the_family(tmp_path, key):
+@pytest.mark.parametrize("key,ours", [("num_key_value_heads: 4", "n_kv_head"), ("intermediate_size: 3072", "d_ff"),
+                                      ("rope_theta: 10000", "positions: rope")])
+def test_hugging_face_keys_say_what_the_spec_calls_them(tmp_path, key, ours):
     err = error_of(tmp_path, "models", "n_layer: 12", f"n_layer: 12\n{key}")
-    assert err.key == key.split(":")[0] and "family 'llama' is not supported (supported: gpt2)" in err.message
+    assert err.key == key.split(":")[0] and f"a model spec writes it as {ours}" in err.message
+
+
+def test_key_value_heads_must_divide_the_heads(tmp_path):
+    err = error_of(tmp_path, "models", "n_layer: 12", "n_layer: 12\nn_kv_head: 5")
+    assert err.key == "n_kv_head" and "not a multiple of n_kv_head (5)" in err.message
 
 
 @pytest.mark.parametrize("old,new,needle", [

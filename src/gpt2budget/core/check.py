@@ -34,7 +34,7 @@ from gpt2budget.core.result import (
     Verdict,
 )
 from gpt2budget.core.scaling import LOSS_CAVEAT, optimal_tokens, predicted_loss
-from gpt2budget.core.shape import Shape, n_params
+from gpt2budget.core.shape import Shape, flops_params, n_params
 from gpt2budget.core.steptime import StepTime, step_time
 from gpt2budget.errors import UsageError
 from gpt2budget.options import RunOptions
@@ -111,9 +111,9 @@ def compute_flops_per_token(ci: CheckInputs, shape: Shape, n: float) -> float:
         # adapters' own 6·N_adapter (Hu et al. 2021 §4.2; the backward of a frozen matmul is half its cost).
         base = 4.0 * n + 6.0 * lora_params(shape, o.lora_rank, o.lora_targets)
         if ci.flops_formula == "6n+attention":
-            base += attention_flops_per_token(shape.n_layer, shape.n_embd, o.seq)
+            base += attention_flops_per_token(shape.n_layer, shape.q_width, o.seq)
         return base
-    return flops_per_token(n, shape.n_layer, shape.n_embd, o.seq, ci.flops_formula)
+    return flops_per_token(n, shape.n_layer, shape.q_width, o.seq, ci.flops_formula)
 
 
 def scratch_costs(ci: CheckInputs, shape: Shape, n: float, per_token: float, timing: Timing, hw: float,
@@ -125,7 +125,8 @@ def scratch_costs(ci: CheckInputs, shape: Shape, n: float, per_token: float, tim
         return per_token, timing
     full = o._replace(finetune="none", precision="amp-bf16" if o.precision == "bf16" and o.finetune == "qlora"
                       else o.precision)
-    fpt = flops_per_token(n, shape.n_layer, shape.n_embd, o.seq, ci.flops_formula)
+    n_flop = float(flops_params(Shape.of(ci.model, ci.model.n_ctx)))
+    fpt = flops_per_token(n_flop, shape.n_layer, shape.q_width, o.seq, ci.flops_formula)
     if ci.utilization is not None:
         return fpt, Timing(sustained_flops_per_s(o.gpus, peak, ci.utilization, 1.0), fpt, 0.0)
     st = step_time(shape, n, ci.gpu, ci.stack, full, batch_tokens=ci.batch_tokens, nodes=ci.nodes, cal=ci.calibration,
@@ -199,9 +200,10 @@ def tokens_per_second(ci: CheckInputs, trainable: int) -> float:
     o, model, stack = ci.options, ci.model, ci.stack
     shape = Shape.of(model, o.seq, stack.vocab_multiple)
     n = float(n_params(Shape.of(model, model.n_ctx)))
+    n_flop = float(flops_params(Shape.of(model, model.n_ctx)))
     hw = recompute_factor(o.checkpointing, stack.checkpointing_level)
-    _, speed = speed_of(ci, shape, n, ci.gpu.peak_flops(o.precision) or 0.0, compute_flops_per_token(ci, shape, n),
-                        hw, float(trainable))
+    _, speed = speed_of(ci, shape, n, ci.gpu.peak_flops(o.precision) or 0.0,
+                        compute_flops_per_token(ci, shape, n_flop), hw, float(trainable))
     return 1.0 / speed.timing.seconds(1.0, hw)
 
 
@@ -210,9 +212,10 @@ def evaluate(ci: CheckInputs, *, with_cost: bool = True) -> CheckResult:
     o, gpu, model, stack = ci.options, ci.gpu, ci.model, ci.stack
     shape = Shape.of(model, o.seq, stack.vocab_multiple)
     n = float(n_params(Shape.of(model, model.n_ctx)))  # the published model's parameters
+    n_flop = float(flops_params(Shape.of(model, model.n_ctx)))  # those that multiply (an untied wte does not)
     peak = gpu.peak_flops(o.precision) or 0.0
     mem, memory_doc, fits = memory_part(ci, shape)
-    per_token = compute_flops_per_token(ci, shape, n)
+    per_token = compute_flops_per_token(ci, shape, n_flop)
     hw = recompute_factor(o.checkpointing, stack.checkpointing_level)
     st, speed = speed_of(ci, shape, n, peak, per_token, hw, float(mem.trainable_params))
     sustained, util, util_source, eff, timing = speed

@@ -11,15 +11,17 @@ def flops_per_token_6n(n_params: float) -> float:
     return 6.0 * n_params
 
 
-def attention_flops_per_token(n_layer: int, n_embd: int, seq: int) -> float:
-    # Chowdhery et al. 2022 (PaLM), Appendix B: model FLOPs per token = 6·N + 12·L·H·Q·T, with H·Q = n_embd
+def attention_flops_per_token(n_layer: int, q_width: int, seq: int) -> float:
+    # Chowdhery et al. 2022 (PaLM), Appendix B: model FLOPs per token = 6·N + 12·L·H·Q·T, with H·Q the query width
+    # n_head x head_dim (n_embd for GPT-2; grouped-query attention does not change it: the queries set the width)
     # and T the sequence length (the QK^T and AV matmuls, forward and backward).
-    return 12.0 * n_layer * n_embd * seq
+    return 12.0 * n_layer * q_width * seq
 
 
-def flops_per_token(n_params: float, n_layer: int, n_embd: int, seq: int, formula: str) -> float:
+def flops_per_token(n_params: float, n_layer: int, q_width: int, seq: int, formula: str) -> float:
+    """`n_params`: the parameters that take part in matmuls (gpt2budget.core.shape.flops_params)."""
     base = flops_per_token_6n(n_params)
-    return base + attention_flops_per_token(n_layer, n_embd, seq) if formula == "6n+attention" else base
+    return base + attention_flops_per_token(n_layer, q_width, seq) if formula == "6n+attention" else base
 
 
 def recompute_factor(checkpointing: bool, level: str = "full") -> float:

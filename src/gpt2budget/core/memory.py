@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import NamedTuple
 
-from gpt2budget.core.shape import Shape, layer_params, tensor_groups
+from gpt2budget.core.shape import Shape, layer_gemms, layer_params, lora_targets, matrix_dims, tensor_groups
 from gpt2budget.options import RunOptions
 from gpt2budget.specs.definitions import DTYPE_BYTES, FIXED_BYTES, StackSpec, Term
 
@@ -56,22 +56,32 @@ def role_bytes(role: str, precision: str) -> float:
     return float(DTYPE_BYTES[precision][role])
 
 
-def term_applies(term: Term, opts: RunOptions, frozen_inputs: frozenset[str]) -> bool:
+def term_applies(term: Term, opts: RunOptions, frozen_inputs: frozenset[str], shape: Shape | None = None) -> bool:
     if term.when_attention is not None and term.when_attention != opts.attention:
         return False
     if term.when_dropout is not None and term.when_dropout != (opts.dropout > 0):
         return False
     if term.when_precision is not None and opts.precision not in term.when_precision:
         return False
+    if shape is not None and not block_matches(term, shape):
+        return False
     return not (term.input_of is not None and term.input_of in frozen_inputs)
+
+
+def block_matches(term: Term, shape: Shape) -> bool:
+    """Whether a saved tensor exists in this model's block (its MLP, normalisation, positions, QK-norm)."""
+    return ((term.when_mlp is None or shape.mlp in term.when_mlp)
+            and (term.when_norm is None or shape.norm in term.when_norm)
+            and (term.when_positions is None or term.when_positions == ("learned" if shape.n_pos else "rope"))
+            and (term.when_qk_norm is None or term.when_qk_norm == shape.qk_norm))
 
 
 def terms_bytes(terms: tuple[Term, ...], shape: Shape, opts: RunOptions, frozen: frozenset[str] = frozenset()) -> float:
     """Bytes per token of a list of saved tensors."""
-    units = {"h": shape.n_embd, "n_head": shape.n_head, "n_head_x_seq": shape.n_head * opts.seq,
-             "vocab": shape.vocab, "one": 1}
+    units = {"h": shape.n_embd, "q": shape.q_width, "kv": shape.kv_width, "ff": shape.ff, "n_head": shape.n_head,
+             "n_head_x_seq": shape.n_head * opts.seq, "vocab": shape.vocab, "one": 1}
     return sum(t.count * units[t.unit] * role_bytes(t.dtype, opts.precision)
-               for t in terms if term_applies(t, opts, frozen))
+               for t in terms if term_applies(t, opts, frozen, shape))
 
 
 # --- parameters, gradients and optimizer states -------------------------------------------------------
@@ -95,12 +105,9 @@ class ParamBytes(NamedTuple):
 
 def lora_params(shape: Shape, rank: int, targets: str) -> int:
     # Hu et al. 2021 (LoRA): W + B·A with A (r x in), B (out x r): r·(in + out) per adapted matrix.
-    # PEFT's GPT-2 default target is c_attn (h -> 3h); all-linear adds attn.c_proj, mlp.c_fc, mlp.c_proj.
-    h = shape.n_embd
-    per_layer = rank * (h + 3 * h)
-    if targets == "all-linear":
-        per_layer += rank * (2 * h) + rank * (5 * h) + rank * (5 * h)
-    return shape.n_layer * per_layer
+    # PEFT's default target is GPT-2's c_attn (h -> 3h), q_proj and v_proj for Llama-style models; all-linear adapts
+    # every matrix of the layer (gpt2budget.core.shape.lora_targets).
+    return shape.n_layer * sum(rank * (g.k + g.n) for g in lora_targets(shape, targets))
 
 
 @lru_cache(maxsize=4096)
@@ -122,7 +129,7 @@ def param_bytes(shape: Shape, stack: StackSpec, opts: RunOptions) -> ParamBytes:
     finetune = opts.finetune
     frozen_inputs: frozenset[str] = frozenset()
     if finetune in ("lora", "qlora"):
-        adapted = {"c_attn"} | ({"attn_c_proj", "c_fc", "mlp_c_proj"} if opts.lora_targets == "all-linear" else set())
+        adapted = {g.role for g in lora_targets(shape, opts.lora_targets)}
         frozen_inputs = frozenset({"c_attn", "attn_c_proj", "c_fc", "mlp_c_proj"} - adapted)
 
     weights = grads = states = temps = casts_all = casts_head = 0.0
@@ -168,8 +175,8 @@ def param_bytes(shape: Shape, stack: StackSpec, opts: RunOptions) -> ParamBytes:
         temps = 4 * a if temps_full else 0.0
         weights += 4 * a
         if finetune == "qlora":
-            # no autocast copies; one matmul at a time is dequantized to bf16 (the largest: c_fc, h x 4h)
-            casts_all, casts_head = 4 * shape.n_embd**2 * 2.0, 0.0
+            # no autocast copies; one matmul at a time is dequantized to bf16 (the largest: GPT-2's c_fc, h x 4h)
+            casts_all, casts_head = max(g.k * g.n for g in layer_gemms(shape)) * 2.0, 0.0
 
     layer_n = layer_params(shape)
     casts_layer = 2.0 * layer_n if amp and pytorch else 0.0
@@ -178,16 +185,14 @@ def param_bytes(shape: Shape, stack: StackSpec, opts: RunOptions) -> ParamBytes:
 
 
 def _factored(name: str, kind: str, n: int, shape: Shape) -> int:
-    h = shape.n_embd
-    dims = {"attn.c_attn.weight": (h, 3 * h), "attn.c_proj.weight": (h, h), "mlp.c_fc.weight": (h, 4 * h),
-            "mlp.c_proj.weight": (4 * h, h)}
+    dims = matrix_dims(shape)
     for suffix, (r, c) in dims.items():
         if name.endswith(suffix):
             return r + c
     if kind in ("embed", "head"):
-        return shape.vocab + h
+        return shape.vocab + shape.n_embd
     if kind == "pos":
-        return shape.n_pos + h
+        return shape.n_pos + shape.n_embd
     return n
 
 

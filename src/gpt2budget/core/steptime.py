@@ -39,9 +39,9 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from gpt2budget.core.calibration import Calibration
-from gpt2budget.core.shape import Shape
+from gpt2budget.core.shape import Shape, layer_gemms, tensors
 from gpt2budget.options import RunOptions
-from gpt2budget.specs.definitions import DTYPE_BYTES, GpuSpec, StackSpec
+from gpt2budget.specs.definitions import DTYPE_BYTES, FIXED_BYTES, GpuSpec, StackSpec, StepTimeProfile
 
 # Achieved fraction of the dense peak for large GEMMs sustained over a training run, by kind of GPU and by math
 # path, where a GPU spec has no measured sustained_gemm_tflops. datacenter: an H100 SXM sustains bf16 ~730 of 989.4
@@ -303,13 +303,40 @@ def autocasts(stack: StackSpec, precision: str) -> bool:
     return precision.startswith("amp") and stack.mixed_precision_layout == "autocast"
 
 
+_FAMILY_FIELDS = ("ops_per_layer_forward", "ops_per_layer_backward", "recompute_ops_per_layer", "autocast_ops_per_layer",
+                  "elementwise_forward", "elementwise_backward")
+
+
 @lru_cache(maxsize=256)
-def layer_ops(stack: StackSpec, precision: str) -> LayerOps:
+def profile_for(stack: StackSpec, family: str) -> StepTimeProfile:
+    """The stack's step-time profile for a model family: its GPT-2 values with the family's own where it gives them
+    (a stack YAML's step_time.families)."""
+    import dataclasses
+
+    prof = stack.step_time
+    for fp in prof.families:
+        if family in fp.families:
+            changes = {k: getattr(fp, k) for k in _FAMILY_FIELDS if getattr(fp, k) is not None}
+            return dataclasses.replace(prof, **changes)
+    return prof
+
+
+def family_ff_accesses(stack: StackSpec, family: str) -> tuple[dict[str, float], dict[str, float]]:
+    """Element accesses over the MLP's hidden width, forward and backward, for a family the stack profiles apart
+    (GPT-2's GELU passes are counted in units of h within elementwise_forward/backward)."""
+    for fp in stack.step_time.families:
+        if family in fp.families:
+            return fp.elementwise_ff_forward or {}, fp.elementwise_ff_backward or {}
+    return {}, {}
+
+
+@lru_cache(maxsize=256)
+def layer_ops(stack: StackSpec, precision: str, family: str = "gpt2") -> LayerOps:
     """The stack profile's kernels per layer, less autocast's casts where the run does not autocast: an fp32,
     TF32 or pure 16-bit run launches no 16-bit copies of its matmul inputs, weights and biases, nor their casts
     back in backward (PyTorch autocast casts each fp32 operand of an autocast op, caching weights only within
     one forward, so a checkpointed layer's recompute casts again)."""
-    prof = stack.step_time
+    prof = profile_for(stack, family)
     drop = 0.0 if autocasts(stack, precision) else prof.autocast_ops_per_layer
     return LayerOps(prof.ops_per_layer_forward - drop, prof.ops_per_layer_backward - drop,
                     max(0.0, prof.recompute_ops_per_layer - drop))
@@ -334,6 +361,7 @@ class _Setup(NamedTuple):
     elem: float  # bytes per matmul operand element
     aligned: float  # speed factor of h's alignment (1.0: a multiple of 64, or fp32)
     aligned_v: float  # the vocabulary's likewise
+    gemm_speeds: tuple[float, ...]  # each layer GEMM's (shape.layer_gemms): the slower of its k and n
     peak: float
     fwd_bytes: float  # elementwise bytes per layer-token, forward
     bwd_bytes: float
@@ -349,16 +377,28 @@ def _setup_cached(gpu: GpuSpec, stack: StackSpec, precision: str, shape: Shape) 
 
 
 def _setup(gpu: GpuSpec, stack: StackSpec, precision: str, shape: Shape, cal: Calibration | None) -> _Setup:
-    prof = stack.step_time
+    prof = profile_for(stack, shape.family)
     rate, bw = gemm_rate(gpu, precision, cal), bandwidth(gpu, cal)
     elem = operand_bytes(precision)
     aligned, aligned_v = dim_speeds(gpu, stack, precision, shape, cal, rate)
+    fp32_rate = gemm_rate(gpu, "fp32", cal) if precision == "tf32" else 0.0
+    speed: dict[int, float] = {shape.n_embd: aligned}
+
+    def dim(d: int) -> float:
+        if d not in speed:
+            speed[d] = dim_speed(d, gpu, stack, precision, rate, fp32_rate)
+        return speed[d]
+
+    ff_fwd, ff_bwd = family_ff_accesses(stack, shape.family)
     return _Setup(
         rate=rate, bw=bw, ebw=elementwise_bandwidth(gpu, stack, precision, bw), elem=elem,
         aligned=aligned, aligned_v=aligned_v,
+        gemm_speeds=tuple(min(dim(g.k), dim(g.n)) for g in layer_gemms(shape)),
         peak=gpu.peak_flops(precision) or 0.0,
-        fwd_bytes=shape.n_embd * accesses_bytes(prof.elementwise_forward, precision),
-        bwd_bytes=shape.n_embd * accesses_bytes(prof.elementwise_backward, precision),
+        fwd_bytes=shape.n_embd * accesses_bytes(prof.elementwise_forward, precision)
+        + (shape.ff * accesses_bytes(ff_fwd, precision) if ff_fwd else 0.0),
+        bwd_bytes=shape.n_embd * accesses_bytes(prof.elementwise_backward, precision)
+        + (shape.ff * accesses_bytes(ff_bwd, precision) if ff_bwd else 0.0),
         logit_bytes=shape.vocab * accesses_bytes(prof.logits_accesses, precision),
         score_fwd_bytes=accesses_bytes(prof.eager_attention_forward, precision),
         score_bwd_bytes=accesses_bytes(prof.eager_attention_backward, precision),
@@ -406,11 +446,14 @@ def _layer_times(shape: Shape, stack: StackSpec, attention: str, seq: int, su: _
     """GPU seconds of one transformer layer's forward and backward for `tokens` tokens (cached: a search over
     optimizers, ZeRO stages or offload meets the same layer again and again)."""
     prof = stack.step_time
-    h, T = float(shape.n_embd), tokens
-    rate, bw, elem, aligned = su.rate, su.bw, su.elem, su.aligned
-    # GPT-2 block matmuls (Radford et al. 2019): c_attn h->3h, attn.c_proj h->h, c_fc h->4h, mlp.c_proj 4h->h
+    T = tokens
+    rate, bw, elem = su.rate, su.bw, su.elem
+    # the block's matmuls, in forward order (gpt2budget.core.shape.layer_gemms): GPT-2's c_attn h->3h, attn.c_proj
+    # h->h, c_fc h->4h, mlp.c_proj 4h->h (Radford et al. 2019); Llama-style q, k, v (skinny under GQA), o, gate, up,
+    # down
     fwd = dgrad = wgrad = last = 0.0
-    for k, n in ((h, 3 * h), (h, h), (h, 4 * h), (4 * h, h)):
+    for gm, aligned in zip(layer_gemms(shape), su.gemm_speeds, strict=True):
+        k, n = float(gm.k), float(gm.n)
         last = gemm_s(T, k, n, rate, bw, elem, aligned)
         fwd += last
         dgrad += gemm_s(T, n, k, rate, bw, elem, aligned)
@@ -418,24 +461,25 @@ def _layer_times(shape: Shape, stack: StackSpec, attention: str, seq: int, su: _
             wgrad += gemm_s(k, T, n, rate, bw, elem, aligned)
     # PyTorch's non-reentrant checkpoint stops its recompute once the last tensor backward needs is rebuilt
     # (torch.utils.checkpoint, set_checkpoint_early_stop, on by default): autograd saves an op's inputs before
-    # running it, so the block's last matmul (MLP c_proj, 4h -> h: a third of the forward's GEMM FLOPs) and what
-    # follows it are never re-run (counted with a dispatch-mode trace of transformers' GPT2Block: 3 of 4 addmm)
+    # running it, so the block's last matmul (the MLP's down projection: a third of GPT-2's forward GEMM FLOPs) and
+    # what follows it are never re-run (counted with a dispatch-mode trace of transformers' GPT2Block: 3 of 4 addmm)
     recompute_gemm = fwd - last if prof.checkpoint_early_stop else fwd
     # attention: QK^T and AV, 2·2·B·s²·h FLOPs forward, half of it under the causal mask (FA2 §3.1)
-    b, s = T / seq, float(seq)
+    b, s, q = T / seq, float(seq), float(shape.q_width)
     if attention == "flash":
         eff_fwd, eff_bwd, _ = flash
-        flops = 2.0 * b * s * s * h
+        flops = 2.0 * b * s * s * q
         a_fwd = max(KERNEL_FLOOR_S, flops / (su.peak * eff_fwd))
         a_bwd = max(KERNEL_FLOOR_S, FLASH_BACKWARD_FACTOR * flops / (su.peak * eff_bwd))
     else:  # eager: two batched GEMMs (full s x s, no skipping) and the score tensor's memory traffic, at the
         # bandwidth of the stack's elementwise kernels (eager PyTorch's are capped; compiled ones fuse the chain)
         scores = b * shape.n_head * s * s
-        mm = 4.0 * b * s * s * h / rate
+        mm = 4.0 * b * s * s * q / rate
         a_fwd = mm + memory_kernel_s(scores * su.score_fwd_bytes, su.ebw)
         a_bwd = 2 * mm + memory_kernel_s(scores * su.score_bwd_bytes, su.ebw)
-    fwd_ops = max(1.0, ops.forward - 5)  # kernels other than the 4 GEMMs and attention
-    bwd_ops = max(1.0, ops.backward - 9)
+    n_gemms = len(su.gemm_speeds)
+    fwd_ops = max(1.0, ops.forward - (n_gemms + 1))  # kernels other than the GEMMs (GPT-2: 4) and attention
+    bwd_ops = max(1.0, ops.backward - (2 * n_gemms + 1))
     m_fwd = fwd_ops * memory_kernel_s(T * su.fwd_bytes / fwd_ops, su.ebw)
     m_bwd = bwd_ops * memory_kernel_s(T * su.bwd_bytes / bwd_ops, su.ebw)
     return _Layer(fwd, recompute_gemm, dgrad + wgrad, a_fwd, a_bwd, m_fwd, m_bwd)
@@ -474,14 +518,14 @@ def per_sm_bound(gpu: GpuSpec, stack: StackSpec, cal: Calibration | None) -> boo
 def accesses_bytes(accesses: dict[str, float], precision: str) -> float:
     """Bytes per element from counts of element accesses by dtype role (configs/stacks: `step_time`)."""
     table = DTYPE_BYTES[precision]
-    return sum(count * (table[role] if role in table else (2.0 if role == "amp_half_copy" and
-                                                             precision.startswith("amp") else 0.0))
+    return sum(count * (table[role] if role in table else FIXED_BYTES[role] if role in FIXED_BYTES else
+                        (2.0 if role == "amp_half_copy" and precision.startswith("amp") else 0.0))
                for role, count in accesses.items())
 
 
 def ops_per_micro_step(shape: Shape, stack: StackSpec, o: RunOptions) -> float:
     """Kernels one forward+backward launches, from the stack profile (the optimizer's are counted apart)."""
-    ops = layer_ops(stack, o.precision)
+    ops = layer_ops(stack, o.precision, shape.family)
     recompute = ops.recompute if o.checkpointing else 0.0
     return shape.n_layer * (ops.forward + ops.backward + recompute) + stack.step_time.ops_fixed
 
@@ -506,7 +550,7 @@ def step_time(shape: Shape, n_model: float, gpu: GpuSpec, stack: StackSpec, o: R
               cal: Calibration | None = None, host_adam: float | None = None) -> StepTime:
     """Seconds of one optimizer step of `batch_tokens` tokens over `o.gpus` GPUs (see the module docstring).
     `host_adam`: the host's CPU Adam rate in parameters/s (--host-adam-params-per-s), else the GPU class's."""
-    prof = stack.step_time
+    prof = profile_for(stack, shape.family)
     su = _setup_cached(gpu, stack, o.precision, shape) if cal is None else _setup(gpu, stack, o.precision, shape, cal)
     rate, bw, dispatch = su.rate, su.bw, su.dispatch
     g = o.gpus
@@ -514,7 +558,7 @@ def step_time(shape: Shape, n_model: float, gpu: GpuSpec, stack: StackSpec, o: R
     micro_steps = max(1, math.ceil(batch_tokens / (tokens_micro * g)))
     frozen = o.finetune in ("lora", "qlora")
     L = shape.n_layer
-    ops = layer_ops(stack, o.precision)
+    ops = layer_ops(stack, o.precision, shape.family)
     flash = flash_efficiency(gpu, prof.flash_kernel, o.precision, o.seq)
     lay = _layer_times(shape, stack, o.attention, o.seq, su, tokens_micro, frozen, ops, flash)
     elem, aligned_v = su.elem, su.aligned_v
@@ -534,14 +578,16 @@ def step_time(shape: Shape, n_model: float, gpu: GpuSpec, stack: StackSpec, o: R
     g_head = head_fwd + head_bwd + head_mem
     g_bwd = L * (lay.gemm_bwd + lay.attn_bwd + lay.mem_bwd + recompute * (lay.gemm_recompute + lay.attn_fwd + lay.mem_fwd))
     qlora_s = 0.0
+    # the layers' matmul weights (GPT-2: 12h² per layer)
+    layer_weights = float(L * sum(gm.k * gm.n for gm in layer_gemms(shape)))
     if o.finetune == "qlora":  # NF4 weights dequantized to 16 bits before each forward and backward matmul
-        qlora_s = (2 + recompute) * memory_kernel_s(12 * h * h * L * 2.5, bw)
+        qlora_s = (2 + recompute) * memory_kernel_s(layer_weights * 2.5, bw)
         g_bwd += qlora_s * (1 + recompute) / (2 + recompute)
         g_fwd += qlora_s / (2 + recompute)
     # weight casts: autocast makes 16-bit copies of the fp32 matmul weights in every forward (and recompute)
     casts = 0.0
     if autocasts(stack, o.precision):
-        casts = (1 + recompute) * memory_kernel_s(12 * h * h * L * 6.0, ebw)
+        casts = (1 + recompute) * memory_kernel_s(layer_weights * 6.0, ebw)
         g_fwd += casts / (1 + recompute)
         g_bwd += casts * recompute / (1 + recompute)
     # CPU seconds per micro-step by phase (kernels x the stack's cost per kernel)
@@ -549,7 +595,7 @@ def step_time(shape: Shape, n_model: float, gpu: GpuSpec, stack: StackSpec, o: R
     c_head = prof.ops_fixed * dispatch
     c_bwd = L * (ops.backward + (ops.recompute if o.checkpointing else 0.0)) * dispatch
     if selective:  # the stack's own GELU kernel: its elementwise bandwidth
-        g_bwd += L * memory_kernel_s(tokens_micro * 4 * h * 2 * elem, ebw)
+        g_bwd += L * memory_kernel_s(tokens_micro * shape.ff * 2 * elem, ebw)
     # tandem queue: the GPU waits for the CPU up to some point, then works through the rest
     micro = max(g_fwd + g_head + g_bwd, c_fwd + g_head + g_bwd, c_fwd + c_head + g_bwd, c_fwd + c_head + c_bwd)
     gpu_micro = g_fwd + g_head + g_bwd
@@ -564,7 +610,7 @@ def step_time(shape: Shape, n_model: float, gpu: GpuSpec, stack: StackSpec, o: R
     opt_s = 0.0
     offload_s = 0.0
     if o.offload == "none":
-        n_tensors = 12 * L + 4
+        n_tensors = len(tensors(shape))  # GPT-2: 12 per layer + wte, wpe, ln_f's two
         groups = math.ceil(n_tensors / FOREACH_TENSORS_PER_KERNEL) if o.optimizer != "adamw-fused" else 1
         opt_ops = OPTIMIZER_OPS[o.optimizer] * groups
         opt_s = max(opt_ops * dispatch, memory_kernel_s(n_train / shard * OPTIMIZER_BYTES[o.optimizer], bw))
@@ -602,7 +648,9 @@ def step_time(shape: Shape, n_model: float, gpu: GpuSpec, stack: StackSpec, o: R
     step = sum(breakdown.values())
     tokens_step = tokens_micro * g * micro_steps
     peak = gpu.peak_flops(o.precision) or 0.0
-    mfu = 6.0 * n_model * tokens_step / (step * peak * g) if step > 0 and peak > 0 else 0.0
+    # MFU counts the parameters that multiply: an untied input embedding is a lookup (shape.flops_params)
+    n_mfu = n_model - (0.0 if shape.tied else float(shape.vocab * shape.n_embd))
+    mfu = 6.0 * n_mfu * tokens_step / (step * peak * g) if step > 0 and peak > 0 else 0.0
     bound_term = max(breakdown, key=breakdown.__getitem__)
     return StepTime(step, micro_steps, tokens_step, tokens_step / step if step > 0 else math.inf, mfu,
                     BOUND_OF_TERM[bound_term], breakdown)

@@ -130,7 +130,7 @@ def flash_words(ci: CheckInputs) -> str:
 def dispatch_words(ci: CheckInputs, shape: Shape) -> str:
     """The kernels one micro-step issues and what each costs the CPU (steptime.layer_ops, dispatch_us_of)."""
     o, prof = ci.options, ci.stack.step_time
-    ops = layer_ops(ci.stack, o.precision)
+    ops = layer_ops(ci.stack, o.precision, shape.family)
     recompute = f" + {ops.recompute:g} recompute" if o.checkpointing and ops.recompute else ""
     casts = (f"; {o.precision} runs none of autocast's casts ({prof.autocast_ops_per_layer:g} kernels' worth per pass)"
              if prof.autocast_ops_per_layer and not autocasts(ci.stack, o.precision) else "")

@@ -102,7 +102,9 @@ Heads = Annotated[int, _shape(1024, "attention heads")]
 Width = Annotated[int, _shape(65_536, "embedding width")]
 Vocab = Annotated[int, _shape(1_048_576, "vocabulary entries")]
 Context = Annotated[int, _shape(1_048_576, "context positions")]
-FAMILIES = ("gpt2",)
+# Architecture families this tool models (gpt2budget.core.block derives every size from the block description
+# below); the family names the implementation (which projections are fused, which stacks can train it).
+FAMILIES = ("gpt2", "llama", "qwen2", "olmo2", "nanochat", "modded-nanogpt")
 
 
 def _supported_family(v: str) -> str:
@@ -314,18 +316,38 @@ class GpuSpec:
         return gib * 2**30
 
 
+Mlp = Literal["gelu", "swiglu", "relu2"]
+Norm = Literal["layernorm", "layernorm-noaffine", "rmsnorm", "rmsnorm-noweight"]
+Bias = Literal["all", "qkv", "none"]
+Positions = Literal["learned", "rope"]
+
+
 @dataclass(frozen=True, kw_only=True, slots=True, eq=False)
 class ModelSpec:
-    """A GPT-2-shaped model: its shape, tokenizer, context and the tokens it was originally trained on."""
+    """A decoder-only transformer: its block (every size is derived from it in gpt2budget.core.block), tokenizer,
+    context and the tokens it was originally trained on. The defaults describe GPT-2's block."""
 
     id: Id
     name: Name
     aliases: Aliases = ()
-    family: Annotated[str, Rule(check=_supported_family, description="architecture family: gpt2 (the one built in)")
-                      ] = "gpt2"
+    family: Annotated[str, Rule(check=_supported_family, description=(
+        "architecture family: gpt2, llama (Llama, TinyLlama, SmolLM, Mistral-style dense), qwen2, olmo2, nanochat, "
+        "modded-nanogpt"))] = "gpt2"
     n_layer: Layers
     n_head: Heads
     n_embd: Width
+    n_kv_head: Annotated[Heads | None, doc("key/value heads (grouped-query attention); default: n_head")] = None
+    head_dim: Annotated[Width | None, doc("width of one attention head; default: n_embd / n_head")] = None
+    d_ff: Annotated[Width | None, doc("MLP hidden width (SwiGLU's intermediate_size); default: 4 x n_embd")] = None
+    mlp: Annotated[Mlp, doc("MLP: gelu (GPT-2: up, GELU, down), swiglu (gate and up, SiLU(gate) x up, down), relu2 "
+                            "(up, ReLU squared, down)")] = "gelu"
+    norm: Annotated[Norm, doc("normalisation: layernorm (weight and bias), layernorm-noaffine, rmsnorm (weight), "
+                              "rmsnorm-noweight")] = "layernorm"
+    qk_norm: Annotated[bool, doc("a normalisation of queries and keys before attention (OLMo 2, nanochat)")] = False
+    bias: Annotated[Bias, doc("biases: all (GPT-2), qkv (Qwen2: the query, key and value projections), none")] = "all"
+    positions: Annotated[Positions, doc("positions: learned (a position table, GPT-2) or rope (rotary, no table)")
+                         ] = "learned"
+    logit_softcap: Annotated[Pos | None, doc("logits soft-capped as c·tanh(z/c) in fp32 (nanochat: 15)")] = None
     vocab_size: Vocab
     n_ctx: Context
     tied_embeddings: bool = True
@@ -334,9 +356,16 @@ class ModelSpec:
     notes: Text | None = None
 
     def __post_init__(self) -> None:
-        if self.n_embd % self.n_head:
-            raise ValueError(f"n_embd ({self.n_embd}) is not divisible by n_head ({self.n_head})")
-        _check_sources(self, {"sources", "family", "n_layer", "n_head", "n_embd", "vocab_size", "n_ctx"})
+        if self.head_dim is None and self.n_embd % self.n_head:
+            raise ValueError(f"n_embd ({self.n_embd}) is not divisible by n_head ({self.n_head}); give head_dim")
+        kv = self.n_kv_head if self.n_kv_head is not None else self.n_head
+        if self.n_head % kv:
+            raise KeyValueError("n_kv_head", f"n_head ({self.n_head}) is not a multiple of n_kv_head ({kv}): "
+                                              "each key/value head serves a whole group of query heads")
+        if self.positions == "learned" and self.family not in ("gpt2",):
+            raise KeyValueError("positions", f"a learned position table is GPT-2's; family {self.family} uses rope")
+        _check_sources(self, {"sources", "family", "n_layer", "n_head", "n_embd", "n_kv_head", "head_dim", "d_ff",
+                              "vocab_size", "n_ctx", "logit_softcap"})
 
 
 # --- training stacks -------------------------------------------------------------------------------
@@ -375,8 +404,14 @@ class Term:
 
     what: Text
     count: NonNeg = 1
-    unit: Literal["h", "n_head", "n_head_x_seq", "vocab", "one"]
+    unit: Annotated[Literal["h", "q", "kv", "ff", "n_head", "n_head_x_seq", "vocab", "one"], doc(
+        "the tensor's width: h (n_embd), q (n_head x head_dim), kv (n_kv_head x head_dim), ff (the MLP's hidden "
+        "width), n_head, n_head_x_seq, vocab, or one (a value per token)")]
     dtype: DtypeRole
+    when_mlp: Annotated[tuple[Mlp, ...] | None, doc("kept only for these MLPs (gelu, swiglu, relu2)")] = None
+    when_norm: Annotated[tuple[Norm, ...] | None, doc("kept only for these normalisations")] = None
+    when_positions: Annotated[Positions | None, doc("kept only with learned or rope positions")] = None
+    when_qk_norm: Annotated[bool | None, doc("kept only when the model normalises queries and keys (or not)")] = None
     when_attention: Literal["flash", "eager"] | None = None
     when_dropout: bool | None = None
     when_precision: Annotated[tuple[str, ...] | None, Rule(check=_known_precisions)] = None
@@ -397,7 +432,7 @@ class Utilization:
 
 
 def _known_roles(v: dict[str, float]) -> dict[str, float]:
-    roles = set(DTYPE_BYTES["fp32"]) | {"amp_half_copy"}
+    roles = set(DTYPE_BYTES["fp32"]) | {"amp_half_copy", "fp32"}
     for role in v:
         if role not in roles:
             raise ValueError(f"unknown dtype role {role!r}; expected one of {', '.join(sorted(roles))}")
@@ -406,6 +441,29 @@ def _known_roles(v: dict[str, float]) -> dict[str, float]:
 
 Accesses = Annotated[dict[str, float], Rule(check=_known_roles, description=(
     "element accesses (reads + writes) per token by dtype role, in units of the tensor's width"))]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True, eq=False)
+class FamilyProfile:
+    """A stack's per-layer kernel counts and memory passes for other model families: each value given here replaces
+    the profile's (which describe GPT-2's block) for the families listed."""
+
+    families: Annotated[tuple[str, ...], doc("the model families (gpt2, llama, qwen2, ...) these values are for")]
+    ops_per_layer_forward: Pos | None = None
+    ops_per_layer_backward: Pos | None = None
+    recompute_ops_per_layer: NonNeg | None = None
+    autocast_ops_per_layer: NonNeg | None = None
+    elementwise_forward: Accesses | None = None
+    elementwise_backward: Accesses | None = None
+    elementwise_ff_forward: Annotated[Accesses | None, doc(
+        "per layer and token, element accesses of non-matmul kernels over the MLP's hidden width (d_ff), forward")
+                                      ] = None
+    elementwise_ff_backward: Annotated[Accesses | None, doc("as elementwise_ff_forward, backward")] = None
+    source: str
+
+    def __post_init__(self) -> None:
+        for f in self.families:
+            _supported_family(f)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True, eq=False)
@@ -462,6 +520,8 @@ class StepTimeProfile:
     elementwise_gb_per_s_per_sm: Annotated[Pos | None, doc(
         "GB/s one SM sustains in the stack's non-matmul kernels where that is below the GPU's achieved bandwidth "
         "(needs the GPU's sm_count); none: the kernels reach the bandwidth")] = None
+    families: Annotated[tuple[FamilyProfile, ...], doc(
+        "kernel counts and memory passes for other model families (the values above are GPT-2's block)")] = ()
     source: str
 
     def __post_init__(self) -> None:
@@ -498,6 +558,9 @@ class StackSpec:
     gradients_persistent: Annotated[
         bool, doc("gradients live in one buffer allocated once (llm.c), not freed between steps")] = False
     vocab_multiple: Annotated[int, Rule(gt=0, description="vocabulary padded up to a multiple of this")] = 1
+    families: Annotated[tuple[str, ...] | None, Rule(check=lambda v: tuple(_supported_family(f) for f in v or ()) or v,
+                                                    description="the model families the stack's code can train "
+                                                                "(default: every family)")] = None
     layer_activations: tuple[Term, ...]
     checkpoint_activations: tuple[Term, ...]
     token_activations: tuple[Term, ...] = ()
@@ -515,8 +578,8 @@ class StackSpec:
 
 
 
-SPEC_TYPES: tuple[type, ...] = (PeakTflops, Fp16AccumulatePeaks, GpuSpec, ModelSpec, Term, Utilization, StepTimeProfile,
-                                StackSpec)
+SPEC_TYPES: tuple[type, ...] = (PeakTflops, Fp16AccumulatePeaks, SustainedGemmTflops, GpuSpec, ModelSpec, Term,
+                                Utilization, FamilyProfile, StepTimeProfile, StackSpec)
 KIND_TYPES: dict[str, type] = {"gpus": GpuSpec, "models": ModelSpec, "stacks": StackSpec}  # one folder per kind
 
 

@@ -150,10 +150,12 @@ def _checked(kind: str, data: Any, path: str, lines: dict[str, int]) -> tuple[An
 
 # A key that only one kind of spec has: a file with it, in another kind's folder, is in the wrong folder.
 _KIND_MARKERS = {"gpus": "peak_tflops", "models": "n_layer", "stacks": "layer_activations"}
-# Keys of model families other than GPT-2 (Llama, Mistral, GPT-NeoX...): the spec is of a family not supported.
-_OTHER_FAMILY_KEYS = {"n_kv_head", "num_key_value_heads", "intermediate_size", "rope_theta", "rope_scaling",
-                      "rms_norm_eps", "num_attention_heads", "num_hidden_layers", "hidden_size", "hidden_act",
-                      "sliding_window", "max_position_embeddings", "ffn_dim", "multiple_of", "norm_eps"}
+# Hugging Face config.json keys (Llama, Qwen2, Mistral...) written into a model spec: what the spec calls them.
+_HF_KEYS = {"num_key_value_heads": "n_kv_head", "intermediate_size": "d_ff", "num_attention_heads": "n_head",
+            "num_hidden_layers": "n_layer", "hidden_size": "n_embd", "max_position_embeddings": "n_ctx",
+            "tie_word_embeddings": "tied_embeddings", "rope_theta": "positions: rope", "rope_scaling": "positions: rope",
+            "rms_norm_eps": "norm: rmsnorm", "hidden_act": "mlp", "ffn_dim": "d_ff", "multiple_of": "d_ff",
+            "norm_eps": "norm", "n_kv_heads": "n_kv_head", "sliding_window": None}
 
 
 def _other_kind(kind: str, data: dict[str, Any]) -> tuple[str, str] | None:
@@ -169,9 +171,13 @@ def _unknown_key_message(kind: str, loc: tuple[Any, ...], data_keys: list[str]) 
     import difflib
 
     key = str(loc[-1])
-    if kind == "models" and len(loc) == 1 and key in _OTHER_FAMILY_KEYS:
-        return (f"unknown key: {key} is a key of another model family (Llama-style); family 'llama' is not "
-                f"supported (supported: {', '.join(FAMILIES)})")
+    if kind == "models" and len(loc) == 1 and key in _HF_KEYS:
+        ours = _HF_KEYS[key]
+        if ours is None:
+            return (f"unknown key: {key} (sliding-window attention) is not modelled; the families modelled are "
+                    f"{', '.join(FAMILIES)}")
+        return (f"unknown key: {key} is a Hugging Face config.json key; a model spec writes it as {ours} (or give "
+                "the config.json itself: --model path/to/config.json)")
     allowed = [f for f in validation.field_names(kind, loc[:-1]) if f not in data_keys]
     close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.7)
     return f"unknown key (did you mean {close[0]}?)" if close else "unknown key"
