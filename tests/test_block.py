@@ -97,3 +97,35 @@ def test_a_model_with_seven_gemms_per_layer_takes_longer_than_its_flops_alone_sa
     r = evaluate(CheckInputs(h100, qwen(gpt2), hf, RunOptions(seq=2048, micro_batch=8)))
     assert 0.0 < r.throughput.mfu < 0.6
     assert r.throughput.breakdown["matmul"] > 0
+
+
+def test_muon_keeps_one_momentum_per_matrix_and_adamw_states_for_the_rest(specs, gpt2):
+    from gpt2budget.core.memory import param_bytes
+
+    hf = specs.stacks.get("hf", "--stack")
+    shape = Shape.of(nanochat_d20(gpt2), 2048)
+    muon = param_bytes(shape, hf, RunOptions(optimizer="muon", seq=2048))
+    adamw = param_bytes(shape, hf, RunOptions(optimizer="adamw-fused", seq=2048))
+    matrices = 20 * sum(g.k * g.n for g in layer_gemms(shape))
+    tables = 2 * 65536 * 1280  # wte and the untied head: AdamW
+    # (the caching allocator rounds each tensor: within 2%)
+    assert muon.states == pytest.approx(4 * matrices + 8 * tables, rel=0.02)
+    assert adamw.states == pytest.approx(8 * (matrices + tables), rel=0.02)
+    assert muon.states < adamw.states - 3.9 * matrices
+
+
+def test_muon_s_newton_schulz_costs_time_and_shards_over_gpus(specs, gpt2):
+    from gpt2budget.core.steptime import newton_schulz
+
+    shape = Shape.of(nanochat_d20(gpt2), 2048)
+    flops, matrices = newton_schulz(shape)
+    h = 1280  # q, k, v, o: h x h; MLP h x 4h and 4h x h: T·(4m²n + 2m³), T = 5
+    per_layer = 4 * 5 * (4 * h**3 + 2 * h**3) + 2 * 5 * (4 * h * h * 4 * h + 2 * h**3)
+    assert flops == 20 * per_layer and matrices == 20 * 6
+    h100, hf = specs.gpus.get("h100-sxm", "--gpu"), specs.stacks.get("hf", "--stack")
+    one = evaluate(CheckInputs(h100, nanochat_d20(gpt2), hf, RunOptions(optimizer="muon", seq=2048, micro_batch=8)))
+    adam = evaluate(CheckInputs(h100, nanochat_d20(gpt2), hf, RunOptions(optimizer="adamw", seq=2048, micro_batch=8)))
+    assert one.throughput.breakdown["optimizer"] > adam.throughput.breakdown["optimizer"]
+    eight = evaluate(CheckInputs(h100, nanochat_d20(gpt2), hf, RunOptions(optimizer="muon", seq=2048, micro_batch=8,
+                                                                          gpus=8, zero=1)))
+    assert eight.throughput.breakdown["optimizer"] < one.throughput.breakdown["optimizer"]

@@ -4,11 +4,57 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-PRECISION_CHOICES = ("fp32", "tf32", "amp-bf16", "amp-fp16", "bf16")
-OPTIMIZER_CHOICES = ("adamw", "adamw-fused", "adamw-8bit", "sgd", "sgd-momentum", "adafactor", "lion")
+
+class Precision(NamedTuple):
+    """A training precision: what is mixed, what is 16-bit, which peak it runs at."""
+
+    name: str
+    peak_key: str  # the GPU spec's peak_tflops column (and a calibration's gemm_tflops key)
+    autocast: bool  # fp32 weights, 16-bit matmuls (torch.autocast; llm.c-style stacks keep 16-bit weights + fp32 master)
+    pure16: bool  # 16-bit weights, gradients and optimizer states throughout (no fp32 master copy)
+    operand_bytes: float  # bytes per matmul operand: fp32 and tf32 keep 4-byte operands, the 16-bit paths 2
+
+
+PRECISIONS = {p.name: p for p in (
+    Precision("fp32", "fp32", False, False, 4.0),
+    Precision("tf32", "tf32", False, False, 4.0),
+    Precision("amp-bf16", "bf16", True, False, 2.0),
+    Precision("amp-fp16", "fp16", True, False, 2.0),
+    Precision("bf16", "bf16", False, True, 2.0),
+)}
+
+
+class Optimizer(NamedTuple):
+    """An optimizer: its states, the bytes one update moves and the kernels it launches."""
+
+    name: str
+    states: int  # full-size states per trainable parameter (8-bit and factored states are counted apart)
+    update_bytes: float  # bytes read and written per trainable parameter in one update (fp32 states and parameters)
+    kernels: int  # kernels per parameter-tensor group (foreach) or per update (fused)
+    foreach_temporary: bool  # torch.optim's foreach path allocates one parameter-sized temporary in step()
+    words: str  # what its states are, for the memory table
+
+
+# Sources: torch.optim's AdamW (foreach: ~10 passes, mul_, lerp_, mul_, addcmul_, sqrt, div_, add_, addcdiv_ in
+# _multi_tensor_adamw; fused: one pass reading p, g, m, v and writing p, m, v = 28 B), SGD p.add_(g) 12 B,
+# bitsandbytes 8-bit AdamW (1-byte states, a fused kernel), Lion (Chen et al. 2023: one momentum), Adafactor (Shazeer &
+# Stern 2018: factored second moment); Muon (Jordan et al. 2024: one momentum per matrix, AdamW for the rest).
+OPTIMIZERS = {o.name: o for o in (
+    Optimizer("adamw", 2, 80.0, 12, True, "2 states (m, v)"),
+    Optimizer("adamw-fused", 2, 28.0, 1, False, "2 states (m, v)"),
+    Optimizer("adamw-8bit", 0, 16.0, 1, False, "2 x 1 B states"),
+    Optimizer("sgd", 0, 12.0, 1, False, "none"),
+    Optimizer("sgd-momentum", 1, 24.0, 2, False, "1 state"),
+    Optimizer("adafactor", 0, 40.0, 16, False, "factored rows + columns"),
+    Optimizer("lion", 1, 24.0, 4, False, "1 state (momentum)"),
+    Optimizer("muon", 1, 28.0, 1, False, "matrices: 1 momentum; embeddings, head, norms: AdamW's 2 states"),
+)}
+PRECISION_CHOICES = tuple(PRECISIONS)
+OPTIMIZER_CHOICES = tuple(OPTIMIZERS)
 ATTENTION_CHOICES = ("flash", "eager")
 OFFLOAD_CHOICES = ("none", "optimizer", "params")
 FINETUNE_CHOICES = ("none", "full", "lora", "qlora")
+ADAPTER_FINETUNES = ("lora", "qlora")
 LORA_TARGETS = ("attention", "all-linear")
 CHECKPOINTING_CHOICES = ("none", "selective", "full")
 OPTIMAL_RULES = ("chinchilla-20", "hoffmann-2022", "epoch-2024")
@@ -35,3 +81,16 @@ class RunOptions(NamedTuple):
 
     def with_(self, **changes: Any) -> RunOptions:
         return self._replace(**changes)
+
+    @property
+    def prec(self) -> Precision:
+        return PRECISIONS[self.precision]
+
+    @property
+    def opt(self) -> Optimizer:
+        return OPTIMIZERS[self.optimizer]
+
+    @property
+    def adapters(self) -> bool:
+        """LoRA or QLoRA: a frozen base with trained adapters."""
+        return self.finetune in ADAPTER_FINETUNES

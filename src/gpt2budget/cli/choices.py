@@ -33,6 +33,7 @@ class Optimizer(str, Enum):
     sgd_momentum = "sgd-momentum"
     adafactor = "adafactor"
     lion = "lion"
+    muon = "muon"
 
 
 class Ckpt(str, Enum):

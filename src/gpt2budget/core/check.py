@@ -106,7 +106,7 @@ class Timing(NamedTuple):
 
 def compute_flops_per_token(ci: CheckInputs, shape: Shape, n: float) -> float:
     o = ci.options
-    if o.finetune in ("lora", "qlora"):
+    if o.adapters:
         # Frozen weights skip their weight gradients: forward 2N + input-gradient 2N = 4N per token, plus the
         # adapters' own 6·N_adapter (Hu et al. 2021 §4.2; the backward of a frozen matmul is half its cost).
         base = 4.0 * n + 6.0 * lora_params(shape, o.lora_rank, o.lora_targets)
@@ -121,7 +121,7 @@ def scratch_costs(ci: CheckInputs, shape: Shape, n: float, per_token: float, tim
     """FLOPs per token and speed of training this model from scratch (all weights trained), for the recipe rows
     shown beside a LoRA/QLoRA run (full fine-tuning already trains every weight)."""
     o = ci.options
-    if o.finetune not in ("lora", "qlora"):
+    if not o.adapters:
         return per_token, timing
     full = o._replace(finetune="none", precision="amp-bf16" if o.precision == "bf16" and o.finetune == "qlora"
                       else o.precision)

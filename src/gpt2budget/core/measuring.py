@@ -16,7 +16,7 @@ from typing import Any
 from gpt2budget.core.calibration import Calibration, calibration_path, to_data
 from gpt2budget.core.check import CheckInputs, evaluate
 from gpt2budget.core.shape import Shape
-from gpt2budget.core.steptime import OPTIMIZER_OPS, ops_per_micro_step
+from gpt2budget.core.steptime import ops_per_micro_step
 from gpt2budget.errors import UsageError
 
 MEASURABLE_STACKS = ("hf", "nanogpt")
@@ -78,7 +78,7 @@ def tiny_kernels(n_layer: int, ci: CheckInputs) -> float:
     """Kernels one step of the tiny model launches, as the stack profile counts them (gpt2budget.core.steptime)."""
     o = ci.options
     shape = Shape(n_layer, TINY["n_head"], TINY["n_embd"], TINY["vocab"], TINY["seq"], True)
-    return ops_per_micro_step(shape, ci.stack, o) + OPTIMIZER_OPS[o.optimizer]
+    return ops_per_micro_step(shape, ci.stack, o) + o.opt.kernels
 
 
 def dispatch_us(step_s: dict[int, float], ci: CheckInputs) -> float:

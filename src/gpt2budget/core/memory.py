@@ -20,7 +20,7 @@ from functools import cached_property, lru_cache
 from typing import NamedTuple
 
 from gpt2budget.core.shape import Shape, layer_gemms, layer_params, lora_targets, matrix_dims, tensor_groups
-from gpt2budget.options import RunOptions
+from gpt2budget.options import PRECISIONS, RunOptions
 from gpt2budget.specs.definitions import DTYPE_BYTES, FIXED_BYTES, StackSpec, Term
 
 GIB = 2**30
@@ -52,7 +52,7 @@ def role_bytes(role: str, precision: str) -> float:
     if role in FIXED_BYTES:
         return float(FIXED_BYTES[role])
     if role == "amp_half_copy":
-        return 2.0 if precision.startswith("amp") else 0.0
+        return 2.0 if PRECISIONS[precision].autocast else 0.0
     return float(DTYPE_BYTES[precision][role])
 
 
@@ -112,9 +112,9 @@ def lora_params(shape: Shape, rank: int, targets: str) -> int:
 
 @lru_cache(maxsize=4096)
 def param_bytes(shape: Shape, stack: StackSpec, opts: RunOptions) -> ParamBytes:
-    prec, opt = opts.precision, opts.optimizer
-    amp = prec.startswith("amp")
-    pure16 = prec == "bf16"
+    opt = opts.optimizer
+    amp = opts.prec.autocast
+    pure16 = opts.prec.pure16
     pytorch = stack.mixed_precision_layout == "autocast"
     rnd = block_bytes if pytorch else float  # llm.c-style stacks allocate one flat buffer
     groups = tensor_groups(shape)
@@ -122,20 +122,19 @@ def param_bytes(shape: Shape, stack: StackSpec, opts: RunOptions) -> ParamBytes:
     w_b = 2.0 if (pure16 or (amp and not pytorch)) else 4.0
     master_b = 4.0 if (amp and not pytorch) else 0.0
     state_b = 2.0 if pure16 else 4.0
-    n_states = {"adamw": 2, "adamw-fused": 2, "sgd": 0, "sgd-momentum": 1, "lion": 1, "adafactor": 0,
-                "adamw-8bit": 0}[opt]
-    temps_full = opt == "adamw" and stack.optimizer_step_temporaries
+    n_states = opts.opt.states
+    temps_full = opts.opt.foreach_temporary and stack.optimizer_step_temporaries
 
     finetune = opts.finetune
     frozen_inputs: frozenset[str] = frozenset()
-    if finetune in ("lora", "qlora"):
+    if opts.adapters:
         adapted = {g.role for g in lora_targets(shape, opts.lora_targets)}
         frozen_inputs = frozenset({"c_attn", "attn_c_proj", "c_fc", "mlp_c_proj"} - adapted)
 
     weights = grads = states = temps = casts_all = casts_head = 0.0
     largest = 0.0
     for name, kind, n, count in groups:
-        if finetune in ("lora", "qlora"):
+        if opts.adapters:
             # frozen base weights at their stored precision: bf16, or NF4 for QLoRA's matmul weights
             per = QLORA_NF4_BYTES if (finetune == "qlora" and kind == "matmul" and name.endswith("weight")) else 2.0
             weights += count * rnd(n * per)
@@ -150,7 +149,9 @@ def param_bytes(shape: Shape, stack: StackSpec, opts: RunOptions) -> ParamBytes:
             # bitsandbytes keeps tensors under 4096 elements in 32-bit
             states += count * rnd(n * (ADAM8BIT_BYTES if n >= 4096 else 2 * state_b))
         else:
-            states += count * n_states * rnd(n * state_b)
+            # Muon keeps one momentum per matrix and runs AdamW (2 states) on the embeddings, head and norms
+            k = (n_states if kind == "matmul" and name.endswith("weight") else 2) if opt == "muon" else n_states
+            states += count * k * rnd(n * state_b)
         if temps_full:
             temps += count * rnd(n * state_b)
         largest = max(largest, n * state_b)
@@ -161,12 +162,15 @@ def param_bytes(shape: Shape, stack: StackSpec, opts: RunOptions) -> ParamBytes:
             casts_all += c
             if kind in ("head", "embed"):
                 casts_head += c
-    if opt in ("lion", "adafactor") and finetune not in ("lora", "qlora"):
+    if opt in ("lion", "adafactor") and not opts.adapters:
         temps = 2 * largest  # per-tensor loops: the update of the largest tensor
-    master = sum(c * rnd(n * master_b) for _, _, n, c in groups) if master_b and finetune not in ("lora", "qlora") else 0.0
+    if opt == "muon" and not opts.adapters:
+        # Newton-Schulz on the largest matrix in bf16: X, A = X·Xᵀ and B, each at most its size
+        temps = 3 * 2.0 * max(g.k * g.n for g in layer_gemms(shape))
+    master = sum(c * rnd(n * master_b) for _, _, n, c in groups) if master_b and not opts.adapters else 0.0
 
     trainable = sum(c * n for _, _, n, c in groups)
-    if finetune in ("lora", "qlora"):
+    if opts.adapters:
         # adapters train in fp32 with the chosen optimizer; the frozen base runs without autocast casts
         trainable = lora_params(shape, opts.lora_rank, opts.lora_targets)
         a = float(trainable)
@@ -230,7 +234,7 @@ def phase_model(shape: Shape, stack: StackSpec, opts: RunOptions) -> PhaseModel:
     pb = param_bytes(shape, stack, base)
     s = opts.seq
     per_layer = terms_bytes(stack.layer_activations, shape, opts, pb.frozen_inputs) * s
-    if opts.finetune in ("lora", "qlora") and opts.lora_dropout > 0:
+    if opts.adapters and opts.lora_dropout > 0:
         # PEFT applies dropout to each adapter's input: a mask and a dropped copy of x
         per_layer += (1 + role_bytes("compute", opts.precision)) * shape.n_embd * s * (
             1 if opts.lora_targets == "attention" else 4)
@@ -242,7 +246,7 @@ def phase_model(shape: Shape, stack: StackSpec, opts: RunOptions) -> PhaseModel:
     ckpt = opts.checkpointing
     keep = L * (ckpt_layer if ckpt else per_layer) + token
 
-    g, z = max(1, opts.gpus), opts.zero
+    g, z = max(1, opts.gpus), max(opts.zero, 1 if stack.optimizer_sharded else 0)
     # ZeRO: stage 1 shards optimizer states (and fp32 master weights), 2 adds gradients, 3 adds weights.
     states, master, temps = pb.states, pb.master, pb.temps
     grads, weights = pb.grads, pb.weights
@@ -269,7 +273,7 @@ def phase_model(shape: Shape, stack: StackSpec, opts: RunOptions) -> PhaseModel:
         half = 2.0 * pb.trainable
         states = master = temps = 0.0
         grads = half / (g if z >= 2 else 1)
-        if opts.finetune not in ("lora", "qlora"):
+        if not opts.adapters:
             weights = 2.0 * pb.trainable
         casts_all = casts_head = casts_layer = 0.0  # weights are already 16-bit
         if opts.offload == "params":
@@ -284,7 +288,7 @@ def phase_model(shape: Shape, stack: StackSpec, opts: RunOptions) -> PhaseModel:
 
     c_fwd = casts_all if (stack.autocast_cache_until_loss or not ckpt) else casts_head
     c_bwd = casts_head if ckpt else casts_all
-    head_grad = 0.0 if opts.finetune in ("lora", "qlora") else min(grads, 4.0 * shape.vocab * shape.n_embd)
+    head_grad = 0.0 if opts.adapters else min(grads, 4.0 * shape.vocab * shape.n_embd)
     fixed = {
         "forward_end": {**resident, "weight_casts": c_fwd},
         "backward_start": {**resident, "weight_casts": c_bwd},

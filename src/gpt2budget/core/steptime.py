@@ -40,7 +40,7 @@ from typing import NamedTuple
 
 from gpt2budget.core.calibration import Calibration
 from gpt2budget.core.shape import Shape, layer_gemms, tensors
-from gpt2budget.options import RunOptions
+from gpt2budget.options import PRECISIONS, RunOptions
 from gpt2budget.specs.definitions import DTYPE_BYTES, FIXED_BYTES, GpuSpec, StackSpec, StepTimeProfile
 
 # Achieved fraction of the dense peak for large GEMMs sustained over a training run, by kind of GPU and by math
@@ -148,15 +148,13 @@ COLLECTIVE_LATENCY_S = 15e-6  # nccl-tests: ~11-20 us per small collective
 # (a 1.35B model's offloaded step took 22.8 s on a Xeon Silver 4210R + RTX 3090): we assume 0.25e9/s.
 HOST_ADAM_PARAMS_PER_S = {"datacenter": 1.4e9, "workstation": 0.5e9, "consumer": 0.25e9}
 
-# Bytes each optimizer reads and writes per trainable parameter in one update (fp32 states and parameters):
-# foreach AdamW runs ~10 separate passes (mul_, lerp_, mul_, addcmul_, sqrt, div_, add_, addcdiv_: PyTorch
-# torch/optim/adamw.py _multi_tensor_adamw); fused AdamW one pass (read p, g, m, v; write p, m, v = 28 B);
-# SGD p.add_(g) 12 B; 8-bit AdamW 1-byte states (bitsandbytes); Lion one momentum; Adafactor factored.
-OPTIMIZER_BYTES = {"adamw": 80.0, "adamw-fused": 28.0, "adamw-8bit": 16.0, "sgd": 12.0, "sgd-momentum": 24.0,
-                   "lion": 24.0, "adafactor": 40.0}
-# Kernels per parameter tensor group: foreach ops launch one kernel per ~(tensor list chunk); fused one.
-OPTIMIZER_OPS = {"adamw": 12, "adamw-fused": 1, "adamw-8bit": 1, "sgd": 1, "sgd-momentum": 2, "lion": 4,
-                 "adafactor": 16}
+# What each optimizer's update costs (bytes per parameter, kernels per tensor group): gpt2budget.options.OPTIMIZERS.
+# Muon (Jordan et al. 2024) orthogonalises each matrix's momentum with T Newton-Schulz iterations, each
+# A = X·Xᵀ (2m²n FLOPs), B = b·A + c·A·A (2m³), X = a·X + B·X (2m²n) for an m x n matrix (m <= n): T·(4m²n + 2m³)
+# FLOPs in bf16, T = 5 (modded-nanogpt's and nanochat's zeropower_via_newtonschulz5), about 3T + 6 kernels per matrix
+# (model_families.md §6.4); sharded over the GPUs when the stack distributes it (nanochat's DistMuon) or under ZeRO.
+NEWTON_SCHULZ_STEPS = 5
+NEWTON_SCHULZ_EXTRA_KERNELS = 6
 FOREACH_TENSORS_PER_KERNEL = 110  # multi_tensor_apply chunks tensor lists (depth-4 kernels, ATen)
 
 BOUND_OF_TERM = {"matmul": "compute", "attention": "compute", "memory_bound": "bandwidth",
@@ -182,10 +180,6 @@ def host_adam_rate(gpu: GpuSpec, given: float | None) -> float:
     return given if given else HOST_ADAM_PARAMS_PER_S[gpu.segment]
 
 
-def dtype_key(precision: str) -> str:
-    return {"fp32": "fp32", "tf32": "tf32", "amp-bf16": "bf16", "bf16": "bf16", "amp-fp16": "fp16"}[precision]
-
-
 def gemm_ceiling(gpu: GpuSpec, precision: str) -> float:
     path = {"fp32": "fp32", "tf32": "tf32"}.get(precision, "tensor")
     if gpu.vendor == "amd" and path != "fp32":
@@ -199,7 +193,7 @@ def gemm_rate_of(gpu: GpuSpec, precision: str, cal: Calibration | None) -> tuple
     """Achieved FLOP/s of a large GEMM and where it comes from: a rate measured on this machine ("calibration"),
     else one measured for this GPU over minutes ("sustained": the spec's sustained_gemm_tflops), else peak x
     ceiling ("ceiling")."""
-    key = dtype_key(precision)
+    key = PRECISIONS[precision].peak_key
     if cal is not None and cal.gemm_tflops.get(key):
         k_step = 1.0 + K_TILE_BYTES / (operand_bytes(precision) * CALIBRATION_GEMM_SHAPE[1])
         return cal.gemm_tflops[key] * 1e12 * k_step, "calibration"
@@ -227,7 +221,7 @@ def memory_kernel_s(nbytes: float, bw: float) -> float:
 
 def operand_bytes(precision: str) -> float:
     """Bytes per matmul operand element: fp32 and tf32 keep 4-byte operands, the 16-bit paths 2."""
-    return 4.0 if precision in ("fp32", "tf32") else 2.0
+    return PRECISIONS[precision].operand_bytes
 
 
 def uses_tma_gemms(gpu: GpuSpec) -> bool:
@@ -300,7 +294,7 @@ class LayerOps(NamedTuple):
 
 def autocasts(stack: StackSpec, precision: str) -> bool:
     """Whether the run trains under torch.autocast: an amp precision over fp32 weights."""
-    return precision.startswith("amp") and stack.mixed_precision_layout == "autocast"
+    return PRECISIONS[precision].autocast and stack.mixed_precision_layout == "autocast"
 
 
 _FAMILY_FIELDS = ("ops_per_layer_forward", "ops_per_layer_backward", "recompute_ops_per_layer", "autocast_ops_per_layer",
@@ -519,8 +513,18 @@ def accesses_bytes(accesses: dict[str, float], precision: str) -> float:
     """Bytes per element from counts of element accesses by dtype role (configs/stacks: `step_time`)."""
     table = DTYPE_BYTES[precision]
     return sum(count * (table[role] if role in table else FIXED_BYTES[role] if role in FIXED_BYTES else
-                        (2.0 if role == "amp_half_copy" and precision.startswith("amp") else 0.0))
+                        (2.0 if role == "amp_half_copy" and PRECISIONS[precision].autocast else 0.0))
                for role, count in accesses.items())
+
+
+def newton_schulz(shape: Shape) -> tuple[float, int]:
+    """Muon's orthogonalisation per step over the layers' matrices: FLOPs T·(4m²n + 2m³) each (m <= n), and how many
+    matrices (see NEWTON_SCHULZ_STEPS)."""
+    flops = 0.0
+    for gm in layer_gemms(shape):
+        m, n = float(min(gm.k, gm.n)), float(max(gm.k, gm.n))
+        flops += NEWTON_SCHULZ_STEPS * (4.0 * m * m * n + 2.0 * m**3)
+    return shape.n_layer * flops, shape.n_layer * len(layer_gemms(shape))
 
 
 def ops_per_micro_step(shape: Shape, stack: StackSpec, o: RunOptions) -> float:
@@ -556,7 +560,7 @@ def step_time(shape: Shape, n_model: float, gpu: GpuSpec, stack: StackSpec, o: R
     g = o.gpus
     tokens_micro = float(o.micro_batch * o.seq)
     micro_steps = max(1, math.ceil(batch_tokens / (tokens_micro * g)))
-    frozen = o.finetune in ("lora", "qlora")
+    frozen = o.adapters
     L = shape.n_layer
     ops = layer_ops(stack, o.precision, shape.family)
     flash = flash_efficiency(gpu, prof.flash_kernel, o.precision, o.seq)
@@ -606,14 +610,20 @@ def step_time(shape: Shape, n_model: float, gpu: GpuSpec, stack: StackSpec, o: R
     accum = memory_kernel_s(n_train * accum_bytes, bw) if micro_steps > 1 and accum_bytes else 0.0
 
     # optimizer update, once per step, over this GPU's shard (ZeRO 1-3 shard the states over the GPUs)
-    shard = g if o.zero >= 1 else 1
+    shard = g if (o.zero >= 1 or stack.optimizer_sharded) else 1
     opt_s = 0.0
     offload_s = 0.0
     if o.offload == "none":
         n_tensors = len(tensors(shape))  # GPT-2: 12 per layer + wte, wpe, ln_f's two
         groups = math.ceil(n_tensors / FOREACH_TENSORS_PER_KERNEL) if o.optimizer != "adamw-fused" else 1
-        opt_ops = OPTIMIZER_OPS[o.optimizer] * groups
-        opt_s = max(opt_ops * dispatch, memory_kernel_s(n_train / shard * OPTIMIZER_BYTES[o.optimizer], bw))
+        opt_ops: float = o.opt.kernels * groups
+        update_s = memory_kernel_s(n_train / shard * o.opt.update_bytes, bw)
+        if o.optimizer == "muon" and not frozen:
+            ns_flops, matrices = newton_schulz(shape)
+            ns_shard = g if (stack.optimizer_sharded or o.zero >= 1) else 1
+            opt_ops += matrices / ns_shard * (3 * NEWTON_SCHULZ_STEPS + NEWTON_SCHULZ_EXTRA_KERNELS)
+            update_s += ns_flops / ns_shard / rate
+        opt_s = max(opt_ops * dispatch, update_s)
     else:  # ZeRO-Offload (Ren et al. 2021): gradients down and parameters up over PCIe, Adam on the CPU
         link = (cal.host_link_gb_per_s * 1e9 if cal is not None and cal.host_link_gb_per_s
                 else gpu.host_link_gb_per_s * 1e9 * HOST_COPY_EFFICIENCY)

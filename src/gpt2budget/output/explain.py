@@ -8,7 +8,6 @@ from gpt2budget.core.result import CheckResult
 from gpt2budget.core.shape import Shape
 from gpt2budget.core.steptime import (
     K_TILE_BYTES,
-    OPTIMIZER_BYTES,
     UNALIGNED_GEMM_FACTOR_TMA,
     accesses_bytes,
     alignment,
@@ -33,11 +32,9 @@ from gpt2budget.units import fmt_bytes, fmt_sci, fmt_seconds
 
 
 def component_words(opts: RunOptions, stack_layout: str) -> dict[str, str]:
-    amp = opts.precision.startswith("amp")
-    wb = "2 B (bf16)" if opts.precision == "bf16" or (amp and stack_layout != "autocast") else "4 B (fp32)"
-    opt_words = {"adamw": "2 states (m, v)", "adamw-fused": "2 states (m, v)", "adamw-8bit": "2 x 1 B states",
-                 "sgd": "none", "sgd-momentum": "1 state", "lion": "1 state (momentum)",
-                 "adafactor": "factored rows + columns"}[opts.optimizer]
+    amp = opts.prec.autocast
+    wb = "2 B (bf16)" if opts.prec.pure16 or (amp and stack_layout != "autocast") else "4 B (fp32)"
+    opt_words = opts.opt.words
     return {
         "weights": weights_words(opts, wb),
         "master_weights": "fp32 master copy x 4 B (16-bit parameter stacks)",
@@ -209,7 +206,7 @@ def step_time_lines(ci: CheckInputs, r: CheckResult) -> list[str]:
         f"{issue}{per_sm_words(ci)}{accumulation} = {fmt_seconds(b['memory_bound'])}  (cccl #7391)",
         f"cpu dispatch (exposed) = micro-steps x (max over phases of CPU issue + GPU work - GPU work); "
         f"{dispatch_words(ci, shape)} = {fmt_seconds(b['cpu_dispatch'])}",
-        f"optimizer = {OPTIMIZER_BYTES[o.optimizer]:g} B per parameter ({o.optimizer}) / bandwidth = "
+        f"optimizer = {o.opt.update_bytes:g} B per parameter ({o.optimizer}) / bandwidth = "
         f"{fmt_seconds(b['optimizer'])}",
     ]
     if o.gpus > 1:

@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from gpt2budget.core.result import CheckResult, Throughput
+from gpt2budget.options import ADAPTER_FINETUNES
 from gpt2budget.output.flags import change_flags
 from gpt2budget.output.report import quiet_stdout, summary
 from gpt2budget.units import fmt_bytes, fmt_count, fmt_hours, fmt_ratio, fmt_sci, fmt_seconds, fmt_usd
@@ -172,7 +173,7 @@ def render_check(con: Console, r: CheckResult, words: dict[str, str], explain: l
         f"duration {fmt_hours(i.duration_hours)} | micro-batch {i.micro_batch} | seq {i.seq} | "
         f"optimizer {i.optimizer} | checkpointing {i.checkpointing} | attention {i.attention} | "
         f"dropout {i.dropout} | ZeRO {i.zero} | offload {i.offload} | FLOPs/token "
-        + ("4·N + 6·N_adapter (frozen base)" if i.finetune in ("lora", "qlora") else "6·N")
+        + ("4·N + 6·N_adapter (frozen base)" if i.finetune in ADAPTER_FINETUNES else "6·N")
         + (" + 12·L·h·s" if i.flops_formula != "6n" else "")
         + (f" | fine-tune {i.finetune}" if i.finetune != "none" else "")
     )

@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal, NamedTuple
 
 from gpt2budget.options import OPTIMIZER_CHOICES as OPTIMIZERS
 from gpt2budget.options import PRECISION_CHOICES as PRECISIONS
+from gpt2budget.options import PRECISIONS as PRECISIONS_TABLE
 
 
 class Rule(NamedTuple):
@@ -129,7 +130,7 @@ def _token_count(v: Any) -> Any:
 TokenCount = Annotated[float, Rule(gt=0, before=_token_count, description="a number, or a count such as 20B")]
 
 # The peak-FLOP/s column each training precision runs on.
-PRECISION_PEAK_KEY = {"fp32": "fp32", "tf32": "tf32", "amp-bf16": "bf16", "amp-fp16": "fp16", "bf16": "bf16"}
+PRECISION_PEAK_KEY = {name: p.peak_key for name, p in PRECISIONS_TABLE.items()}
 
 
 @dataclass(frozen=True, kw_only=True, slots=True, eq=False)
@@ -555,6 +556,9 @@ class StackSpec:
     # autocast keeps the 16-bit weight copies it made in its cache until the autocast region ends
     autocast_cache_until_loss: bool = True
     optimizer_step_temporaries: Annotated[bool, doc("foreach optimizers allocate a parameter-sized temporary in step()")] = True
+    optimizer_sharded: Annotated[bool, doc(
+        "the stack shards its optimizer's states and update over the GPUs as ZeRO-1 does, without --zero "
+        "(nanochat's DistMuon and DistAdamW)")] = False
     gradients_persistent: Annotated[
         bool, doc("gradients live in one buffer allocated once (llm.c), not freed between steps")] = False
     vocab_multiple: Annotated[int, Rule(gt=0, description="vocabulary padded up to a multiple of this")] = 1
