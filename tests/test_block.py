@@ -129,3 +129,20 @@ def test_muon_s_newton_schulz_costs_time_and_shards_over_gpus(specs, gpt2):
     eight = evaluate(CheckInputs(h100, nanochat_d20(gpt2), hf, RunOptions(optimizer="muon", seq=2048, micro_batch=8,
                                                                           gpus=8, zero=1)))
     assert eight.throughput.breakdown["optimizer"] < one.throughput.breakdown["optimizer"]
+
+
+def test_nanochat_keeps_its_input_embedding_in_bf16_and_shards_its_optimizer(specs, gpt2):
+    from gpt2budget.core.memory import param_bytes
+
+    nc, hf = specs.stacks.get("nanochat", "--stack"), specs.stacks.get("hf", "--stack")
+    assert nc.default_optimizer == "muon" and nc.optimizer_sharded
+    shape = Shape.of(nanochat_d20(gpt2), 2048)
+    opts = RunOptions(optimizer="muon", seq=2048)
+    saved = param_bytes(shape, hf, opts).weights - param_bytes(shape, nc, opts).weights
+    assert saved == pytest.approx(2 * 65536 * 1280, rel=0.01)  # wte at 2 bytes instead of 4
+    h100 = specs.gpus.get("h100-sxm", "--gpu")
+    one, eight = (evaluate(CheckInputs(h100, nanochat_d20(gpt2), nc, RunOptions(optimizer="muon", seq=2048,
+                                                                                 micro_batch=16, gpus=g)))
+                  for g in (1, 8))
+    assert eight.memory.breakdown["optimizer_states"] == pytest.approx(one.memory.breakdown["optimizer_states"] / 8,
+                                                                         rel=0.01)

@@ -139,7 +139,8 @@ def param_bytes(shape: Shape, stack: StackSpec, opts: RunOptions) -> ParamBytes:
             per = QLORA_NF4_BYTES if (finetune == "qlora" and kind == "matmul" and name.endswith("weight")) else 2.0
             weights += count * rnd(n * per)
             continue
-        one = rnd(n * w_b)
+        lookup16 = kind == "embed" and stack.embeddings_16bit and not shape.tied
+        one = rnd(n * (2.0 if lookup16 else w_b))
         weights += count * one
         grads += count * one
         if opt == "adafactor":
@@ -151,7 +152,7 @@ def param_bytes(shape: Shape, stack: StackSpec, opts: RunOptions) -> ParamBytes:
         else:
             # Muon keeps one momentum per matrix and runs AdamW (2 states) on the embeddings, head and norms
             k = (n_states if kind == "matmul" and name.endswith("weight") else 2) if opt == "muon" else n_states
-            states += count * k * rnd(n * state_b)
+            states += count * k * rnd(n * (2.0 if lookup16 else state_b))
         if temps_full:
             temps += count * rnd(n * state_b)
         largest = max(largest, n * state_b)

@@ -114,6 +114,12 @@ def _supported_family(v: str) -> str:
     return v
 
 
+def _supported_families(v: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    for f in v or ():
+        _supported_family(f)
+    return v
+
+
 def _token_count(v: Any) -> Any:
     """'20B', '100M', '1.4T' as on the command line (units.parse_count); anything else is checked as a number."""
     if isinstance(v, str):
@@ -556,15 +562,16 @@ class StackSpec:
     # autocast keeps the 16-bit weight copies it made in its cache until the autocast region ends
     autocast_cache_until_loss: bool = True
     optimizer_step_temporaries: Annotated[bool, doc("foreach optimizers allocate a parameter-sized temporary in step()")] = True
+    embeddings_16bit: Annotated[bool, doc(
+        "the input embedding table is kept in 16 bits, with its gradient and optimizer states (nanochat)")] = False
     optimizer_sharded: Annotated[bool, doc(
         "the stack shards its optimizer's states and update over the GPUs as ZeRO-1 does, without --zero "
         "(nanochat's DistMuon and DistAdamW)")] = False
     gradients_persistent: Annotated[
         bool, doc("gradients live in one buffer allocated once (llm.c), not freed between steps")] = False
     vocab_multiple: Annotated[int, Rule(gt=0, description="vocabulary padded up to a multiple of this")] = 1
-    families: Annotated[tuple[str, ...] | None, Rule(check=lambda v: tuple(_supported_family(f) for f in v or ()) or v,
-                                                    description="the model families the stack's code can train "
-                                                                "(default: every family)")] = None
+    families: Annotated[tuple[str, ...] | None, Rule(check=_supported_families, description=(
+        "the model families the stack's code can train (default: every family)"))] = None
     layer_activations: tuple[Term, ...]
     checkpoint_activations: tuple[Term, ...]
     token_activations: tuple[Term, ...] = ()
