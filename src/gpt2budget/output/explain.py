@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from gpt2budget.core.check import CheckInputs
-from gpt2budget.core.memory import param_bytes, phase_model
-from gpt2budget.core.result import CheckResult
-from gpt2budget.core.shape import Shape
+from gpt2budget.core.memory import lora_params, param_bytes, phase_model
+from gpt2budget.core.result import CheckResult, Requirement
+from gpt2budget.core.shape import Shape, flops_params, layer_gemms, layer_params
 from gpt2budget.core.steptime import (
     K_TILE_BYTES,
     UNALIGNED_GEMM_FACTOR_TMA,
@@ -71,21 +71,20 @@ def explain_lines(ci: CheckInputs, r: CheckResult) -> list[str]:
     shape = Shape.of(ci.model, o.seq, ci.stack.vocab_multiple)
     pb = param_bytes(shape, ci.stack, o.with_(micro_batch=1, gpus=1, zero=0, offload="none"))
     pm = phase_model(shape, ci.stack, o.with_(micro_batch=1))
+    # --utilization: sustained = GPUs x peak x utilization x efficiency; from the step-time model, the utilization is
+    # sustained / (GPUs x peak), communication already in it
+    eff = c.utilization_source == "--utilization" and o.gpus > 1
     lines = [
-        f"N = V·h + P·h + L·(12h² + 13h) + 2h = {shape.vocab}·{shape.n_embd} + {shape.n_pos}·{shape.n_embd} + "
-        f"{shape.n_layer}·(12·{shape.n_embd}² + 13·{shape.n_embd}) + 2·{shape.n_embd} = {r.model.n_params_trained:,}",
-        f"FLOPs/token = {'6·N' if ci.flops_formula == '6n' else '6·N + 12·L·h·s'} = {fmt_sci(c.flops_per_token)}"
-        f"  (Kaplan et al. 2020{'; PaLM App. B' if ci.flops_formula != '6n' else ''})",
-        f"available = GPUs x peak x utilization x duration{' x efficiency' if o.gpus > 1 else ''} = {o.gpus} x "
+        params_line(shape, r.model.n_params_trained),
+        flops_line(ci, shape, c.flops_per_token),
+        f"available = GPUs x peak x utilization x duration{' x efficiency' if eff else ''} = {o.gpus} x "
         f"{fmt_sci(c.peak_flops_per_gpu)} x {c.utilization:.3g} x {c.duration_hours * 3600:.4g} s"
-        f"{' x ' + format(c.parallel_efficiency, '.2f') if o.gpus > 1 else ''} = {fmt_sci(c.available_flops)}",
+        f"{' x ' + format(c.parallel_efficiency, '.2f') if eff else ''} = {fmt_sci(c.available_flops)}",
     ]
     lines += step_time_lines(ci, r)
+    duration_s = c.duration_hours * 3600
     for name, req in r.requirements.items():
-        lines.append(
-            f"{name}: FLOPs = tokens x FLOPs/token = {fmt_sci(req.tokens)} x {fmt_sci(c.flops_per_token)} = "
-            f"{fmt_sci(req.flops)}; time = FLOPs x {c.recompute_factor:.3g} (recompute) / "
-            f"{fmt_sci(c.sustained_flops_per_s)} FLOP/s = {req.wall_time_hours:.4g} h; ratio = {req.ratio:.3g}")
+        lines.append(requirement_line(name, req, duration_s))
     lines.append(f"weights = {fmt_bytes(pb.weights)}, gradients = {fmt_bytes(pb.grads)}, optimizer states = "
                  f"{fmt_bytes(pb.states)}, step temporaries = {fmt_bytes(pb.temps)}, autocast copies = "
                  f"{fmt_bytes(pb.casts_all)} (before sharding)")
@@ -100,6 +99,50 @@ def explain_lines(ci: CheckInputs, r: CheckResult) -> list[str]:
         f"{fmt_bytes(mem.allocator_peak_bytes)} x {1 + mem.fragmentation:.2f} + "
         f"{fmt_bytes(mem.runtime_overhead_bytes)} = {fmt_bytes(mem.required_bytes)} vs {fmt_bytes(mem.available_bytes)}")
     return lines
+
+
+def params_line(shape: Shape, n: int) -> str:
+    """N with its terms: GPT-2's closed form, or the block's tensors summed (gpt2budget.core.shape)."""
+    h, L = shape.n_embd, shape.n_layer
+    if shape.family == "gpt2" and shape.n_pos and shape.tied and shape.bias == "all":
+        return (f"N = V·h + P·h + L·(12h² + 13h) + 2h = {shape.vocab}·{h} + {shape.n_pos}·{h} + "
+                f"{L}·(12·{h}² + 13·{h}) + 2·{h} = {n:,}")
+    tables = f"{shape.vocab}·{h}" + ("" if shape.tied else f" + {shape.vocab}·{h} (untied head)")
+    final = n - shape.vocab * h * (1 if shape.tied else 2) - shape.n_pos * h - L * layer_params(shape)
+    gemms = ", ".join(f"{g.name.split('.')[-1]} {g.k}x{g.n}" for g in layer_gemms(shape))
+    return (f"N = embeddings + L x layer + final norm = {tables} + {L} x {layer_params(shape):,} + {final:,} = {n:,}"
+            f"  (a layer's matrices: {gemms}; {shape.kv_heads} key/value heads of {shape.hd})")
+
+
+def flops_line(ci: CheckInputs, shape: Shape, per_token: float) -> str:
+    """FLOPs per token as check counts them: 6·N (+ attention), or a frozen base's 4·N + 6·N_adapter."""
+    o, attn = ci.options, ci.flops_formula != "6n"
+    n_flop = flops_params(Shape.of(ci.model, ci.model.n_ctx))
+    untied = "" if shape.tied else "; N without the untied input embedding, a lookup"
+    attention = f" + 12 x {shape.n_layer} x {shape.q_width} x {o.seq}" if attn else ""
+    if o.adapters:
+        adapters = lora_params(shape, o.lora_rank, o.lora_targets)
+        return (f"FLOPs/token = 4·N + 6·N_adapter{' + 12·L·h·s' if attn else ''} = 4 x {fmt_sci(n_flop)} + 6 x "
+                f"{fmt_sci(adapters)}{attention} = {fmt_sci(per_token)}  (a frozen base runs its forward and its "
+                f"input gradients, no weight gradients: Hu et al. 2021{untied})")
+    if not untied:
+        return (f"FLOPs/token = {'6·N' if not attn else '6·N + 12·L·h·s'} = {fmt_sci(per_token)}"
+                f"  (Kaplan et al. 2020{'; PaLM App. B' if attn else ''})")
+    return (f"FLOPs/token = {'6·N' if not attn else '6·N + 12·L·h·s'} = 6 x {fmt_sci(n_flop)}{attention} = "
+            f"{fmt_sci(per_token)}  (Kaplan et al. 2020{'; PaLM App. B' if attn else ''}{untied})")
+
+
+def requirement_line(name: str, req: Requirement, duration_s: float) -> str:
+    """One recipe's FLOPs and time from its own numbers: a recipe trains at its own speed (a LoRA run's
+    from-scratch recipes train every weight), recomputation and any counted offload included."""
+    secs = req.wall_time_hours * 3600
+    per_token = req.flops / req.tokens if req.tokens else 0.0
+    hw = req.hardware_flops / req.flops if req.flops else 1.0
+    rate = req.hardware_flops / secs if secs > 0 else 0.0
+    return (f"{name}: FLOPs = tokens x FLOPs/token = {fmt_sci(req.tokens)} x {fmt_sci(per_token)} = "
+            f"{fmt_sci(req.flops)}; x {hw:.3g} (recompute) = {fmt_sci(req.hardware_flops)} on the GPUs; time = "
+            f"{fmt_sci(req.hardware_flops)} / {fmt_sci(rate)} FLOP/s = {fmt_sci(secs)} s = {req.wall_time_hours:.4g} h; "
+            f"ratio = duration / time = {duration_s:.4g} s / {fmt_sci(secs)} s = {req.ratio:.3g}")
 
 
 def rate_words(ci: CheckInputs) -> str:
