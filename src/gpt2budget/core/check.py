@@ -33,7 +33,7 @@ from gpt2budget.core.result import (
     Throughput,
     Verdict,
 )
-from gpt2budget.core.scaling import LOSS_CAVEAT, optimal_tokens, predicted_loss
+from gpt2budget.core.scaling import LOSS_CAVEAT, MODERN_RECIPES, optimal_tokens, predicted_loss
 from gpt2budget.core.shape import Shape, flops_params, n_params
 from gpt2budget.core.steptime import StepTime, step_time
 from gpt2budget.errors import UsageError
@@ -234,7 +234,11 @@ def evaluate(ci: CheckInputs, *, with_cost: bool = True) -> CheckResult:
                           rule, show_rule=True)
     if ci.tokens is not None and o.finetune == "none":
         custom_req = requirement(ci.tokens, per_token, timing, hw, ci.duration_s, n, rule)
-    reqs = Requirements(finetune_req, original, optimal, custom_req)
+    recipe = MODERN_RECIPES.get(model.id)
+    modern = None if recipe is None else requirement(
+        recipe.tokens, scratch_per_token, scratch_timing, hw, ci.duration_s, n, rule, loss=False)._replace(
+        rule=recipe.name)
+    reqs = Requirements(finetune_req, original, optimal, modern, custom_req)
     target = "finetune" if finetune_req else "custom" if custom_req else "original"
     req = reqs.get(target)
     run_cost = None

@@ -112,7 +112,7 @@ class Requirement(NamedTuple):
     wall_time_hours: MaybeInf
     fits_in_duration: bool
     predicted_loss: float | None  # None for fine-tuning: a from-scratch law says nothing there
-    rule: str | None = None  # the compute-optimal recipe's rule (only there)
+    rule: str | None = None  # the compute-optimal recipe's rule, or the modern recipe's name (only there)
 
 
 class Requirements(NamedTuple):
@@ -121,6 +121,7 @@ class Requirements(NamedTuple):
     finetune: Requirement | None
     original: Requirement
     compute_optimal: Requirement
+    modern: Requirement | None  # the model's quality reached by a published modern recipe (core.scaling.MODERN_RECIPES)
     custom: Requirement | None
 
     def items(self) -> Iterator[tuple[str, Requirement]]:
@@ -273,7 +274,7 @@ class CompareRow(NamedTuple):
 # has, the cost of a run evaluated without one), and fields whose data name is a Python keyword.
 OMIT_NONE: dict[type, frozenset[str]] = {
     Requirement: frozenset({"rule"}),
-    Requirements: frozenset({"finetune", "custom"}),
+    Requirements: frozenset({"finetune", "modern", "custom"}),
     CheckResult: frozenset({"cost"}),
 }
 DATA_NAMES: dict[type, dict[str, str]] = {Cost: {"for_": "for"}}

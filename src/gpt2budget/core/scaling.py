@@ -65,3 +65,26 @@ def predicted_loss(n: float, d: float, rule: str) -> float:
     """Loss from the parametric fit (chinchilla-20 uses Hoffmann's fit)."""
     fit = FITS["epoch-2024" if rule == "epoch-2024" else "hoffmann-2022"]
     return fit.loss(n, d)
+
+
+class ModernRecipe(NamedTuple):
+    """A published recipe that reaches a model's quality with today's methods: the tokens it trains on, what it
+    trains, and where the figure comes from."""
+
+    name: str
+    tokens: float
+    reaches: str
+    source: str
+    caveat: str
+
+
+# The NanoGPT speedrun's target is GPT-2 (124M)'s quality as llm.c's replication reached it (3.28 FineWeb validation
+# loss after 10B tokens, karpathy/llm.c discussion #481); its record of 4 January 2025 reaches it in 0.73B tokens.
+MODERN_RECIPES = {
+    "gpt2": ModernRecipe(
+        name="modded-nanogpt record 18", tokens=0.73e9,
+        reaches="GPT-2 (124M) quality (3.28 FineWeb validation loss, which llm.c's replication reached after 10B tokens)",
+        source="KellerJordan/modded-nanogpt README, record 18 of 01/04/25: 0.73B tokens, 3.4 minutes on 8x H100",
+        caveat="it trains its own 124M model (RoPE, QK-norm, ReLU², value embeddings, Muon), timed here at this run's "
+               "speed"),
+}

@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from gpt2budget.core.result import CheckResult, Throughput
+from gpt2budget.core.scaling import MODERN_RECIPES
 from gpt2budget.options import ADAPTER_FINETUNES
 from gpt2budget.output.flags import change_flags
 from gpt2budget.output.report import quiet_stdout, summary
@@ -197,6 +198,10 @@ def render_check(con: Console, r: CheckResult, words: dict[str, str], explain: l
                   "-" if req.predicted_loss is None else f"{req.predicted_loss:.2f}")
     con.print(t)
     con.print(Text(f"* {r.loss_caveat}", style="dim"))
+    recipe = MODERN_RECIPES.get(r.model.id) if r.requirements.modern is not None else None
+    if recipe is not None:
+        con.print(Text(f"modern: {recipe.name} reaches {recipe.reaches} in {fmt_count(recipe.tokens)} tokens; "
+                       f"{recipe.caveat}. Source: {recipe.source}", style="dim"))
     t = _Table(title=f"Memory{per}: peak in phase '{mem.peak_phase}'", title_justify="left")
     t.add_column("component")
     t.add_column("bytes", justify="right")

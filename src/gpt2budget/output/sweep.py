@@ -139,8 +139,9 @@ def columns(specs: Specs, tokens: bool = False, finetune: bool = False) -> list[
     base = [*flatten(check_data(r, with_advice=False))]
     req = r.requirements.original
     extra = [*(f"requirements.finetune.{k}" for k in req._fields[:8] if finetune),
+             *(f"requirements.modern.{k}" for k in req._fields),
              *(f"requirements.custom.{k}" for k in req._fields[:8] if tokens)]
-    return [*base, *extra, "error"]
+    return [*base, *(k for k in extra if k not in base), "error"]
 
 
 # --- the row encoder ----------------------------------------------------------------------------------------
@@ -174,7 +175,8 @@ def values(r: CheckResult, summary_text: str) -> list[Any]:
 def layout(r: CheckResult) -> tuple[Any, ...]:
     """What decides a row's keys beyond its types."""
     reqs = r.requirements
-    return (tuple(r.throughput.breakdown), reqs.finetune is None, reqs.custom is None, tuple(r.memory.breakdown),
+    return (tuple(r.throughput.breakdown), reqs.finetune is None, reqs.modern is None, reqs.custom is None,
+            tuple(r.memory.breakdown),
             tuple(r.memory.phases), r.cost is None)
 
 
