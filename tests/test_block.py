@@ -146,3 +146,23 @@ def test_nanochat_keeps_its_input_embedding_in_bf16_and_shards_its_optimizer(spe
                   for g in (1, 8))
     assert eight.memory.breakdown["optimizer_states"] == pytest.approx(one.memory.breakdown["optimizer_states"] / 8,
                                                                          rel=0.01)
+
+
+def test_a_fused_linear_loss_never_holds_the_whole_logits(specs, gpt2):
+    h100, hf = specs.gpus.get("h100-sxm", "--gpu"), specs.stacks.get("hf", "--stack")
+    full, chunked, fused = (evaluate(CheckInputs(h100, qwen(gpt2), specs.stacks.get(stack, "--stack"),
+                                                 RunOptions(seq=2048, micro_batch=4, loss=loss))).memory.breakdown["logits"]
+                            for stack, loss in (("hf", "full"), ("nanogpt", "chunked"), ("hf", "fused-linear")))
+    assert fused < chunked < full
+    assert fused == pytest.approx(4 * 2048 * 896 * (4 + 2), rel=1e-9)  # an h-wide activation's worth per token
+    with pytest.raises(Exception, match="--loss: the hf stack computes the loss as full, fused-linear"):
+        evaluate(CheckInputs(h100, gpt2, hf, RunOptions(loss="chunked")))
+
+
+def test_the_advisor_considers_the_fused_loss_where_the_stack_has_it(specs, gpt2):
+    from gpt2budget.core.advisor import candidates
+
+    h100 = specs.gpus.get("h100-sxm", "--gpu")
+    for stack, offered in (("hf", True), ("llmc", False)):
+        ci = CheckInputs(h100, gpt2, specs.stacks.get(stack, "--stack"), RunOptions(micro_batch=8))
+        assert any(o.loss == "fused-linear" for o, _ in candidates(ci, [])) is offered

@@ -23,7 +23,7 @@ CLI_CHOICES = [
     (choices.Ckpt, options.CHECKPOINTING_CHOICES), (choices.Attention, options.ATTENTION_CHOICES),
     (choices.Offload, options.OFFLOAD_CHOICES), (choices.Finetune, options.FINETUNE_CHOICES),
     (choices.LoraTargets, options.LORA_TARGETS), (choices.OptimalRule, options.OPTIMAL_RULES),
-    (choices.FlopsFormula, options.FLOPS_FORMULAS),
+    (choices.FlopsFormula, options.FLOPS_FORMULAS), (choices.Loss, options.LOSS_CHOICES),
 ]
 
 

@@ -121,7 +121,7 @@ def configure(specs: Specs, gpu: str, model: str, stack: str = "hf", *, calibrat
         gpus=(kw.get("gpus") or 1) * (kw.get("nodes") or 1), zero=parse_zero(kw.get("zero") or "0", kw.get("fsdp")),
         offload=_v(kw.get("offload")) or "none", finetune=_v(kw.get("finetune")) or "none",
         lora_rank=kw.get("lora_rank") or 8, lora_targets=_v(kw.get("lora_targets")) or "attention",
-        lora_dropout=kw.get("lora_dropout") or 0.0,
+        lora_dropout=kw.get("lora_dropout") or 0.0, loss=_v(kw.get("loss")) or "full",
     )
     tokens = kw.get("tokens")
     return CheckInputs(

@@ -55,6 +55,10 @@ ATTENTION_CHOICES = ("flash", "eager")
 OFFLOAD_CHOICES = ("none", "optimizer", "params")
 FINETUNE_CHOICES = ("none", "full", "lora", "qlora")
 ADAPTER_FINETUNES = ("lora", "qlora")
+# full: the stack's own loss over the whole [tokens, vocab] logits; chunked: the logits upcast and reduced a chunk at a
+# time (torchtune's CEWithChunkedOutputLoss, 8 chunks); fused-linear: the head matmul and the cross-entropy fused a
+# chunk of tokens at a time, never holding the whole logits (Liger Kernel's FusedLinearCrossEntropy, Hsu et al. 2024)
+LOSS_CHOICES = ("full", "chunked", "fused-linear")
 LORA_TARGETS = ("attention", "all-linear")
 CHECKPOINTING_CHOICES = ("none", "selective", "full")
 OPTIMAL_RULES = ("chinchilla-20", "hoffmann-2022", "epoch-2024")
@@ -78,6 +82,7 @@ class RunOptions(NamedTuple):
     lora_rank: int = 8
     lora_targets: str = "attention"
     lora_dropout: float = 0.0
+    loss: str = "full"  # LOSS_CHOICES: how the loss meets the logits
 
     def with_(self, **changes: Any) -> RunOptions:
         return self._replace(**changes)

@@ -65,6 +65,12 @@ class LoraTargets(str, Enum):
     all_linear = "all-linear"
 
 
+class Loss(str, Enum):
+    full = "full"
+    chunked = "chunked"
+    fused_linear = "fused-linear"
+
+
 class OptimalRule(str, Enum):
     chinchilla_20 = "chinchilla-20"
     hoffmann_2022 = "hoffmann-2022"

@@ -43,6 +43,11 @@ def candidates(ci: CheckInputs, models: Iterable[ModelSpec]) -> Iterator[tuple[R
                         change = {**ck, **oc, **pc, **sc, **off}
                         if change:
                             yield o.with_(**change), ci.model
+    # a large vocabulary's logits can decide the fit: a fused linear cross-entropy never holds them whole
+    if o.loss == "full" and "fused-linear" in ci.stack.losses:
+        yield o.with_(loss="fused-linear"), ci.model
+        if not o.checkpointing:
+            yield o.with_(loss="fused-linear", checkpointing=True), ci.model
     for g in (2, 4, 8):
         if g > o.gpus:
             for change in ({"gpus": g, "zero": 3}, {"gpus": g, "zero": 3, "checkpointing": True}):
@@ -56,7 +61,7 @@ def candidates(ci: CheckInputs, models: Iterable[ModelSpec]) -> Iterator[tuple[R
 
 
 # the fields of a configuration the advisor changes (what its suggestions differ in)
-CHANGED = ("model", "checkpointing", "optimizer", "precision", "micro_batch", "zero", "offload", "gpus")
+CHANGED = ("model", "checkpointing", "optimizer", "precision", "micro_batch", "zero", "offload", "gpus", "loss")
 
 
 def _suggestion(base: CheckResult, r: CheckResult, b_max: int | None = None) -> Advice:

@@ -84,6 +84,9 @@ def check_options(ci: CheckInputs) -> None:
                          f"(try amp-fp16 or fp32)")
     if o.offload == "params" and o.zero < 3 and o.gpus > 1:
         raise UsageError("--offload", "params offload shards weights: it needs --zero 3 with several GPUs")
+    if o.loss not in ci.stack.losses:
+        raise UsageError("--loss", f"the {ci.stack.id} stack computes the loss as {', '.join(ci.stack.losses)}, not "
+                                   f"{o.loss}")
     if o.finetune == "qlora" and o.precision not in ("amp-bf16", "amp-fp16", "bf16"):
         raise UsageError("--precision", "QLoRA computes in 16 bits: use amp-bf16, amp-fp16 or bf16")
 
@@ -320,6 +323,7 @@ def inputs_of(ci: CheckInputs, util: float) -> Inputs:
         optimal_rule=ci.optimal_rule, batch_tokens=ci.batch_tokens, host_memory_gib=ci.host_memory_gib,
         host_adam_params_per_s=ci.host_adam_params_per_s,
         finetune=o.finetune, lora_rank=o.lora_rank, lora_targets=o.lora_targets, lora_dropout=o.lora_dropout,
+        loss=o.loss,
         average_draw=k.average_draw, pue=k.pue, price_per_kwh=k.price_per_kwh,
         grid_gco2_per_kwh=k.grid_gco2_per_kwh, rent_usd_per_hour=k.rent_usd_per_hour,
     )

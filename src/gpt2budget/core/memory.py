@@ -25,6 +25,7 @@ from gpt2budget.specs.definitions import DTYPE_BYTES, FIXED_BYTES, StackSpec, Te
 
 GIB = 2**30
 MIB = 2**20
+LOSS_CHUNKS = 8  # torchtune CEWithChunkedOutputLoss(num_output_chunks=8)
 COMM_BUCKET_BYTES = 2 * 25 * MIB  # two 25 MiB buckets: torch DDP/FSDP default bucket_cap_mb=25
 QLORA_NF4_BYTES = (4 + 0.127) / 8  # Dettmers et al. 2023 (QLoRA) §3: 4-bit NF4 + 0.127 bits/param double quant
 ADAM8BIT_BYTES = 2 + 2 * 4 / 2048  # bitsandbytes 8-bit AdamW: 1 byte per state, fp32 absmax per 2048-block
@@ -243,6 +244,16 @@ def phase_model(shape: Shape, stack: StackSpec, opts: RunOptions) -> PhaseModel:
     token = terms_bytes(stack.token_activations, shape, opts) * s
     lf = terms_bytes(stack.logits_forward, shape, opts) * s
     lb = terms_bytes(stack.logits_backward, shape, opts) * s
+    if opts.loss == "chunked":
+        # torchtune's CEWithChunkedOutputLoss: the 16-bit logits of every token stay (backward needs them); their fp32
+        # upcast, log-softmax and gradients exist for one of LOSS_CHUNKS chunks at a time
+        kept = role_bytes("compute", opts.precision) * shape.vocab * s
+        lf, lb = kept + lf / LOSS_CHUNKS, kept + lb / LOSS_CHUNKS
+    elif opts.loss == "fused-linear":
+        # Liger's FusedLinearCrossEntropy (Hsu et al. 2024, §3.3): logits exist a chunk of ~tokens·h/V tokens at a time
+        # (about one h-wide activation's worth), and the hidden states' gradient is computed in the forward: per token,
+        # the fp32 chunk's share and the 16-bit input gradient
+        lf = lb = (4.0 + role_bytes("compute", opts.precision)) * shape.n_embd * s
     L = shape.n_layer
     ckpt = opts.checkpointing
     keep = L * (ckpt_layer if ckpt else per_layer) + token

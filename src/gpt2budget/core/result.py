@@ -44,6 +44,7 @@ class Inputs(NamedTuple):
     lora_rank: int
     lora_targets: str
     lora_dropout: float
+    loss: str  # full, chunked or fused-linear (how the loss meets the logits)
     average_draw: float
     pue: float
     price_per_kwh: float

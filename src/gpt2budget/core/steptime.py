@@ -153,6 +153,7 @@ HOST_ADAM_PARAMS_PER_S = {"datacenter": 1.4e9, "workstation": 0.5e9, "consumer":
 # A = X·Xᵀ (2m²n FLOPs), B = b·A + c·A·A (2m³), X = a·X + B·X (2m²n) for an m x n matrix (m <= n): T·(4m²n + 2m³)
 # FLOPs in bf16, T = 5 (modded-nanogpt's and nanochat's zeropower_via_newtonschulz5), about 3T + 6 kernels per matrix
 # (model_families.md §6.4); sharded over the GPUs when the stack distributes it (nanochat's DistMuon) or under ZeRO.
+FUSED_LOSS_ACCESSES = 3.0
 NEWTON_SCHULZ_STEPS = 5
 NEWTON_SCHULZ_EXTRA_KERNELS = 6
 FOREACH_TENSORS_PER_KERNEL = 110  # multi_tensor_apply chunks tensor lists (depth-4 kernels, ATen)
@@ -571,7 +572,10 @@ def step_time(shape: Shape, n_model: float, gpu: GpuSpec, stack: StackSpec, o: R
     head_bwd = gemm_s(tokens_micro, V, h, rate, bw, elem, aligned_v) + \
         (0.0 if frozen else gemm_s(h, tokens_micro, V, rate, bw, elem, aligned_v))
     ebw = su.ebw
-    head_mem = memory_kernel_s(tokens_micro * su.logit_bytes, ebw)
+    # a fused linear cross-entropy (Liger) writes each fp32 logits chunk once, reads it for the softmax and writes
+    # its gradient in place: 3 fp32 accesses per logit instead of the stack's loss passes
+    logit_bytes = su.logit_bytes if o.loss != "fused-linear" else V * FUSED_LOSS_ACCESSES * 4.0
+    head_mem = memory_kernel_s(tokens_micro * logit_bytes, ebw)
     # full checkpointing re-runs each layer's forward in backward; selective (llm.c -r 1) recomputes GELU only:
     # its kernels and their memory traffic (read the 4h pre-activation, write the 4h output) and no matmul
     full_ckpt = o.checkpointing and stack.checkpointing_level == "full"

@@ -13,7 +13,7 @@ from gpt2budget.core.result import Inputs
 # (field of Inputs, flag), in the order the flags are written
 CHANGE_FLAGS = (("model", "--model"), ("checkpointing", "--checkpointing"), ("optimizer", "--optimizer"),
                 ("precision", "--precision"), ("micro_batch", "--micro-batch"), ("zero", "--zero"),
-                ("offload", "--offload"), ("gpus", "--gpus"))
+                ("offload", "--offload"), ("gpus", "--gpus"), ("loss", "--loss"))
 
 
 def _gpus(total: int, nodes: int) -> str:
@@ -41,6 +41,8 @@ def model_flags(i: Inputs) -> str:
         parts.append(f"--zero {i.zero}")
     if i.offload != "none":
         parts.append(f"--offload {i.offload}")
+    if i.loss != "full":
+        parts.append(f"--loss {i.loss}")
     return " ".join(parts)
 
 

@@ -564,6 +564,9 @@ class StackSpec:
     optimizer_step_temporaries: Annotated[bool, doc("foreach optimizers allocate a parameter-sized temporary in step()")] = True
     embeddings_16bit: Annotated[bool, doc(
         "the input embedding table is kept in 16 bits, with its gradient and optimizer states (nanochat)")] = False
+    losses: Annotated[tuple[Literal["full", "chunked", "fused-linear"], ...], doc(
+        "how the stack can compute the loss: full (its own loss over the whole logits), chunked (the fp32 work a chunk "
+        "at a time), fused-linear (the head matmul fused with the loss, Liger Kernel)")] = ("full",)
     optimizer_sharded: Annotated[bool, doc(
         "the stack shards its optimizer's states and update over the GPUs as ZeRO-1 does, without --zero "
         "(nanochat's DistMuon and DistAdamW)")] = False
