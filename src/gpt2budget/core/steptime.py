@@ -154,6 +154,7 @@ HOST_ADAM_PARAMS_PER_S = {"datacenter": 1.4e9, "workstation": 0.5e9, "consumer":
 # FLOPs in bf16, T = 5 (modded-nanogpt's and nanochat's zeropower_via_newtonschulz5), about 3T + 6 kernels per matrix
 # (model_families.md §6.4); sharded over the GPUs when the stack distributes it (nanochat's DistMuon) or under ZeRO.
 FUSED_LOSS_ACCESSES = 3.0
+FLASH_DROPOUT_SLOWDOWN = 1.15  # flash-attention PR #2439: dropout p = 0.1 at head dim 64 costs +11-16% fwd + bwd
 NEWTON_SCHULZ_STEPS = 5
 NEWTON_SCHULZ_EXTRA_KERNELS = 6
 FOREACH_TENSORS_PER_KERNEL = 110  # multi_tensor_apply chunks tensor lists (depth-4 kernels, ATen)
@@ -437,7 +438,7 @@ def flash_efficiency(gpu: GpuSpec, kernel: str, precision: str, seq: int) -> Fla
 
 @lru_cache(maxsize=8192)
 def _layer_times(shape: Shape, stack: StackSpec, attention: str, seq: int, su: _Setup, tokens: float,
-                 frozen: bool, ops: LayerOps, flash: Flash) -> _Layer:
+                 frozen: bool, ops: LayerOps, flash: Flash, dropout: bool = False) -> _Layer:
     """GPU seconds of one transformer layer's forward and backward for `tokens` tokens (cached: a search over
     optimizers, ZeRO stages or offload meets the same layer again and again)."""
     prof = stack.step_time
@@ -477,6 +478,21 @@ def _layer_times(shape: Shape, stack: StackSpec, attention: str, seq: int, su: _
     bwd_ops = max(1.0, ops.backward - (2 * n_gemms + 1))
     m_fwd = fwd_ops * memory_kernel_s(T * su.fwd_bytes / fwd_ops, su.ebw)
     m_bwd = bwd_ops * memory_kernel_s(T * su.bwd_bytes / bwd_ops, su.ebw)
+    if dropout:
+        # dropout is not free. Attention: the fused kernel draws its mask with Philox in the forward and again in the
+        # backward (Dao-AILab/flash-attention PR #2439, head dim 64, p = 0.1: +11-16% forward + backward); eager
+        # attention drops the s x s probabilities in a pass of their own (read, write, a 1-byte mask). The block's
+        # two residual dropouts each read and write an h-wide activation and write a 1-byte mask, and the backward
+        # reads the mask and the gradient and writes the gradient (a kernel each, which a compiled stack fuses into
+        # its neighbours: nanoGPT #195 measured a compiled A100 step 15% slower at dropout 0.1)
+        if attention == "flash":
+            a_fwd, a_bwd = a_fwd * FLASH_DROPOUT_SLOWDOWN, a_bwd * FLASH_DROPOUT_SLOWDOWN
+        else:
+            scores = T / seq * shape.n_head * float(seq) * float(seq)
+            a_fwd += memory_kernel_s(scores * (2 * su.elem + 1), su.ebw)
+            a_bwd += memory_kernel_s(scores * (2 * su.elem + 1), su.ebw)
+        drop = 2 * memory_kernel_s(T * shape.n_embd * (2 * su.elem + 1), su.ebw)
+        m_fwd, m_bwd = m_fwd + drop, m_bwd + drop
     return _Layer(fwd, recompute_gemm, dgrad + wgrad, a_fwd, a_bwd, m_fwd, m_bwd)
 
 
@@ -565,7 +581,7 @@ def step_time(shape: Shape, n_model: float, gpu: GpuSpec, stack: StackSpec, o: R
     L = shape.n_layer
     ops = layer_ops(stack, o.precision, shape.family)
     flash = flash_efficiency(gpu, prof.flash_kernel, o.precision, o.seq)
-    lay = _layer_times(shape, stack, o.attention, o.seq, su, tokens_micro, frozen, ops, flash)
+    lay = _layer_times(shape, stack, o.attention, o.seq, su, tokens_micro, frozen, ops, flash, o.dropout > 0)
     elem, aligned_v = su.elem, su.aligned_v
     h, V = float(shape.n_embd), float(shape.vocab)
     head_fwd = gemm_s(tokens_micro, h, V, rate, bw, elem, aligned_v)
@@ -599,6 +615,9 @@ def step_time(shape: Shape, n_model: float, gpu: GpuSpec, stack: StackSpec, o: R
         g_fwd += casts / (1 + recompute)
         g_bwd += casts * recompute / (1 + recompute)
     # CPU seconds per micro-step by phase (kernels x the stack's cost per kernel)
+    if o.dropout > 0:  # eager stacks launch the residual dropouts as kernels of their own (forward and backward)
+        ops = ops._replace(forward=ops.forward + prof.dropout_ops_per_layer,
+                           backward=ops.backward + prof.dropout_ops_per_layer)
     c_fwd = L * ops.forward * dispatch
     c_head = prof.ops_fixed * dispatch
     c_bwd = L * (ops.backward + (ops.recompute if o.checkpointing else 0.0)) * dispatch

@@ -503,6 +503,9 @@ class StepTimeProfile:
         "eager PyTorch's unfused elementwise kernels (TensorIterator; under autocast its unvectorized "
         "dynamic-cast path) add SM issue time to their memory traffic: this many bytes per FP32 FLOP/s, "
         "as seconds per byte 1/bandwidth + 1/(this x FP32 peak)")] = None
+    dropout_ops_per_layer: Annotated[NonNeg, doc(
+        "kernels the block's dropouts add to each layer's forward, and again to its backward, when dropout > 0 (eager "
+        "PyTorch: a kernel per dropout; a compiled stack fuses them)")] = 0.0
     # PyTorch's AccumulateGrad adds each micro-step's gradient into .grad in a pass of its own (read, read, write in
     # the parameters' dtype: fp32 under autocast); llm.c's dweight GEMMs accumulate in place (beta = 1): one read
     grad_accumulation: Annotated[Accesses, doc(
