@@ -208,6 +208,67 @@ def published_lines(specs) -> list[str]:
     return lines
 
 
+# Published runs on other cards (benchmarks/data/published_runs.yaml, issue #30), reported with PUBLISHED by card class
+# and by PyTorch version. Held out: no constant is fitted to them. PUBLISHED's runs: their PyTorch version as they ran.
+RUNS = Path(__file__).resolve().parent / "data" / "published_runs.yaml"
+PUBLISHED_TORCH = {"llm.c": "none (llm.c)", "nanoGPT #182": "2.0 nightly (2023-03)", "nanoGPT README": "2.0 nightly (2023-01)"}
+CARD_CLASS = {"consumer": "geforce", "workstation": "workstation", "datacenter": "datacenter"}
+
+
+def held_out_runs(specs) -> list[dict]:
+    """Every published run held out from fitting: PUBLISHED's and published_runs.yaml's, each with its predicted and
+    published tokens/s, card class, PyTorch version, GPU count and trust."""
+    runs = []
+    for label, args, published in PUBLISHED:
+        torch = next(v for k, v in PUBLISHED_TORCH.items() if label.startswith(k))
+        card = CARD_CLASS[specs.gpus.get(args["gpu"], "--gpu").segment]
+        runs.append({"id": label.split(",")[0] + f" ({args['gpu']})", "class": card, "torch": torch,
+                     "gpus": args["gpus"], "trust": "high", "published": published,
+                     "predicted": published_prediction(specs, **args)[0]})
+    for r in read_yaml_file(RUNS)["runs"]:
+        assert r["use"] == "held-out" and r["card_class"] == CARD_CLASS[specs.gpus.get(r["gpu"], "--gpu").segment], r["id"]
+        args = dict(gpu=r["gpu"], model=r["model"], stack=r["stack"], gpus=r["gpus"], micro_batch=r["micro_batch"],
+                    batch_tokens=r["batch_tokens"])
+        args.update({k: r[k] for k in ("attention", "optimizer", "vocab_multiple", "checkpointing", "shape_padding")
+                     if k in r})
+        runs.append({"id": r["id"], "class": r["card_class"], "torch": str(r["torch"]), "gpus": r["gpus"],
+                     "trust": r["trust"], "published": float(r["tokens_per_s"]),
+                     "predicted": published_prediction(specs, **args)[0]})
+    return runs
+
+
+def ratio_summary(runs: list[dict]) -> str:
+    """Predicted / published over a group of runs: median ratio, median and worst error, share within 25%."""
+    ratios = [r["predicted"] / r["published"] for r in runs]
+    errs = [abs(x - 1) for x in ratios]
+    worst = max(ratios, key=lambda x: abs(x - 1))
+    within = sum(e <= 0.25 for e in errs) / len(errs)
+    return (f"{len(runs):2d} runs  median {statistics.median(ratios):.2f}x (error {100 * statistics.median(errs):4.1f}%)"
+            f"  worst {worst:.2f}x  within 25%: {100 * within:3.0f}%")
+
+
+def held_out_lines(specs) -> list[str]:
+    """Published runs on other cards, predicted / published tokens/s: each run, then by card class, by single- and
+    multi-GPU, by PyTorch version, and by trust."""
+    runs = held_out_runs(specs)
+    lines = [f"  {r['id']:52s} {r['class']:11s} torch {r['torch']:22s} {r['gpus']} GPU  {r['trust']:6s} "
+             f"{r['predicted']:10,.0f} / {r['published']:10,.0f} = {r['predicted'] / r['published']:.2f}x" for r in runs]
+    for title, key in (("card class", lambda r: r["class"]),
+                       ("GPUs", lambda r: "1 GPU" if r["gpus"] == 1 else "multi-GPU"),
+                       ("PyTorch", lambda r: r["torch"]), ("trust", lambda r: r["trust"])):
+        lines.append(f"  by {title}:")
+        groups: dict[str, list[dict]] = {}
+        for r in runs:
+            groups.setdefault(key(r), []).append(r)
+        for name, group in sorted(groups.items()):
+            lines.append(f"    {name:26s} {ratio_summary(group)}")
+        if title == "card class":
+            lines += [f"    {name:26s} no published run found" for name in ("geforce", "workstation", "datacenter")
+                      if name not in groups]
+    lines.append(f"  {'all':30s} {ratio_summary(runs)}")
+    return lines
+
+
 def main() -> None:
     specs = load_specs()
     h100 = points("h100_gpt2_training_memory.jsonl")
@@ -234,6 +295,9 @@ def main() -> None:
     print("\n".join(shipped_lines(specs, h100, h200)))
     print("\nPublished runs (tokens/s predicted / published; MFU predicted, and as published):")
     print("\n".join(published_lines(specs)))
+    print("\nHeld-out published runs on other cards (tokens/s predicted / published; benchmarks/data/published_runs.yaml"
+          " and the runs above; no constant fitted to them):")
+    print("\n".join(held_out_lines(specs)))
     if "--fit" in sys.argv:
         print("\nBest constants on all H100 steps:", fit(h100, "h100-sxm", specs))
     if "--points" in sys.argv:

@@ -21,12 +21,13 @@ TERM = re.compile(rf"^\s*({NUMBER})(?:\s+({'|'.join(UNITS)}))?\s*$")
 
 def value(text: str) -> tuple[float, float] | None:
     """A printed number (with an optional unit) as a float and its relative rounding (half a unit of its last
-    significant digit; 0 for a whole number printed in full, such as a GPU count); None if it is not one."""
+    significant digit; 0 for a count, such as a GPU count); None if it is not one."""
     m = TERM.match(text)
     if not m or not re.search(r"\d", m.group(1)):
         return None
     number = m.group(1)
-    exact = "." not in number and "e" not in number and not (m.group(2) or "").strip()
+    # a one- or two-digit whole number is a count (GPUs, the 6 of 6·N); longer ones may be rounded (.3g prints 103)
+    exact = re.fullmatch(r"-?\d{1,2}", number) is not None and not m.group(2)
     digits = len(re.sub(r"e.*|[^\d]", "", number).lstrip("0")) or 1
     return float(number.replace(",", "")) * UNITS.get(m.group(2) or "", 1.0), 0.0 if exact else 0.5 * 10 ** (1 - digits)
 

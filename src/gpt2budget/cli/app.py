@@ -207,6 +207,15 @@ def link_words(g: "GpuSpec") -> str:
     return f"{g.host_link_gb_per_s:g} PCIe{p2p}"
 
 
+def sustained_fields(g: Any) -> dict[str, Any]:
+    """A card's sustained 16-bit tensor rate (BF16, else FP16; the step-time model's GEMM rate and clock derate) and
+    whether it was measured or derived from a measured card of the same die; None where the spec gives none (the
+    model then takes a fraction of the peak)."""
+    s = g.sustained_gemm_tflops
+    rate = (s.bf16 or s.fp16) if s is not None else None
+    return {"sustained_tensor_tflops": rate, "sustained_origin": g.sustained_gemm_origin if rate else None}
+
+
 def catalog_rows(specs: "Specs", kind: str) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
     from gpt2budget.core.shape import Shape, n_params
 
@@ -218,7 +227,8 @@ def catalog_rows(specs: "Specs", kind: str) -> tuple[list[dict[str, Any]], list[
                  "board_power_w": g.board_power_w, "launch_year": g.launch_year, "launch_price_usd": g.launch_price_usd,
                  "host_link_gb_per_s": g.host_link_gb_per_s, "gpu_link": g.gpu_link,
                  "gpu_link_gb_per_s": g.gpu_link_gb_per_s, "peer_to_peer": g.peer_to_peer, "interconnect": link_words(g),
-                 "sm_count": g.sm_count, "aliases": ", ".join(g.aliases), "source": specs.gpus.origin[g.id]} for g in specs.gpus]
+                 "sm_count": g.sm_count, **sustained_fields(g),
+                 "aliases": ", ".join(g.aliases), "source": specs.gpus.origin[g.id]} for g in specs.gpus]
         cols = [("id", "id"), ("name", "name"), ("memory_gib", "GiB"), ("bandwidth_gb_per_s", "GB/s"),
                 ("fp32_tflops", "FP32"), ("tf32_tflops", "TF32"), ("bf16_tflops", "BF16"), ("fp16_tflops", "FP16"),
                 ("fp8_tflops", "FP8"), ("board_power_w", "W"), ("launch_year", "year"), ("interconnect", "GPU-GPU GB/s"),

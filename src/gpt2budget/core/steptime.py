@@ -9,9 +9,12 @@ points between phases (a tandem queue; the phases are forward layers, the head a
 Where the CPU part wins the step is dispatch-bound: eager PyTorch at small micro-batches.
 
 Constants and their sources (see also ../shared/reference/throughput_constants.md):
-- GEMM rates: what large matmuls sustain for minutes, measured per GPU where published (the spec's
-  sustained_gemm_tflops: huggingface/gpu-fryer's table), else a fraction of the dense peak (Bekman, *ML
-  Engineering*, "Maximum Achievable Matmul FLOPS"; gpu-fryer's H100; this project's H100 fp32: 51 TFLOP/s).
+- GEMM rates: what large matmuls sustain, power and clock limits included, per GPU where published (the spec's
+  sustained_gemm_tflops: huggingface/gpu-fryer's table, crowd-sourced and MAMF benchmark tables) or derived for a
+  power-limited card from a measured one of the same die (SUSTAINED_DERATE_EXPONENT), else a fraction of the dense
+  peak (Bekman, *ML Engineering*, "Maximum Achievable Matmul FLOPS"; gpu-fryer's H100; this project's H100 fp32:
+  51 TFLOP/s). A card that sustains less than that fraction runs its attention and per-SM-rate kernels slower by
+  the same clock derate (clock_fraction).
 - GEMM alignment: a dimension off 128 bytes runs at 0.69 (Bekman), off 16 bytes at 0.375 (nanoGPT 77e7e04c), and
   at 0.15 on Hopper-class GPUs, whose TMA kernels then fall back to Ampere-style ones (kestrel #143; fitted on our
   H100 steps); torch.compile pads such dimensions to 16 bytes (the stack's matmul_shape_padding). An output
@@ -21,8 +24,10 @@ Constants and their sources (see also ../shared/reference/throughput_constants.m
   the smallest kernel's GPU time is 2-4 us); llm.c's own kernels at most ~9.4 GB/s per SM (its layernorm
   kernels on an RTX 3090, an A100 and an H100: llm.c PRs #600 and #378).
 - attention: at GPT-2's head dim 64, fused causal attention on Hopper runs at what the FlashAttention-3 paper
-  measured on an H100 by sequence length (FlashAttention-2 at 1,024 tokens: 23% of peak forward), and at ~37% of
-  an A100's peak forward + backward elsewhere (llm.c PR #378's kernel table; the FA2 paper's 50-73% is for larger
+  measured on an H100 by sequence length (FlashAttention-2 at 1,024 tokens: 23% of peak forward), on datacenter
+  Blackwell at what FlashAttention-2 and cuDNN were measured at on a B200 (flash-attention #1589, PR #2605:
+  FlashAttention-2 ~12% of its peak causal forward at 1,024), and at ~37% of an A100's peak forward + backward
+  elsewhere (llm.c PR #378's kernel table; the FA2 paper's 50-73% is for larger
   head dims); causal masking halves the work; the backward is 2.5x the forward (five matmuls against two).
 - collectives: ring all-reduce moves 2(g-1)/g of the data (Patarasuk & Yuan 2009) at ~80% of NVLink's
   bandwidth (Bekman: A100 235 of 300 GB/s, H100 368 of 450); GeForce cards without peer-to-peer stage
@@ -61,6 +66,19 @@ GEMM_CEILING: dict[str, dict[str, float]] = {
 AMPERE_DATACENTER_TENSOR_CEILING = 0.87
 # AMD Instinct under PyTorch/hipBLASLt: an estimate (no measurement of ours); stated in the output's source.
 AMD_TENSOR_CEILING = 0.55
+# Power-limited cards without a published GEMM measurement carry a sustained_gemm_tflops derived from a measured card
+# of the same die (configs/gpus, sustained_gemm_origin: derived): the measured card's fraction of its dense peak, times
+# (this card's board power per SM / the measured card's) ** SUSTAINED_DERATE_EXPONENT. CMOS dynamic power goes as
+# f x V^2 and DVFS raises V about in step with f, so a power-capped clock goes as the cube root of the power per SM.
+# Checked on pairs measured in the same seconds-long benchmark (zzc0721/torch-performance-test-data): the L40S's 0.743
+# of peak at 2.46 W per SM predicts the L4's 0.586 at 1.24 W per SM within 1%; the H100 SXM's 0.806 at 5.30 W per SM
+# predicts the H100 PCIe's 0.656 at 3.07 as 0.67. (Linear in power would give 0.37 for the L4.) The configs hold the
+# result; tests/test_sustained_rates.py recomputes each derived card from its sibling with this exponent.
+SUSTAINED_DERATE_EXPONENT = 1.0 / 3.0
+# The class ceilings above are measurements rounded (H100 SXM 730/989.4 = 0.738 -> 0.74; A100 SXM 271/312 -> 0.87), so
+# a card whose sustained rate is within this share of peak x ceiling is a card the ceiling describes: clock_fraction
+# is its sustained rate / (peak x ceiling x CEILING_ROUNDING), at most 1.
+CEILING_ROUNDING = 0.98
 # A GEMM dimension that is not a multiple of 128 bytes (64 bf16 elements) misses the tensor-core tiles: Bekman
 # measured an H100 GEMM at 273 TFLOP/s against 398 after a 22-element change of one dimension (0.69). One that is
 # not even a multiple of 16 bytes (8 bf16 or 4 tf32 elements) also loses the vectorized loads: nanoGPT's odd
@@ -136,6 +154,22 @@ HOPPER_FLASH_TFLOPS = {  # (causal forward, forward, backward) at FLASH_SEQ, on 
     "cudnn": ((225, 288, 334, 363, 379, 388), (335, 373, 395, 408, 412, 413), (266, 348, 395, 417, 432, 433)),
 }
 H100_SXM_DENSE_TFLOPS = 989.4  # the 16-bit dense peak the paper's figures are read against (H100 whitepaper)
+# Datacenter Blackwell (B200, GB100), 16 bits, head dim 64, TFLOP/s at FLASH_SEQ; (causal forward, forward, backward)
+# as HOPPER_FLASH_TFLOPS. flash2: FlashAttention-2 2.7.4.post1 (the kernel PyTorch's SDPA runs first: SDPA's fixed
+# priority puts flash before cuDNN, huggingface/transformers PR #48163), benchmarks/benchmark_flash_attention.py on a
+# B200 with torch 2.8.0.dev20250408+cu128 (Dao-AILab/flash-attention issue #1589, "benchmark is low on B200": it runs
+# Ampere-style mma.sync kernels, ~15% of the B200's peak): forward 308.40, 359.30, 380.99, 306.94, 343.07, 379.44 and
+# backward 243.05, 280.64, 301.61, 314.71, 329.09, 333.95 without the mask; the causal forward is the forward times
+# FlashAttention-2's causal/non-causal ratio on the H100 at the same length (the FA3 paper's row above; the issue
+# quotes no causal rows). cudnn: cuDNN's fused attention on the B200 with MFU read against 2,250 TFLOP/s
+# (Dao-AILab/flash-attention PR #2605, forward table at head dim 64, 1,024-16,384 tokens): causal 501, 657, 770, 838,
+# 872 and non-causal 846, 861, 890, 901, 906; at 512 tokens both scaled by cuDNN's 512/1,024 ratio on the H100, and
+# the backward (not in the table) is the non-causal forward times cuDNN's backward/forward ratio on the H100.
+BLACKWELL_FLASH_TFLOPS = {
+    "flash2": ((197, 269, 314, 272, 314, 350), (308, 359, 381, 307, 343, 379), (243, 281, 302, 315, 329, 334)),
+    "cudnn": ((391, 501, 657, 770, 838, 872), (760, 846, 861, 890, 901, 906), (603, 789, 861, 910, 945, 950)),
+}
+B200_DENSE_TFLOPS = 2250.0  # the 16-bit dense peak the B200 figures are read against (NVIDIA HGX B200 datasheet, /2)
 FLASH_BACKWARD_FACTOR = 2.5  # FA2 backward: five matmuls against the forward's two
 
 
@@ -202,7 +236,26 @@ def gemm_rate_of(gpu: GpuSpec, precision: str, cal: Calibration | None) -> tuple
     sustained = getattr(gpu.sustained_gemm_tflops, key, None) if gpu.sustained_gemm_tflops is not None else None
     if sustained:
         return float(sustained) * 1e12, "sustained"
-    return (gpu.peak_flops(precision) or 0.0) * gemm_ceiling(gpu, precision), "ceiling"
+    # a card measured on another math path runs this one at the same derated clock
+    return (gpu.peak_flops(precision) or 0.0) * gemm_ceiling(gpu, precision) * clock_fraction(gpu, precision), "ceiling"
+
+
+def clock_fraction(gpu: GpuSpec, precision: str = "amp-bf16") -> float:
+    """Share of the clock the model's fractions of peak assume that this card holds under load: its sustained GEMM rate
+    (this precision's, else its 16-bit or TF32 one) over peak x the class ceiling gemm_ceiling would otherwise use
+    (within CEILING_ROUNDING), at most 1. Power-limited cards (L4 0.79, H100 PCIe 0.90, RTX A6000 0.90) come out
+    below 1; GeForce cards, which boost above their rated clock, and the cards the ceilings were measured on, at 1.
+    Attention (flash_efficiency) and per-SM-rate kernels (sm_rate_cap) run slower by it, as the GEMMs do."""
+    s = gpu.sustained_gemm_tflops
+    if s is None:
+        return 1.0
+    key = PRECISIONS[precision].peak_key
+    for k in ((key,) if key != "fp32" else ()) + ("bf16", "fp16", "tf32"):
+        rate, peak = getattr(s, k), getattr(gpu.peak_tflops, k)
+        if rate and peak:
+            expected = peak * gemm_ceiling(gpu, "tf32" if k == "tf32" else "amp-bf16") * CEILING_ROUNDING
+            return min(1.0, float(rate) / float(expected))
+    return 1.0
 
 
 def gemm_rate(gpu: GpuSpec, precision: str, cal: Calibration | None) -> float:
@@ -421,19 +474,28 @@ class Flash(NamedTuple):
 
     forward: float
     backward: float
-    origin: str  # "hopper": HOPPER_FLASH_TFLOPS at the length; "fp32": Hopper's fp32 path; "other": the A100's
+    # "hopper": HOPPER_FLASH_TFLOPS at the length; "blackwell": BLACKWELL_FLASH_TFLOPS; "fp32": the fp32 path on
+    # those; "other": the A100's
+    origin: str
 
 
 @lru_cache(maxsize=1024)
 def flash_efficiency(gpu: GpuSpec, kernel: str, precision: str, seq: int) -> Flash:
     """What fused causal attention achieves on this GPU with the stack's kernel at this sequence length (the
-    HOPPER_FLASH_TFLOPS comment gives the measurements and the one assumption)."""
-    if not gpu.architecture.lower().startswith("hopper"):
-        return Flash(FLASH_EFFICIENCY_OTHER, FLASH_EFFICIENCY_OTHER, "other")
+    HOPPER_FLASH_TFLOPS and BLACKWELL_FLASH_TFLOPS comments give the measurements and the assumptions), slowed by the
+    card's clock derate (clock_fraction: a power-limited card runs its attention at its sustained clock, as its
+    GEMMs)."""
+    clock = clock_fraction(gpu, precision)
+    arch = gpu.architecture.lower()
+    blackwell = gpu.vendor != "amd" and "gb100" in arch  # datacenter Blackwell (uses_tma_gemms' test)
+    if not (arch.startswith("hopper") or blackwell):
+        return Flash(FLASH_EFFICIENCY_OTHER * clock, FLASH_EFFICIENCY_OTHER * clock, "other")
     if operand_bytes(precision) == 4.0:
-        return Flash(FLASH_EFFICIENCY_FP32, FLASH_EFFICIENCY_FP32, "fp32")
-    causal, full, backward = (_at_seq(row, seq) for row in HOPPER_FLASH_TFLOPS[kernel])
-    return Flash(causal / H100_SXM_DENSE_TFLOPS, backward * causal / full / H100_SXM_DENSE_TFLOPS, "hopper")
+        return Flash(FLASH_EFFICIENCY_FP32 * clock, FLASH_EFFICIENCY_FP32 * clock, "fp32")
+    table, ref, origin = ((BLACKWELL_FLASH_TFLOPS, B200_DENSE_TFLOPS, "blackwell") if blackwell else
+                          (HOPPER_FLASH_TFLOPS, H100_SXM_DENSE_TFLOPS, "hopper"))
+    causal, full, backward = (_at_seq(row, seq) for row in table[kernel])
+    return Flash(clock * causal / ref, clock * backward * causal / full / ref, origin)
 
 
 @lru_cache(maxsize=8192)
@@ -514,10 +576,11 @@ def elementwise_bandwidth(gpu: GpuSpec, stack: StackSpec, precision: str, bw: fl
 
 
 def sm_rate_cap(gpu: GpuSpec, stack: StackSpec) -> float | None:
-    """Bytes/s the stack's non-matmul kernels reach at their rate per SM on this GPU; None where the stack's kernels
-    fill the bandwidth or the GPU spec gives no sm_count."""
+    """Bytes/s the stack's non-matmul kernels reach at their rate per SM on this GPU, at the card's sustained clock
+    (clock_fraction of its 16-bit tensor rate: the rate per SM was measured on cards that hold their clocks); None
+    where the stack's kernels fill the bandwidth or the GPU spec gives no sm_count."""
     per_sm = stack.step_time.elementwise_gb_per_s_per_sm
-    return per_sm * 1e9 * gpu.sm_count if per_sm and gpu.sm_count else None
+    return per_sm * 1e9 * gpu.sm_count * clock_fraction(gpu) if per_sm and gpu.sm_count else None
 
 
 def per_sm_bound(gpu: GpuSpec, stack: StackSpec, cal: Calibration | None) -> bool:

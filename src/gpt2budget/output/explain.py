@@ -13,6 +13,7 @@ from gpt2budget.core.steptime import (
     alignment,
     autocasts,
     bandwidth,
+    clock_fraction,
     dim_speeds,
     dispatch_us_of,
     flash_efficiency,
@@ -149,7 +150,8 @@ def rate_words(ci: CheckInputs) -> str:
     """The GEMM rate and where it comes from (gemm_rate_of's order)."""
     rate, origin = gemm_rate_of(ci.gpu, ci.options.precision, ci.calibration)
     words = {"calibration": "measured by gpt2budget measure --calibrate",
-             "sustained": "sustained for minutes, measured: the spec's sustained_gemm_tflops",
+             "sustained": f"the spec's sustained_gemm_tflops, {ci.gpu.sustained_gemm_origin}: power and clock limits "
+                          "included",
              "ceiling": f"peak x {gemm_ceiling(ci.gpu, ci.options.precision):.2f}, the fraction GPUs of its kind "
                         f"achieve: Bekman, gpu-fryer, crowd benchmarks"}[origin]
     return f"{rate / 1e12:.4g} TFLOP/s ({words})"
@@ -160,9 +162,15 @@ def flash_words(ci: CheckInputs) -> str:
     o, kernel = ci.options, ci.stack.step_time.flash_kernel
     fwd, bwd, origin = flash_efficiency(ci.gpu, kernel, o.precision, o.seq)
     name = {"flash2": "FlashAttention-2", "cudnn": "cuDNN"}[kernel]
-    source = {"other": "cuDNN's fused attention at head dim 64 on an A100, llm.c PR #378, taken for every non-Hopper GPU",
+    source = {"other": "cuDNN's fused attention at head dim 64 on an A100, llm.c PR #378, taken for every GPU but Hopper "
+                       "and datacenter Blackwell",
               "fp32": "fp32 runs SDPA's memory-efficient kernel: FlashAttention-2's 35% on an H100, FA3 paper",
-              "hopper": f"{name} at head dim 64 and seq {o.seq:,} on an H100, FA3 paper, Figures 5-6"}[origin]
+              "hopper": f"{name} at head dim 64 and seq {o.seq:,} on an H100, FA3 paper, Figures 5-6",
+              "blackwell": f"{name} at head dim 64 and seq {o.seq:,} on a B200, flash-attention #1589 and PR #2605"
+              }[origin]
+    clock = clock_fraction(ci.gpu, o.precision)
+    if clock < 1.0:
+        source += f"; at the card's sustained clock, {clock:.2f} of what the fractions assume"
     return (f"causal 2·B·s²·h FLOPs per layer at {fwd:.1%} of peak forward, x2.5 backward at {bwd:.1%} "
             f"({source})")
 
@@ -191,10 +199,13 @@ def per_sm_words(ci: CheckInputs) -> str:
     if cap is None:
         return f"; {stack}'s rate per SM ({per_sm:g} GB/s) is not applied: the GPU spec has no sm_count"
     capped, bw = cap / 1e9, bandwidth(gpu, ci.calibration) / 1e9
+    clock = clock_fraction(gpu)
+    at = f" x {clock:.2f} sustained clock" if clock < 1.0 else ""
     if capped < bw:
-        return (f"; {stack}'s kernels run at {per_sm:g} GB/s per SM: {gpu.sm_count} SMs x {per_sm:g} = {capped:,.0f} "
+        return (f"; {stack}'s kernels run at {per_sm:g} GB/s per SM: {gpu.sm_count} SMs x {per_sm:g}{at} = {capped:,.0f} "
                 f"GB/s, below the {bw:,.0f} GB/s achieved bandwidth (llm.c PRs #600, #378)")
-    return f"; {stack}'s {per_sm:g} GB/s per SM x {gpu.sm_count} SMs = {capped:,.0f} GB/s: the bandwidth ({bw:,.0f}) binds first"
+    return (f"; {stack}'s {per_sm:g} GB/s per SM x {gpu.sm_count} SMs{at} = {capped:,.0f} GB/s: the bandwidth "
+            f"({bw:,.0f}) binds first")
 
 
 def step_time_lines(ci: CheckInputs, r: CheckResult) -> list[str]:

@@ -289,7 +289,13 @@ class GpuSpec:
     peak_tflops: PeakTflops
     peak_tflops_fp16_accumulate: Fp16AccumulatePeaks | None = None
     sustained_gemm_tflops: Annotated[SustainedGemmTflops | None, doc(
-        "measured TFLOP/s of large GEMMs sustained for minutes (the step-time model's GEMM rate)")] = None
+        "TFLOP/s of large GEMMs with the card's power and clock limits included (the step-time model's GEMM rate, "
+        "and its clock derate for attention and per-SM kernels): a public measurement, or derived from a measured "
+        "card of the same die (sustained_gemm_origin)")] = None
+    sustained_gemm_origin: Annotated[Literal["measured", "derived"], doc(
+        "how sustained_gemm_tflops was obtained: measured (a public benchmark of this card: a minutes-long burn such "
+        "as gpu-fryer's, else a seconds-long one, as its source says) or derived (from a measured card of the same "
+        "die by the rule its source states, for power-limited cards without a measurement)")] = "measured"
     board_power_w: Pos | None = None
     launch_year: Annotated[int, Rule(ge=1990, le=2100)] | None = None
     launch_price_usd: Pos | None = None
