@@ -244,8 +244,9 @@ def _benchmark():
     return mod
 
 
-def _rel_errors(specs, name, gpu):
-    return _benchmark().errors(_points(name), gpu, specs)
+def _rel_errors(specs, name, gpu, use):
+    """The errors on the steps of one file tagged `use` for step time (tests/data/README.md)."""
+    return _benchmark().errors([p for p in _points(name) if p["use"]["step_time"] == use], gpu, specs)
 
 
 def test_the_readme_accuracy_figures_are_the_benchmarks(specs):
@@ -261,15 +262,17 @@ def test_the_readme_accuracy_figures_are_the_benchmarks(specs):
 def test_calibration_h100_steps_within_the_fitted_error(specs):
     """Calibration: the hf stack's constants and the Hopper unaligned GEMM speed were fitted to these steps
     (benchmarks/time_accuracy.py)."""
-    e = _rel_errors(specs, "h100_gpt2_training_memory.jsonl", "h100-sxm")
-    assert statistics.median(e) < 0.06 and max(e) < 0.45  # 4.9% and 41.6% (benchmarks/time_accuracy.py)
+    e = _rel_errors(specs, "h100_gpt2_training_memory.jsonl", "h100-sxm", "fit")
+    assert len(e) == 65
+    assert statistics.median(e) < 0.06 and max(e) < 0.45  # 5.0% and 41.6% (benchmarks/time_accuracy.py)
 
 
 def test_validation_held_out_h200_steps(specs):
-    """Validation: no constant was fitted to the H200 steps (other GPU, fused AdamW, seq 512, LoRA, compiled)."""
-    e = _rel_errors(specs, "h200_gpt2_training.jsonl", "h200-sxm")
-    assert len(e) == 75
-    assert statistics.median(e) < 0.20 and max(e) < 0.65  # all 75 points: see benchmarks/time_accuracy.py
+    """Validation: no constant was fitted to these H200 steps (other GPU, fused AdamW, seq 512, LoRA, compiled);
+    the two compiled nanoGPT steps nanogpt's CPU cost per kernel was fitted on are tagged fit and left out."""
+    e = _rel_errors(specs, "h200_gpt2_training.jsonl", "h200-sxm", "held-out")
+    assert len(e) == 73
+    assert statistics.median(e) < 0.20 and max(e) < 0.65  # 13.0% and 59.0%: see benchmarks/time_accuracy.py
 
 
 def test_checkpointing_levels_per_stack(cli):

@@ -10,6 +10,7 @@ ATTENTION_CHOICES = ("flash", "eager")
 OFFLOAD_CHOICES = ("none", "optimizer", "params")
 FINETUNE_CHOICES = ("none", "full", "lora", "qlora")
 LORA_TARGETS = ("attention", "all-linear")
+LORA_BASE_CHOICES = ("bf16", "fp32")  # the frozen base's stored dtype (library only; the CLI assumes bf16)
 CHECKPOINTING_CHOICES = ("none", "selective", "full")
 OPTIMAL_RULES = ("chinchilla-20", "hoffmann-2022", "epoch-2024")
 FLOPS_FORMULAS = ("6n", "6n+attention")
@@ -32,6 +33,7 @@ class RunOptions(NamedTuple):
     lora_rank: int = 8
     lora_targets: str = "attention"
     lora_dropout: float = 0.0
+    lora_base: str = "bf16"
 
     def with_(self, **changes: Any) -> RunOptions:
         return self._replace(**changes)
