@@ -49,6 +49,7 @@ def _user_card(folder: Path, name: str = "My card") -> Path:
     return path
 
 
+@pytest.mark.slow  # subprocesses
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
 def test_special_files_and_editor_artefacts_never_hang_or_break(tmp_path):
     _user_card(tmp_path)
@@ -65,6 +66,7 @@ def test_special_files_and_editor_artefacts_never_hang_or_break(tmp_path):
     assert r.returncode == 0 and "fifo.yaml: skipped (not a regular file)" in r.stdout and "mine.yaml: ok" in r.stdout
 
 
+@pytest.mark.slow  # subprocesses
 def test_control_characters_never_reach_the_terminal(tmp_path):
     path = _user_card(tmp_path, name="Evil \\e[31mRED\\e[0m card")
     r = run("validate", str(path))
@@ -74,6 +76,7 @@ def test_control_characters_never_reach_the_terminal(tmp_path):
         assert "\x1b" not in out.stdout + out.stderr
 
 
+@pytest.mark.slow  # subprocesses
 def test_output_files_are_written_as_a_user_expects(tmp_path):
     base = ["check", "--gpu", "4090", "--model", "gpt2", "--no-advice", "--format", "json"]
     # a new file honours the umask (not 0600)
