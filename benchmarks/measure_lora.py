@@ -1,6 +1,9 @@
 """LoRA (peft, r=8 on c_attn) peak memory and step time for HF GPT-2, amp-bf16, AdamW on trainable params.
 
 The script that made the LoRA points of tests/data/h200_gpt2_training.jsonl (needs a GPU, torch, transformers, peft).
+Its base model stays in fp32 (PyTorch's default dtype), recorded as lora_base "fp32": the tool assumes a bf16 base
+unless told (RunOptions(lora_base="fp32")), and `gpt2budget measure --finetune lora` measures a bf16 base. No constant
+is fitted to these points: they are tagged held out (tests/data/README.md).
 Usage: python benchmarks/measure_lora.py OUT_DIR BUDGET_S
 """
 import gc
@@ -40,7 +43,8 @@ for name, shape in M.items():
         x = torch.randint(0, 50257, (b, 1024), device=dev)
         rec = dict(kind="point", model=name, **shape, n_params=n_params, trainable=trainable, seq=1024, batch=b, ckpt=ckpt,
                    precision="amp-bf16", attn="sdpa", dropout=0.0, optimizer="adamw", finetune="lora", lora_rank=8,
-                   lora_targets="c_attn", params_bytes=params_bytes)
+                   lora_targets="c_attn", params_bytes=params_bytes, lora_base="fp32",  # built in fp32, never cast
+                   use={"memory": "held-out", "step_time": "held-out"}, fit_for=[])
         times = []
         try:
             for step in range(4):

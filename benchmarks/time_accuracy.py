@@ -1,13 +1,16 @@
 """Step-time accuracy: predicted against measured training steps, with the error on held-out folds.
 
-Data: tests/data/h100_gpt2_training_memory.jsonl (65 H100 steps, Hugging Face stack; four calibrated
-constants are fitted on them: the hf stack's `dispatch_us_per_op`, `recompute_ops_per_layer` and
+Data: every point says whether a step-time constant was fitted to it (`use.step_time`: "fit" or "held-out", and
+`fit_for`, tests/data/README.md); points are chosen by that tag. tests/data/h100_gpt2_training_memory.jsonl (65
+H100 steps, Hugging Face stack, all fit: the hf stack's `dispatch_us_per_op`, `recompute_ops_per_layer` and
 `autocast_ops_per_layer`, and UNALIGNED_GEMM_FACTOR_TMA, the Hopper-class GEMM speed over a dimension off 16 bytes
-such as the head's 50,257) and tests/data/h200_gpt2_training.jsonl (held out: another GPU, fused AdamW, seq 512, pure bf16, eager
-attention, SGD, TF32, dropout, LoRA and compiled nanoGPT; two compiled gpt2 steps calibrate nanogpt's CPU cost
-per kernel and are reported apart; they are also predicted with tests/data/calibrations/h200-sxm.yaml, what
-`gpt2budget measure --calibrate` measured on their host, as a user who ran it would get them). Each measured point
-is one optimizer step per micro-batch, so predictions use batch_tokens = micro_batch x seq.
+such as the head's 50,257) and tests/data/h200_gpt2_training.jsonl (held out: another GPU, fused AdamW, seq 512, pure
+bf16, eager attention, SGD, TF32, dropout, LoRA with an fp32 base and compiled nanoGPT; two compiled gpt2 steps are fit
+for nanogpt's CPU cost per kernel and are reported apart; all are also predicted with
+tests/data/calibrations/h200-sxm.yaml, what `gpt2budget measure --calibrate` measured on their host, as a user who
+ran it would get them: its CPU cost per kernel replaces the fitted one, so all are held out there). The published
+runs (PUBLISHED) are held out. Each measured point is one optimizer step per micro-batch, so predictions use
+batch_tokens = micro_batch x seq.
 
 Folds: the four constants are refitted with one model size left out, and the error reported on that size.
 
@@ -38,6 +41,17 @@ DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 def points(name: str) -> list[dict]:
     rows = [json.loads(x) for x in (DATA / name).read_text().splitlines() if x.strip()]
     return [r for r in rows if r.get("status") == "ok" and r.get("step_s")]
+
+
+def fitted(p: dict, replaced: frozenset[str] = frozenset()) -> bool:
+    """Whether a step-time constant the prediction uses was fitted to point p (its tags, tests/data/README.md);
+    `replaced`: constants a calibration replaces in this prediction."""
+    return any(".step_time." in f or f.startswith("core.steptime.") for f in p["fit_for"] if f not in replaced)
+
+
+def replaced_by(cal: Calibration | None) -> frozenset[str]:
+    """The fitted constants a host calibration replaces: the CPU cost per kernel of each stack it measured."""
+    return frozenset(f"stacks.{s}.step_time.dispatch_us_per_op" for s in ((cal.dispatch_us_per_op or {}) if cal else {}))
 
 
 def options_of(p: dict) -> tuple[str, RunOptions]:
@@ -115,37 +129,39 @@ def summary(errs: list[float]) -> str:
     return f"{len(errs):3d} points  median {100 * statistics.median(errs):5.1f}%  worst {100 * max(errs):5.1f}%"
 
 
-# (what, check options, published tokens/s). Each run is described as its code ran. llm.c's step times are its own
-# scripts' (-r 0: no recomputation, -z 1: ZeRO-1): scripts/run_gpt2_124M/350M/774M.sh at karpathy/llm.c a0d5dbb (30
-# May 2024), the runs behind discussion #481 (124M, ~90 min); run_gpt2_1558M.sh at fd564f7 (19 Jun 2024: 8x A100,
-# "~7s/iter") and at c6efd90 (2 Jul 2024: 8x H100, "2.80s/iter", the run of discussion #677, with -ge 1, which
-# fuses GELU into the c_fc matmul's epilogue; the stack profile counts a0d5dbb's kernels). The nanoGPT README's
-# "about 4 days" (commit d2705bd9, 31 Jan 2023) was a run of the code before flash attention (added 30 Jan,
-# ae06d0b1), fused AdamW (3 Feb, e170e408) and the padded vocabulary (4 Feb, 77e7e04c): compiled eager attention,
-# foreach AdamW and 50,257 logits, which that PyTorch nightly did not pad (Inductor's pad_mm was turned on in May
-# 2023, #101915).
+# (what, check options, published tokens/s, tags). Tags as tests/data's points (README there): no constant is fitted
+# to a published run (llm.c's rate per SM comes from its kernel benchmarks, PRs #600 and #378). Each run is
+# described as its code ran. llm.c's step times are its own scripts' (-r 0: no recomputation, -z 1: ZeRO-1):
+# scripts/run_gpt2_124M/350M/774M.sh at karpathy/llm.c a0d5dbb (30 May 2024), the runs behind discussion #481 (124M,
+# ~90 min); run_gpt2_1558M.sh at fd564f7 (19 Jun 2024: 8x A100, "~7s/iter") and at c6efd90 (2 Jul 2024: 8x H100,
+# "2.80s/iter", the run of discussion #677, with -ge 1, which fuses GELU into the c_fc matmul's epilogue; the stack
+# profile counts a0d5dbb's kernels). The nanoGPT README's "about 4 days" (commit d2705bd9, 31 Jan 2023) was a run of
+# the code before flash attention (added 30 Jan, ae06d0b1), fused AdamW (3 Feb, e170e408) and the padded vocabulary
+# (4 Feb, 77e7e04c): compiled eager attention, foreach AdamW and 50,257 logits, which that PyTorch nightly did not
+# pad (Inductor's pad_mm was turned on in May 2023, #101915).
 LLMC = dict(stack="llmc", gpus=8, checkpointing=False)
+HELD_OUT = {"use": {"step_time": "held-out"}, "fit_for": []}
 PUBLISHED = (
     ("llm.c 124M, 8x A100 80GB, ~300 ms per 524,288-token step (#481)",
-     dict(gpu="a100-sxm-80gb", model="gpt2", micro_batch=64, batch_tokens=524288, **LLMC), 524288 / 0.300),
+     dict(gpu="a100-sxm-80gb", model="gpt2", micro_batch=64, batch_tokens=524288, **LLMC), 524288 / 0.300, HELD_OUT),
     ("llm.c 350M, 8x A100 80GB, ~820 ms per 524,288-token step",
-     dict(gpu="a100-sxm-80gb", model="gpt2-medium", micro_batch=64, batch_tokens=524288, **LLMC), 524288 / 0.820),
+     dict(gpu="a100-sxm-80gb", model="gpt2-medium", micro_batch=64, batch_tokens=524288, **LLMC), 524288 / 0.820, HELD_OUT),
     ("llm.c 774M, 8x A100 80GB, ~1.7 s per 524,288-token step",
-     dict(gpu="a100-sxm-80gb", model="gpt2-large", micro_batch=32, batch_tokens=524288, **LLMC), 524288 / 1.7),
+     dict(gpu="a100-sxm-80gb", model="gpt2-large", micro_batch=32, batch_tokens=524288, **LLMC), 524288 / 1.7, HELD_OUT),
     ("llm.c 1558M, 8x A100 80GB, ~7 s per 1,048,576-token step",
-     dict(gpu="a100-sxm-80gb", model="gpt2-xl", micro_batch=16, batch_tokens=1048576, **LLMC), 1048576 / 7.0),
+     dict(gpu="a100-sxm-80gb", model="gpt2-xl", micro_batch=16, batch_tokens=1048576, **LLMC), 1048576 / 7.0, HELD_OUT),
     ("llm.c 1558M, 8x H100, 2.80 s per 1,048,576-token step (#677)",
-     dict(gpu="h100-sxm", model="gpt2-xl", micro_batch=16, batch_tokens=1048576, **LLMC), 1048576 / 2.80),
+     dict(gpu="h100-sxm", model="gpt2-xl", micro_batch=16, batch_tokens=1048576, **LLMC), 1048576 / 2.80, HELD_OUT),
     # a user's report in karpathy/nanoGPT issue #182 (2 Mar 2023): "on 1x 4090 GPU, I am getting 29% MFU while
     # training GPT-2 124M": nanoGPT's estimate_mfu against the A100's 312 TFLOP/s, with 6·N + 12·L·H·Q·T FLOPs per
     # token (N without the position embeddings, vocabulary padded to 50,304) = 855 MFLOP; train.py's defaults
     ("nanoGPT #182: 124M, 1x RTX 4090, a user's '29% MFU' (of 312 TFLOP/s)",
      dict(gpu="rtx-4090", model="gpt2", stack="nanogpt", gpus=1, micro_batch=12, batch_tokens=491520),
-     0.29 * 312e12 / (6 * (124_475_904 - 1024 * 768) + 12 * 12 * 12 * 64 * 1024)),
+     0.29 * 312e12 / (6 * (124_475_904 - 1024 * 768) + 12 * 12 * 12 * 64 * 1024), HELD_OUT),
     ("nanoGPT README: 124M, 8x A100 40GB, 600k x 491,520 tokens in ~4 d",
      dict(gpu="a100-sxm-40gb", model="gpt2", stack="nanogpt", gpus=8, micro_batch=12, batch_tokens=491520,
           attention="eager", optimizer="adamw", vocab_multiple=1, shape_padding=False),
-     600e3 * 491520 / (4 * 86400)),
+     600e3 * 491520 / (4 * 86400), HELD_OUT),
 )
 
 
@@ -170,28 +186,36 @@ def published_prediction(specs, gpu: str, model: str, stack: str, gpus: int, mic
 
 
 def shipped_lines(specs, h100: list[dict], h200: list[dict]) -> list[str]:
-    """The error with the shipped constants: on the calibration steps, and on the H200 steps by group."""
-    lines = [f"  H100, hf (calibration data)       {summary(errors(h100, 'h100-sxm', specs))}"]
+    """The error with the shipped constants: on the calibration steps, and on the H200 steps by group; points
+    are fit or held out by their tags."""
+    fit100 = [p for p in h100 if fitted(p)]
+    assert len(fit100) == len(h100), "every H100 step is calibration data"
+    lines = [f"  H100, hf (calibration data)       {summary(errors(fit100, 'h100-sxm', specs))}"]
     groups: dict[str, list[dict]] = {}
     for p in h200:
-        fit_points = p["model"] == "gpt2" and p["batch"] <= 4  # nanogpt's CPU cost per kernel was fitted on these
-        key = (("nanogpt compiled, gpt2 b1/b4 (fit)" if fit_points else "nanogpt compiled, others")
+        key = (("nanogpt compiled (fit)" if fitted(p) else "nanogpt compiled, others")
                if p["attn"].startswith("nanogpt") else
-               "hf LoRA" if p.get("finetune", "none") != "none" else
+               "hf LoRA, fp32 base" if p.get("finetune", "none") != "none" else
                "hf seq 512" if p["seq"] == 512 else "hf other options")
         groups.setdefault(key, []).append(p)
     all200: list[float] = []
+    fit_e = errors(fit100, "h100-sxm", specs)
     for key, pts in groups.items():
         e = errors(pts, "h200-sxm", specs)
-        fitted = "(fit)" in key
-        if not fitted:
+        fit = all(fitted(p) for p in pts)
+        assert fit or not any(fitted(p) for p in pts), key
+        if fit:
+            fit_e += e
+        else:
             all200 += e
-        lines.append(f"  H200, {key:27s} {summary(e)}   ({'calibration' if fitted else 'held out'})")
+        lines.append(f"  H200, {key:27s} {summary(e)}   ({'calibration' if fit else 'held out'})")
     lines.append(f"  H200, all held out {'':14s} {summary(all200)}   (held out)")
+    lines.append(f"  all fit steps {'':19s} {summary(fit_e)}   (calibration)")
     cal = host_calibration("h200-sxm")
     if cal is not None:  # the user's path: measure --calibrate on the host, then check
-        hf = [p for p in h200 if not p["attn"].startswith("nanogpt")]
-        compiled = [p for p in h200 if p["attn"].startswith("nanogpt")]
+        free = [p for p in h200 if not fitted(p, replaced_by(cal))]  # its cost per kernel replaces the fitted one
+        hf = [p for p in free if not p["attn"].startswith("nanogpt")]
+        compiled = [p for p in free if p["attn"].startswith("nanogpt")]
         for key, pts in (("hf, host calibrated", hf), ("nanogpt, host calibrated", compiled)):
             lines.append(f"  H200, {key:27s} {summary(errors(pts, 'h200-sxm', specs, cal=cal))}"
                          "   (held out; its host's measure --calibrate)")
@@ -201,10 +225,11 @@ def shipped_lines(specs, h100: list[dict], h200: list[dict]) -> list[str]:
 def published_lines(specs) -> list[str]:
     """Each published run: tokens/s predicted against published, and MFU predicted and as published."""
     lines = []
-    for label, args, published in PUBLISHED:
+    for label, args, published, tags in PUBLISHED:
         pred, mfu = published_prediction(specs, **args)
         lines.append(f"  {label:66s} {pred:10,.0f} / {published:10,.0f} = {pred / published:.2f}x"
-                     f"   MFU {100 * mfu:2.0f}% / {100 * mfu * published / pred:2.0f}%")
+                     f"   MFU {100 * mfu:2.0f}% / {100 * mfu * published / pred:2.0f}%"
+                     + ("   (calibration)" if fitted(tags) else ""))  # none is fitted: all held out
     return lines
 
 
@@ -219,7 +244,7 @@ def held_out_runs(specs) -> list[dict]:
     """Every published run held out from fitting: PUBLISHED's and published_runs.yaml's, each with its predicted and
     published tokens/s, card class, PyTorch version, GPU count and trust."""
     runs = []
-    for label, args, published in PUBLISHED:
+    for label, args, published, _tags in PUBLISHED:
         torch = next(v for k, v in PUBLISHED_TORCH.items() if label.startswith(k))
         card = CARD_CLASS[specs.gpus.get(args["gpu"], "--gpu").segment]
         runs.append({"id": label.split(",")[0] + f" ({args['gpu']})", "class": card, "torch": torch,
@@ -276,9 +301,10 @@ def main() -> None:
     print("Step time, predicted vs measured (relative error |pred/meas - 1|)\n")
     print("Held-out folds on the H100 steps (the four constants refitted without the model size):")
     held: list[float] = []
+    fit100 = [p for p in h100 if fitted(p)]
     for model in ("gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl"):
-        train = [p for p in h100 if p["model"] != model]
-        test = [p for p in h100 if p["model"] == model]
+        train = [p for p in fit100 if p["model"] != model]
+        test = [p for p in fit100 if p["model"] == model]
         ov = fit(train, "h100-sxm", specs)
         e = errors(test, "h100-sxm", specs, ov)
         held += e
@@ -287,19 +313,19 @@ def main() -> None:
               f"ops/layer, unaligned {ov['unaligned_tma']:.2f})")
     print(f"  {'all folds':12s} {summary(held)}")
     for label, sel in (("micro-batch 1", lambda p: p["batch"] == 1), ("micro-batch >= 16", lambda p: p["batch"] >= 16)):
-        sub = [e for p, e in zip(sorted(h100, key=lambda p: ("gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl").index(p["model"])),
+        sub = [e for p, e in zip(sorted(fit100, key=lambda p: ("gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl").index(p["model"])),
                                  held, strict=True) if sel(p)]
         if sub:
             print(f"  {label:12s} {summary(sub)}")
     print("\nWith the shipped constants (configs/stacks/*.yaml):")
     print("\n".join(shipped_lines(specs, h100, h200)))
-    print("\nPublished runs (tokens/s predicted / published; MFU predicted, and as published):")
+    print("\nPublished runs, held out (tokens/s predicted / published; MFU predicted, and as published):")
     print("\n".join(published_lines(specs)))
     print("\nHeld-out published runs on other cards (tokens/s predicted / published; benchmarks/data/published_runs.yaml"
           " and the runs above; no constant fitted to them):")
     print("\n".join(held_out_lines(specs)))
     if "--fit" in sys.argv:
-        print("\nBest constants on all H100 steps:", fit(h100, "h100-sxm", specs))
+        print("\nBest constants on all H100 steps:", fit(fit100, "h100-sxm", specs))
     if "--points" in sys.argv:
         for gpu, pts in (("h100-sxm", h100), ("h200-sxm", h200)):
             for p in pts:

@@ -26,9 +26,11 @@ def value(text: str) -> tuple[float, float] | None:
     if not m or not re.search(r"\d", m.group(1)):
         return None
     number = m.group(1)
-    # a one- or two-digit whole number is a count (GPUs, the 6 of 6·N); longer ones may be rounded (.3g prints 103)
-    exact = re.fullmatch(r"-?\d{1,2}", number) is not None and not m.group(2)
+    # a one-digit whole number is a count (GPUs, the 6 of 6·N); longer ones may be rounded, and .3g drops trailing
+    # zeros (28.0 prints as 28): read them as at least 3 significant digits
+    exact = re.fullmatch(r"-?\d", number) is not None and not m.group(2)
     digits = len(re.sub(r"e.*|[^\d]", "", number).lstrip("0")) or 1
+    digits = digits if "." in number or "e" in number else max(digits, 3)
     return float(number.replace(",", "")) * UNITS.get(m.group(2) or "", 1.0), 0.0 if exact else 0.5 * 10 ** (1 - digits)
 
 

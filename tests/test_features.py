@@ -292,6 +292,7 @@ def test_validate_reports_every_problem_unknown_keys_first_missing_keys_last(cli
     assert len(lines) == 9  # the typo, the NaN, 7 missing keys
 
 
+@pytest.mark.slow  # a large sweep against check, row by row
 @pytest.mark.parametrize("fmt", ["csv", "jsonl"])
 def test_sweep_fast_path_matches_the_reference_rows(specs, fmt):
     """sweep encodes rows from cached groups; every byte must equal check's JSON flattened and written plainly."""

@@ -140,8 +140,14 @@ def test_cpu_cost_per_kernel_is_the_slope_between_two_tiny_models(specs):
     assert f"n_head={t['n_head']}, n_embd={t['n_embd']}, vocab={t['vocab']}, seq={t['seq']}" in measure_py
 
 
+def _measured_fields():
+    """A point of the project's data without its tags (`use`, `fit_for`: what was fitted to it, not measured)."""
+    point = json.loads((DATA / "h100_gpt2_training_memory.jsonl").read_text().splitlines()[0])
+    return {k: v for k, v in point.items() if k not in ("use", "fit_for")}
+
+
 def test_compared_record_has_the_shared_data_fields():
-    shared = json.loads((DATA / "h100_gpt2_training_memory.jsonl").read_text().splitlines()[0])
+    shared = _measured_fields()
     rec = {k: shared[k] for k in shared if k not in ("model",)}
     pred = {"peak_alloc_bytes": shared["peak_alloc_bytes"] // 2, "tokens_per_s": shared["tokens_per_s"] * 2,
             "step_s": 0.1, "required_bytes": 1, "fits": True, "bound": "compute", "gpu": "h100-sxm", "calibration": None}
@@ -181,7 +187,7 @@ def test_measure_runs_a_tiny_model_on_the_cpu(cli, tiny_dir):
             "--micro-batch", "2", "--steps", "2", "--warmup", "1", "--format", "json")
     assert r.code == 0, r.err
     doc = r.json()
-    shared = json.loads((DATA / "h100_gpt2_training_memory.jsonl").read_text().splitlines()[0])
+    shared = _measured_fields()
     assert set(shared) <= set(doc)
     assert doc["status"] == "ok" and doc["batch"] == 2 and doc["seq"] == 64 and doc["n_layer"] == 2
     assert doc["step_s"] > 0 and doc["tokens_per_s"] == pytest.approx(2 * 64 / doc["step_s"], rel=1e-3)

@@ -18,9 +18,11 @@ def predict(specs, r):
 
 
 def test_accuracy_on_measured_h100_points(specs):
+    """Calibration data (`use.memory == "fit"`): the hf stack's calibrated terms were fitted to these points; the
+    held-out accuracy is tests/test_memory_held_out.py's."""
     errors = []
     for r in measured_points():
-        if r["status"] == "ok":
+        if r["status"] == "ok" and r["use"]["memory"] == "fit":
             errors.append(abs(predict(specs, r).allocator_peak_bytes / r["peak_alloc_bytes"] - 1))
     assert len(errors) >= 60
     assert statistics.median(errors) <= 0.02

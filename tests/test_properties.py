@@ -58,6 +58,7 @@ def finite(x):
     return True
 
 
+@pytest.mark.slow  # 150 random configurations
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(configs)
 def test_invariants(c):

@@ -29,6 +29,7 @@ def test_console_example_output_is_current(block):
                 f"README.md:{ex.line}: {ex.command}\n{HINT}\n{rx.diff(ex.expected, actual)}")
 
 
+@pytest.mark.slow  # a subprocess per command
 @pytest.mark.parametrize("block", SHEETS, ids=[f"README.md:{b.start}" for b in SHEETS])
 def test_cheat_sheet_commands_run(block):
     with rx.Sandbox() as box:

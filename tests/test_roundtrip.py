@@ -25,6 +25,7 @@ def _args(r):
             r["nodes"], "--micro-batch", r["micro_batch"], "--duration", r["duration"]]
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(runs)
 def test_every_advisor_suggestion_round_trips_through_check(cli, r):
@@ -51,6 +52,7 @@ plans = st.fixed_dictionaries({
 })
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(plans)
 def test_every_plan_round_trips_through_check(cli, p):

@@ -49,6 +49,7 @@ def _user_card(folder: Path, name: str = "My card") -> Path:
     return path
 
 
+@pytest.mark.slow  # subprocesses
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
 def test_special_files_and_editor_artefacts_never_hang_or_break(tmp_path):
     _user_card(tmp_path)
@@ -65,6 +66,7 @@ def test_special_files_and_editor_artefacts_never_hang_or_break(tmp_path):
     assert r.returncode == 0 and "fifo.yaml: skipped (not a regular file)" in r.stdout and "mine.yaml: ok" in r.stdout
 
 
+@pytest.mark.slow  # subprocesses
 def test_control_characters_never_reach_the_terminal(tmp_path):
     path = _user_card(tmp_path, name="Evil \\e[31mRED\\e[0m card")
     r = run("validate", str(path))
@@ -74,6 +76,7 @@ def test_control_characters_never_reach_the_terminal(tmp_path):
         assert "\x1b" not in out.stdout + out.stderr
 
 
+@pytest.mark.slow  # subprocesses
 def test_output_files_are_written_as_a_user_expects(tmp_path):
     base = ["check", "--gpu", "4090", "--model", "gpt2", "--no-advice", "--format", "json"]
     # a new file honours the umask (not 0600)
@@ -123,21 +126,44 @@ def test_sweep_is_lazy_bounded_and_caps_its_workers():
     assert r.returncode == 2 and "--max-rows" in r.stderr and "rows" in r.stderr and r.stdout == ""
 
 
+def _alive_in_group(pgid):
+    """Processes (zombies aside) of the process group pgid, read from /proc: only the group the test made."""
+    alive = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:  # it ended while being read
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            alive.append(int(stat.parent.name))
+    return alive
+
+
 @pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process group from /proc (Linux)")
 def test_a_closed_reader_ends_a_parallel_sweep_promptly_with_no_orphans():
+    """The pipeline runs in a session of its own, so its process group holds the sweep and its workers and nothing
+    of anyone else's: once the pipeline has ended, no process of that group may be left."""
+    import contextlib
+    import signal
     import time
 
     cmd = (f"{sys.executable} -m gpt2budget sweep --gpu all --model all --micro-batch 1,2,3,4,5,6,7,8 --gpus 1,2,4 "
            "--jobs 2 | head -n 3")
     for _ in range(4):
-        t = time.monotonic()
-        r = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, timeout=120,
-                           env={**os.environ, "NO_COLOR": "1"})
-        assert time.monotonic() - t < 60
-        assert len(r.stdout.splitlines()) == 3 and "Traceback" not in r.stderr, r.stderr[-2000:]
-    leftover = subprocess.run(["pgrep", "-f", "gpt2budget sweep --gpu all --model all --micro-batch 1,2,3,4,5,6,7,8"],
-                              capture_output=True, text=True)
-    assert leftover.stdout.strip() == ""
+        proc = subprocess.Popen(["bash", "-c", cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env={**os.environ, "NO_COLOR": "1"}, start_new_session=True)
+        try:
+            out, err = proc.communicate(timeout=120)  # a hang fails here
+            assert len(out.splitlines()) == 3 and "Traceback" not in err, err[-2000:]
+            for _ in range(50):  # a worker that has seen its pipe close may take a moment to exit
+                if not _alive_in_group(proc.pid):
+                    break
+                time.sleep(0.1)
+            assert _alive_in_group(proc.pid) == []
+        finally:
+            with contextlib.suppress(ProcessLookupError):  # only the group this test started, whatever is left
+                os.killpg(proc.pid, signal.SIGKILL)
 
 
 def test_an_interrupted_sweep_marks_its_output(monkeypatch):

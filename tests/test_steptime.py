@@ -5,6 +5,7 @@ Accuracy tests are labelled: `calibration` checks run on the H100 steps the cali
 """
 
 import json
+import re
 import statistics
 from pathlib import Path
 
@@ -244,8 +245,9 @@ def _benchmark():
     return mod
 
 
-def _rel_errors(specs, name, gpu):
-    return _benchmark().errors(_points(name), gpu, specs)
+def _rel_errors(specs, name, gpu, use):
+    """The errors on the steps of one file tagged `use` for step time (tests/data/README.md)."""
+    return _benchmark().errors([p for p in _points(name) if p["use"]["step_time"] == use], gpu, specs)
 
 
 def test_the_readme_accuracy_figures_are_the_benchmarks(specs):
@@ -261,15 +263,17 @@ def test_the_readme_accuracy_figures_are_the_benchmarks(specs):
 def test_calibration_h100_steps_within_the_fitted_error(specs):
     """Calibration: the hf stack's constants and the Hopper unaligned GEMM speed were fitted to these steps
     (benchmarks/time_accuracy.py)."""
-    e = _rel_errors(specs, "h100_gpt2_training_memory.jsonl", "h100-sxm")
-    assert statistics.median(e) < 0.06 and max(e) < 0.45  # 4.9% and 41.6% (benchmarks/time_accuracy.py)
+    e = _rel_errors(specs, "h100_gpt2_training_memory.jsonl", "h100-sxm", "fit")
+    assert len(e) == 65
+    assert statistics.median(e) < 0.06 and max(e) < 0.45  # 5.0% and 41.6% (benchmarks/time_accuracy.py)
 
 
 def test_validation_held_out_h200_steps(specs):
-    """Validation: no constant was fitted to the H200 steps (other GPU, fused AdamW, seq 512, LoRA, compiled)."""
-    e = _rel_errors(specs, "h200_gpt2_training.jsonl", "h200-sxm")
-    assert len(e) == 75
-    assert statistics.median(e) < 0.20 and max(e) < 0.65  # all 75 points: see benchmarks/time_accuracy.py
+    """Validation: no constant was fitted to these H200 steps (other GPU, fused AdamW, seq 512, LoRA, compiled);
+    the two compiled nanoGPT steps nanogpt's CPU cost per kernel was fitted on are tagged fit and left out."""
+    e = _rel_errors(specs, "h200_gpt2_training.jsonl", "h200-sxm", "held-out")
+    assert len(e) == 73
+    assert statistics.median(e) < 0.20 and max(e) < 0.65  # 13.0% and 59.0%: see benchmarks/time_accuracy.py
 
 
 def test_checkpointing_levels_per_stack(cli):
@@ -555,12 +559,29 @@ def test_runs_without_autocast_launch_none_of_its_casts(specs):
     assert layer_ops(llmc, "fp32") == layer_ops(llmc, "amp-bf16")
 
 
-def test_explain_counts_the_kernels_and_says_where_their_cost_comes_from(cli):
-    amp = cli("check", "--gpu", "h100", "--model", "gpt2", "--checkpointing", "full", "--explain").out
-    assert ("1,830 kernels per micro-step (12 layers x (27 forward + 48 backward + 75 recompute) + 30) x 42 us per "
-            "kernel (hf's profile)") in amp
-    fp32 = cli("check", "--gpu", "h100", "--model", "gpt2", "--precision", "fp32", "--explain").out
-    assert "(12 layers x (21 forward + 42 backward) + 30; fp32 runs none of autocast's casts (6 kernels' worth" in fp32
+def _numbers(text):
+    return [float(x.replace(",", "")) for x in re.findall(r"\d[\d,]*(?:\.\d+)?", text)]
+
+
+def test_explain_counts_the_kernels_and_says_where_their_cost_comes_from(cli, specs):
+    """The dispatch line prints the model's kernel count, its sum per layer and the profile's cost per kernel."""
+    from gpt2budget.core.steptime import layer_ops, ops_per_micro_step
+
+    hf = specs.stacks.get("hf", "--stack")
+    shape = Shape.of(specs.models.get("gpt2", "--model"), 1024)
+    amp = " ".join(cli("check", "--gpu", "h100", "--model", "gpt2", "--checkpointing", "full", "--explain").out.split())
+    line = re.search(r"([\d,]+) kernels per micro-step \((.*?)\) x ([\d.]+) us per kernel \(hf's profile\)", amp)
+    assert line, amp
+    ops = layer_ops(hf, "amp-bf16")
+    assert _numbers(line[1]) == [ops_per_micro_step(shape, hf, RunOptions(checkpointing=True))]
+    assert _numbers(line[2]) == [12, ops.forward, ops.backward, ops.recompute, hf.step_time.ops_fixed]
+    assert float(line[3]) == hf.step_time.dispatch_us_per_op
+    fp32 = " ".join(cli("check", "--gpu", "h100", "--model", "gpt2", "--precision", "fp32", "--explain").out.split())
+    line = re.search(r"\((12 layers x [^;]*); fp32 runs none of autocast's casts \(([\d.]+) kernels' worth", fp32)
+    assert line, fp32
+    ops = layer_ops(hf, "fp32")
+    assert _numbers(line[1]) == [12, ops.forward, ops.backward, hf.step_time.ops_fixed]
+    assert float(line[2]) == hf.step_time.autocast_ops_per_layer
 
 
 def load_edited(tmp_path, kind, name, old, new):
@@ -611,14 +632,21 @@ def test_fused_attention_runs_at_the_measured_rate_for_its_kernel_and_length(spe
     assert 1.4 < long.breakdown["attention"] / short.breakdown["attention"] < 1.5  # at a higher rate
 
 
-def test_explain_names_the_attention_rate_and_its_source(cli):
-    h100 = cli("check", "--gpu", "h100", "--model", "gpt2", "--explain").out
-    assert ("at 23.1% of peak forward, x2.5 backward at 18.0% (FlashAttention-2 at head dim 64 and seq 1,024 on an "
-            "H100, FA3 paper, Figures 5-6)") in h100
+def test_explain_names_the_attention_rate_and_its_source(cli, specs):
+    """The attention line prints the rates the model uses (flash_efficiency) and names their measurement."""
+    from gpt2budget.core.steptime import FLASH_BACKWARD_FACTOR, flash_efficiency
+
+    rate = re.compile(r"at ([\d.]+)% of peak forward, x([\d.]+) backward at ([\d.]+)% \(([^,]*)")
+    for gpu, kernel, source in (("h100-sxm", "flash2", "FlashAttention-2 at head dim 64 and seq 1,024 on an H100"),
+                                ("a100-sxm-80gb", "flash2", "cuDNN's fused attention at head dim 64 on an A100")):
+        line = rate.search(" ".join(cli("check", "--gpu", gpu, "--model", "gpt2", "--explain").out.split()))
+        assert line, gpu
+        fwd, bwd, _ = flash_efficiency(specs.gpus.get(gpu, "--gpu"), kernel, "amp-bf16", 1024)
+        assert (float(line[1]), float(line[2]), float(line[3])) == pytest.approx(
+            (100 * fwd, FLASH_BACKWARD_FACTOR, 100 * bwd), abs=0.05), gpu
+        assert source.startswith(line[4]), gpu
     llmc = cli("check", "--gpu", "h100", "--model", "gpt2", "--stack", "llmc", "--explain").out
     assert "(cuDNN at head dim 64 and seq 1,024 on an H100" in llmc
-    a100 = cli("check", "--gpu", "a100-sxm-80gb", "--model", "gpt2", "--explain").out
-    assert "at 37.0% of peak forward, x2.5 backward at 37.0% (cuDNN's fused attention at head dim 64 on an A100" in a100
 
 
 def test_llmc_kernels_run_at_a_rate_per_sm(specs):

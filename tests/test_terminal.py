@@ -22,6 +22,7 @@ def run(args, **env):
                           env=full, timeout=120, errors="replace")
 
 
+@pytest.mark.slow  # a subprocess per command and width
 @pytest.mark.parametrize("width", [60, 80, 120])
 @pytest.mark.parametrize("args", COMMANDS, ids=lambda a: " ".join(a))
 def test_no_number_id_or_flag_is_cut_short(args, width):
@@ -38,6 +39,7 @@ def test_no_number_id_or_flag_is_cut_short(args, width):
         assert "h100-sxm" in r.stdout  # ids are never shortened
 
 
+@pytest.mark.slow  # a subprocess per command
 @pytest.mark.parametrize("args", [*COMMANDS, ["check", "--gpu", "4090", "--model", "gpt2", "--svg", "SVG"]],
                          ids=lambda a: " ".join(a))
 def test_a_non_utf8_terminal_gets_ascii_not_a_traceback(args, tmp_path):

@@ -60,6 +60,7 @@ ADAPTER_FINETUNES = ("lora", "qlora")
 # chunk of tokens at a time, never holding the whole logits (Liger Kernel's FusedLinearCrossEntropy, Hsu et al. 2024)
 LOSS_CHOICES = ("full", "chunked", "fused-linear")
 LORA_TARGETS = ("attention", "all-linear")
+LORA_BASE_CHOICES = ("bf16", "fp32")  # the frozen base's stored dtype (library only; the CLI assumes bf16)
 CHECKPOINTING_CHOICES = ("none", "selective", "full")
 OPTIMAL_RULES = ("chinchilla-20", "hoffmann-2022", "epoch-2024")
 FLOPS_FORMULAS = ("6n", "6n+attention")
@@ -83,6 +84,7 @@ class RunOptions(NamedTuple):
     lora_targets: str = "attention"
     lora_dropout: float = 0.0
     loss: str = "full"  # LOSS_CHOICES: how the loss meets the logits
+    lora_base: str = "bf16"  # LORA_BASE_CHOICES: the frozen base's dtype (our H200 LoRA points had an fp32 base)
 
     def with_(self, **changes: Any) -> RunOptions:
         return self._replace(**changes)

@@ -127,6 +127,7 @@ def param_bytes(shape: Shape, stack: StackSpec, opts: RunOptions) -> ParamBytes:
     temps_full = opts.opt.foreach_temporary and stack.optimizer_step_temporaries
 
     finetune = opts.finetune
+    base_b = 4.0 if opts.lora_base == "fp32" else 2.0  # a LoRA base stored in fp32 (e.g. loaded without a dtype)
     frozen_inputs: frozenset[str] = frozenset()
     if opts.adapters:
         adapted = {g.role for g in lora_targets(shape, opts.lora_targets)}
@@ -136,9 +137,19 @@ def param_bytes(shape: Shape, stack: StackSpec, opts: RunOptions) -> ParamBytes:
     largest = 0.0
     for name, kind, n, count in groups:
         if opts.adapters:
-            # frozen base weights at their stored precision: bf16, or NF4 for QLoRA's matmul weights
-            per = QLORA_NF4_BYTES if (finetune == "qlora" and kind == "matmul" and name.endswith("weight")) else 2.0
+            # frozen base weights at their stored precision: bf16 (fp32 with lora_base="fp32"), or NF4 for
+            # QLoRA's matmul weights
+            per = QLORA_NF4_BYTES if (finetune == "qlora" and kind == "matmul" and name.endswith("weight")) else base_b
             weights += count * rnd(n * per)
+            if base_b == 4.0 and finetune == "lora" and amp and pytorch and kind in ("matmul", "head", "embed") \
+                    and (kind != "embed" or shape.tied):
+                # an fp32 base under autocast: each frozen matmul weight is cast to 16 bits in the forward and
+                # autograd keeps the cast for the input's gradient (autocast caches no cast of a frozen weight),
+                # as long as full training's cached casts live
+                c = count * rnd(n * 2.0)
+                casts_all += c
+                if kind in ("head", "embed"):
+                    casts_head += c
             continue
         lookup16 = kind == "embed" and stack.embeddings_16bit and not shape.tied
         one = rnd(n * (2.0 if lookup16 else w_b))
@@ -298,7 +309,10 @@ def phase_model(shape: Shape, stack: StackSpec, opts: RunOptions) -> PhaseModel:
     if stack.gradients_persistent:
         resident["gradients"] = grads
 
-    c_fwd = casts_all if (stack.autocast_cache_until_loss or not ckpt) else casts_head
+    # autocast caches casts until its region exits, but never a frozen weight's: an fp32 LoRA base's casts are
+    # autograd's, which a checkpointed layer drops after its forward
+    cached = stack.autocast_cache_until_loss and not (opts.finetune == "lora" and opts.lora_base == "fp32")
+    c_fwd = casts_all if (cached or not ckpt) else casts_head
     c_bwd = casts_head if ckpt else casts_all
     head_grad = 0.0 if opts.adapters else min(grads, 4.0 * shape.vocab * shape.n_embd)
     fixed = {

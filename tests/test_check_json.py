@@ -1,3 +1,6 @@
+"""`check --format json`: the founding example's arithmetic (GPT-2 XL on an RTX 4070 Ti for a year), the default
+utilization, and the paths of the document that scripts rely on."""
+
 import pytest
 
 
