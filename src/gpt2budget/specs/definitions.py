@@ -113,6 +113,14 @@ def _supported_family(v: str) -> str:
     return v
 
 
+def _supported_families(v: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    # a named function, not a lambda in the annotation: typing.get_type_hints evaluates a class's annotations with
+    # the class's namespace as globals, where a lambda's body cannot see this module's functions
+    for f in v or ():
+        _supported_family(f)
+    return v
+
+
 def _token_count(v: Any) -> Any:
     """'20B', '100M', '1.4T' as on the command line (units.parse_count); anything else is checked as a number."""
     if isinstance(v, str):
@@ -558,7 +566,7 @@ class StackSpec:
     gradients_persistent: Annotated[
         bool, doc("gradients live in one buffer allocated once (llm.c), not freed between steps")] = False
     vocab_multiple: Annotated[int, Rule(gt=0, description="vocabulary padded up to a multiple of this")] = 1
-    families: Annotated[tuple[str, ...] | None, Rule(check=lambda v: tuple(_supported_family(f) for f in v or ()) or v,
+    families: Annotated[tuple[str, ...] | None, Rule(check=_supported_families,
                                                     description="the model families the stack's code can train "
                                                                 "(default: every family)")] = None
     layer_activations: tuple[Term, ...]
