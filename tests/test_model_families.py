@@ -321,3 +321,12 @@ def test_a_short_time_in_a_column_of_years_keeps_its_own_unit():
     assert fmt_in(34.6, years) == "34.6 h" and fmt_in(6 * 24, years) == "6.0 days"
     assert fmt_in(4.6 * 8760, years) == "4.6 years" and fmt_in(float("inf"), years) == "never"
     assert fmt_in(6 * 24, hours_unit([6 * 24, 14.4 * 24])) == "6.0 days"
+
+
+def test_a_model_folder_is_read_through_its_config_json(tmp_path, catalogue):
+    write(tmp_path, QWEN, folder="Qwen2.5-0.5B")
+    m = model_named(catalogue, str(tmp_path / "Qwen2.5-0.5B"))
+    assert (m.id, params(m)) == ("qwen2.5-0.5b", 494_032_768)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(UsageError, match="unknown model"):
+        model_named(catalogue, str(tmp_path / "empty"))

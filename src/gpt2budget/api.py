@@ -151,8 +151,9 @@ def model_named(specs: Specs, name: str) -> ModelSpec:
     try:
         return specs.models.get(name, "--model")
     except UnknownNameError:
-        if Path(name).is_file():
-            return _config_model(Path(name))
+        config = hf_config.existing_config(name)
+        if config is not None:
+            return _config_model(config)
         if name.strip().lower().startswith("gpt2-l"):
             from gpt2budget.core.planner import custom_model
 

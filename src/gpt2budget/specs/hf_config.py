@@ -45,6 +45,15 @@ def is_config_path(name: str) -> bool:
     return name.strip().lower().endswith(".json")
 
 
+def existing_config(name: str) -> Path | None:
+    """A name that is no catalogue model, as a config file: an existing file, or a model folder (a Hugging Face
+    checkpoint's) with its config.json."""
+    path = Path(name)
+    if path.is_dir() and (path / "config.json").is_file():
+        return path / "config.json"
+    return path if path.is_file() else None
+
+
 def _fail(path: str, key: str, message: str, text: str = "") -> SpecError:
     return SpecError(path, key, message, _line_of(text, key) if key and text else None)
 
