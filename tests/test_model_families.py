@@ -137,6 +137,12 @@ def test_plan_ranks_one_family(cli):
     assert {c["model"] for c in every["considered"]} >= set(FAMILY) | {"gpt2"}
     bad = cli("plan", "--gpu", "4090", "--family", "mixtral")
     assert bad.code == 2 and "--family" in bad.err and "expected all or one of" in bad.err
+    # llm.c trains GPT-2 only: --family all ranks its GPT-2 models, another family is refused
+    llmc = cli("plan", "--gpu", "4090", "--duration", "1d", "--stack", "llmc", "--family", "all", "--format", "json")
+    assert llmc.code == 0, llmc.err
+    assert {c["model"] for c in llmc.json()["considered"]} == {"gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl"}
+    refused = cli("plan", "--gpu", "4090", "--stack", "llmc", "--family", "qwen2")
+    assert refused.code == 2 and "--family: the llmc stack trains gpt2 models only" in refused.err
 
 
 def test_compare_by_model_lists_every_model(cli):

@@ -356,7 +356,7 @@ def plan(
     ci = build_inputs(specs, gpu, "gpt2", stack, gpus=gpus, duration=duration, precision=precision,
                       utilization=utilization, optimal_rule=optimal_rule, seq=seq, price_per_kwh=price_per_kwh,
                       rent_usd_per_hour=rent_usd_per_hour, no_calibration=no_calibration, config_dir=config_dir)
-    ranked = family_models(specs.models, family) + (custom_models(ci.model) if custom_shapes else [])
+    ranked = family_models(specs.models, family, ci.stack) + (custom_models(ci.model) if custom_shapes else [])
     result = make_plan(ci, ranked, budget_usd)
     doc = report.plan_data(result, {m.id: m.n_ctx for m in ranked}, ci.stack.default_checkpointing)
     if fmt in (Fmt.json, Fmt.yaml):
