@@ -336,3 +336,23 @@ def test_a_model_folder_is_read_through_its_config_json(tmp_path, catalogue):
     (tmp_path / "empty").mkdir()
     with pytest.raises(UsageError, match="unknown model"):
         model_named(catalogue, str(tmp_path / "empty"))
+
+
+@pytest.mark.parametrize("stack", ["hf", "nanogpt"])
+def test_every_family_checks_on_the_stacks_that_train_it(cli, stack):
+    for mid in sorted(FAMILY):
+        r = cli("check", "--gpu", "h100", "--model", mid, "--stack", stack, "--seq", "1024", "--format", "json",
+                "--no-advice")
+        assert r.code == 0, (mid, r.err)
+        doc = r.json()
+        assert doc["model"]["id"] == mid and doc["memory"]["allocator_peak_bytes"] > 0
+        assert doc["compute"]["tokens_per_second"] > 0
+
+
+def test_a_sweep_over_every_model_marks_what_llmc_cannot_train(cli):
+    r = cli("sweep", "--gpu", "h100", "--model", "all", "--stack", "hf,llmc", "--format", "jsonl")
+    assert r.code == 0, r.err
+    rows = [json.loads(line) for line in r.out.splitlines()]
+    errors = {row["inputs.model"] for row in rows if row.get("error")}
+    assert errors == set(FAMILY)  # every non-GPT-2 model on llmc, nothing on hf
+    assert all("llmc trains gpt2 models only" in row["error"] for row in rows if row.get("error"))
