@@ -274,7 +274,7 @@ def test_compare_and_sweep(cli):
     r = cli("compare", "--by", "model", "--gpu", "4070ti")
     assert r.code == 0 and "Time to train" in r.out
     r = cli("sweep", "--gpu", "4070ti,4090", "--model", "all", "--micro-batch", "1,2,4,8", "--precision", "amp-bf16,bf16")
-    assert r.code == 0 and len(r.out.splitlines()) == 1 + 2 * 4 * 4 * 2
+    assert r.code == 0 and len(r.out.splitlines()) == 1 + 2 * len(load_specs().models) * 4 * 2
     r = cli("sweep", "--gpu", "4090", "--model", "gpt2", "--format", "jsonl")
     assert json.loads(r.out.splitlines()[0])["inputs.gpu"] == "rtx-4090"
 

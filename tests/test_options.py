@@ -46,8 +46,9 @@ def test_tables_keyed_by_an_option_cover_every_choice():
 def test_every_combination_of_choices_evaluates():
     """No table lookup fails for any choice: every optimizer x precision x offload x fine-tuning x attention."""
     specs = load()
-    g, m = specs.gpus.get("h100", "--gpu"), specs.models.get("gpt2", "--model")
+    g = specs.gpus.get("h100", "--gpu")
     for s in specs.stacks:
+        m = next(m for m in specs.models if s.families is None or m.family in s.families)
         for opt in options.OPTIMIZER_CHOICES:
             for prec in options.PRECISION_CHOICES:
                 for off in options.OFFLOAD_CHOICES:

@@ -31,7 +31,8 @@ configs = st.fixed_dictionaries({
     "dropout": st.sampled_from([0.0, 0.1]), "seq": st.sampled_from([128, 512, 1024, 2048]),
     "mb": st.integers(1, 64), "gpus": st.sampled_from([1, 2, 4, 8]), "zero": st.integers(0, 3),
     "offload": st.sampled_from(["none", "optimizer"]), "util": st.floats(0.05, 1.0),
-})
+}).filter(lambda c: SPECS.stacks.items[c["stack"]].families is None  # a stack trains its families only (llmc)
+          or SPECS.models.items[c["model"]].family in SPECS.stacks.items[c["stack"]].families)
 
 
 def r_inputs(c):

@@ -143,10 +143,17 @@ def configure(specs: Specs, gpu: str, model: str, stack: str = "hf", *, calibrat
 
 def model_named(specs: Specs, name: str) -> ModelSpec:
     """A model of the catalogue, or a GPT-2-proportioned shape named as `plan --custom-shapes` names them
-    (gpt2-l16-h896: 16 layers of width 896)."""
+    (gpt2-l16-h896: 16 layers of width 896), or a Hugging Face config.json file (gpt2budget.specs.hf_config)."""
+    from gpt2budget.specs import hf_config
+
+    if hf_config.is_config_path(name):
+        return _config_model(Path(name))
     try:
         return specs.models.get(name, "--model")
     except UnknownNameError:
+        config = hf_config.existing_config(name)
+        if config is not None:
+            return _config_model(config)
         if name.strip().lower().startswith("gpt2-l"):
             from gpt2budget.core.planner import custom_model
 
@@ -155,6 +162,13 @@ def model_named(specs: Specs, name: str) -> ModelSpec:
             if found is not None:
                 return found
         raise
+
+
+def _config_model(path: Path) -> ModelSpec:
+    from gpt2budget.core.shape import Shape, n_params
+    from gpt2budget.specs.hf_config import load_config_model
+
+    return load_config_model(path, lambda m: n_params(Shape.of(m, m.n_ctx)))
 
 
 def plan(ci: CheckInputs, models: Iterable[ModelSpec], budget_usd: float | None = None) -> PlanResult:
@@ -205,6 +219,8 @@ def compare(specs: Specs, by: str = "gpu", model: str | None = None, gpus: Itera
         except UsageError as exc:
             if by == "gpu" and not gpu_names and exc.option == "--precision":
                 continue  # e.g. --precision bf16 across cards without bf16
+            if by == "model" and exc.option == "--stack":
+                continue  # a model of a family the stack cannot train (llmc: GPT-2 only)
             raise
         mem, req = r.memory, r.requirements
         rows.append(CompareRow(

@@ -101,8 +101,11 @@ def hours_unit(values: list[float]) -> tuple[str, float]:
 
 
 def fmt_in(hours: float, unit: tuple[str, float]) -> str:
+    """Hours in a column's unit; a value that would read 0.0 there (34 h in a column of years) in its own unit."""
     name, per = unit
-    return "never" if not math.isfinite(hours) else f"{hours / per:,.1f} {name}"
+    if not math.isfinite(hours):
+        return "never"
+    return f"{hours / per:,.1f} {name}" if hours <= 0 or hours / per >= 0.05 else fmt_hours(hours)
 
 
 def fmt_usd(x: float | None) -> str:

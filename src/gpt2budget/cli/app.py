@@ -237,9 +237,10 @@ def catalog_rows(specs: "Specs", kind: str) -> tuple[list[dict[str, Any]], list[
         rows = [{"id": m.id, "name": m.name, "n_layer": m.n_layer, "n_head": m.n_head, "n_embd": m.n_embd,
                  "vocab_size": m.vocab_size, "n_ctx": m.n_ctx, "n_params": n_params(Shape.of(m, m.n_ctx)),
                  "original_tokens": m.original_tokens, "aliases": ", ".join(m.aliases),
-                 "source": specs.models.origin[m.id]} for m in specs.models]
+                 "source": specs.models.origin[m.id], "family": m.family} for m in specs.models]
         rows.sort(key=lambda r: int(r["n_params"] or 0))
-        cols = [("id", "id"), ("name", "name"), ("n_layer", "layers"), ("n_head", "heads"), ("n_embd", "n_embd"),
+        cols = [("id", "id"), ("name", "name"), ("family", "family"), ("n_layer", "layers"), ("n_head", "heads"),
+                ("n_embd", "n_embd"),
                 ("n_params", "parameters"), ("original_tokens", "original tokens"), ("aliases", "aliases")]
     else:
         rows = [{"id": s.id, "name": s.name, "default_optimizer": s.default_optimizer,
@@ -344,6 +345,8 @@ def plan(
     budget_usd: Annotated[float | None, typer.Option("--budget-usd", min=0, help="money for "
                                                       "rent (or electricity, where the GPU has no rental price)")] = None,
     custom_shapes: Annotated[bool, typer.Option("--custom-shapes", help="also try GPT-2-proportioned sizes")] = False,
+    family: Annotated[str, typer.Option("--family", help=(
+        "rank the models of this family (gpt2, llama, qwen2, olmo2, nanochat, modded-nanogpt), or all"))] = "gpt2",
     optimal_rule: OptimalRuleOpt = OptimalRule.chinchilla_20,
     seq: SeqOpt = None,
     price_per_kwh: PricePerKwhOpt = 0.17,
@@ -353,9 +356,10 @@ def plan(
     no_calibration: NoCalibrationOpt = False,
     config_dir: ConfigDirOpt = None,
 ) -> None:
-    """The GPT-2-family model with the lowest predicted loss that fits and finishes in time (and budget)."""
+    """The model of a family (GPT-2 unless --family says) with the lowest predicted loss that fits and finishes in
+    time (and budget)."""
     from gpt2budget.api import plan as make_plan
-    from gpt2budget.core.planner import custom_models
+    from gpt2budget.core.planner import custom_models, family_models
     from gpt2budget.output import report
 
     if budget_usd is not None and not budget_usd > 0:
@@ -364,9 +368,9 @@ def plan(
     ci = build_inputs(specs, gpu, "gpt2", stack, gpus=gpus, duration=duration, precision=precision,
                       utilization=utilization, optimal_rule=optimal_rule, seq=seq, price_per_kwh=price_per_kwh,
                       rent_usd_per_hour=rent_usd_per_hour, no_calibration=no_calibration, config_dir=config_dir)
-    family = list(specs.models) + (custom_models(ci.model) if custom_shapes else [])
-    result = make_plan(ci, family, budget_usd)
-    doc = report.plan_data(result, {m.id: m.n_ctx for m in family}, ci.stack.default_checkpointing)
+    ranked = family_models(specs.models, family, ci.stack) + (custom_models(ci.model) if custom_shapes else [])
+    result = make_plan(ci, ranked, budget_usd)
+    doc = report.plan_data(result, {m.id: m.n_ctx for m in ranked}, ci.stack.default_checkpointing)
     if fmt in (Fmt.json, Fmt.yaml):
         emit(report.to_json(doc) if fmt == Fmt.json else report.to_yaml(doc))
         return
@@ -394,7 +398,8 @@ def plan(
     render_rows(con, f"Plans for {ci.options.gpus}x {ci.gpu.name} over {fmt_hours(ci.duration_s / 3600)}", rows, cols)
     best = doc["best"]
     if best is None:
-        render_lines(con, ["No GPT-2-family model fits on this hardware with any option we model."], "bold red")
+        which = "GPT-2-family model" if family == "gpt2" else "model" if family == "all" else f"{family} model"
+        render_lines(con, [f"No {which} fits on this hardware with any option we model."], "bold red")
         return
     cost = best.get("cost") or {}
     lines = [f"Recommended: {best['flags']}  (train {fmt_count(best['tokens'])} tokens, {fmt_hours(best['wall_time_hours'])})",

@@ -133,7 +133,8 @@ def _complete_stack(incomplete: str) -> list[str]:
 # --- shared options --------------------------------------------------------------------------------------
 GpuOpt = Annotated[str, typer.Option("--gpu", help="GPU id or alias (see `gpt2budget gpus`)",
                                      autocompletion=_complete_gpu)]
-ModelOpt = Annotated[str, typer.Option("--model", help="model id or alias (see `gpt2budget models`)",
+ModelOpt = Annotated[str, typer.Option("--model", help="model id or alias (see `gpt2budget models`), or a Hugging "
+                                                        "Face config.json (or the model folder holding it)",
                                        autocompletion=_complete_model)]
 StackOpt = Annotated[str, typer.Option("--stack", help="training stack profile (hf, nanogpt, llmc)",
                                        autocompletion=_complete_stack)]

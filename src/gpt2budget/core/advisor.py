@@ -53,8 +53,8 @@ def candidates(ci: CheckInputs, models: Iterable[ModelSpec]) -> Iterator[tuple[R
             for change in ({"gpus": g, "zero": 3}, {"gpus": g, "zero": 3, "checkpointing": True}):
                 yield o.with_(**change), ci.model
     own = n_params(Shape.of(ci.model, ci.model.n_ctx))
-    for m in models:
-        if n_params(Shape.of(m, m.n_ctx)) < own:
+    for m in models:  # a smaller model of the same family (the stack and the recipe are the family's)
+        if m.family == ci.model.family and n_params(Shape.of(m, m.n_ctx)) < own:
             yield o, m
             if not o.checkpointing:
                 yield o.with_(checkpointing=True), m

@@ -79,6 +79,10 @@ def default_precision(gpu: GpuSpec, stack: StackSpec) -> str:
 
 def check_options(ci: CheckInputs) -> None:
     o = ci.options
+    if ci.stack.families is not None and ci.model.family not in ci.stack.families:
+        raise UsageError("--stack", f"{ci.stack.id} trains {', '.join(ci.stack.families)} models only (its code "
+                         f"has no other block); model {ci.model.id} is {ci.model.family}: use --stack hf or nanogpt, "
+                         "which train every family")
     if ci.gpu.peak_flops(o.precision) is None:
         raise UsageError("--precision", f"{ci.gpu.name} has no {o.precision} tensor path in its spec "
                          f"(try amp-fp16 or fp32)")

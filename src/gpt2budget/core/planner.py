@@ -12,12 +12,24 @@ from gpt2budget.core.cost import cost as run_cost
 from gpt2budget.core.result import CheckResult, ComputeOptimal, Cost, PlanEntry, PlanResult
 from gpt2budget.core.scaling import optimal_for_compute, predicted_loss
 from gpt2budget.core.shape import Shape, n_params
-from gpt2budget.errors import Gpt2BudgetError
-from gpt2budget.specs.definitions import ModelSpec
+from gpt2budget.errors import Gpt2BudgetError, UsageError
+from gpt2budget.specs.definitions import FAMILIES, ModelSpec, StackSpec
 
 # (n_layer, n_head) of extra shapes that keep GPT-2's proportions: head size 64, n_embd = 64·n_head,
 # depth growing with width roughly as in Radford et al. 2019 Table 2.
 CUSTOM_SHAPES = ((6, 6), (8, 8), (10, 10), (16, 14), (20, 16), (30, 18), (42, 22), (56, 28), (64, 32), (72, 36))
+
+
+def family_models(models: Iterable[ModelSpec], family: str, stack: StackSpec | None = None) -> list[ModelSpec]:
+    """The models `plan` ranks: those of one family (`plan --family`), or every model the stack can train for
+    "all"."""
+    if family != "all" and family not in FAMILIES:
+        raise UsageError("--family", f"expected all or one of {', '.join(FAMILIES)}, got {family!r}")
+    allowed = stack.families if stack is not None and stack.families is not None else FAMILIES
+    if family != "all" and family not in allowed and stack is not None:
+        raise UsageError("--family", f"the {stack.id} stack trains {', '.join(allowed)} models only; model family "
+                                     f"{family} needs --stack hf or nanogpt")
+    return [m for m in models if (family == "all" and m.family in allowed) or m.family == family]
 
 
 def custom_models(base: ModelSpec) -> list[ModelSpec]:
