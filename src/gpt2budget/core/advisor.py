@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from gpt2budget.core.check import CheckInputs, evaluate
+from gpt2budget.core.check import CheckInputs, evaluate, unsupported
 from gpt2budget.core.result import Advice, AdviceMemory, CheckResult, Inputs
 from gpt2budget.core.shape import Shape, n_params
 from gpt2budget.errors import Gpt2BudgetError
@@ -41,11 +41,13 @@ def candidates(ci: CheckInputs, models: Iterable[ModelSpec]) -> Iterator[tuple[R
                         if off and (oc or pc):
                             continue  # offload replaces the optimizer's GPU footprint: no need to combine
                         change = {**ck, **oc, **pc, **sc, **off}
-                        if change:
+                        if change and unsupported(ci.stack, o.with_(**change)) is None:
                             yield o.with_(**change), ci.model
+    zeros = ci.stack.supported_zero
+    shard = 3 if zeros is None or 3 in zeros else max(zeros)  # the deepest sharding the stack's code has
     for g in (2, 4, 8):
         if g > o.gpus:
-            for change in ({"gpus": g, "zero": 3}, {"gpus": g, "zero": 3, "checkpointing": True}):
+            for change in ({"gpus": g, "zero": shard}, {"gpus": g, "zero": shard, "checkpointing": True}):
                 yield o.with_(**change), ci.model
     own = n_params(Shape.of(ci.model, ci.model.n_ctx))
     for m in models:

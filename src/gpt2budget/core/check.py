@@ -77,8 +77,26 @@ def default_precision(gpu: GpuSpec, stack: StackSpec) -> str:
     return p
 
 
+def unsupported(stack: StackSpec, o: RunOptions) -> tuple[str, str, str, tuple[str, ...]] | None:
+    """The first option the stack's code cannot run (its spec's supported_* lists): (flag, value asked, the spec's
+    key, what the stack has), or None when it can run them all."""
+    for flag, value, key, have in (
+            ("--optimizer", o.optimizer, "supported_optimizers", stack.supported_optimizers),
+            ("--offload", o.offload, "supported_offload", stack.supported_offload),
+            ("--finetune", o.finetune, "supported_finetune", stack.supported_finetune),
+            ("--zero", o.zero, "supported_zero", stack.supported_zero)):
+        if have is not None and value not in have:
+            return flag, str(value), key, tuple(str(h) for h in have)
+    return None
+
+
 def check_options(ci: CheckInputs) -> None:
     o = ci.options
+    refused = unsupported(ci.stack, o)
+    if refused is not None:
+        flag, value, key, have = refused
+        raise UsageError(flag, f"the {ci.stack.id} stack's code cannot run {flag} {value}: it has "
+                               f"{', '.join(have)} ({key} in its stack spec); use one of those, or another stack")
     if ci.gpu.peak_flops(o.precision) is None:
         raise UsageError("--precision", f"{ci.gpu.name} has no {o.precision} tensor path in its spec "
                          f"(try amp-fp16 or fp32)")
