@@ -213,6 +213,16 @@ def fit_of(ci: CheckInputs) -> tuple[bool, int, int]:
     return fits and host_fits, best if host_fits else 0, pm.trainable
 
 
+def largest_fitting_micro_batch(ci: CheckInputs) -> int:
+    """`--micro-batch auto`: the largest micro-batch that fits (card memory less any --reserve-gib, and host
+    memory), at most the batch's sequences per GPU (batch tokens / seq / GPUs: a larger micro-batch would not
+    fill one step), at least 1 (when even 1 does not fit, the verdict says so at 1). Raises as evaluate does."""
+    _, best, _ = fit_of(ci)
+    o = ci.options
+    per_gpu = int(ci.batch_tokens // (o.seq * o.gpus))
+    return max(1, min(best, per_gpu))
+
+
 def tokens_per_second(ci: CheckInputs, trainable: int) -> float:
     """check's compute.tokens_per_second without the rest of the evaluation (`trainable` from fit_of)."""
     o, model, stack = ci.options, ci.model, ci.stack

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from gpt2budget.core.advisor import PURE_BF16_CAVEAT, advice_situation
 from gpt2budget.core.result import CheckResult, Throughput
 from gpt2budget.output.flags import change_flags
 from gpt2budget.output.report import quiet_stdout, summary
@@ -241,8 +242,10 @@ def render_check(con: Console, r: CheckResult, words: dict[str, str], explain: l
         con.print(t)
     if advice_shown:
         adv = r.advice
-        goal = ("What would make it faster (the step is launch-bound)" if mem.fits and mem.max_micro_batch > 4
-                else "What would make it fit")
+        goal = {"fit": "What would make it fit",
+                "launch-bound": "What would make it faster (the step is launch-bound)",
+                "time": "What would make it finish in the duration given",
+                "faster": "What would make it faster"}[advice_situation(r)]
         t = _Table(title=f"{goal} (same hardware first, then more GPUs, then smaller models; each group by time "
                          "to train)", title_justify="left")
         for col, just in (("change", "left"), ("needs / GPU", "right"), ("max micro-batch", "right"),
@@ -254,8 +257,11 @@ def render_check(con: Console, r: CheckResult, words: dict[str, str], explain: l
             t.add_row(change_flags(i, a.inputs), fmt_bytes(a.memory.required_bytes), str(a.memory.max_micro_batch),
                       fmt_hours(a.wall_time_hours), "-" if f is None else f"{f:.2f}x")
         if not adv:
-            t.add_row("no change we model makes this run fit", "", "", "", "")
+            t.add_row("no change we model makes this run fit" if not mem.fits
+                      else "no change we model makes this run faster", "", "", "", "")
         con.print(t)
+        if any(a.inputs.precision == "bf16" != i.precision for a in adv):
+            con.print(Text(f"* {PURE_BF16_CAVEAT}", style="dim"))
     if explain:
         con.print(Text("How each number is computed:", style="bold"))
         for line in explain:
