@@ -336,6 +336,8 @@ def plan(
     seq: SeqOpt = None,
     price_per_kwh: PricePerKwhOpt = 0.17,
     rent_usd_per_hour: Annotated[float | None, typer.Option("--rent-usd-per-hour", min=0, max=1e6, help="USD per GPU-hour (default: the spec's on-demand price)")] = None,
+    reserve_gib: Annotated[float, typer.Option("--reserve-gib", min=0, max=1024, help=(
+        "GPU memory to leave free (a desktop, other processes), GiB"))] = 0.0,
     fmt: FormatOpt = Fmt.table,
     no_color: NoColorOpt = False,
     no_calibration: NoCalibrationOpt = False,
@@ -351,10 +353,13 @@ def plan(
     specs = load(config_dir)
     ci = build_inputs(specs, gpu, "gpt2", stack, gpus=gpus, duration=duration, precision=precision,
                       utilization=utilization, optimal_rule=optimal_rule, seq=seq, price_per_kwh=price_per_kwh,
-                      rent_usd_per_hour=rent_usd_per_hour, no_calibration=no_calibration, config_dir=config_dir)
+                      rent_usd_per_hour=rent_usd_per_hour, reserve_gib=reserve_gib, no_calibration=no_calibration,
+                      config_dir=config_dir)
     family = list(specs.models) + (custom_models(ci.model) if custom_shapes else [])
     result = make_plan(ci, family, budget_usd)
     doc = report.plan_data(result, {m.id: m.n_ctx for m in family}, ci.stack.default_checkpointing)
+    if reserve_gib and doc["best"] is not None:  # check answers for the same card, memory held back included
+        doc["best"]["check"] += f" --reserve-gib {reserve_gib:g}"
     if fmt in (Fmt.json, Fmt.yaml):
         emit(report.to_json(doc) if fmt == Fmt.json else report.to_yaml(doc))
         return
@@ -391,10 +396,28 @@ def plan(
     if cost.get("energy_kwh") is not None:
         lines.append(f"Energy {cost['energy_kwh']:,.0f} kWh, electricity {fmt_usd(cost['electricity_usd'])}"
                      + (f", rent {fmt_usd(cost['rent_usd'])}" if cost.get("rent_usd") else ""))
+    lines += plan_warnings(best, doc["considered"], reserve_gib)
     fit = "Besiroglu et al. 2024" if result.compute_optimal.rule == "epoch-2024" else "Hoffmann et al. 2022"
     lines.append(f"Predicted loss is {fit}'s parametric fit: fitted on MassiveText, not WebText; "
                  f"compare plans with it, do not expect the number.")
     render_lines(con, lines, "bold")
+
+
+def plan_warnings(best: dict[str, Any], considered: list[dict[str, Any]], reserve_gib: float = 0.0) -> list[str]:
+    """Lines under plan's recommendation: little room left on the card (counting --reserve-gib as room left);
+    pure bf16 where a row suggests it."""
+    from gpt2budget.core.advisor import PURE_BF16_CAVEAT
+    from gpt2budget.output.report import GIB
+
+    lines = []
+    mem = best.get("memory") or {}
+    spare = (mem.get("available_bytes") or 0) - (mem.get("required_bytes") or 0)
+    if mem and spare + reserve_gib * GIB < GIB:  # about what a desktop session's compositor and browser hold on the card
+        lines.append(f"Warning: only {spare / 2**20:,.0f} MiB of the card left free: a desktop or another process "
+                     f"can push it over; leave room with --reserve-gib (e.g. --reserve-gib 1)")
+    if any("--precision bf16" in (c.get("flags") or "") for c in considered):
+        lines.append(f"Note: {PURE_BF16_CAVEAT}")
+    return lines
 
 
 @app.command(epilog="Example: gpt2budget compare --model gpt2-xl --sort time ; gpt2budget compare --by model --gpu 4070ti")
@@ -418,6 +441,8 @@ def compare(
     tokens: Annotated[str | None, typer.Option(help="a custom token count (fine-tuning needs one): 10B, 100M")] = None,
     batch_tokens: BatchTokensOpt = "524288",
     utilization: UtilOpt = None,
+    reserve_gib: Annotated[float, typer.Option("--reserve-gib", min=0, max=1024, help=(
+        "GPU memory to leave free (a desktop, other processes), GiB"))] = 0.0,
     fmt: FormatOpt = Fmt.table,
     no_color: NoColorOpt = False,
     no_calibration: NoCalibrationOpt = False,
@@ -433,7 +458,8 @@ def compare(
         return build_inputs(specs, g, m, stack, gpus=gpus, duration=duration, precision=precision,
                             micro_batch=micro_batch, checkpointing=checkpointing, optimizer=optimizer, seq=seq,
                             zero=zero, offload=offload, finetune=finetune, tokens=tokens, batch_tokens=batch_tokens,
-                            utilization=utilization, no_calibration=no_calibration, config_dir=config_dir)
+                            utilization=utilization, reserve_gib=reserve_gib, no_calibration=no_calibration,
+                            config_dir=config_dir)
 
     rows = [r._asdict() for r in compare_runs(specs, by.value, model, gpu or (), sort, configure_one)]
     if fmt != Fmt.table:
@@ -484,6 +510,8 @@ def sweep(
     host_memory: Annotated[float, typer.Option("--host-memory", min=0, max=1e7, help="CPU memory per node, GiB, for every row")] = 64.0,
     host_adam_params_per_s: Annotated[str | None, typer.Option("--host-adam-params-per-s", help=(
         "this host's CPU Adam rate, parameters/s, for the offloaded rows (default: the estimate for each GPU's class)"))] = None,
+    reserve_gib: Annotated[float, typer.Option("--reserve-gib", min=0, max=1024, help=(
+        "GPU memory to leave free on every card (a desktop, other processes), GiB"))] = 0.0,
     fmt: Annotated[str, typer.Option("--format", "-f", help="csv or jsonl")] = "csv",
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=0, max=256, help="worker processes (0: one per CPU "
                                       "for grids of 20,000 rows or more)")] = 0,
@@ -507,7 +535,7 @@ def sweep(
     if len(configs) > max_rows:
         raise UsageError("--max-rows", f"the grid has {len(configs):,} rows, more than {max_rows:,}; narrow the axes "
                                        "or raise --max-rows")
-    fixed = sweep_fixed(tokens, host_memory, host_adam_params_per_s)
+    fixed = sweep_fixed(tokens, host_memory, host_adam_params_per_s, reserve_gib)
     run_sweep(specs, configs, parse_duration(duration), fmt, sys.stdout, jobs_for(jobs, len(configs)), fixed)
 
 

@@ -213,6 +213,19 @@ def fit_of(ci: CheckInputs) -> tuple[bool, int, int]:
     return fits and host_fits, best if host_fits else 0, pm.trainable
 
 
+def reserved_gpu(g: GpuSpec, reserve_gib: float) -> GpuSpec:
+    """The GPU with `reserve_gib` less usable memory (a desktop, another process: --reserve-gib), as
+    gpt2budget.api.reserved makes it for check; at least 1 GiB must be left."""
+    import dataclasses
+
+    usable = g.usable_bytes / 2**30
+    if usable - reserve_gib < 1:
+        raise UsageError("--reserve-gib", f"{reserve_gib:g} GiB leaves {usable - reserve_gib:.2f} GiB of the "
+                                          f"{usable:.2f} GiB usable on {g.id}; expected at least 1 GiB left")
+    return dataclasses.replace(g, usable_memory_gib=usable - reserve_gib, sources={
+        **g.sources, "usable_memory_gib": f"{usable:.2f} GiB usable less --reserve-gib {reserve_gib:g}"})
+
+
 def largest_fitting_micro_batch(ci: CheckInputs) -> int:
     """`--micro-batch auto`: the largest micro-batch that fits (card memory less any --reserve-gib, and host
     memory), at most the batch's sequences per GPU (batch tokens / seq / GPUs: a larger micro-batch would not
