@@ -31,6 +31,7 @@ from gpt2budget.cli.choices import (
     GpusOpt,
     LoraTargets,
     MeasureFinetune,
+    MicroBatchAutoOpt,
     MicroBatchOpt,
     ModelOpt,
     NoCalibrationOpt,
@@ -142,7 +143,7 @@ def check(
                                                           "check_run")}
     ci = build_inputs(specs, gpu, model, stack, **kw)
     r = check_run(ci, specs, advice=not no_advice)
-    print_result(r, fmt, output, no_color, svg, html, ci, explain, not no_advice and needs_advice(r))
+    print_result(r, fmt, output, no_color, svg, html, ci, explain, not no_advice and needs_advice(r), specs)
     if fail_if_infeasible and not r.verdict.feasible:
         raise typer.Exit(EXIT_INFEASIBLE)
 
@@ -169,7 +170,8 @@ def check_flag_combinations(fmt: "Fmt", svg: str | None, html: str | None, expla
 
 
 def print_result(r: "CheckResult", fmt: Fmt, output: str | None, no_color: bool, svg: str | None,
-                 html: str | None, ci: "CheckInputs", explain: bool, show_advice: bool) -> None:
+                 html: str | None, ci: "CheckInputs", explain: bool, show_advice: bool,
+                 specs: "Specs | None" = None) -> None:
     from gpt2budget.output import report
 
     if fmt == Fmt.json:
@@ -187,8 +189,13 @@ def print_result(r: "CheckResult", fmt: Fmt, output: str | None, no_color: bool,
 
         # with --output the table goes to the file only (as the other formats do), not also to the terminal
         con = console(no_color, record=bool(svg or html or output), to_terminal=not output)
+        faster = None
+        if specs is not None:  # another stack or setting that trains much faster: one line
+            from gpt2budget.core.advisor import faster_alternative
+
+            faster = faster_alternative(ci, specs.stacks, r)
         render_check(con, r, component_words(ci.options, ci.stack.mixed_precision_layout),
-                     explain_lines(ci, r) if explain else None, show_advice)
+                     explain_lines(ci, r) if explain else None, show_advice, ci.micro_batch_auto, faster)
         if output:
             write_atomic(output, con.export_text(clear=False))
         save_recording(con, svg, html, write_atomic)
@@ -431,7 +438,7 @@ def compare(
     duration: DurationOpt = "1y",
     stack: StackOpt = "hf",
     precision: PrecisionOpt = None,
-    micro_batch: MicroBatchOpt = 1,
+    micro_batch: MicroBatchAutoOpt = "1",
     checkpointing: Annotated[Ckpt | None, typer.Option(help="none, full (hf, nanogpt) or selective (llmc: llm.c -r 1); default: the stack's")] = None,
     optimizer: OptimizerOpt = None,
     seq: SeqOpt = None,

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
-from gpt2budget.core.check import CheckInputs, evaluate, largest_fitting_micro_batch, unsupported
+from gpt2budget.core.check import (
+    CheckInputs,
+    default_precision,
+    evaluate,
+    largest_fitting_micro_batch,
+    unsupported,
+)
 from gpt2budget.core.result import Advice, AdviceMemory, CheckResult, Inputs
 from gpt2budget.core.shape import Shape, n_params
 from gpt2budget.errors import Gpt2BudgetError
 from gpt2budget.options import RunOptions
-from gpt2budget.specs.definitions import ModelSpec
+from gpt2budget.specs.definitions import ModelSpec, StackSpec
 from gpt2budget.units import fmt_bytes, fmt_hours
 
 SMALL_MICRO_BATCH = 4  # advice is also offered when at most this micro-batch fits
@@ -186,3 +192,47 @@ def advice_situation(result: CheckResult) -> str:
 PURE_BF16_CAVEAT = ("pure bf16 (weights and optimizer states in bf16, no fp32 master copy or Kahan summation) can "
                     "stall convergence: small updates round away (Zamirai et al. 2020, \"Revisiting BFloat16 "
                     "Training\"); amp-bf16 keeps fp32 weights")
+
+
+MUCH_FASTER = 1.5  # issue 31: say in one line when another stack or setting trains at least this much faster
+
+
+class Alternative(NamedTuple):
+    """A run on the same hardware and model that trains `speedup` times faster than the one asked."""
+
+    result: CheckResult
+    speedup: float
+
+
+def faster_alternative(ci: CheckInputs, stacks: Iterable[StackSpec], base: CheckResult,
+                       at_least: float = MUCH_FASTER) -> Alternative | None:
+    """The fastest of: the run asked at the largest micro-batch that fits, and each other stack (its own
+    precision, optimizer, attention and checkpointing defaults) at its largest micro-batch that fits; when it
+    trains at least `at_least` times faster than the run asked (which must fit), else None. Not under
+    --utilization (one flat rate for every stack)."""
+    if not base.memory.fits or ci.utilization is not None:
+        return None
+    o = ci.options
+    trials = [ci]
+    for s in stacks:
+        if s.id == ci.stack.id or (s.families is not None and ci.model.family not in s.families):
+            continue
+        opts = o.with_(precision=default_precision(ci.gpu, s), optimizer=s.default_optimizer,
+                       attention=s.default_attention, checkpointing=s.default_checkpointing != "none")
+        if unsupported(s, opts) is None:
+            trials.append(ci._replace(stack=s, options=opts))
+    best: Alternative | None = None
+    for trial in trials:
+        try:
+            trial = trial._replace(options=trial.options.with_(micro_batch=largest_fitting_micro_batch(trial)))
+            if trial.options == o and trial.stack is ci.stack:
+                continue
+            r = evaluate(trial, with_cost=False)
+        except Gpt2BudgetError:
+            continue
+        if not r.memory.fits:
+            continue
+        speedup = r.compute.tokens_per_second / base.compute.tokens_per_second
+        if best is None or speedup > best.speedup:
+            best = Alternative(r, speedup)
+    return best if best is not None and best.speedup >= at_least else None

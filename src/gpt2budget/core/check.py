@@ -65,6 +65,7 @@ class CheckInputs(NamedTuple):
     host_adam_params_per_s: float | None = None  # the host's CPU Adam rate (offload); None: the GPU class's estimate
     cost_inputs: CostInputs = CostInputs()
     calibration: Calibration | None = None  # measured on this GPU by `gpt2budget measure --calibrate`
+    micro_batch_auto: bool = False  # --micro-batch auto chose options.micro_batch (largest_fitting_micro_batch)
 
 
 def default_precision(gpu: GpuSpec, stack: StackSpec) -> str:
