@@ -101,3 +101,19 @@ def test_no_line_when_nothing_is_much_faster(specs, cli):
     assert "Much faster" not in out
     # a run that does not fit gets the advisor, not this line
     assert "Much faster" not in cli("check", "--gpu", "4070ti", "--model", "gpt2-xl").out
+
+
+@pytest.mark.parametrize(("gpu", "model"), [("4070ti", "gpt2"), ("4090", "gpt2-medium"), ("t4", "gpt2")])
+def test_the_much_faster_line_pastes_into_check(cli, gpu, model):
+    import re
+    import shlex
+
+    base = ["check", "--gpu", gpu, "--model", model]
+    line = next(x for x in cli(*base).out.splitlines() if x.startswith("Much faster: "))
+    m = re.match(r"Much faster: (.*) trains ([\d.]+)x faster", line)
+    assert m, line
+    before = cli(*base, "--format", "json").json()
+    after = cli(*base, *shlex.split(m.group(1)), "--format", "json", "--no-advice").json()
+    assert after["memory"]["fits"]
+    ratio = after["compute"]["tokens_per_second"] / before["compute"]["tokens_per_second"]
+    assert f"{ratio:.1f}" == m.group(2) and ratio >= 1.5

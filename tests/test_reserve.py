@@ -79,3 +79,12 @@ def test_pure_bf16_in_a_plan_carries_the_caveat(cli):
     assert "Revisiting BFloat16 Training" in out
     out = cli("plan", "--gpu", "4070ti").out
     assert ("--precision bf16" in out) == ("Revisiting BFloat16 Training" in out)
+
+
+def test_compare_across_every_card_leaves_out_those_the_reserve_leaves_no_room_on(cli):
+    rows = cli("compare", "--model", "gpt2", "--reserve-gib", "11", "--format", "json").json()
+    ids = {r["gpu"] for r in rows}
+    assert "h100-sxm" in ids and "rtx-4070-ti" not in ids
+    # a card named is still an error, naming the option
+    r = cli("compare", "--model", "gpt2", "--gpu", "4070ti", "--reserve-gib", "11")
+    assert r.code == 2 and r.err.startswith("Error: --reserve-gib:")

@@ -203,8 +203,8 @@ def compare(specs: Specs, by: str = "gpu", model: str | None = None, gpus: Itera
         try:
             r = evaluate(make(g, m))
         except UsageError as exc:
-            if by == "gpu" and not gpu_names and exc.option == "--precision":
-                continue  # e.g. --precision bf16 across cards without bf16
+            if by == "gpu" and not gpu_names and exc.option in ("--precision", "--reserve-gib"):
+                continue  # e.g. --precision bf16 across cards without bf16, --reserve-gib 10 across 8 GB cards
             raise
         mem, req = r.memory, r.requirements
         rows.append(CompareRow(
