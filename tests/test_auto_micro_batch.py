@@ -12,7 +12,7 @@ from gpt2budget.errors import UsageError
 
 
 def test_the_largest_micro_batch_that_fits(specs):
-    ci = configure(specs, "4070ti", "gpt2")
+    ci = configure(specs, "4070ti", "gpt2", micro_batch=1)
     b = largest_fitting_micro_batch(ci)
     assert b == evaluate(ci).memory.max_micro_batch == 6  # the 4070 Ti: micro-batch 6 fits
     assert evaluate(ci._replace(options=ci.options.with_(micro_batch=b))).memory.fits
@@ -82,13 +82,13 @@ def test_the_assumptions_say_what_auto_chose(specs):
 
 
 def test_a_much_faster_stack_is_named(specs, cli):
-    ci = configure(specs, "4070ti", "gpt2")
+    ci = configure(specs, "4070ti", "gpt2", micro_batch=1)
     base = evaluate(ci)
     alt = faster_alternative(ci, specs.stacks, base)
     assert alt is not None and alt.speedup >= MUCH_FASTER
     assert alt.result.inputs.stack != "hf" and alt.result.memory.fits
     assert alt.result.compute.tokens_per_second == pytest.approx(alt.speedup * base.compute.tokens_per_second)
-    out = cli("check", "--gpu", "4070ti", "--model", "gpt2").out
+    out = cli("check", "--gpu", "4070ti", "--model", "gpt2", "--micro-batch", "1").out
     line = next(x for x in out.splitlines() if x.startswith("Much faster: "))
     assert f"--stack {alt.result.inputs.stack}" in line and f"{alt.speedup:.1f}x faster" in line
 
@@ -108,7 +108,7 @@ def test_the_much_faster_line_pastes_into_check(cli, gpu, model):
     import re
     import shlex
 
-    base = ["check", "--gpu", gpu, "--model", model]
+    base = ["check", "--gpu", gpu, "--model", model, "--micro-batch", "1"]
     line = next(x for x in cli(*base).out.splitlines() if x.startswith("Much faster: "))
     m = re.match(r"Much faster: (.*) trains ([\d.]+)x faster", line)
     assert m, line
