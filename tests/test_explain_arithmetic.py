@@ -94,7 +94,7 @@ def _lines(specs, gpu, model, **options):
 @pytest.mark.parametrize("options", [
     {"finetune": "lora"}, {"gpus": 8, "zero": 3}, {"checkpointing": True, "micro_batch": 4},
     {"offload": "optimizer"}, {"gpus": 4, "zero": 3, "offload": "params", "checkpointing": True},
-    {"finetune": "qlora", "gpus": 2}, {"stack": "llmc", "gpus": 8, "zero": 1},
+    {"finetune": "qlora", "gpus": 2}, {"stack": "llmc", "gpus": 8, "zero": 1, "optimizer": "adamw-fused"},
 ])
 def test_the_issue_s_configurations(specs, options):
     assert _assert_holds(_lines(specs, "h100-sxm", "gpt2-xl", **options)) >= 8

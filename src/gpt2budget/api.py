@@ -217,8 +217,8 @@ def compare(specs: Specs, by: str = "gpu", model: str | None = None, gpus: Itera
         try:
             r = evaluate(make(g, m))
         except UsageError as exc:
-            if by == "gpu" and not gpu_names and exc.option == "--precision":
-                continue  # e.g. --precision bf16 across cards without bf16
+            if by == "gpu" and not gpu_names and exc.option in ("--precision", "--reserve-gib"):
+                continue  # e.g. --precision bf16 across cards without bf16, --reserve-gib 10 across 8 GB cards
             if by == "model" and exc.option == "--stack":
                 continue  # a model of a family the stack cannot train (llmc: GPT-2 only)
             raise
@@ -251,25 +251,28 @@ def host_adam(value: str | float | None) -> float | None:
 
 
 def sweep_fixed(tokens: str | None = None, host_memory: float = DEFAULT_HOST_MEMORY_GIB,
-                host_adam_params_per_s: str | float | None = None) -> Fixed:
-    """What every row of a sweep shares (`sweep`'s --tokens, --host-memory, --host-adam-params-per-s), checked."""
+                host_adam_params_per_s: str | float | None = None, reserve_gib: float = 0.0) -> Fixed:
+    """What every row of a sweep shares (`sweep`'s --tokens, --host-memory, --host-adam-params-per-s,
+    --reserve-gib), checked."""
     from gpt2budget.output.sweep import Fixed
 
     _check_ranges({"host_memory": host_memory})
+    if not 0 <= reserve_gib <= 1024:
+        raise UsageError("--reserve-gib", f"{reserve_gib} is outside the allowed range (see --help)")
     return Fixed(tokens=parse_count(tokens, "--tokens") if tokens else None, host_memory_gib=host_memory,
-                 host_adam_params_per_s=host_adam(host_adam_params_per_s))
+                 host_adam_params_per_s=host_adam(host_adam_params_per_s), reserve_gib=reserve_gib)
 
 
 def sweep(specs: Specs, duration: str = "1y", tokens: str | None = None, host_memory: float = DEFAULT_HOST_MEMORY_GIB,
-          host_adam_params_per_s: str | float | None = None,
+          host_adam_params_per_s: str | float | None = None, reserve_gib: float = 0.0,
           **axes: str | Iterable[str | int]) -> Iterator[dict[str, Any]]:
     """The rows `gpt2budget sweep` writes, lazily: one flat dict per configuration of the grid. Each axis (gpu,
     model, stack, precision, optimizer, checkpointing, micro_batch, seq, gpus, zero, attention, offload, finetune)
     takes a comma list or a list of values; an axis left out takes sweep's default. `tokens`, `host_memory` (GiB
-    per node) and `host_adam_params_per_s` hold for every row."""
+    per node), `host_adam_params_per_s` and `reserve_gib` (GPU memory left free) hold for every row."""
     from gpt2budget.output.sweep import grid, rows
 
-    fixed = sweep_fixed(tokens, host_memory, host_adam_params_per_s)
+    fixed = sweep_fixed(tokens, host_memory, host_adam_params_per_s, reserve_gib)
     return rows(specs, grid(specs, sweep_axes(axes)), parse_duration(duration), fixed)
 
 

@@ -32,6 +32,7 @@ from gpt2budget.cli.choices import (
     LoraTargets,
     Loss,
     MeasureFinetune,
+    MicroBatchAutoOpt,
     MicroBatchOpt,
     ModelOpt,
     NoCalibrationOpt,
@@ -144,7 +145,7 @@ def check(
                                                           "check_run")}
     ci = build_inputs(specs, gpu, model, stack, **kw)
     r = check_run(ci, specs, advice=not no_advice)
-    print_result(r, fmt, output, no_color, svg, html, ci, explain, not no_advice and needs_advice(r))
+    print_result(r, fmt, output, no_color, svg, html, ci, explain, not no_advice and needs_advice(r), specs)
     if fail_if_infeasible and not r.verdict.feasible:
         raise typer.Exit(EXIT_INFEASIBLE)
 
@@ -171,7 +172,8 @@ def check_flag_combinations(fmt: "Fmt", svg: str | None, html: str | None, expla
 
 
 def print_result(r: "CheckResult", fmt: Fmt, output: str | None, no_color: bool, svg: str | None,
-                 html: str | None, ci: "CheckInputs", explain: bool, show_advice: bool) -> None:
+                 html: str | None, ci: "CheckInputs", explain: bool, show_advice: bool,
+                 specs: "Specs | None" = None) -> None:
     from gpt2budget.output import report
 
     if fmt == Fmt.json:
@@ -189,8 +191,13 @@ def print_result(r: "CheckResult", fmt: Fmt, output: str | None, no_color: bool,
 
         # with --output the table goes to the file only (as the other formats do), not also to the terminal
         con = console(no_color, record=bool(svg or html or output), to_terminal=not output)
+        faster = None
+        if specs is not None:  # another stack or setting that trains much faster: one line
+            from gpt2budget.core.advisor import faster_alternative
+
+            faster = faster_alternative(ci, specs.stacks, r)
         render_check(con, r, component_words(ci.options, ci.stack.mixed_precision_layout),
-                     explain_lines(ci, r) if explain else None, show_advice)
+                     explain_lines(ci, r) if explain else None, show_advice, ci.micro_batch_auto, faster)
         if output:
             write_atomic(output, con.export_text(clear=False))
         save_recording(con, svg, html, write_atomic)
@@ -351,6 +358,8 @@ def plan(
     seq: SeqOpt = None,
     price_per_kwh: PricePerKwhOpt = 0.17,
     rent_usd_per_hour: Annotated[float | None, typer.Option("--rent-usd-per-hour", min=0, max=1e6, help="USD per GPU-hour (default: the spec's on-demand price)")] = None,
+    reserve_gib: Annotated[float, typer.Option("--reserve-gib", min=0, max=1024, help=(
+        "GPU memory to leave free (a desktop, other processes), GiB"))] = 0.0,
     fmt: FormatOpt = Fmt.table,
     no_color: NoColorOpt = False,
     no_calibration: NoCalibrationOpt = False,
@@ -367,10 +376,13 @@ def plan(
     specs = load(config_dir)
     ci = build_inputs(specs, gpu, "gpt2", stack, gpus=gpus, duration=duration, precision=precision,
                       utilization=utilization, optimal_rule=optimal_rule, seq=seq, price_per_kwh=price_per_kwh,
-                      rent_usd_per_hour=rent_usd_per_hour, no_calibration=no_calibration, config_dir=config_dir)
+                      rent_usd_per_hour=rent_usd_per_hour, reserve_gib=reserve_gib, no_calibration=no_calibration,
+                      config_dir=config_dir)
     ranked = family_models(specs.models, family, ci.stack) + (custom_models(ci.model) if custom_shapes else [])
     result = make_plan(ci, ranked, budget_usd)
     doc = report.plan_data(result, {m.id: m.n_ctx for m in ranked}, ci.stack.default_checkpointing)
+    if reserve_gib and doc["best"] is not None:  # check answers for the same card, memory held back included
+        doc["best"]["check"] += f" --reserve-gib {reserve_gib:g}"
     if fmt in (Fmt.json, Fmt.yaml):
         emit(report.to_json(doc) if fmt == Fmt.json else report.to_yaml(doc))
         return
@@ -408,10 +420,28 @@ def plan(
     if cost.get("energy_kwh") is not None:
         lines.append(f"Energy {cost['energy_kwh']:,.0f} kWh, electricity {fmt_usd(cost['electricity_usd'])}"
                      + (f", rent {fmt_usd(cost['rent_usd'])}" if cost.get("rent_usd") else ""))
+    lines += plan_warnings(best, doc["considered"], reserve_gib)
     fit = "Besiroglu et al. 2024" if result.compute_optimal.rule == "epoch-2024" else "Hoffmann et al. 2022"
     lines.append(f"Predicted loss is {fit}'s parametric fit: fitted on MassiveText, not WebText; "
                  f"compare plans with it, do not expect the number.")
     render_lines(con, lines, "bold")
+
+
+def plan_warnings(best: dict[str, Any], considered: list[dict[str, Any]], reserve_gib: float = 0.0) -> list[str]:
+    """Lines under plan's recommendation: little room left on the card (counting --reserve-gib as room left);
+    pure bf16 where a row suggests it."""
+    from gpt2budget.core.advisor import PURE_BF16_CAVEAT
+    from gpt2budget.output.report import GIB
+
+    lines = []
+    mem = best.get("memory") or {}
+    spare = (mem.get("available_bytes") or 0) - (mem.get("required_bytes") or 0)
+    if mem and spare + reserve_gib * GIB < GIB:  # about what a desktop session's compositor and browser hold on the card
+        lines.append(f"Warning: only {spare / 2**20:,.0f} MiB of the card left free: a desktop or another process "
+                     f"can push it over; leave room with --reserve-gib (e.g. --reserve-gib 1)")
+    if any("--precision bf16" in (c.get("flags") or "") for c in considered):
+        lines.append(f"Note: {PURE_BF16_CAVEAT}")
+    return lines
 
 
 @app.command(epilog="Example: gpt2budget compare --model gpt2-xl --sort time ; gpt2budget compare --by model --gpu 4070ti")
@@ -425,7 +455,7 @@ def compare(
     duration: DurationOpt = "1y",
     stack: StackOpt = "hf",
     precision: PrecisionOpt = None,
-    micro_batch: MicroBatchOpt = 1,
+    micro_batch: MicroBatchAutoOpt = "1",
     checkpointing: Annotated[Ckpt | None, typer.Option(help="none, full (hf, nanogpt) or selective (llmc: llm.c -r 1); default: the stack's")] = None,
     optimizer: OptimizerOpt = None,
     seq: SeqOpt = None,
@@ -435,6 +465,8 @@ def compare(
     tokens: Annotated[str | None, typer.Option(help="a custom token count (fine-tuning needs one): 10B, 100M")] = None,
     batch_tokens: BatchTokensOpt = "524288",
     utilization: UtilOpt = None,
+    reserve_gib: Annotated[float, typer.Option("--reserve-gib", min=0, max=1024, help=(
+        "GPU memory to leave free (a desktop, other processes), GiB"))] = 0.0,
     fmt: FormatOpt = Fmt.table,
     no_color: NoColorOpt = False,
     no_calibration: NoCalibrationOpt = False,
@@ -450,7 +482,8 @@ def compare(
         return build_inputs(specs, g, m, stack, gpus=gpus, duration=duration, precision=precision,
                             micro_batch=micro_batch, checkpointing=checkpointing, optimizer=optimizer, seq=seq,
                             zero=zero, offload=offload, finetune=finetune, tokens=tokens, batch_tokens=batch_tokens,
-                            utilization=utilization, no_calibration=no_calibration, config_dir=config_dir)
+                            utilization=utilization, reserve_gib=reserve_gib, no_calibration=no_calibration,
+                            config_dir=config_dir)
 
     rows = [r._asdict() for r in compare_runs(specs, by.value, model, gpu or (), sort, configure_one)]
     if fmt != Fmt.table:
@@ -501,6 +534,8 @@ def sweep(
     host_memory: Annotated[float, typer.Option("--host-memory", min=0, max=1e7, help="CPU memory per node, GiB, for every row")] = 64.0,
     host_adam_params_per_s: Annotated[str | None, typer.Option("--host-adam-params-per-s", help=(
         "this host's CPU Adam rate, parameters/s, for the offloaded rows (default: the estimate for each GPU's class)"))] = None,
+    reserve_gib: Annotated[float, typer.Option("--reserve-gib", min=0, max=1024, help=(
+        "GPU memory to leave free on every card (a desktop, other processes), GiB"))] = 0.0,
     fmt: Annotated[str, typer.Option("--format", "-f", help="csv or jsonl")] = "csv",
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=0, max=256, help="worker processes (0: one per CPU "
                                       "for grids of 20,000 rows or more)")] = 0,
@@ -524,7 +559,7 @@ def sweep(
     if len(configs) > max_rows:
         raise UsageError("--max-rows", f"the grid has {len(configs):,} rows, more than {max_rows:,}; narrow the axes "
                                        "or raise --max-rows")
-    fixed = sweep_fixed(tokens, host_memory, host_adam_params_per_s)
+    fixed = sweep_fixed(tokens, host_memory, host_adam_params_per_s, reserve_gib)
     run_sweep(specs, configs, parse_duration(duration), fmt, sys.stdout, jobs_for(jobs, len(configs)), fixed)
 
 

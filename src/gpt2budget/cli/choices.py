@@ -153,6 +153,8 @@ UtilOpt = Annotated[float | None, typer.Option("--utilization", min=0, max=1,
 SeqOpt = Annotated[int | None, typer.Option(min=1, max=1_048_576, help="sequence length (default: the model's n_ctx)")]
 DropoutOpt = Annotated[float, typer.Option(min=0, max=1, help="dropout probability")]
 MicroBatchOpt = Annotated[int, typer.Option("--micro-batch", min=1, max=1_000_000, help="sequences per GPU per step")]
+MicroBatchAutoOpt = Annotated[str, typer.Option("--micro-batch", metavar="N|auto", help=(
+    "sequences per GPU per step, or auto: the largest that fits (at most the batch's sequences per GPU)"))]
 OptimizerOpt = Annotated[Optimizer | None, typer.Option(help="default: the stack's (adamw for hf)")]
 ZeroOpt = Annotated[str, typer.Option(help="ZeRO stage 0-3 (FSDP names accepted)")]
 OffloadOpt = Annotated[Offload, typer.Option(help="CPU offload: none, optimizer (ZeRO-Offload), params (ZeRO-Infinity)")]

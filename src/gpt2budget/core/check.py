@@ -65,6 +65,7 @@ class CheckInputs(NamedTuple):
     host_adam_params_per_s: float | None = None  # the host's CPU Adam rate (offload); None: the GPU class's estimate
     cost_inputs: CostInputs = CostInputs()
     calibration: Calibration | None = None  # measured on this GPU by `gpt2budget measure --calibrate`
+    micro_batch_auto: bool = False  # --micro-batch auto chose options.micro_batch (largest_fitting_micro_batch)
 
 
 def default_precision(gpu: GpuSpec, stack: StackSpec) -> str:
@@ -77,12 +78,30 @@ def default_precision(gpu: GpuSpec, stack: StackSpec) -> str:
     return p
 
 
+def unsupported(stack: StackSpec, o: RunOptions) -> tuple[str, str, str, tuple[str, ...]] | None:
+    """The first option the stack's code cannot run (its spec's supported_* lists): (flag, value asked, the spec's
+    key, what the stack has), or None when it can run them all."""
+    for flag, value, key, have in (
+            ("--optimizer", o.optimizer, "supported_optimizers", stack.supported_optimizers),
+            ("--offload", o.offload, "supported_offload", stack.supported_offload),
+            ("--finetune", o.finetune, "supported_finetune", stack.supported_finetune),
+            ("--zero", o.zero, "supported_zero", stack.supported_zero)):
+        if have is not None and value not in have:
+            return flag, str(value), key, tuple(str(h) for h in have)
+    return None
+
+
 def check_options(ci: CheckInputs) -> None:
     o = ci.options
     if ci.stack.families is not None and ci.model.family not in ci.stack.families:
         raise UsageError("--stack", f"{ci.stack.id} trains {', '.join(ci.stack.families)} models only (its code "
                          f"has no other block); model {ci.model.id} is {ci.model.family}: use --stack hf or nanogpt, "
                          "which train every family")
+    refused = unsupported(ci.stack, o)
+    if refused is not None:
+        flag, value, key, have = refused
+        raise UsageError(flag, f"the {ci.stack.id} stack's code cannot run {flag} {value}: it has "
+                               f"{', '.join(have)} ({key} in its stack spec); use one of those, or another stack")
     if ci.gpu.peak_flops(o.precision) is None:
         raise UsageError("--precision", f"{ci.gpu.name} has no {o.precision} tensor path in its spec "
                          f"(try amp-fp16 or fp32)")
@@ -200,6 +219,29 @@ def fit_of(ci: CheckInputs) -> tuple[bool, int, int]:
     fits, best = fit_at(pm, ci.stack, ci.gpu.usable_bytes, o.micro_batch)
     host_fits = pm.host_bytes <= ci.host_memory_gib * GIB * ci.nodes
     return fits and host_fits, best if host_fits else 0, pm.trainable
+
+
+def reserved_gpu(g: GpuSpec, reserve_gib: float) -> GpuSpec:
+    """The GPU with `reserve_gib` less usable memory (a desktop, another process: --reserve-gib), as
+    gpt2budget.api.reserved makes it for check; at least 1 GiB must be left."""
+    import dataclasses
+
+    usable = g.usable_bytes / 2**30
+    if usable - reserve_gib < 1:
+        raise UsageError("--reserve-gib", f"{reserve_gib:g} GiB leaves {usable - reserve_gib:.2f} GiB of the "
+                                          f"{usable:.2f} GiB usable on {g.id}; expected at least 1 GiB left")
+    return dataclasses.replace(g, usable_memory_gib=usable - reserve_gib, sources={
+        **g.sources, "usable_memory_gib": f"{usable:.2f} GiB usable less --reserve-gib {reserve_gib:g}"})
+
+
+def largest_fitting_micro_batch(ci: CheckInputs) -> int:
+    """`--micro-batch auto`: the largest micro-batch that fits (card memory less any --reserve-gib, and host
+    memory), at most the batch's sequences per GPU (batch tokens / seq / GPUs: a larger micro-batch would not
+    fill one step), at least 1 (when even 1 does not fit, the verdict says so at 1). Raises as evaluate does."""
+    _, best, _ = fit_of(ci)
+    o = ci.options
+    per_gpu = int(ci.batch_tokens // (o.seq * o.gpus))
+    return max(1, min(best, per_gpu))
 
 
 def tokens_per_second(ci: CheckInputs, trainable: int) -> float:

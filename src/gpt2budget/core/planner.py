@@ -66,8 +66,10 @@ def plan(ci: CheckInputs, models: Iterable[ModelSpec], budget_usd: float | None)
     for model in sorted(models, key=lambda m: n_params(Shape.of(m, m.n_ctx))):
         base = ci._replace(model=model)
         configs = [(base.options, model)] + [c for c in candidates(base, []) if c[0].gpus == ci.options.gpus]
-        # screen each option on memory and speed alone; evaluate only the fastest in full
-        chosen: tuple[float, CheckInputs] | None = None
+        # screen each option on memory and speed alone; evaluate only the fastest in full. Mixed precision (fp32
+        # master weights) wins over pure bf16 wherever one fits: pure bf16 can stall convergence
+        # (gpt2budget.core.advisor.PURE_BF16_CAVEAT), so it is chosen only for a model nothing else fits
+        chosen: tuple[tuple[bool, float], CheckInputs] | None = None
         for opts, _ in configs:
             options_tried += 1
             trial = base._replace(options=opts)
@@ -83,8 +85,9 @@ def plan(ci: CheckInputs, models: Iterable[ModelSpec], budget_usd: float | None)
                 tps = tokens_per_second(trial, trainable)
             except Gpt2BudgetError:
                 continue
-            if chosen is None or tps > chosen[0]:
-                chosen = (tps, trial)
+            rank = (trial.options.precision != "bf16" or ci.options.precision == "bf16", tps)
+            if chosen is None or rank > chosen[0]:
+                chosen = (rank, trial)
         choice = evaluate(chosen[1], with_cost=True) if chosen is not None else None
         n_model = int(n_params(Shape.of(model, model.n_ctx)))
         if choice is None:

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from gpt2budget.core.advisor import PURE_BF16_CAVEAT, Alternative, advice_situation
 from gpt2budget.core.result import CheckResult, Throughput
 from gpt2budget.core.scaling import MODERN_RECIPES
 from gpt2budget.options import ADAPTER_FINETUNES
@@ -160,7 +161,7 @@ def render_step_time(con: Console, th: Throughput, overridden: bool) -> None:
 
 
 def render_check(con: Console, r: CheckResult, words: dict[str, str], explain: list[str] | None,
-                 advice_shown: bool) -> None:
+                 advice_shown: bool, micro_batch_auto: bool = False, faster: Alternative | None = None) -> None:
     i, c, mem, v = r.inputs, r.compute, r.memory, r.verdict
     per = " (per GPU)" if mem.per_gpu else ""
     con.print(Text(f"{r.model.name} on {i.gpus}x {r.gpu.name}  [{i.stack} stack]", style="bold"))
@@ -171,7 +172,8 @@ def render_check(con: Console, r: CheckResult, words: dict[str, str], explain: l
            else f"time from the step-time model with this GPU's calibration ({c.calibration}; "
                 f"MFU {r.throughput.mfu:.0%}) | ")
         + f"batch {fmt_count(i.batch_tokens)} tokens/step | "
-        f"duration {fmt_hours(i.duration_hours)} | micro-batch {i.micro_batch} | seq {i.seq} | "
+        f"duration {fmt_hours(i.duration_hours)} | micro-batch {i.micro_batch}{auto_words(r, micro_batch_auto)} | "
+        f"seq {i.seq} | "
         f"optimizer {i.optimizer} | checkpointing {i.checkpointing} | attention {i.attention} | "
         f"dropout {i.dropout} | ZeRO {i.zero} | offload {i.offload} | FLOPs/token "
         + ("4·N + 6·N_adapter (frozen base)" if i.finetune in ADAPTER_FINETUNES else "6·N")
@@ -247,8 +249,10 @@ def render_check(con: Console, r: CheckResult, words: dict[str, str], explain: l
         con.print(t)
     if advice_shown:
         adv = r.advice
-        goal = ("What would make it faster (the step is launch-bound)" if mem.fits and mem.max_micro_batch > 4
-                else "What would make it fit")
+        goal = {"fit": "What would make it fit",
+                "launch-bound": "What would make it faster (the step is launch-bound)",
+                "time": "What would make it finish in the duration given",
+                "faster": "What would make it faster"}[advice_situation(r)]
         t = _Table(title=f"{goal} (same hardware first, then more GPUs, then smaller models; each group by time "
                          "to train)", title_justify="left")
         for col, just in (("change", "left"), ("needs / GPU", "right"), ("max micro-batch", "right"),
@@ -260,14 +264,35 @@ def render_check(con: Console, r: CheckResult, words: dict[str, str], explain: l
             t.add_row(change_flags(i, a.inputs), fmt_bytes(a.memory.required_bytes), str(a.memory.max_micro_batch),
                       fmt_hours(a.wall_time_hours), "-" if f is None else f"{f:.2f}x")
         if not adv:
-            t.add_row("no change we model makes this run fit", "", "", "", "")
+            t.add_row("no change we model makes this run fit" if not mem.fits
+                      else "no change we model makes this run faster", "", "", "", "")
         con.print(t)
+        if any(a.inputs.precision == "bf16" != i.precision for a in adv):
+            con.print(Text(f"* {PURE_BF16_CAVEAT}", style="dim"))
     if explain:
         con.print(Text("How each number is computed:", style="bold"))
         for line in explain:
             con.print("  " + line, markup=False)
+    if faster is not None:
+        alt = faster.result
+        flags = (f"--stack {alt.inputs.stack} " if alt.inputs.stack != i.stack else "") + change_flags(i, alt.inputs)
+        con.print(Text(f"Much faster: {flags} trains {faster.speedup:.1f}x faster "
+                       f"({fmt_hours(alt.target_requirement.wall_time_hours)} for the "
+                       f"{r.target.replace('_', '-')} run)", style="bold"))
     con.print(Text(("OK: " if v.feasible else "NOT FEASIBLE: ") + summary(r),
                    style="bold green" if v.feasible else "bold red"))
+
+
+def auto_words(r: CheckResult, auto: bool) -> str:
+    """What --micro-batch auto chose, for the assumptions line."""
+    if not auto:
+        return ""
+    mem = r.memory
+    if not mem.fits:
+        return " (auto: not even 1 fits)"
+    if r.inputs.micro_batch < mem.max_micro_batch:
+        return " (auto: one step's sequences per GPU; more would fit)"
+    return " (the largest that fits)"
 
 
 def render_rows(con: Console, title: str, rows: list[dict[str, Any]], columns: Sequence[tuple[str, str]]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import io
 import itertools
 import json
@@ -16,7 +17,7 @@ import sys
 from collections.abc import Iterable, Iterator, Sequence
 from typing import IO, Any, NamedTuple
 
-from gpt2budget.core.check import DEFAULT_HOST_MEMORY_GIB, CheckInputs, default_precision, evaluate
+from gpt2budget.core.check import DEFAULT_HOST_MEMORY_GIB, CheckInputs, default_precision, evaluate, reserved_gpu
 from gpt2budget.core.result import CheckResult
 from gpt2budget.errors import Gpt2BudgetError, UsageError
 from gpt2budget.options import (
@@ -30,6 +31,7 @@ from gpt2budget.options import (
 )
 from gpt2budget.output.report import _clean, check_data, flatten, summary
 from gpt2budget.specs.catalog import Specs
+from gpt2budget.specs.definitions import GpuSpec
 
 
 class Fixed(NamedTuple):
@@ -39,6 +41,7 @@ class Fixed(NamedTuple):
     tokens: float | None = None
     host_memory_gib: float = DEFAULT_HOST_MEMORY_GIB
     host_adam_params_per_s: float | None = None
+    reserve_gib: float = 0.0  # GPU memory left free on every card (--reserve-gib)
 
 
 def _ints(values: list[str], option: str, low: int, high: int) -> list[int]:
@@ -100,9 +103,17 @@ def grid(specs: Specs, axes: dict[str, list[str]]) -> Grid:
                  offloads, finetunes])
 
 
+@functools.lru_cache(maxsize=256)
+def _reserved(g: GpuSpec, reserve_gib: float) -> GpuSpec:
+    """The card less --reserve-gib, made once per card (specs hash by identity)."""
+    return reserved_gpu(g, reserve_gib)
+
+
 def options_of(specs: Specs, config: tuple[Any, ...], fixed: Fixed = Fixed()) -> tuple[CheckInputs, str]:
     gid, mid, sid, prec, opt, ck, mb, seq, ng, z, attn, off, ft = config
     g, m, s = specs.gpus.items[gid], specs.models.items[mid], specs.stacks.items[sid]
+    if fixed.reserve_gib:
+        g = _reserved(g, fixed.reserve_gib)
     p = default_precision(g, s) if prec == "default" else prec
     opts = RunOptions(precision=p, optimizer=s.default_optimizer if opt == "default" else opt,
                       checkpointing=ck != "none", attention=s.default_attention if attn == "default" else attn,

@@ -405,6 +405,12 @@ def _known_precisions(v: tuple[str, ...] | None) -> tuple[str, ...] | None:
     return v
 
 
+def _known_optimizers(v: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    for o in v or ():
+        _known_optimizer(o)
+    return v
+
+
 def _known_optimizer(v: str) -> str:
     if v not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {v!r}; expected one of {', '.join(OPTIMIZERS)}")
@@ -584,6 +590,16 @@ class StackSpec:
     vocab_multiple: Annotated[int, Rule(gt=0, description="vocabulary padded up to a multiple of this")] = 1
     families: Annotated[tuple[str, ...] | None, Rule(check=_supported_families, description=(
         "the model families the stack's code can train (default: every family)"))] = None
+    # what the stack's code can run (each left out: everything, so a user's stack keeps working); a run asking for
+    # anything else is refused (gpt2budget.core.check.check_options) and never proposed by plan or the advisor
+    supported_optimizers: Annotated[tuple[str, ...] | None, Rule(check=_known_optimizers, description=(
+        "the optimizers the stack's code has (default: every one)"))] = None
+    supported_offload: Annotated[tuple[Literal["none", "optimizer", "params"], ...] | None, doc(
+        "the CPU offload modes the stack's code has: none, optimizer, params (default: every one)")] = None
+    supported_finetune: Annotated[tuple[Literal["none", "full", "lora", "qlora"], ...] | None, doc(
+        "the training modes the stack's code has: none (from scratch), full, lora, qlora (default: every one)")] = None
+    supported_zero: Annotated[tuple[Literal[0, 1, 2, 3], ...] | None, doc(
+        "the ZeRO stages the stack's code has, 0-3 (default: every one)")] = None
     layer_activations: tuple[Term, ...]
     checkpoint_activations: tuple[Term, ...]
     token_activations: tuple[Term, ...] = ()
