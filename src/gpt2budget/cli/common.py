@@ -8,6 +8,7 @@ import typer
 
 if TYPE_CHECKING:
     from gpt2budget.core.check import CheckInputs
+    from gpt2budget.request import RunRequest
     from gpt2budget.specs.catalog import Specs
 
 
@@ -41,15 +42,15 @@ def find_calibration(gpu_id: str, config_dir: list[Path] | None) -> Any:
     return find(gpu_id, user_folders(config_dir), read)
 
 
-def build_inputs(specs: "Specs", gpu: str, model: str, stack: str, **kw: Any) -> "CheckInputs":
-    """check's options to a configuration (gpt2budget.api.configure), with this GPU's calibration unless
+def build_inputs(specs: "Specs", request: "RunRequest", no_calibration: bool = False,
+                 config_dir: list[Path] | None = None) -> "CheckInputs":
+    """A command's request to a configuration (gpt2budget.api.configure), with this GPU's calibration unless
     --no-calibration."""
     from gpt2budget.api import configure
 
-    g = specs.gpus.get(gpu, "--gpu")
-    calibration = None if kw.pop("no_calibration", False) else find_calibration(g.id, kw.get("config_dir"))
-    kw.pop("config_dir", None)
-    return configure(specs, gpu, model, stack, calibration=calibration, **kw)
+    g = specs.gpus.get(request.gpu, "--gpu")
+    calibration = None if no_calibration else find_calibration(g.id, config_dir)
+    return configure(specs, request, calibration=calibration)
 
 
 def write_atomic(path: str, text: str, option: str = "--output") -> None:
