@@ -77,7 +77,8 @@ def hostile_call(rng: random.Random, api: Any, specs: Any) -> tuple[str, Callabl
     def some(x: Any) -> Any:  # a good value, or now and then a hostile one
         return x if rng.random() < 0.7 else rng.choice(HOSTILE)
 
-    kind = rng.choice(["configure", "configure", "configure", "evaluate", "check", "advise", "plan", "compare",
+    kind = rng.choice(["configure", "configure", "configure", "evaluate", "evaluate", "check", "advise", "plan",
+                       "compare",
                        "sweep", "to_data", "load"])
     if kind == "configure":
         fields = run_fields(rng, rng.randint(1, 3))
@@ -89,8 +90,16 @@ def hostile_call(rng: random.Random, api: Any, specs: Any) -> tuple[str, Callabl
             return r
         return kind, call
     if kind == "evaluate":
-        target = rng.choice(HOSTILE)
-        return kind, lambda: api.evaluate(target)
+        target, part = value(rng, ""), rng.choice(["ci", "ci", "options", "cost_inputs", "whole"])
+
+        def call() -> Any:
+            ci = good_ci()  # a configuration changed by hand: each field of it, and of its options and costs
+            if part == "whole":
+                return api.evaluate(target)
+            inner = ci if part == "ci" else getattr(ci, part)
+            changed = inner._replace(**{rng.choice(inner._fields): target})
+            return api.evaluate(changed if part == "ci" else ci._replace(**{part: changed}))
+        return kind, call
     if kind == "check":
         ci_h, specs_h, advice_h = rng.choice(HOSTILE), rng.choice(HOSTILE), rng.choice(HOSTILE)
         which = rng.randrange(3)
@@ -113,6 +122,8 @@ def hostile_call(rng: random.Random, api: Any, specs: Any) -> tuple[str, Callabl
         gpus = some(["4070ti", "4090"])
         options = {name: value(rng, name) for name in rng.sample([f for f in FIELDS if f not in ("gpu", "model", "gpus")],
                                                                  rng.randint(0, 2))}
+        if rng.random() < 0.2:
+            options["request"] = rng.choice(HOSTILE)
         return kind, lambda: api.compare(specs, by=by, model=model, gpus=gpus, sort=sort, **options)
     if kind == "sweep":
         shared = {name: some(default) for name, default in (("duration", "1y"), ("tokens", None),

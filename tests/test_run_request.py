@@ -220,3 +220,12 @@ def test_exit_code_1_is_documented():
 
     assert "1 cannot write the output" in app.EPILOG
     assert request.RunRequest is RunRequest
+
+
+def test_compare_takes_a_request_for_what_its_own_arguments_name_otherwise(specs):
+    """compare's `gpus` filters the cards; a GPU count comes with a request (its gpu and model are each row's)."""
+    one = compare(specs, model="gpt2", gpus=["4090"])[0]
+    eight = compare(specs, model="gpt2", gpus=["4090"], request=RunRequest(gpu="-", model="-", gpus=8))[0]
+    assert eight.original_hours < one.original_hours / 4
+    with pytest.raises(UsageError, match="request: expected a RunRequest"):
+        compare(specs, model="gpt2", gpus=["4090"], request={"gpus": 8})

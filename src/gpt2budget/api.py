@@ -35,11 +35,16 @@ from gpt2budget.options import (
     RunOptions,
 )
 from gpt2budget.request import (
+    CHOICES,
+    Range,
     RunRequest,
     _got,
     check_choice,
+    check_count,
+    check_duration,
     check_field_names,
     check_float,
+    check_int,
     check_name,
 )
 from gpt2budget.specs.catalog import Specs, load_specs
@@ -168,12 +173,67 @@ def inputs_for(specs: Specs, req: RunRequest, calibration: Calibration | None = 
 
 def evaluate(ci: CheckInputs, *, with_cost: bool = True) -> CheckResult:
     """The whole answer for one configuration (gpt2budget.core.check.evaluate), its input checked."""
-    _inputs(ci)
-    return _evaluate(ci, with_cost=bool(with_cost))
+    return _evaluate(_inputs(ci), with_cost=bool(with_cost))
 
 
-def _inputs(ci: Any) -> None:
+def _inputs(ci: CheckInputs) -> CheckInputs:
+    """A configuration checked as a request is (configure's, or one changed by hand with _replace), its numbers
+    as numbers: the core takes only what it can compute with."""
     _is("ci", ci, CheckInputs, "a configuration from gpt2budget.api.configure()")
+    for name, value, kind, what in (("--gpu", ci.gpu, GpuSpec, "a GPU spec"), ("--model", ci.model, ModelSpec,
+                                    "a model spec"), ("--stack", ci.stack, StackSpec, "a stack spec"),
+                                    ("options", ci.options, RunOptions, "RunOptions"),
+                                    ("cost_inputs", ci.cost_inputs, CostInputs, "CostInputs")):
+        _is(name, value, kind, what)
+    if ci.calibration is not None:
+        _is("calibration", ci.calibration, Calibration, "a Calibration or None")
+    o, k = ci.options, ci.cost_inputs
+    if not isinstance(o.checkpointing, bool):
+        raise UsageError("--checkpointing", f"expected True or False in RunOptions, got {_got(o.checkpointing)}")
+
+    def same(value: Any, checked: Any) -> Any:  # a plain number stays as given (an int stays an int in the JSON)
+        return value if type(value) in (int, float) else checked
+
+    def f(name: str, value: Any) -> Any:
+        return same(value, check_float(name, value))
+
+    def i(name: str, value: Any, allowed: Range | None = None) -> Any:
+        return same(value, check_int(name, value, allowed))
+
+    def count(name: str, value: Any) -> Any:
+        return same(value, check_count(name, value))
+
+    def opt_float(name: str, value: Any) -> Any:
+        return None if value is None else f(name, value)
+
+    def opt_count(name: str, value: Any) -> Any:
+        return None if value is None else count(name, value)
+
+    options = o._replace(
+        precision=check_choice("precision", o.precision, CHOICES["precision"]),
+        optimizer=check_choice("optimizer", o.optimizer, CHOICES["optimizer"]),
+        attention=check_choice("attention", o.attention, CHOICES["attention"]),
+        offload=check_choice("offload", o.offload, CHOICES["offload"]),
+        finetune=check_choice("finetune", o.finetune, CHOICES["finetune"]),
+        lora_targets=check_choice("lora_targets", o.lora_targets, CHOICES["lora_targets"]),
+        dropout=f("dropout", o.dropout), seq=i("seq", o.seq),
+        micro_batch=i("micro_batch", o.micro_batch), gpus=i("gpus", o.gpus),
+        zero=i("zero", o.zero, Range(0, 3)), lora_rank=i("lora_rank", o.lora_rank),
+        lora_dropout=f("lora_dropout", o.lora_dropout))
+    costs = CostInputs(
+        average_draw=f("average_draw", k.average_draw), pue=f("pue", k.pue),
+        price_per_kwh=f("price_per_kwh", k.price_per_kwh),
+        grid_gco2_per_kwh=f("grid_gco2_per_kwh", k.grid_gco2_per_kwh),
+        rent_usd_per_hour=opt_float("rent_usd_per_hour", k.rent_usd_per_hour))
+    return ci._replace(
+        options=options, cost_inputs=costs, duration_s=same(ci.duration_s, check_duration("duration", ci.duration_s)),
+        utilization=opt_float("utilization", ci.utilization), tokens=opt_count("tokens", ci.tokens),
+        flops_formula=check_choice("flops_formula", ci.flops_formula, CHOICES["flops_formula"]),
+        parallel_efficiency=opt_float("parallel_efficiency", ci.parallel_efficiency),
+        optimal_rule=check_choice("optimal_rule", ci.optimal_rule, CHOICES["optimal_rule"]),
+        batch_tokens=count("batch_tokens", ci.batch_tokens),
+        host_memory_gib=f("host_memory", ci.host_memory_gib), nodes=i("nodes", ci.nodes),
+        host_adam_params_per_s=opt_count("host_adam_params_per_s", ci.host_adam_params_per_s))
 
 
 def to_data(x: Any) -> Any:
@@ -201,7 +261,7 @@ def plan(ci: CheckInputs, models: Iterable[ModelSpec], budget_usd: float | None 
     """The model with the lowest predicted loss that fits and finishes in time (and budget)."""
     from gpt2budget.core.planner import plan as _plan  # imported when planning: `check` never pays for it
 
-    _inputs(ci)
+    ci = _inputs(ci)
     family = _items("models", models)
     for m in family:
         _is("models", m, ModelSpec, "model specs (specs.models)")
@@ -213,7 +273,7 @@ def plan(ci: CheckInputs, models: Iterable[ModelSpec], budget_usd: float | None 
 def advise(ci: CheckInputs, specs: Specs, result: CheckResult | None = None) -> tuple[Advice, ...]:
     """Changes that make a run fit (or fit a larger micro-batch), ranked by time; each with the configuration
     it leads to (gpt2budget.output.flags.change_flags writes them as flags `check` takes)."""
-    _inputs(ci)
+    ci = _inputs(ci)
     _is("specs", specs, Specs, "the catalogues from gpt2budget.api.load()")
     if result is not None:
         _is("result", result, CheckResult, "the CheckResult of evaluate(ci), or None")
@@ -225,7 +285,8 @@ def check(ci: CheckInputs, specs: Specs, advice: bool = True) -> CheckResult:
     from gpt2budget.core.advisor import needs_advice
 
     _is("specs", specs, Specs, "the catalogues from gpt2budget.api.load()")
-    r = evaluate(ci)
+    ci = _inputs(ci)
+    r = _evaluate(ci)
     return r._replace(advice=_advise(ci, specs.models, r)) if advice and needs_advice(r) else r
 
 
@@ -234,16 +295,20 @@ COMPARE_BY = ("gpu", "model")
 
 
 def compare(specs: Specs, by: str = "gpu", model: str | None = None, gpus: Iterable[str] = (), sort: str = "time",
-            configure_one: Callable[[str, str], CheckInputs] | None = None, **options: Any) -> list[CompareRow]:
+            configure_one: Callable[[str, str], CheckInputs] | None = None, *, request: RunRequest | None = None,
+            **options: Any) -> list[CompareRow]:
     """Every GPU side by side for one model (by="gpu"; `gpus` filters), or every model on one GPU (by="model"),
-    with `check`'s run options (RunRequest fields), sorted. Cards without the precision asked for are left out
-    when no GPU was named."""
+    with `check`'s run options (RunRequest fields, or a `request` whose gpu and model each row replaces: the way
+    to give a GPU count, since `gpus` here names the cards), sorted. Cards without the precision asked for are
+    left out when no GPU was named."""
     _is("specs", specs, Specs, "the catalogues from gpt2budget.api.load()")
     by, sort = check_choice("by", by, COMPARE_BY), check_choice("sort", sort, COMPARE_SORTS)
     gpu_names = [check_name("gpu", g) for g in _items("gpus", gpus)]
     if configure_one is not None and not callable(configure_one):
         raise UsageError("configure_one", f"expected a function (gpu, model) -> CheckInputs, got {_got(configure_one)}")
     check_field_names(options)
+    if request is not None:
+        _is("request", request, RunRequest, "a RunRequest or None")
     if by == "gpu":
         if model is None:
             raise UsageError("--model", "compare --by gpu needs a model, e.g. --model gpt2-xl")
@@ -254,7 +319,8 @@ def compare(specs: Specs, by: str = "gpu", model: str | None = None, gpus: Itera
         if len(gpu_names) != 1:
             raise UsageError("--gpu", "compare --by model needs exactly one --gpu")
         pairs = [(gpu_names[0], m.id) for m in specs.models]
-    make = configure_one or (lambda g, m: configure(specs, gpu=g, model=m, **options))
+    make = configure_one or (lambda g, m: configure(specs, request, gpu=g, model=m, **options) if request
+                             else configure(specs, gpu=g, model=m, **options))
     rows = []
     for g, m in pairs:
         try:
