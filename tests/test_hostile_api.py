@@ -193,6 +193,26 @@ def test_every_public_function_raises_only_the_projects_errors(specs, rng):
     assert exc is None, f"{name}: {place(exc)}: {type(exc).__name__}: {exc}"
 
 
+VALUES = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=12), st.binary(max_size=4),
+                   st.lists(st.integers(), max_size=2), st.sampled_from(HOSTILE + EXTREME),
+                   st.sampled_from(sorted({v for vs in VALID.values() for v in vs if isinstance(v, str)})))
+
+
+@settings(max_examples=300, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(st.dictionaries(st.sampled_from(FIELDS[2:]), VALUES, min_size=1, max_size=3))
+def test_configure_and_check_raise_only_the_projects_errors_for_any_option_values(specs, fields):
+    """Each option (check's, by its Python name) given any value: the request's checks, the catalogue's, then the
+    whole evaluation and the advisor on whatever passes."""
+    from gpt2budget import api
+
+    def call() -> Any:
+        return api.to_data(api.check(api.configure(specs, gpu="4090", model="gpt2", **fields), specs))
+
+    exc = internal_exception(call)
+    assert exc is None, f"{fields}: {place(exc)}: {type(exc).__name__}: {exc}"
+
+
 @pytest.mark.parametrize("name", [n for n in __import__("gpt2budget.api", fromlist=["__all__"]).__all__
                                   if callable(getattr(__import__("gpt2budget.api", fromlist=["x"]), n))
                                   and not isinstance(getattr(__import__("gpt2budget.api", fromlist=["x"]), n), type)])

@@ -229,3 +229,30 @@ def test_compare_takes_a_request_for_what_its_own_arguments_name_otherwise(specs
     assert eight.original_hours < one.original_hours / 4
     with pytest.raises(UsageError, match="request: expected a RunRequest"):
         compare(specs, model="gpt2", gpus=["4090"], request={"gpus": 8})
+
+
+@pytest.mark.parametrize("command", ["check", "compare", "plan", "measure"])
+def test_every_cli_default_is_the_requests_default(command):
+    """Left out on the command line or in Python, an option means the same: each CLI default, read as a request
+    reads it, is the request's default (measure's --lora-rank states PEFT's 8, the request's None means 8)."""
+    from gpt2budget.cli import app
+
+    base = RunRequest(gpu="4090", model="gpt2")
+    params = inspect.signature(getattr(app, command)).parameters
+    compared = 0
+    for f in dataclasses.fields(RunRequest):
+        if f.name in ("gpu", "model") or f.name not in params:
+            continue
+        given = RunRequest(gpu="4090", model="gpt2", **{f.name: params[f.name].default})
+        expected = request.DEFAULT_LORA_RANK if (f.name, command) == ("lora_rank", "measure") else getattr(base, f.name)
+        assert getattr(given, f.name) == expected, f.name
+        compared += 1
+    assert compared >= {"check": 32, "compare": 14, "plan": 8, "measure": 9}[command]
+
+
+def test_check_builds_its_request_by_name():
+    """No locals() handed on: each option is passed to the request by name."""
+    from gpt2budget.cli import app
+
+    source = inspect.getsource(app)
+    assert "locals()" not in source
