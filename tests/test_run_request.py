@@ -256,3 +256,10 @@ def test_check_builds_its_request_by_name():
 
     source = inspect.getsource(app)
     assert "locals()" not in source
+
+
+def test_underscores_in_numbers_are_refused_on_the_command_line(cli):
+    """Typer's coercion read `--micro-batch 1_000` as 1000 and `--pue 1_5` as 15 (#31 item 15)."""
+    for option, value in (("--micro-batch", "1_000"), ("--pue", "1_5"), ("--gpus", "1_0"), ("--seq", "1_024")):
+        r = cli("check", "--gpu", "4090", "--model", "gpt2", option, value)
+        assert r.code == 2 and r.err.startswith(f"Error: {option}: expected a number written in plain digits"), r.err

@@ -51,7 +51,7 @@ __all__ = [
     "AVERAGE_DRAW", "DEFAULT_BATCH_TOKENS", "DEFAULT_DURATION", "DEFAULT_FLOPS_FORMULA", "DEFAULT_HOST_MEMORY_GIB",
     "DEFAULT_LORA_RANK", "DEFAULT_OPTIMAL_RULE", "DEFAULT_STACK", "GRID_GCO2_PER_KWH", "PRICE_PER_KWH", "PUE",
     "RANGES", "Range", "RunRequest", "ZERO_NAMES", "flag", "parse_zero", "check_float", "check_int", "check_count",
-    "check_duration", "check_choice", "check_name",
+    "check_duration", "check_choice", "check_name", "check_field_names", "CHOICES", "FIELD_NAMES",
 ]
 
 ZERO_NAMES = {"0": 0, "1": 1, "2": 2, "3": 3, "no_shard": 0, "shard_grad_op": 2, "full_shard": 3}
