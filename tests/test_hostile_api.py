@@ -26,6 +26,9 @@ HOSTILE: list[Any] = [
     "", " ", "٣", "1_000", "0x18", "1e400", "-5", "nan", "inf", "abc", "fp64", "\x00", "None", b"4", bytearray(b"1"),
     [1], [], {}, (), {"a": 1}, True, False, object(), 1j, ..., float, "1" * 5000,
 ]
+_LOOP: list[Any] = []
+_LOOP.append(_LOOP)  # a list that contains itself
+HOSTILE.append(_LOOP)
 EXTREME: list[Any] = [1, 2, 3, "1", "1e18", "1k", 1e18, 1_000_000, 1_048_576, 65536, 100_000, 0.999999, 1e-6, 1.0,
                       1e7, 1024, 1e-3, "1s", "1000y", "0.5", 5.0, 1.5, 4096]
 VALID: dict[str, list[Any]] = {

@@ -238,7 +238,10 @@ def _inputs(ci: CheckInputs) -> CheckInputs:
 
 def to_data(x: Any) -> Any:
     """A result (CheckResult, PlanResult, CompareRow, Advice, ...) as plain data, fields in declared order."""
-    return _to_data(x)
+    try:
+        return _to_data(x)
+    except RecursionError:  # a list or dict that contains itself
+        raise UsageError("to_data", "expected a result, got a value nested too deep (or containing itself)") from None
 
 
 def model_named(specs: Specs, name: str) -> ModelSpec:
