@@ -5,7 +5,6 @@ faster than the run asked."""
 import pytest
 
 from gpt2budget.api import configure, evaluate
-from gpt2budget.cli.common import build_inputs
 from gpt2budget.core.advisor import MUCH_FASTER, faster_alternative
 from gpt2budget.core.check import largest_fitting_micro_batch
 from gpt2budget.errors import UsageError
@@ -36,6 +35,12 @@ def test_at_least_one_when_nothing_fits(specs):
     ci = configure(specs, "4070ti", "gpt2-xl")
     assert evaluate(ci).memory.max_micro_batch == 0
     assert largest_fitting_micro_batch(ci) == 1
+
+
+def build_inputs(specs, gpu, model, stack, **fields):
+    """The configuration a command builds from its options (a RunRequest through api.configure)."""
+    fields.pop("no_calibration", None)
+    return configure(specs, gpu=gpu, model=model, stack=stack, **fields)
 
 
 def test_build_inputs_reads_auto_and_numbers(specs):

@@ -16,7 +16,7 @@ ALLOWED = {
     "measure": {"base", "measure"},
     "cli": {"base", "specs", "core", "output", "api", "measure", "cli"},
 }
-BASE = {"errors", "options", "units", "__init__", "__main__"}
+BASE = {"errors", "options", "request", "units", "__init__", "__main__"}
 
 
 def layer(dotted: str) -> str:

@@ -7,8 +7,10 @@
     result.throughput.tokens_per_second, result.verdict.feasible, result.memory.required_bytes
     check_data(result)               # the document `check --format json` prints (gpt2budget.output.report)
 
-Errors are exceptions (gpt2budget.errors: UsageError names the option, SpecError the file and key); options
-take the CLI's values as plain strings or numbers.
+A configuration is a RunRequest (gpt2budget.request): `configure(specs, RunRequest(gpu=..., model=...))`, or the
+same fields as keywords. Errors are exceptions, and only the project's (gpt2budget.errors: UsageError names the
+option, SpecError the file and key), whatever the input: a misspelt option name fails at the call; options take
+the CLI's values as plain strings or numbers.
 """
 
 from __future__ import annotations
@@ -19,39 +21,71 @@ from typing import TYPE_CHECKING, Any
 
 from gpt2budget.core.advisor import advise as _advise
 from gpt2budget.core.calibration import Calibration
-from gpt2budget.core.check import DEFAULT_HOST_MEMORY_GIB, CheckInputs, default_precision, evaluate
+from gpt2budget.core.check import CheckInputs, default_precision, largest_fitting_micro_batch
+from gpt2budget.core.check import evaluate as _evaluate
 from gpt2budget.core.cost import CostInputs
-from gpt2budget.core.result import Advice, CheckResult, CompareRow, PlanResult, to_data
-from gpt2budget.errors import UnknownNameError, UsageError
-from gpt2budget.options import RunOptions
+from gpt2budget.core.result import Advice, CheckResult, CompareRow, PlanResult
+from gpt2budget.core.result import to_data as _to_data
+from gpt2budget.errors import SpecError, UnknownNameError, UsageError
+from gpt2budget.options import (
+    DEFAULT_DURATION,
+    DEFAULT_HOST_MEMORY_GIB,
+    DEFAULT_LORA_RANK,
+    DEFAULT_STACK,
+    RunOptions,
+)
+from gpt2budget.request import (
+    CHOICES,
+    Range,
+    RunRequest,
+    _got,
+    check_choice,
+    check_count,
+    check_duration,
+    check_field_names,
+    check_float,
+    check_int,
+    check_name,
+)
 from gpt2budget.specs.catalog import Specs, load_specs
 from gpt2budget.specs.definitions import GpuSpec, ModelSpec, StackSpec
-from gpt2budget.units import parse_count, parse_duration
 
 if TYPE_CHECKING:
     from gpt2budget.output.sweep import Fixed
 
 __all__ = ["load", "configure", "evaluate", "check", "advise", "plan", "compare", "sweep", "to_data", "Specs",
-           "CheckInputs", "CheckResult", "PlanResult", "CompareRow"]
-
-ZERO_NAMES = {"0": 0, "1": 1, "2": 2, "3": 3, "no_shard": 0, "shard_grad_op": 2, "full_shard": 3}
+           "RunRequest", "CheckInputs", "CheckResult", "PlanResult", "CompareRow"]
 
 
 def load(config_dirs: Iterable[str | Path] = (), user_dir: str | Path | None = None) -> Specs:
     """The built-in catalogues plus the user's spec folders (later folders win)."""
-    return load_specs(str(user_dir) if user_dir else None, [str(p) for p in config_dirs])
+    folders = [_folder("config_dirs", p) for p in _items("config_dirs", config_dirs)]
+    user = None if user_dir is None else _folder("user_dir", user_dir)
+    try:
+        return load_specs(user, folders)
+    except OSError as exc:  # a folder the system cannot even look at (a name too long, a loop of links)
+        where = str(exc.filename) if exc.filename is not None else (user or ", ".join(folders))
+        raise SpecError(where, "", f"cannot read this folder ({exc.strerror or exc})") from None
 
 
-def parse_zero(text: str | int, fsdp: str | None = None) -> int:
-    """A ZeRO stage from --zero (0-3) or an FSDP sharding name (--fsdp)."""
-    text = str(text)
-    if fsdp and text.strip() not in ("0", ""):
-        raise UsageError("--fsdp", f"conflicts with --zero {text}: give one of them (FULL_SHARD = --zero 3)")
-    key = (fsdp or text).strip().lower()
-    if key not in ZERO_NAMES:
-        opt = "--fsdp" if fsdp else "--zero"
-        raise UsageError(opt, f"expected 0, 1, 2, 3 or an FSDP name (NO_SHARD, SHARD_GRAD_OP, FULL_SHARD), got {key!r}")
-    return ZERO_NAMES[key]
+def _items(name: str, value: Any) -> list[Any]:
+    """A list given as a list or another iterable (not a lone string, which would iterate its letters)."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise UsageError(name, f"expected a list, got {_got(value)}")
+    return list(value)
+
+
+def _folder(name: str, value: Any) -> str:
+    if isinstance(value, Path):
+        value = str(value)
+    if not isinstance(value, str) or not value.strip() or "\0" in value:
+        raise UsageError(name, f"expected a folder path, got {_got(value)}")
+    return value
+
+
+def _is(name: str, value: Any, kind: type, what: str) -> None:
+    if not isinstance(value, kind):
+        raise UsageError(name, f"expected {what}, got {_got(value)}")
 
 
 def checkpointing_on(stack: StackSpec, level: str | None) -> bool:
@@ -78,67 +112,140 @@ def reserved(g: GpuSpec, reserve_gib: float) -> GpuSpec:
         **g.sources, "usable_memory_gib": f"{usable:.2f} GiB usable less --reserve-gib {reserve_gib:g}"})
 
 
-def _v(x: Any) -> Any:
-    """An option's plain value (the CLI passes str Enums)."""
-    return getattr(x, "value", x)
+def configure(specs: Specs, request: RunRequest | str | None = None, /, *names: str,
+              calibration: Calibration | None = None, **fields: Any) -> CheckInputs:
+    """One configuration: a RunRequest, or its fields by name (`check`'s options without dashes: gpu, model,
+    micro_batch, batch_tokens, ...); fields given with a request change it. An option left out takes the CLI's
+    default, or the stack's. The older call `configure(specs, gpu, model, stack, **options)` still works."""
+    _is("specs", specs, Specs, "the catalogues from gpt2budget.api.load()")
+    if calibration is not None:
+        _is("calibration", calibration, Calibration, "a Calibration or None")
+    if isinstance(request, RunRequest):
+        if names:
+            raise UsageError("configure", "takes a RunRequest or the gpu, model and stack names, not both")
+        req = request.replace(**fields) if fields else request
+    else:
+        positional = ([] if request is None else [request]) + list(names)
+        if len(positional) > 3:
+            raise UsageError("configure", f"takes at most gpu, model and stack by position, got {len(positional)}")
+        for key, value in zip(("gpu", "model", "stack")[:len(positional)], positional, strict=True):
+            if key in fields:
+                raise UsageError(f"--{key}", "given twice (by position and by name)")
+            fields[key] = value
+        req = RunRequest.from_fields(fields)
+    return inputs_for(specs, req, calibration)
 
 
-# (option name, flag, lowest allowed, highest allowed, whether the lowest itself is allowed)
-RANGES: tuple[tuple[str, str, float, float, bool], ...] = (
-    ("utilization", "--utilization", 0.0, 1.0, False), ("dropout", "--dropout", 0.0, 0.999999, True),
-    ("lora_dropout", "--lora-dropout", 0.0, 0.999999, True), ("host_memory", "--host-memory", 0.0, 1e7, False),
-    ("parallel_efficiency", "--parallel-efficiency", 0.0, 1.0, False),
-    ("average_draw", "--average-draw", 0.0, 1.5, False), ("micro_batch", "--micro-batch", 1, 1_000_000, True),
-    ("gpus", "--gpus", 1, 100_000, True), ("nodes", "--nodes", 1, 100_000, True),
-)
-
-
-def _check_ranges(kw: dict[str, Any]) -> None:
-    for name, option, lo, hi, lo_ok in RANGES:
-        value = kw.get(name)
-        if value is None:
-            continue
-        if not (lo <= value <= hi) or (value == lo and not lo_ok):
-            raise UsageError(option, f"{value} is outside the allowed range (see --help)")
-
-
-def configure(specs: Specs, gpu: str, model: str, stack: str = "hf", *, calibration: Calibration | None = None,
-              **kw: Any) -> CheckInputs:
-    """One configuration, from `check`'s options (names without dashes: micro_batch, batch_tokens, ...); an
-    option left out takes the CLI's default, or the stack's."""
-    _check_ranges(kw)
-    g = specs.gpus.get(gpu, "--gpu")
-    if kw.get("reserve_gib"):
-        g = reserved(g, kw["reserve_gib"])
-    m = model_named(specs, model)
-    s = specs.stacks.get(stack, "--stack")
+def inputs_for(specs: Specs, req: RunRequest, calibration: Calibration | None = None) -> CheckInputs:
+    """The request against the catalogues: the specs it names, the stack's defaults, the checks that need them."""
+    g = specs.gpus.get(req.gpu, "--gpu")
+    if req.reserve_gib:
+        g = reserved(g, req.reserve_gib)
+    m = model_named(specs, req.model)
+    s = specs.stacks.get(req.stack, "--stack")
+    lora = req.finetune in ("lora", "qlora")
+    lora_rank = DEFAULT_LORA_RANK if req.lora_rank is None else req.lora_rank
+    if lora and lora_rank > m.n_embd:
+        raise UsageError("--lora-rank", f"{lora_rank:,} is more than {m.id}'s width ({m.n_embd:,}): an adapter's "
+                                        f"rank is at most the width of the weight it adapts")
     opts = RunOptions(
-        precision=_v(kw.get("precision")) or default_precision(g, s),
-        optimizer=_v(kw.get("optimizer")) or s.default_optimizer,
-        checkpointing=checkpointing_on(s, _v(kw.get("checkpointing"))),
-        attention=_v(kw.get("attention")) or s.default_attention,
-        dropout=kw.get("dropout") or 0.0, seq=kw.get("seq") or m.n_ctx, micro_batch=kw.get("micro_batch") or 1,
-        gpus=(kw.get("gpus") or 1) * (kw.get("nodes") or 1), zero=parse_zero(kw.get("zero") or "0", kw.get("fsdp")),
-        offload=_v(kw.get("offload")) or "none", finetune=_v(kw.get("finetune")) or "none",
-        lora_rank=kw.get("lora_rank") or 8, lora_targets=_v(kw.get("lora_targets")) or "attention",
-        lora_dropout=kw.get("lora_dropout") or 0.0, loss=_v(kw.get("loss")) or "full",
+        precision=req.precision or default_precision(g, s),
+        optimizer=req.optimizer or s.default_optimizer,
+        checkpointing=checkpointing_on(s, req.checkpointing),
+        attention=req.attention or s.default_attention,
+        dropout=req.dropout, seq=m.n_ctx if req.seq is None else req.seq,
+        micro_batch=1 if req.micro_batch == "auto" else int(req.micro_batch),
+        gpus=req.gpus * req.nodes, zero=req.zero_stage, offload=req.offload, finetune=req.finetune,
+        lora_rank=lora_rank, lora_targets=req.lora_targets or "attention",
+        lora_dropout=0.0 if req.lora_dropout is None else req.lora_dropout, loss=req.loss,
     )
-    tokens = kw.get("tokens")
-    return CheckInputs(
-        gpu=g, model=m, stack=s, options=opts, duration_s=parse_duration(str(kw.get("duration") or "1y")),
-        utilization=kw.get("utilization"), tokens=parse_count(str(tokens), "--tokens") if tokens else None,
-        flops_formula=_v(kw.get("flops_formula")) or "6n", parallel_efficiency=kw.get("parallel_efficiency"),
-        optimal_rule=_v(kw.get("optimal_rule")) or "chinchilla-20",
-        batch_tokens=parse_count(str(kw.get("batch_tokens") or "524288"), "--batch-tokens"),
-        host_memory_gib=kw.get("host_memory") or DEFAULT_HOST_MEMORY_GIB, nodes=kw.get("nodes") or 1,
-        host_adam_params_per_s=host_adam(kw.get("host_adam_params_per_s")),
-        cost_inputs=CostInputs(
-            average_draw=kw.get("average_draw") or 0.8, pue=kw.get("pue") or 1.1,
-            price_per_kwh=0.17 if kw.get("price_per_kwh") is None else kw["price_per_kwh"],
-            grid_gco2_per_kwh=480.0 if kw.get("grid_gco2_per_kwh") is None else kw["grid_gco2_per_kwh"],
-            rent_usd_per_hour=kw.get("rent_usd_per_hour")),
+    tokens = None if req.tokens is None else float(req.tokens)
+    adam = None if req.host_adam_params_per_s is None else float(req.host_adam_params_per_s)
+    ci = CheckInputs(
+        gpu=g, model=m, stack=s, options=opts, duration_s=req.duration_s, utilization=req.utilization,
+        tokens=tokens, flops_formula=req.flops_formula, parallel_efficiency=req.parallel_efficiency,
+        optimal_rule=req.optimal_rule, batch_tokens=float(req.batch_tokens), host_memory_gib=req.host_memory,
+        nodes=req.nodes, host_adam_params_per_s=adam,
+        cost_inputs=CostInputs(average_draw=req.average_draw, pue=req.pue, price_per_kwh=req.price_per_kwh,
+                               grid_gco2_per_kwh=req.grid_gco2_per_kwh, rent_usd_per_hour=req.rent_usd_per_hour),
         calibration=calibration,
     )
+    if req.micro_batch == "auto":  # the largest micro-batch that fits, said so in the assumptions
+        ci = ci._replace(options=opts.with_(micro_batch=largest_fitting_micro_batch(ci)), micro_batch_auto=True)
+    return ci
+
+
+def evaluate(ci: CheckInputs, *, with_cost: bool = True) -> CheckResult:
+    """The whole answer for one configuration (gpt2budget.core.check.evaluate), its input checked."""
+    return _evaluate(_inputs(ci), with_cost=bool(with_cost))
+
+
+def _inputs(ci: CheckInputs) -> CheckInputs:
+    """A configuration checked as a request is (configure's, or one changed by hand with _replace), its numbers
+    as numbers: the core takes only what it can compute with."""
+    _is("ci", ci, CheckInputs, "a configuration from gpt2budget.api.configure()")
+    for name, value, kind, what in (("--gpu", ci.gpu, GpuSpec, "a GPU spec"), ("--model", ci.model, ModelSpec,
+                                    "a model spec"), ("--stack", ci.stack, StackSpec, "a stack spec"),
+                                    ("options", ci.options, RunOptions, "RunOptions"),
+                                    ("cost_inputs", ci.cost_inputs, CostInputs, "CostInputs")):
+        _is(name, value, kind, what)
+    if ci.calibration is not None:
+        _is("calibration", ci.calibration, Calibration, "a Calibration or None")
+    o, k = ci.options, ci.cost_inputs
+    if not isinstance(o.checkpointing, bool):
+        raise UsageError("--checkpointing", f"expected True or False in RunOptions, got {_got(o.checkpointing)}")
+
+    def same(value: Any, checked: Any) -> Any:  # a plain number stays as given (an int stays an int in the JSON)
+        return value if type(value) in (int, float) else checked
+
+    def f(name: str, value: Any) -> Any:
+        return same(value, check_float(name, value))
+
+    def i(name: str, value: Any, allowed: Range | None = None) -> Any:
+        return same(value, check_int(name, value, allowed))
+
+    def count(name: str, value: Any) -> Any:
+        return same(value, check_count(name, value))
+
+    def opt_float(name: str, value: Any) -> Any:
+        return None if value is None else f(name, value)
+
+    def opt_count(name: str, value: Any) -> Any:
+        return None if value is None else count(name, value)
+
+    options = o._replace(
+        precision=check_choice("precision", o.precision, CHOICES["precision"]),
+        optimizer=check_choice("optimizer", o.optimizer, CHOICES["optimizer"]),
+        attention=check_choice("attention", o.attention, CHOICES["attention"]),
+        offload=check_choice("offload", o.offload, CHOICES["offload"]),
+        finetune=check_choice("finetune", o.finetune, CHOICES["finetune"]),
+        lora_targets=check_choice("lora_targets", o.lora_targets, CHOICES["lora_targets"]),
+        dropout=f("dropout", o.dropout), seq=i("seq", o.seq),
+        micro_batch=i("micro_batch", o.micro_batch), gpus=i("gpus", o.gpus),
+        zero=i("zero", o.zero, Range(0, 3)), lora_rank=i("lora_rank", o.lora_rank),
+        lora_dropout=f("lora_dropout", o.lora_dropout))
+    costs = CostInputs(
+        average_draw=f("average_draw", k.average_draw), pue=f("pue", k.pue),
+        price_per_kwh=f("price_per_kwh", k.price_per_kwh),
+        grid_gco2_per_kwh=f("grid_gco2_per_kwh", k.grid_gco2_per_kwh),
+        rent_usd_per_hour=opt_float("rent_usd_per_hour", k.rent_usd_per_hour))
+    return ci._replace(
+        options=options, cost_inputs=costs, duration_s=same(ci.duration_s, check_duration("duration", ci.duration_s)),
+        utilization=opt_float("utilization", ci.utilization), tokens=opt_count("tokens", ci.tokens),
+        flops_formula=check_choice("flops_formula", ci.flops_formula, CHOICES["flops_formula"]),
+        parallel_efficiency=opt_float("parallel_efficiency", ci.parallel_efficiency),
+        optimal_rule=check_choice("optimal_rule", ci.optimal_rule, CHOICES["optimal_rule"]),
+        batch_tokens=count("batch_tokens", ci.batch_tokens),
+        host_memory_gib=f("host_memory", ci.host_memory_gib), nodes=i("nodes", ci.nodes),
+        host_adam_params_per_s=opt_count("host_adam_params_per_s", ci.host_adam_params_per_s))
+
+
+def to_data(x: Any) -> Any:
+    """A result (CheckResult, PlanResult, CompareRow, Advice, ...) as plain data, fields in declared order."""
+    try:
+        return _to_data(x)
+    except RecursionError:  # a list or dict that contains itself
+        raise UsageError("to_data", "expected a result, got a value nested too deep (or containing itself)") from None
 
 
 def model_named(specs: Specs, name: str) -> ModelSpec:
@@ -175,12 +282,22 @@ def plan(ci: CheckInputs, models: Iterable[ModelSpec], budget_usd: float | None 
     """The model with the lowest predicted loss that fits and finishes in time (and budget)."""
     from gpt2budget.core.planner import plan as _plan  # imported when planning: `check` never pays for it
 
-    return _plan(ci, models, budget_usd)
+    ci = _inputs(ci)
+    family = _items("models", models)
+    for m in family:
+        _is("models", m, ModelSpec, "model specs (specs.models)")
+    if budget_usd is not None:
+        budget_usd = check_float("budget_usd", budget_usd)
+    return _plan(ci, family, budget_usd)
 
 
 def advise(ci: CheckInputs, specs: Specs, result: CheckResult | None = None) -> tuple[Advice, ...]:
     """Changes that make a run fit (or fit a larger micro-batch), ranked by time; each with the configuration
     it leads to (gpt2budget.output.flags.change_flags writes them as flags `check` takes)."""
+    ci = _inputs(ci)
+    _is("specs", specs, Specs, "the catalogues from gpt2budget.api.load()")
+    if result is not None:
+        _is("result", result, CheckResult, "the CheckResult of evaluate(ci), or None")
     return _advise(ci, specs.models, result if result is not None else evaluate(ci))
 
 
@@ -188,30 +305,43 @@ def check(ci: CheckInputs, specs: Specs, advice: bool = True) -> CheckResult:
     """What `check` answers: the evaluation, with the advisor's suggestions where the run needs them."""
     from gpt2budget.core.advisor import needs_advice
 
-    r = evaluate(ci)
+    _is("specs", specs, Specs, "the catalogues from gpt2budget.api.load()")
+    ci = _inputs(ci)
+    r = _evaluate(ci)
     return r._replace(advice=_advise(ci, specs.models, r)) if advice and needs_advice(r) else r
 
 
 COMPARE_SORTS = ("time", "peak", "memory", "cost", "name")
+COMPARE_BY = ("gpu", "model")
 
 
 def compare(specs: Specs, by: str = "gpu", model: str | None = None, gpus: Iterable[str] = (), sort: str = "time",
-            configure_one: Callable[[str, str], CheckInputs] | None = None, **options: Any) -> list[CompareRow]:
+            configure_one: Callable[[str, str], CheckInputs] | None = None, *, request: RunRequest | None = None,
+            **options: Any) -> list[CompareRow]:
     """Every GPU side by side for one model (by="gpu"; `gpus` filters), or every model on one GPU (by="model"),
-    with `check`'s run options, sorted. Cards without the precision asked for are left out when no GPU was named."""
-    if sort not in COMPARE_SORTS:
-        raise UsageError("--sort", f"expected {', '.join(COMPARE_SORTS)}, got {sort!r}")
-    gpu_names = list(gpus)
+    with `check`'s run options (RunRequest fields, or a `request` whose gpu and model each row replaces: the way
+    to give a GPU count, since `gpus` here names the cards), sorted. Cards without the precision asked for are
+    left out when no GPU was named."""
+    _is("specs", specs, Specs, "the catalogues from gpt2budget.api.load()")
+    by, sort = check_choice("by", by, COMPARE_BY), check_choice("sort", sort, COMPARE_SORTS)
+    gpu_names = [check_name("gpu", g) for g in _items("gpus", gpus)]
+    if configure_one is not None and not callable(configure_one):
+        raise UsageError("configure_one", f"expected a function (gpu, model) -> CheckInputs, got {_got(configure_one)}")
+    check_field_names(options)
+    if request is not None:
+        _is("request", request, RunRequest, "a RunRequest or None")
     if by == "gpu":
-        if not model:
+        if model is None:
             raise UsageError("--model", "compare --by gpu needs a model, e.g. --model gpt2-xl")
+        model = check_name("model", model)
         ids = [specs.gpus.get(g, "--gpu").id for g in gpu_names] if gpu_names else [g.id for g in specs.gpus]
         pairs = [(g, model) for g in ids]
     else:
         if len(gpu_names) != 1:
             raise UsageError("--gpu", "compare --by model needs exactly one --gpu")
         pairs = [(gpu_names[0], m.id) for m in specs.models]
-    make = configure_one or (lambda g, m: configure(specs, g, m, **options))
+    make = configure_one or (lambda g, m: configure(specs, request, gpu=g, model=m, **options) if request
+                             else configure(specs, gpu=g, model=m, **options))
     rows = []
     for g, m in pairs:
         try:
@@ -240,31 +370,24 @@ def compare(specs: Specs, by: str = "gpu", model: str | None = None, gpus: Itera
     return rows
 
 
-SWEEP_DEFAULTS = {"gpu": ["all"], "model": ["all"], "stack": ["hf"], "precision": ["default"],
+SWEEP_DEFAULTS = {"gpu": ["all"], "model": ["all"], "stack": [DEFAULT_STACK], "precision": ["default"],
                   "optimizer": ["default"], "checkpointing": ["none"], "micro_batch": ["1"], "seq": ["default"],
                   "gpus": ["1"], "zero": ["0"], "attention": ["default"], "offload": ["none"], "finetune": ["none"]}
 
 
-def host_adam(value: str | float | None) -> float | None:
-    """--host-adam-params-per-s as typed (a count: 1.4e9, 250M), or None for the GPU class's estimate."""
-    return parse_count(str(value), "--host-adam-params-per-s") if value else None
-
-
-def sweep_fixed(tokens: str | None = None, host_memory: float = DEFAULT_HOST_MEMORY_GIB,
-                host_adam_params_per_s: str | float | None = None, reserve_gib: float = 0.0) -> Fixed:
-    """What every row of a sweep shares (`sweep`'s --tokens, --host-memory, --host-adam-params-per-s,
-    --reserve-gib), checked."""
+def sweep_fixed(request: RunRequest) -> Fixed:
+    """What every row of a sweep shares (`sweep`'s --tokens, --host-memory, --host-adam-params-per-s), from the
+    request that carries them (its gpu and model are the grid's, not read here)."""
     from gpt2budget.output.sweep import Fixed
 
-    _check_ranges({"host_memory": host_memory})
-    if not 0 <= reserve_gib <= 1024:
-        raise UsageError("--reserve-gib", f"{reserve_gib} is outside the allowed range (see --help)")
-    return Fixed(tokens=parse_count(tokens, "--tokens") if tokens else None, host_memory_gib=host_memory,
-                 host_adam_params_per_s=host_adam(host_adam_params_per_s), reserve_gib=reserve_gib)
+    tokens, adam = request.tokens, request.host_adam_params_per_s
+    return Fixed(tokens=None if tokens is None else float(tokens), host_memory_gib=request.host_memory,
+                 host_adam_params_per_s=None if adam is None else float(adam), reserve_gib=request.reserve_gib)
 
 
-def sweep(specs: Specs, duration: str = "1y", tokens: str | None = None, host_memory: float = DEFAULT_HOST_MEMORY_GIB,
-          host_adam_params_per_s: str | float | None = None, reserve_gib: float = 0.0,
+def sweep(specs: Specs, duration: str | float = DEFAULT_DURATION, tokens: str | float | None = None,
+          host_memory: float = DEFAULT_HOST_MEMORY_GIB, host_adam_params_per_s: str | float | None = None,
+          reserve_gib: float = 0.0,
           **axes: str | Iterable[str | int]) -> Iterator[dict[str, Any]]:
     """The rows `gpt2budget sweep` writes, lazily: one flat dict per configuration of the grid. Each axis (gpu,
     model, stack, precision, optimizer, checkpointing, micro_batch, seq, gpus, zero, attention, offload, finetune)
@@ -272,27 +395,40 @@ def sweep(specs: Specs, duration: str = "1y", tokens: str | None = None, host_me
     per node), `host_adam_params_per_s` and `reserve_gib` (GPU memory left free) hold for every row."""
     from gpt2budget.output.sweep import grid, rows
 
-    fixed = sweep_fixed(tokens, host_memory, host_adam_params_per_s, reserve_gib)
-    return rows(specs, grid(specs, sweep_axes(axes)), parse_duration(duration), fixed)
+    _is("specs", specs, Specs, "the catalogues from gpt2budget.api.load()")
+    shared = RunRequest(gpu="all", model="all", duration=duration, tokens=tokens, host_memory=host_memory,
+                        host_adam_params_per_s=host_adam_params_per_s, reserve_gib=reserve_gib)
+    configs = grid(specs, sweep_axes(axes))
+    return rows(specs, configs, shared.duration_s, sweep_fixed(shared))
 
 
 def sweep_axes(axes: Mapping[str, str | Iterable[str | int] | None]) -> dict[str, list[str]]:
     """Every axis of a sweep as its list of values: comma lists split (an axis may also be given as a list, or
     repeated on the command line), an axis left out or None takes sweep's default. An empty item ('1,,2', a
     trailing comma, an empty list) is a usage error naming the option, not a value silently dropped."""
-    unknown = sorted(set(axes) - set(SWEEP_DEFAULTS))
+    unknown = sorted(str(k) for k in set(axes) - set(SWEEP_DEFAULTS))
     if unknown:
-        raise UsageError(f"--{unknown[0].replace('_', '-')}", "is not an axis of a sweep")
+        import difflib
+
+        close = difflib.get_close_matches(unknown[0], list(SWEEP_DEFAULTS), n=1)
+        hint = f"; did you mean {close[0]}?" if close else f" (axes: {', '.join(SWEEP_DEFAULTS)})"
+        raise UsageError(f"--{unknown[0].replace('_', '-')}", f"is not an axis of a sweep{hint}")
     out: dict[str, list[str]] = {}
     for key, default in SWEEP_DEFAULTS.items():
         given = axes.get(key)
+        option = f"--{key.replace('_', '-')}"
         if given is None:
             out[key] = list(default)
             continue
-        text = given if isinstance(given, str) else ",".join(str(v) for v in given)
+        values = [given] if isinstance(given, (str, int)) and not isinstance(given, bool) else _items(option, given)
+        for v in values:
+            if isinstance(v, bool) or not isinstance(v, (str, int)):
+                raise UsageError(option, f"expected a comma list of values (strings or whole numbers), got {_got(v)}")
+        if any(isinstance(v, int) and abs(v) >= 10**9 for v in values):
+            raise UsageError(option, "expected a comma list of values, got a number too large for any axis")
+        text = ",".join(str(v) for v in values)
         items = [p.strip() for p in text.split(",")]
         if not all(items):
-            raise UsageError(f"--{key.replace('_', '-')}", f"expected a comma list of values, got {text!r} "
-                                                          "(an empty item)")
+            raise UsageError(option, f"expected a comma list of values, got {_got(text)} (an empty item)")
         out[key] = items
     return out

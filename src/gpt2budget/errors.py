@@ -4,6 +4,7 @@ from __future__ import annotations
 
 # Exit codes, documented in the README and in `gpt2budget --help`.
 EXIT_OK = 0
+EXIT_OUTPUT = 1  # the output could not be written (a full disk, /dev/full, a folder in the way)
 EXIT_USAGE = 2  # a bad option value or an unknown GPU/model name
 EXIT_SPEC = 3  # a spec file (YAML) is malformed or invalid
 EXIT_INFEASIBLE = 4  # only with --fail-if-infeasible: the run does not fit or is not feasible

@@ -1,7 +1,7 @@
 """The command line: thin commands that parse options, call the core and print. The only module using typer.
 
-Exit codes: 0 success; 2 usage error (bad option, unknown name); 3 spec error (a YAML file is invalid);
-4 not feasible, only with --fail-if-infeasible.
+Exit codes: 0 success; 1 the output cannot be written; 2 usage error (bad option, unknown name); 3 spec error (a
+YAML file is invalid); 4 not feasible, only with --fail-if-infeasible.
 """
 
 # No `from __future__ import annotations` here: Typer reads each command's annotations several times per run,
@@ -63,16 +63,29 @@ from gpt2budget.cli.common import (
     write_atomic,
 )
 from gpt2budget.cli.fast import FastGroup
-from gpt2budget.errors import EXIT_INFEASIBLE, EXIT_USAGE, Gpt2BudgetError, UsageError
+from gpt2budget.errors import EXIT_INFEASIBLE, EXIT_OUTPUT, EXIT_USAGE, Gpt2BudgetError, UsageError
+from gpt2budget.options import (
+    AVERAGE_DRAW,
+    DEFAULT_BATCH_TOKENS,
+    DEFAULT_DURATION,
+    DEFAULT_HOST_MEMORY_GIB,
+    DEFAULT_LORA_RANK,
+    DEFAULT_STACK,
+    GRID_GCO2_PER_KWH,
+    PRICE_PER_KWH,
+    PUE,
+)
+from gpt2budget.request import RANGES
 
 if TYPE_CHECKING:
     from gpt2budget.core.check import CheckInputs
     from gpt2budget.core.result import CheckResult
+    from gpt2budget.request import RunRequest
     from gpt2budget.specs.catalog import Specs
     from gpt2budget.specs.definitions import GpuSpec
 
-EPILOG = ("Exit codes: 0 success, 2 usage error, 3 spec (YAML) error, 4 not feasible (only with "
-          "--fail-if-infeasible).")
+EPILOG = ("Exit codes: 0 success, 1 cannot write the output, 2 usage error, 3 spec (YAML) error, 4 not feasible "
+          "(only with --fail-if-infeasible).")
 app = typer.Typer(
     cls=FastGroup,
     help="Can I train a GPT-2-class model on this hardware, in this time, and will it fit in memory?",
@@ -88,7 +101,7 @@ app = typer.Typer(
 def check(
     gpu: GpuOpt,
     model: ModelOpt,
-    stack: StackOpt = "hf",
+    stack: StackOpt = DEFAULT_STACK,
     gpus: GpusOpt = 1,
     nodes: NodesOpt = 1,
     precision: PrecisionOpt = None,
@@ -99,31 +112,31 @@ def check(
     seq: SeqOpt = None,
     micro_batch: MicroBatchOpt = 1,
     utilization: UtilOpt = None,
-    duration: DurationOpt = "1y",
+    duration: DurationOpt = DEFAULT_DURATION,
     tokens: Annotated[str | None, typer.Option(help="a custom token count: 10B, 3.3e9, 100M")] = None,
     flops_formula: Annotated[FlopsFormula, typer.Option("--flops-formula", help="6n (Kaplan) or 6n+attention (PaLM)")] = FlopsFormula.six_n,
     zero: ZeroOpt = "0",
     fsdp: Annotated[str | None, typer.Option(help="FSDP sharding: NO_SHARD, SHARD_GRAD_OP (=ZeRO-2), FULL_SHARD (=ZeRO-3)")] = None,
     offload: OffloadOpt = Offload.none,
-    host_memory: Annotated[float, typer.Option("--host-memory", min=0, max=1e7, help="CPU memory per node, GiB")] = 64.0,
+    host_memory: Annotated[float, typer.Option("--host-memory", min=RANGES["host_memory"].lo, max=RANGES["host_memory"].hi, help="CPU memory per node, GiB")] = DEFAULT_HOST_MEMORY_GIB,
     host_adam_params_per_s: Annotated[str | None, typer.Option("--host-adam-params-per-s", help=(
         "this host's CPU Adam rate, parameters/s, for --offload and the advisor's offload options (e.g. 1.4e9 "
         "for a server, 250M for a desktop; default: the estimate for the GPU's class)"))] = None,
-    reserve_gib: Annotated[float, typer.Option("--reserve-gib", min=0, max=1024, help=(
+    reserve_gib: Annotated[float, typer.Option("--reserve-gib", min=RANGES["reserve_gib"].lo, max=RANGES["reserve_gib"].hi, help=(
         "GPU memory to leave free (a desktop, other processes), GiB"))] = 0.0,
-    parallel_efficiency: Annotated[float | None, typer.Option("--parallel-efficiency", min=0, max=1, help="override: fraction of single-GPU speed each GPU keeps (default: modelled from the interconnect)")] = None,
+    parallel_efficiency: Annotated[float | None, typer.Option("--parallel-efficiency", min=RANGES["parallel_efficiency"].lo, max=RANGES["parallel_efficiency"].hi, help="override: fraction of single-GPU speed each GPU keeps (default: modelled from the interconnect)")] = None,
     optimal_rule: OptimalRuleOpt = OptimalRule.chinchilla_20,
-    batch_tokens: BatchTokensOpt = "524288",
+    batch_tokens: BatchTokensOpt = str(DEFAULT_BATCH_TOKENS),
     finetune: FinetuneOpt = Finetune.none,
-    lora_rank: Annotated[int | None, typer.Option("--lora-rank", min=1, max=65536, help="LoRA/QLoRA adapter rank (with --finetune lora|qlora; default 8)")] = None,
+    lora_rank: Annotated[int | None, typer.Option("--lora-rank", min=RANGES["lora_rank"].lo, max=RANGES["lora_rank"].hi, help=f"LoRA/QLoRA adapter rank (with --finetune lora|qlora; default {DEFAULT_LORA_RANK})")] = None,
     lora_targets: Annotated[LoraTargets | None, typer.Option("--lora-targets", help="attention (c_attn, PEFT's GPT-2 default) or all-linear")] = None,
-    lora_dropout: Annotated[float | None, typer.Option("--lora-dropout", min=0, max=1, help="dropout on the adapters' input (probability; default 0)")] = None,
+    lora_dropout: Annotated[float | None, typer.Option("--lora-dropout", min=RANGES["lora_dropout"].lo, max=RANGES["lora_dropout"].hi, help="dropout on the adapters' input (probability; default 0)")] = None,
     loss: Annotated[Loss, typer.Option("--loss", help="full (the stack's loss over all logits), chunked (fp32 work a chunk at a time) or fused-linear (head and loss fused, Liger): what large vocabularies need")] = Loss.full,
-    average_draw: Annotated[float, typer.Option("--average-draw", min=0, max=1.5, help="mean power / board power")] = 0.8,
-    pue: Annotated[float, typer.Option(min=1, max=5, help="power usage effectiveness of the room (1.0 = no overhead)")] = 1.1,
-    price_per_kwh: PricePerKwhOpt = 0.17,
-    grid_gco2_per_kwh: Annotated[float, typer.Option("--grid-gco2-per-kwh", min=0, max=5000, help="grid carbon intensity, gCO2 per kWh")] = 480.0,
-    rent_usd_per_hour: Annotated[float | None, typer.Option("--rent-usd-per-hour", min=0, max=1e6, help="per GPU-hour")] = None,
+    average_draw: Annotated[float, typer.Option("--average-draw", min=RANGES["average_draw"].lo, max=RANGES["average_draw"].hi, help="mean power / board power")] = AVERAGE_DRAW,
+    pue: Annotated[float, typer.Option(min=RANGES["pue"].lo, max=RANGES["pue"].hi, help="power usage effectiveness of the room (1.0 = no overhead)")] = PUE,
+    price_per_kwh: PricePerKwhOpt = PRICE_PER_KWH,
+    grid_gco2_per_kwh: Annotated[float, typer.Option("--grid-gco2-per-kwh", min=RANGES["grid_gco2_per_kwh"].lo, max=RANGES["grid_gco2_per_kwh"].hi, help="grid carbon intensity, gCO2 per kWh")] = GRID_GCO2_PER_KWH,
+    rent_usd_per_hour: Annotated[float | None, typer.Option("--rent-usd-per-hour", min=RANGES["rent_usd_per_hour"].lo, max=RANGES["rent_usd_per_hour"].hi, help="per GPU-hour")] = None,
     explain: Annotated[bool, typer.Option(help="print each formula with the numbers substituted")] = False,
     no_advice: Annotated[bool, typer.Option("--no-advice", help="skip the make-it-fit advisor")] = False,
     fmt: FormatOpt = Fmt.table,
@@ -138,16 +151,32 @@ def check(
     """Can this GPU train this model in this time, and will it fit in memory?"""
     from gpt2budget.api import check as check_run
     from gpt2budget.core.advisor import needs_advice
+    from gpt2budget.request import RunRequest
 
     check_flag_combinations(fmt, svg, html, explain, finetune, lora_rank, lora_targets, lora_dropout)
     specs = load(config_dir)
-    kw = {k: v for k, v in locals().items() if k not in ("specs", "gpu", "model", "stack", "needs_advice",
-                                                          "check_run")}
-    ci = build_inputs(specs, gpu, model, stack, **kw)
+    request = RunRequest(
+        gpu=gpu, model=model, stack=stack, gpus=gpus, nodes=nodes, precision=precision, optimizer=optimizer,
+        checkpointing=checkpointing, attention=attention, dropout=dropout, seq=seq, micro_batch=micro_batch,
+        utilization=utilization, duration=duration, tokens=tokens, flops_formula=flops_formula, zero=zero, fsdp=fsdp,
+        offload=offload, host_memory=host_memory, host_adam_params_per_s=host_adam_params_per_s,
+        reserve_gib=reserve_gib, parallel_efficiency=parallel_efficiency, optimal_rule=optimal_rule,
+        batch_tokens=batch_tokens, finetune=finetune, lora_rank=lora_rank, lora_targets=lora_targets,
+        lora_dropout=lora_dropout, loss=loss, average_draw=average_draw, pue=pue, price_per_kwh=price_per_kwh,
+        grid_gco2_per_kwh=grid_gco2_per_kwh, rent_usd_per_hour=rent_usd_per_hour)
+    warn_contradictions(request)
+    ci = build_inputs(specs, request, no_calibration, config_dir)
     r = check_run(ci, specs, advice=not no_advice)
     print_result(r, fmt, output, no_color, svg, html, ci, explain, not no_advice and needs_advice(r), specs)
     if fail_if_infeasible and not r.verdict.feasible:
         raise typer.Exit(EXIT_INFEASIBLE)
+
+
+def warn_contradictions(request: "RunRequest") -> None:
+    """Settings that contradict each other without being wrong: a warning, the run still answered."""
+    total = request.gpus * request.nodes
+    if request.zero_stage and total == 1:
+        warn(f"--zero {request.zero_stage} shards across GPUs: on 1 GPU it changes nothing")
 
 
 def warn(text: str) -> None:
@@ -345,20 +374,20 @@ def stacks(fmt: FormatOpt = Fmt.table,
 def plan(
     gpu: GpuOpt,
     gpus: GpusOpt = 1,
-    duration: DurationOpt = "1y",
-    stack: StackOpt = "hf",
+    duration: DurationOpt = DEFAULT_DURATION,
+    stack: StackOpt = DEFAULT_STACK,
     precision: PrecisionOpt = None,
     utilization: UtilOpt = None,
-    budget_usd: Annotated[float | None, typer.Option("--budget-usd", min=0, help="money for "
-                                                      "rent (or electricity, where the GPU has no rental price)")] = None,
+    budget_usd: Annotated[float | None, typer.Option("--budget-usd", help=(
+        f"money for rent (or electricity, where the GPU has no rental price), at least {RANGES['budget_usd'].lo:g}"))] = None,
     custom_shapes: Annotated[bool, typer.Option("--custom-shapes", help="also try GPT-2-proportioned sizes")] = False,
     family: Annotated[str, typer.Option("--family", help=(
         "rank the models of this family (gpt2, llama, qwen2, olmo2, nanochat, modded-nanogpt), or all"))] = "gpt2",
     optimal_rule: OptimalRuleOpt = OptimalRule.chinchilla_20,
     seq: SeqOpt = None,
-    price_per_kwh: PricePerKwhOpt = 0.17,
-    rent_usd_per_hour: Annotated[float | None, typer.Option("--rent-usd-per-hour", min=0, max=1e6, help="USD per GPU-hour (default: the spec's on-demand price)")] = None,
-    reserve_gib: Annotated[float, typer.Option("--reserve-gib", min=0, max=1024, help=(
+    price_per_kwh: PricePerKwhOpt = PRICE_PER_KWH,
+    rent_usd_per_hour: Annotated[float | None, typer.Option("--rent-usd-per-hour", min=RANGES["rent_usd_per_hour"].lo, max=RANGES["rent_usd_per_hour"].hi, help="USD per GPU-hour (default: the spec's on-demand price)")] = None,
+    reserve_gib: Annotated[float, typer.Option("--reserve-gib", min=RANGES["reserve_gib"].lo, max=RANGES["reserve_gib"].hi, help=(
         "GPU memory to leave free (a desktop, other processes), GiB"))] = 0.0,
     fmt: FormatOpt = Fmt.table,
     no_color: NoColorOpt = False,
@@ -370,14 +399,15 @@ def plan(
     from gpt2budget.api import plan as make_plan
     from gpt2budget.core.planner import custom_models, family_models
     from gpt2budget.output import report
+    from gpt2budget.request import RunRequest, check_float
 
-    if budget_usd is not None and not budget_usd > 0:
-        raise UsageError("--budget-usd", f"expected a positive amount of US dollars, got {budget_usd:g}")
+    if budget_usd is not None:  # the library's check, before the catalogues are read
+        check_float("budget_usd", budget_usd)
     specs = load(config_dir)
-    ci = build_inputs(specs, gpu, "gpt2", stack, gpus=gpus, duration=duration, precision=precision,
-                      utilization=utilization, optimal_rule=optimal_rule, seq=seq, price_per_kwh=price_per_kwh,
-                      rent_usd_per_hour=rent_usd_per_hour, reserve_gib=reserve_gib, no_calibration=no_calibration,
-                      config_dir=config_dir)
+    request = RunRequest(gpu=gpu, model="gpt2", stack=stack, gpus=gpus, duration=duration, precision=precision,
+                         utilization=utilization, optimal_rule=optimal_rule, seq=seq, price_per_kwh=price_per_kwh,
+                         rent_usd_per_hour=rent_usd_per_hour, reserve_gib=reserve_gib)
+    ci = build_inputs(specs, request, no_calibration, config_dir)
     ranked = family_models(specs.models, family, ci.stack) + (custom_models(ci.model) if custom_shapes else [])
     result = make_plan(ci, ranked, budget_usd)
     doc = report.plan_data(result, {m.id: m.n_ctx for m in ranked}, ci.stack.default_checkpointing)
@@ -452,8 +482,8 @@ def compare(
     by: Annotated[CompareBy, typer.Option(help="one row per gpu (default) or per model")] = CompareBy.gpu,
     sort: Annotated[str, typer.Option(help="time, peak, memory, cost (electricity of the original recipe; runs that do not fit last) or name")] = "time",
     gpus: GpusOpt = 1,
-    duration: DurationOpt = "1y",
-    stack: StackOpt = "hf",
+    duration: DurationOpt = DEFAULT_DURATION,
+    stack: StackOpt = DEFAULT_STACK,
     precision: PrecisionOpt = None,
     micro_batch: MicroBatchAutoOpt = "1",
     checkpointing: Annotated[Ckpt | None, typer.Option(help="none, full (hf, nanogpt) or selective (llmc: llm.c -r 1); default: the stack's")] = None,
@@ -463,9 +493,9 @@ def compare(
     offload: OffloadOpt = Offload.none,
     finetune: FinetuneOpt = Finetune.none,
     tokens: Annotated[str | None, typer.Option(help="a custom token count (fine-tuning needs one): 10B, 100M")] = None,
-    batch_tokens: BatchTokensOpt = "524288",
+    batch_tokens: BatchTokensOpt = str(DEFAULT_BATCH_TOKENS),
     utilization: UtilOpt = None,
-    reserve_gib: Annotated[float, typer.Option("--reserve-gib", min=0, max=1024, help=(
+    reserve_gib: Annotated[float, typer.Option("--reserve-gib", min=RANGES["reserve_gib"].lo, max=RANGES["reserve_gib"].hi, help=(
         "GPU memory to leave free (a desktop, other processes), GiB"))] = 0.0,
     fmt: FormatOpt = Fmt.table,
     no_color: NoColorOpt = False,
@@ -474,16 +504,17 @@ def compare(
 ) -> None:
     """Every GPU side by side for one model (or every model for one GPU), with check's run options."""
     from gpt2budget.api import compare as compare_runs
+    from gpt2budget.request import RunRequest
     from gpt2budget.units import fmt_in, fmt_usd, hours_unit
 
     specs = load(config_dir)
 
     def configure_one(g: str, m: str) -> "CheckInputs":
-        return build_inputs(specs, g, m, stack, gpus=gpus, duration=duration, precision=precision,
-                            micro_batch=micro_batch, checkpointing=checkpointing, optimizer=optimizer, seq=seq,
-                            zero=zero, offload=offload, finetune=finetune, tokens=tokens, batch_tokens=batch_tokens,
-                            utilization=utilization, reserve_gib=reserve_gib, no_calibration=no_calibration,
-                            config_dir=config_dir)
+        request = RunRequest(gpu=g, model=m, stack=stack, gpus=gpus, duration=duration, precision=precision,
+                             micro_batch=micro_batch, checkpointing=checkpointing, optimizer=optimizer, seq=seq,
+                             zero=zero, offload=offload, finetune=finetune, tokens=tokens, batch_tokens=batch_tokens,
+                             utilization=utilization, reserve_gib=reserve_gib)
+        return build_inputs(specs, request, no_calibration, config_dir)
 
     rows = [r._asdict() for r in compare_runs(specs, by.value, model, gpu or (), sort, configure_one)]
     if fmt != Fmt.table:
@@ -530,11 +561,11 @@ def sweep(
     offload: Annotated[list[str] | None, typer.Option("--offload", metavar="LIST", help="comma list of none, optimizer, params (default: none)")] = None,
     finetune: Annotated[list[str] | None, typer.Option("--finetune", metavar="LIST", help="comma list of none, full, lora, qlora (default: none; fine-tuning needs --tokens)")] = None,
     tokens: Annotated[str | None, typer.Option(help="a custom token count for every row (fine-tuning needs one): 10B, 100M")] = None,
-    duration: DurationOpt = "1y",
-    host_memory: Annotated[float, typer.Option("--host-memory", min=0, max=1e7, help="CPU memory per node, GiB, for every row")] = 64.0,
+    duration: DurationOpt = DEFAULT_DURATION,
+    host_memory: Annotated[float, typer.Option("--host-memory", min=RANGES["host_memory"].lo, max=RANGES["host_memory"].hi, help="CPU memory per node, GiB, for every row")] = DEFAULT_HOST_MEMORY_GIB,
     host_adam_params_per_s: Annotated[str | None, typer.Option("--host-adam-params-per-s", help=(
         "this host's CPU Adam rate, parameters/s, for the offloaded rows (default: the estimate for each GPU's class)"))] = None,
-    reserve_gib: Annotated[float, typer.Option("--reserve-gib", min=0, max=1024, help=(
+    reserve_gib: Annotated[float, typer.Option("--reserve-gib", min=RANGES["reserve_gib"].lo, max=RANGES["reserve_gib"].hi, help=(
         "GPU memory to leave free on every card (a desktop, other processes), GiB"))] = 0.0,
     fmt: Annotated[str, typer.Option("--format", "-f", help="csv or jsonl")] = "csv",
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=0, max=256, help="worker processes (0: one per CPU "
@@ -546,6 +577,7 @@ def sweep(
     """Evaluate a grid of configurations and stream one row per configuration (csv or jsonl)."""
     from gpt2budget.api import sweep_axes, sweep_fixed
     from gpt2budget.output.sweep import grid, jobs_for, run_sweep
+    from gpt2budget.request import RunRequest
 
     if fmt not in ("csv", "jsonl"):
         raise UsageError("--format", f"sweep writes csv or jsonl, got {fmt!r}")
@@ -553,14 +585,14 @@ def sweep(
                        "checkpointing": checkpointing, "micro_batch": micro_batch, "seq": seq, "gpus": gpus,
                        "zero": zero, "attention": attention, "offload": offload, "finetune": finetune})
     specs = load(config_dir)
-    from gpt2budget.units import parse_duration
-
     configs = grid(specs, axes)
     if len(configs) > max_rows:
         raise UsageError("--max-rows", f"the grid has {len(configs):,} rows, more than {max_rows:,}; narrow the axes "
                                        "or raise --max-rows")
-    fixed = sweep_fixed(tokens, host_memory, host_adam_params_per_s, reserve_gib)
-    run_sweep(specs, configs, parse_duration(duration), fmt, sys.stdout, jobs_for(jobs, len(configs)), fixed)
+    # what every row shares (the grid's gpu and model vary per row)
+    shared = RunRequest(gpu="all", model="all", tokens=tokens, duration=duration, host_memory=host_memory,
+                        host_adam_params_per_s=host_adam_params_per_s, reserve_gib=reserve_gib)
+    run_sweep(specs, configs, shared.duration_s, fmt, sys.stdout, jobs_for(jobs, len(configs)), sweep_fixed(shared))
 
 
 # --- measure, schema, validate -----------------------------------------------------------------------------------
@@ -572,16 +604,16 @@ def measure(
     model: Annotated[str, typer.Option(help="model id or alias", autocompletion=_complete_model)] = "gpt2",
     gpu: Annotated[str | None, typer.Option(help="the catalogue GPU this machine has (default: matched from its name)",
                                             autocompletion=_complete_gpu)] = None,
-    stack: Annotated[str, typer.Option(help="hf (transformers, eager) or nanogpt (compiled on CUDA)")] = "hf",
+    stack: Annotated[str, typer.Option(help="hf (transformers, eager) or nanogpt (compiled on CUDA)")] = DEFAULT_STACK,
     precision: PrecisionOpt = None,
     optimizer: Annotated[Optimizer | None, typer.Option(help="adamw, adamw-fused or sgd (default: the stack's)")] = None,
     checkpointing: Annotated[Ckpt | None, typer.Option(help="none or full (default: the stack's)")] = None,
     attention: Annotated[Attention | None, typer.Option(help="flash (SDPA) or eager")] = None,
     dropout: DropoutOpt = 0.0,
     seq: SeqOpt = None,
-    micro_batch: Annotated[int, typer.Option("--micro-batch", min=1, max=1_000_000, help="sequences per step")] = 1,
+    micro_batch: Annotated[int, typer.Option("--micro-batch", min=RANGES["micro_batch"].lo, max=RANGES["micro_batch"].hi, help="sequences per step")] = 1,
     finetune: Annotated[MeasureFinetune, typer.Option(help="none or lora (LoRA needs peft)")] = MeasureFinetune.none,
-    lora_rank: Annotated[int, typer.Option("--lora-rank", min=1, max=65536, help="LoRA rank (with --finetune lora)")] = 8,
+    lora_rank: Annotated[int, typer.Option("--lora-rank", min=RANGES["lora_rank"].lo, max=RANGES["lora_rank"].hi, help="LoRA rank (with --finetune lora)")] = DEFAULT_LORA_RANK,
     device: Annotated[Device, typer.Option(help="cuda, or cpu to try the harness on a tiny model")] = Device.cuda,
     warmup: Annotated[int, typer.Option(min=0, max=1000, help="untimed steps first (compilation, allocator warm-up)")] = 2,
     steps: Annotated[int, typer.Option(min=1, max=10000, help="timed steps (the median is reported)")] = 5,
@@ -600,12 +632,14 @@ def measure(
     specs = load(config_dir)
     folders = user_folders(config_dir)
 
-    def inputs_for(gpu_id: str, stack_id: str | None = None, **changes: Any) -> "CheckInputs":
-        opts = {"precision": precision, "optimizer": optimizer, "checkpointing": checkpointing, "attention": attention,
-                "dropout": dropout, "seq": seq, "micro_batch": micro_batch, "finetune": Finetune(finetune.value),
-                "lora_rank": lora_rank, "config_dir": config_dir,
-                "tokens": "100M" if finetune != MeasureFinetune.none else None, **changes}
-        return build_inputs(specs, gpu_id, model, stack_id or stack, **opts)
+    def inputs_for(gpu_id: str, stack_id: str | None = None, no_calibration: bool = False) -> "CheckInputs":
+        from gpt2budget.request import RunRequest
+
+        request = RunRequest(gpu=gpu_id, model=model, stack=stack_id or stack, precision=precision,
+                             optimizer=optimizer, checkpointing=checkpointing, attention=attention, dropout=dropout,
+                             seq=seq, micro_batch=micro_batch, finetune=finetune.value, lora_rank=lora_rank,
+                             tokens="100M" if finetune != MeasureFinetune.none else None)
+        return build_inputs(specs, request, no_calibration, config_dir)
 
     gpu_id = measure_cmd.gpu_id_for(specs, gpu, device.value)
     if calibrate:
@@ -751,6 +785,6 @@ def main(argv: list[str] | None = None) -> None:
 
         quiet_stdout()
         sys.stderr.write(f"Error: cannot write the output ({exc.strerror or exc})\n")
-        sys.exit(1)
+        sys.exit(EXIT_OUTPUT)
     except KeyboardInterrupt:
         sys.exit(130)

@@ -8,6 +8,9 @@ from typing import Annotated
 
 import typer
 
+from gpt2budget.options import DEFAULT_BATCH_TOKENS
+from gpt2budget.request import RANGES
+
 
 class Fmt(str, Enum):
     table = "table"
@@ -143,22 +146,23 @@ ConfigDirOpt = Annotated[list[Path] | None, typer.Option("--config-dir", help="e
 OptimalRuleOpt = Annotated[OptimalRule, typer.Option("--optimal-rule", help="compute-optimal rule: chinchilla-20 (20 tokens/parameter), hoffmann-2022 or epoch-2024")]
 FormatOpt = Annotated[Fmt, typer.Option("--format", "-f", help="output format")]
 NoColorOpt = Annotated[bool, typer.Option("--no-color", help="no colour (NO_COLOR is honoured too)")]
-GpusOpt = Annotated[int, typer.Option("--gpus", min=1, max=100000, help="GPUs per node (data parallel)")]
-NodesOpt = Annotated[int, typer.Option("--nodes", min=1, max=100000, help="nodes (total GPUs = --gpus x --nodes)")]
+GpusOpt = Annotated[int, typer.Option("--gpus", min=RANGES["gpus"].lo, max=RANGES["gpus"].hi, help="GPUs per node (data parallel)")]
+NodesOpt = Annotated[int, typer.Option("--nodes", min=RANGES["nodes"].lo, max=RANGES["nodes"].hi, help="nodes (total GPUs = --gpus x --nodes)")]
 PrecisionOpt = Annotated[Precision | None, typer.Option("--precision", help="default: the stack's (amp-bf16, or "
                                                          "amp-fp16 where the GPU lacks bf16)")]
 DurationOpt = Annotated[str, typer.Option("--duration", help="time available: 1y (365 d), 30d, 12h, 90min")]
-UtilOpt = Annotated[float | None, typer.Option("--utilization", min=0, max=1,
+UtilOpt = Annotated[float | None, typer.Option("--utilization", min=RANGES["utilization"].lo, max=RANGES["utilization"].hi,
                                                help="override the step-time model: fraction of peak FLOP/s sustained (the old flat formula)")]
-SeqOpt = Annotated[int | None, typer.Option(min=1, max=1_048_576, help="sequence length (default: the model's n_ctx)")]
-DropoutOpt = Annotated[float, typer.Option(min=0, max=1, help="dropout probability")]
-MicroBatchOpt = Annotated[int, typer.Option("--micro-batch", min=1, max=1_000_000, help="sequences per GPU per step")]
+SeqOpt = Annotated[int | None, typer.Option(min=RANGES["seq"].lo, max=RANGES["seq"].hi, help="sequence length (default: the model's n_ctx)")]
+DropoutOpt = Annotated[float, typer.Option(min=RANGES["dropout"].lo, max=RANGES["dropout"].hi, help="dropout probability")]
+MicroBatchOpt = Annotated[int, typer.Option("--micro-batch", min=RANGES["micro_batch"].lo, max=RANGES["micro_batch"].hi, help="sequences per GPU per step")]
 MicroBatchAutoOpt = Annotated[str, typer.Option("--micro-batch", metavar="N|auto", help=(
     "sequences per GPU per step, or auto: the largest that fits (at most the batch's sequences per GPU)"))]
 OptimizerOpt = Annotated[Optimizer | None, typer.Option(help="default: the stack's (adamw for hf)")]
 ZeroOpt = Annotated[str, typer.Option(help="ZeRO stage 0-3 (FSDP names accepted)")]
 OffloadOpt = Annotated[Offload, typer.Option(help="CPU offload: none, optimizer (ZeRO-Offload), params (ZeRO-Infinity)")]
 FinetuneOpt = Annotated[Finetune, typer.Option(help="fine-tune a pre-trained model instead of training from scratch")]
-BatchTokensOpt = Annotated[str, typer.Option("--batch-tokens", help="tokens per optimizer step (GPT-2: 524288)")]
+BatchTokensOpt = Annotated[str, typer.Option("--batch-tokens",
+                                              help=f"tokens per optimizer step (GPT-2: {DEFAULT_BATCH_TOKENS})")]
 NoCalibrationOpt = Annotated[bool, typer.Option("--no-calibration", help="ignore a calibration measured by `gpt2budget measure --calibrate`")]
-PricePerKwhOpt = Annotated[float, typer.Option("--price-per-kwh", min=0, max=100, help="USD per kWh")]
+PricePerKwhOpt = Annotated[float, typer.Option("--price-per-kwh", min=RANGES["price_per_kwh"].lo, max=RANGES["price_per_kwh"].hi, help="USD per kWh")]

@@ -8,6 +8,7 @@ import typer
 
 if TYPE_CHECKING:
     from gpt2budget.core.check import CheckInputs
+    from gpt2budget.request import RunRequest
     from gpt2budget.specs.catalog import Specs
 
 
@@ -41,39 +42,15 @@ def find_calibration(gpu_id: str, config_dir: list[Path] | None) -> Any:
     return find(gpu_id, user_folders(config_dir), read)
 
 
-def build_inputs(specs: "Specs", gpu: str, model: str, stack: str, **kw: Any) -> "CheckInputs":
-    """check's options to a configuration (gpt2budget.api.configure), with this GPU's calibration unless
+def build_inputs(specs: "Specs", request: "RunRequest", no_calibration: bool = False,
+                 config_dir: list[Path] | None = None) -> "CheckInputs":
+    """A command's request to a configuration (gpt2budget.api.configure), with this GPU's calibration unless
     --no-calibration."""
     from gpt2budget.api import configure
 
-    g = specs.gpus.get(gpu, "--gpu")
-    auto = micro_batch_auto(kw)
-    calibration = None if kw.pop("no_calibration", False) else find_calibration(g.id, kw.get("config_dir"))
-    kw.pop("config_dir", None)
-    ci = configure(specs, gpu, model, stack, calibration=calibration, **kw)
-    if auto:
-        from gpt2budget.core.check import largest_fitting_micro_batch
-
-        ci = ci._replace(options=ci.options.with_(micro_batch=largest_fitting_micro_batch(ci)), micro_batch_auto=True)
-    return ci
-
-
-def micro_batch_auto(kw: dict[str, Any]) -> bool:
-    """--micro-batch as typed (a whole number, or auto: the largest that fits, chosen once the run is
-    configured): kw["micro_batch"] becomes a number; True for auto."""
-    value = kw.get("micro_batch")
-    if not isinstance(value, str):
-        return False
-    text = value.strip().lower()
-    if text == "auto":
-        kw["micro_batch"] = 1
-        return True
-    if not (text.isascii() and text.isdigit()):
-        from gpt2budget.errors import UsageError
-
-        raise UsageError("--micro-batch", f"expected a whole number of sequences per GPU or auto, got {value!r}")
-    kw["micro_batch"] = int(text)
-    return False
+    g = specs.gpus.get(request.gpu, "--gpu")
+    calibration = None if no_calibration else find_calibration(g.id, config_dir)
+    return configure(specs, request, calibration=calibration)
 
 
 def write_atomic(path: str, text: str, option: str = "--output") -> None:

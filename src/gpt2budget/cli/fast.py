@@ -83,7 +83,18 @@ def _plain_list(param: Any, ann: Any, value: Any) -> Any:
     return [item(v) for v in value]
 
 
+def _refuse_underscores(param: Any, value: Any) -> None:
+    """Typer's coercion reads `--micro-batch 1_000` as 1000 and `--pue 1_5` as 15 (#31 item 15): a number option
+    takes plain digits."""
+    desc = getattr(param, "type_descriptor", None)
+    if isinstance(value, str) and "_" in value and desc is not None and desc.annotation in (int, float):
+        from gpt2budget.errors import UsageError
+
+        raise UsageError(max(param.opts, key=len), f"expected a number written in plain digits, got {value!r}")
+
+
 def _process_value(self: Any, ctx: Any, value: Any) -> Any:
+    _refuse_underscores(self, value)
     plain = plain_value(self, value)
     if plain is _MISS:
         return type(self).process_value(self, ctx, value)  # Typer's own coercion

@@ -37,13 +37,17 @@ from gpt2budget.core.scaling import LOSS_CAVEAT, MODERN_RECIPES, optimal_tokens,
 from gpt2budget.core.shape import Shape, flops_params, n_params
 from gpt2budget.core.steptime import StepTime, step_time
 from gpt2budget.errors import UsageError
-from gpt2budget.options import RunOptions
+from gpt2budget.options import (
+    DEFAULT_BATCH_TOKENS,
+    DEFAULT_FLOPS_FORMULA,
+    DEFAULT_HOST_MEMORY_GIB,
+    DEFAULT_OPTIMAL_RULE,
+    RunOptions,
+)
 from gpt2budget.specs.definitions import GpuSpec, ModelSpec, StackSpec
 
 GIB = 2**30
 DEFAULT_PARALLEL_EFFICIENCY = 0.9  # see README "Several GPUs": 8-GPU data-parallel runs keep ~90% per GPU
-DEFAULT_BATCH_TOKENS = 512 * 1024  # GPT-2's batch: 512 sequences of 1024 tokens (Radford et al. 2019, §2.3)
-DEFAULT_HOST_MEMORY_GIB = 64.0
 
 
 class CheckInputs(NamedTuple):
@@ -56,9 +60,9 @@ class CheckInputs(NamedTuple):
     duration_s: float = 365 * 86400.0
     utilization: float | None = None
     tokens: float | None = None
-    flops_formula: str = "6n"
+    flops_formula: str = DEFAULT_FLOPS_FORMULA
     parallel_efficiency: float | None = None  # None: the step-time model's communication term decides
-    optimal_rule: str = "chinchilla-20"
+    optimal_rule: str = DEFAULT_OPTIMAL_RULE
     batch_tokens: float = DEFAULT_BATCH_TOKENS
     host_memory_gib: float = DEFAULT_HOST_MEMORY_GIB
     nodes: int = 1

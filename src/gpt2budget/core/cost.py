@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-# Defaults, documented in the README and overridable on the command line.
-AVERAGE_DRAW = 0.8  # assumption: training holds a GPU near, not at, its board power on average
-PUE = 1.1  # power usage effectiveness; hyperscale data centres report ~1.1, a home PC is 1.0
-PRICE_PER_KWH = 0.17  # USD; US average residential price 2024 (EIA Electric Power Monthly), ~16-17 cents
-GRID_GCO2_PER_KWH = 480.0  # world-average grid carbon intensity 2023 (Ember, Global Electricity Review 2024)
+# Defaults, documented in the README and overridable on the command line (stated once, with their sources, in
+# gpt2budget.options).
+from gpt2budget.options import AVERAGE_DRAW, GRID_GCO2_PER_KWH, PRICE_PER_KWH, PUE
+
+__all__ = ["AVERAGE_DRAW", "GRID_GCO2_PER_KWH", "PRICE_PER_KWH", "PUE", "CostInputs", "cost"]
 
 
 class CostInputs(NamedTuple):

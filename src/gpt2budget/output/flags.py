@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 from gpt2budget.core.result import Inputs
+from gpt2budget.options import DEFAULT_BATCH_TOKENS
 
 # (field of Inputs, flag), in the order the flags are written
 CHANGE_FLAGS = (("model", "--model"), ("checkpointing", "--checkpointing"), ("optimizer", "--optimizer"),
@@ -63,7 +64,7 @@ def check_command(i: Inputs, n_ctx: int, default_checkpointing: str = "none") ->
         parts.append(f"--tokens {max(1, math.floor(i.tokens * (1 - 1e-9)))}")
     if i.duration_hours != 8760.0:
         parts.append(f"--duration {i.duration_hours:.10g}h")
-    if i.batch_tokens != 524288:
+    if i.batch_tokens != DEFAULT_BATCH_TOKENS:
         parts.append(f"--batch-tokens {i.batch_tokens:.0f}")
     if i.finetune != "none":
         parts.append(f"--finetune {i.finetune}")

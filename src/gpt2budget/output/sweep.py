@@ -17,12 +17,13 @@ import sys
 from collections.abc import Iterable, Iterator, Sequence
 from typing import IO, Any, NamedTuple
 
-from gpt2budget.core.check import DEFAULT_HOST_MEMORY_GIB, CheckInputs, default_precision, evaluate, reserved_gpu
+from gpt2budget.core.check import CheckInputs, default_precision, evaluate, reserved_gpu
 from gpt2budget.core.result import CheckResult
 from gpt2budget.errors import Gpt2BudgetError, UsageError
 from gpt2budget.options import (
     ATTENTION_CHOICES,
     CHECKPOINTING_CHOICES,
+    DEFAULT_HOST_MEMORY_GIB,
     FINETUNE_CHOICES,
     OFFLOAD_CHOICES,
     OPTIMIZER_CHOICES,
@@ -30,6 +31,7 @@ from gpt2budget.options import (
     RunOptions,
 )
 from gpt2budget.output.report import _clean, check_data, flatten, summary
+from gpt2budget.request import Range, check_int
 from gpt2budget.specs.catalog import Specs
 from gpt2budget.specs.definitions import GpuSpec
 
@@ -44,17 +46,9 @@ class Fixed(NamedTuple):
     reserve_gib: float = 0.0  # GPU memory left free on every card (--reserve-gib)
 
 
-def _ints(values: list[str], option: str, low: int, high: int) -> list[int]:
-    out = []
-    for v in values:
-        try:
-            i = int(v)
-        except ValueError:
-            raise UsageError(option, f"expected whole numbers, got {v!r}") from None
-        if not low <= i <= high:
-            raise UsageError(option, f"{i} is outside {low}..{high}")
-        out.append(i)
-    return out
+def _ints(values: list[str], name: str, allowed: Range | None = None) -> list[int]:
+    """Whole numbers in ASCII digits ('٣' and '1_000' are not), within the option's range (gpt2budget.request)."""
+    return [check_int(name, v, allowed) for v in values]
 
 
 def _choices(values: list[str], option: str, allowed: tuple[str, ...], default_ok: bool = True) -> list[str]:
@@ -92,11 +86,11 @@ def grid(specs: Specs, axes: dict[str, list[str]]) -> Grid:
     optimizers = _choices(axes["optimizer"], "--optimizer", OPTIMIZER_CHOICES)
     attentions = _choices(axes["attention"], "--attention", ATTENTION_CHOICES)
     ckpts = _choices(axes["checkpointing"], "--checkpointing", CHECKPOINTING_CHOICES)
-    mbs = _ints(axes["micro_batch"], "--micro-batch", 1, 1_000_000)
+    mbs = _ints(axes["micro_batch"], "micro_batch")
     seqs = [None if s == "default" else s for s in axes["seq"]]
-    seq_ints = [None if s is None else _ints([s], "--seq", 1, 1_048_576)[0] for s in seqs]
-    ngpus = _ints(axes["gpus"], "--gpus", 1, 100_000)
-    zeros = _ints(axes["zero"], "--zero", 0, 3)
+    seq_ints = [None if s is None else _ints([s], "seq")[0] for s in seqs]
+    ngpus = _ints(axes["gpus"], "gpus")
+    zeros = _ints(axes["zero"], "zero", Range(0, 3))
     offloads = _choices(axes.get("offload", ["none"]), "--offload", OFFLOAD_CHOICES, False)
     finetunes = _choices(axes.get("finetune", ["none"]), "--finetune", FINETUNE_CHOICES, False)
     return Grid([gpus, models, stacks, precisions, optimizers, ckpts, mbs, seq_ints, ngpus, zeros, attentions,
