@@ -74,10 +74,10 @@ def _materialize(p: _Pending) -> Any:
         from gpt2budget.specs.loader import spec_from_bytes
 
         spec = spec_from_bytes(p.kind, p.text.encode("utf-8"), p.path)
+        p.cache.put(p.kind, p.path, p.text, spec)
+        p.cache.save()  # the entry is rebuilt from the file, so that the next run is right
         if Names(spec.id, tuple(spec.aliases), spec.name) != p.names:
             raise SpecError(str(p.path), "id", "the spec cache disagreed with this file; run the command again")
-        p.cache.put(p.kind, p.path, p.text, spec)
-        p.cache.save()
     return spec
 
 

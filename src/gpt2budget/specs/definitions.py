@@ -515,8 +515,8 @@ class StackSpec:
 
 
 
-SPEC_TYPES: tuple[type, ...] = (PeakTflops, Fp16AccumulatePeaks, GpuSpec, ModelSpec, Term, Utilization, StepTimeProfile,
-                                StackSpec)
+SPEC_TYPES: tuple[type, ...] = (PeakTflops, SustainedGemmTflops, Fp16AccumulatePeaks, GpuSpec, ModelSpec, Term, Utilization,
+                                StepTimeProfile, StackSpec)
 KIND_TYPES: dict[str, type] = {"gpus": GpuSpec, "models": ModelSpec, "stacks": StackSpec}  # one folder per kind
 
 
