@@ -60,7 +60,7 @@ def write_atomic(path: str, text: str, option: str = "--output") -> None:
 
 def emit(text: str, output: str | None = None) -> None:
     if output:
-        write_atomic(output, text)
+        write_atomic(output, text if text.endswith("\n") else text + "\n")  # a file ends with a newline too (JSON)
     else:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
