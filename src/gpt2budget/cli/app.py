@@ -577,11 +577,23 @@ def schema(kind: Annotated[SchemaKind, typer.Argument(help="gpu, model, stack or
 def validate_files(files: Annotated[list[Path], typer.Argument(help="spec files, or folders (each spec file in them "
                                                                 "and in their gpus/, models/, stacks/)")]) -> None:
     """Check spec files; report each problem as file:line: key: message."""
+    from gpt2budget.specs.catalog import folder_problems
     from gpt2budget.specs.loader import guess_kind, spec_file_problems, spec_name_problems
 
     bad = 0
     checked: list[tuple[str, Path]] = []
-    for f in _spec_paths(files):
+    paths: list[Path] = []
+    for item in files:
+        found = _spec_paths([item])
+        if item.is_dir():  # a folder with nothing to check, or a misnamed gpu/ folder: said, and a failure
+            misnamed = [m for m in folder_problems(item) if m.endswith("/?")]
+            if not found:
+                misnamed.insert(0, f"{item}: no spec files found in it or in its gpus/, models/ or stacks/ folder")
+            for message in misnamed:
+                sys.stdout.write(f"{message}\n")
+            bad += len(misnamed)
+        paths += found
+    for f in paths:
         kind = guess_kind(f, _peek(f))
         problems = spec_file_problems(kind, f)
         if not problems:
