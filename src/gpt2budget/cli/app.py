@@ -539,14 +539,14 @@ def measure(
     config_dir: ConfigDirOpt = None,
 ) -> None:
     """Run real training steps on this GPU and print them beside the prediction (or --calibrate the model to it)."""
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        raise UsageError("measure", 'needs PyTorch: pip install "gpt2budget[measure]"') from None
-    from gpt2budget.cli import measure_cmd
+    from gpt2budget.core.measuring import check_measurable
 
+    if fmt not in (Fmt.table, Fmt.json):
+        raise UsageError("--format", f"measure prints table or json, got {fmt.value!r}")
+    if calibrate and device != Device.cuda:
+        raise UsageError("--device", "--calibrate measures the GPU it saves a calibration for: run it with --device "
+                                     "cuda on the machine with that GPU (the CPU's numbers would be saved as the GPU's)")
     specs = load(config_dir)
-    folders = user_folders(config_dir)
 
     def inputs_for(gpu_id: str, stack_id: str | None = None, **changes: Any) -> "CheckInputs":
         opts = {"precision": precision, "optimizer": optimizer, "checkpointing": checkpointing, "attention": attention,
@@ -555,9 +555,18 @@ def measure(
                 "tokens": "100M" if finetune != MeasureFinetune.none else None, **changes}
         return build_inputs(specs, gpu_id, model, stack_id or stack, **opts)
 
+    # the options first (stack, optimizer, fine-tuning), on the named GPU or any: then torch
+    check_measurable(inputs_for(gpu or next(iter(specs.gpus)).id, no_calibration=True))
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise UsageError("measure", 'needs PyTorch: pip install "gpt2budget[measure]"') from None
+    from gpt2budget.cli import measure_cmd
+
     gpu_id = measure_cmd.gpu_id_for(specs, gpu, device.value)
-    if calibrate:
-        text = measure_cmd.run_calibrate(specs, inputs_for, gpu_id, device.value, folders[-1] if folders else None)
+    if calibrate:  # into the last --config-dir, else the user folder, as the README says
+        folder = config_dir[-1] if config_dir else Path(typer.get_app_dir("gpt2budget"))
+        text = measure_cmd.run_calibrate(specs, inputs_for, gpu_id, device.value, folder, user_folders(config_dir))
     else:
         text = measure_cmd.run_measure(inputs_for(gpu_id), device.value, warmup, steps, fmt == Fmt.json)
     sys.stdout.write(text)

@@ -30,7 +30,7 @@ def user_folders(config_dir: list[Path] | None) -> list[Path]:
             if label != "built-in"]
 
 
-def find_calibration(gpu_id: str, config_dir: list[Path] | None) -> Any:
+def find_calibration(gpu_id: str, config_dir: list[Path] | None, gpu: Any = None) -> Any:
     from gpt2budget.core.calibration import find_calibration as find
 
     def read(path: Path) -> Any:
@@ -38,7 +38,7 @@ def find_calibration(gpu_id: str, config_dir: list[Path] | None) -> Any:
 
         return read_yaml_file(path)
 
-    return find(gpu_id, user_folders(config_dir), read)
+    return find(gpu_id, user_folders(config_dir), read, gpu)
 
 
 def build_inputs(specs: "Specs", gpu: str, model: str, stack: str, **kw: Any) -> "CheckInputs":
@@ -47,7 +47,7 @@ def build_inputs(specs: "Specs", gpu: str, model: str, stack: str, **kw: Any) ->
     from gpt2budget.api import configure
 
     g = specs.gpus.get(gpu, "--gpu")
-    calibration = None if kw.pop("no_calibration", False) else find_calibration(g.id, kw.get("config_dir"))
+    calibration = None if kw.pop("no_calibration", False) else find_calibration(g.id, kw.get("config_dir"), g)
     kw.pop("config_dir", None)
     return configure(specs, gpu, model, stack, calibration=calibration, **kw)
 
