@@ -43,6 +43,10 @@ def _scalar(node: yaml.Node, path: str, key: str, ctor: Any) -> Any:
     except yaml.YAMLError as exc:
         problem = getattr(exc, "problem", None) or exc
         raise SpecError(path, key, f"bad value ({problem})", node.start_mark.line + 1) from None
+    except (ValueError, OverflowError):  # Python's limit on int("...") of 4,301 digits or more, say
+        text = str(node.value)
+        raise SpecError(path, key, f"bad value ({len(text):,} characters: {text[:20]}...); expected a plain number",
+                        node.start_mark.line + 1) from None
 
 
 def _build(node: yaml.Node, path: str, key: str, lines: dict[str, int], ctx: tuple[Any, set[int]]) -> Any:
