@@ -61,7 +61,7 @@ from gpt2budget.cli.common import (
     write_atomic,
 )
 from gpt2budget.cli.fast import FastGroup
-from gpt2budget.errors import EXIT_INFEASIBLE, EXIT_USAGE, Gpt2BudgetError, UsageError
+from gpt2budget.errors import EXIT_INFEASIBLE, EXIT_USAGE, Gpt2BudgetError, UsageError, safe_text
 
 if TYPE_CHECKING:
     from gpt2budget.core.check import CheckInputs
@@ -148,7 +148,7 @@ def check(
 
 
 def warn(text: str) -> None:
-    sys.stderr.write(f"Warning: {text}\n")
+    sys.stderr.write(f"Warning: {safe_text(text)}\n")
 
 
 def check_flag_combinations(fmt: "Fmt", svg: str | None, html: str | None, explain: bool, finetune: "Finetune",
@@ -599,14 +599,14 @@ def validate_files(files: Annotated[list[Path], typer.Argument(help="spec files,
             if not found:
                 misnamed.insert(0, f"{item}: no spec files found in it or in its gpus/, models/ or stacks/ folder")
             for message in misnamed:
-                sys.stdout.write(f"{message}\n")
+                sys.stdout.write(f"{safe_text(message)}\n")
             bad += len(misnamed)
         paths += found
     for f in paths:
         kind = guess_kind(f, _peek(f))
         problems = spec_file_problems(kind, f)
         if not problems:
-            sys.stdout.write(f"{f}: ok ({kind[:-1]})\n")
+            sys.stdout.write(f"{safe_text(str(f))}: ok ({kind[:-1]})\n")
             checked.append((kind, f))
         bad += bool(problems)
         for exc in problems:
@@ -630,7 +630,7 @@ def _spec_paths(items: list[Path]) -> list[Path]:
                 out += spec_files(folder)
                 for other in sorted(folder.glob("*.y*ml")) if folder.is_dir() else []:
                     if not is_artefact(other.name) and not is_regular(other):
-                        sys.stdout.write(f"{other}: skipped (not a regular file)\n")
+                        sys.stdout.write(f"{safe_text(str(other))}: skipped (not a regular file)\n")
         else:
             out.append(item)
     return out
@@ -704,11 +704,11 @@ def main(argv: list[str] | None = None) -> None:
         if type(exc).__name__ == "NoArgsIsHelpError" and getattr(exc, "ctx", None) is not None:
             sys.stdout.write(exc.ctx.get_help() + "\n")
             sys.exit(0)
-        msg = " ".join(exc.format_message().split())
+        msg = " ".join(safe_text(exc.format_message(), "\n\t").split())  # it quotes what was typed
         sys.stderr.write(f"Error: {msg}\n")
         sys.exit(EXIT_USAGE)
     except Gpt2BudgetError as exc:
-        sys.stderr.write(f"Error: {' '.join(str(exc).split())}\n")
+        sys.stderr.write(f"Error: {' '.join(safe_text(str(exc), chr(10)).split())}\n")
         sys.exit(exc.exit_code)
     except BrokenPipeError:  # the reader went away (`| head`): stop quietly
         from gpt2budget.output.report import quiet_stdout
@@ -719,7 +719,7 @@ def main(argv: list[str] | None = None) -> None:
         from gpt2budget.output.report import quiet_stdout
 
         quiet_stdout()
-        sys.stderr.write(f"Error: cannot write the output ({exc.strerror or exc})\n")
+        sys.stderr.write(f"Error: cannot write the output ({safe_text(str(exc.strerror or exc))})\n")
         sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)

@@ -18,7 +18,9 @@ def load(config_dir: list[Path] | None) -> "Specs":
 
 
 def _warn(message: str) -> None:
-    sys.stderr.write(f"Warning: {message}\n")
+    from gpt2budget.errors import safe_text
+
+    sys.stderr.write(f"Warning: {safe_text(message)}\n")
 
 
 def user_folders(config_dir: list[Path] | None) -> list[Path]:

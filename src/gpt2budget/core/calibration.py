@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from gpt2budget.errors import SpecError
+from gpt2budget.errors import SpecError, safe_text
 
 if TYPE_CHECKING:
     from gpt2budget.specs.definitions import GpuSpec
@@ -133,8 +133,8 @@ def from_data(data: Any, path: str, gpu_id: str, gpu: GpuSpec | None = None) -> 
     sources = data.get("sources") or {}
     if not isinstance(sources, dict):
         raise SpecError(path, "sources", "expected a mapping")
-    source = (f"measured {sources.get('measured', '?')} on {sources.get('gpu_name', gpu_id)}, "
-              f"torch {sources.get('torch', '?')}")
+    source = safe_text(f"measured {sources.get('measured', '?')} on {sources.get('gpu_name', gpu_id)}, "
+                       f"torch {sources.get('torch', '?')}")  # printed in check's assumptions
     cal = Calibration(gpu=gpu_id, gemm_tflops=rates, source=source, **numbers)
     if gpu is not None:
         check_for_gpu(cal, sources, path, gpu)

@@ -67,7 +67,9 @@ def _warn_once(text: str) -> None:
     if text not in _warned:
         _warned.add(text)
         with contextlib.suppress(Exception):
-            sys.stderr.write(f"Warning: {text}\n")
+            from gpt2budget.errors import safe_text
+
+            sys.stderr.write(f"Warning: {safe_text(text)}\n")
 
 
 def trusted(folder: Path) -> bool:
