@@ -555,8 +555,16 @@ def measure(
                 "tokens": "100M" if finetune != MeasureFinetune.none else None, **changes}
         return build_inputs(specs, gpu_id, model, stack_id or stack, **opts)
 
-    # the options first (stack, optimizer, fine-tuning), on the named GPU or any: then torch
-    check_measurable(inputs_for(gpu or next(iter(specs.gpus)).id, no_calibration=True))
+    # the options first (stack, optimizer, fine-tuning), on the named GPU (or the first one, when torch is to name
+    # it: what holds for that GPU only is checked again on this one), then torch
+    try:
+        ci = inputs_for(gpu or next(iter(specs.gpus)).id, no_calibration=True)
+    except UsageError:
+        if gpu:
+            raise
+        ci = None
+    if ci is not None:
+        check_measurable(ci)
     try:
         import torch  # noqa: F401
     except ImportError:
