@@ -119,3 +119,10 @@ def test_did_you_mean_ranks_the_name_that_holds_the_typo_first(specs):
                                   "AMD Instinct MI300X"])
 def test_vendor_words_are_optional(specs, name):
     assert specs.gpus.get(name, "--gpu").id in ("rtx-4070-ti", "mi300x")
+
+
+def test_an_empty_user_folder_is_no_warning(cli, tmp_path, monkeypatch):
+    (tmp_path / "xdg" / "gpt2budget").mkdir(parents=True)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    r = cli("gpus", "--format", "json")
+    assert r.code == 0 and r.err == ""

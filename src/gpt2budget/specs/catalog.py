@@ -351,6 +351,8 @@ def load_specs(user_dir: str | None = None, extra: Iterable[str] = (),
         for label, base in dirs[1:]:
             if label != "user" or base.exists():
                 for message in folder_problems(base):
+                    if label == "user" and "holds no gpus/" in message:
+                        continue  # an empty user folder is no mistake (the misnamed and misplaced are said)
                     warn(message if label == "--config-dir" else f"{'user folder' if label == 'user' else label}: {message}")
     cache = SpecCache()
     specs = Specs(gpus=load_catalog("gpus", dirs, cache, warn), models=load_catalog("models", dirs, cache, warn),
