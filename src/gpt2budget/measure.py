@@ -200,7 +200,9 @@ def run_steps(cfg: StepConfig) -> dict[str, Any]:
                    peak_reserved_bytes=torch.cuda.max_memory_reserved() if cuda else None,
                    step_s=statistics.median(times), n_timed=len(times))
         rec["tokens_per_s"] = round(cfg.micro_batch * cfg.seq / rec["step_s"], 1)
-    except torch.OutOfMemoryError:
+    except (torch.OutOfMemoryError, MemoryError, RuntimeError) as exc:
+        if not out_of_memory(exc):
+            raise
         rec.update(status="oom")
     finally:
         del model, opt, loss, x
@@ -208,6 +210,15 @@ def run_steps(cfg: StepConfig) -> dict[str, Any]:
         if cuda:
             torch.cuda.empty_cache()
     return rec
+
+
+def out_of_memory(exc: BaseException) -> bool:
+    """An allocation that failed: CUDA's OutOfMemoryError, Python's MemoryError, or the RuntimeError of torch's CPU
+    allocator ("DefaultCPUAllocator: can't allocate memory: you tried to allocate ... bytes")."""
+    if isinstance(exc, (torch.OutOfMemoryError, MemoryError)):
+        return True
+    text = str(exc).lower()
+    return isinstance(exc, RuntimeError) and ("can't allocate memory" in text or "out of memory" in text)
 
 
 def _timed(fn: Any, dev: Any, reps: int) -> float:

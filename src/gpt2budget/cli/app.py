@@ -63,7 +63,7 @@ from gpt2budget.cli.common import (
     write_atomic,
 )
 from gpt2budget.cli.fast import FastGroup
-from gpt2budget.errors import EXIT_INFEASIBLE, EXIT_OUTPUT, EXIT_USAGE, Gpt2BudgetError, UsageError
+from gpt2budget.errors import EXIT_INFEASIBLE, EXIT_OUTPUT, EXIT_USAGE, Gpt2BudgetError, UsageError, safe_text
 from gpt2budget.options import (
     AVERAGE_DRAW,
     DEFAULT_BATCH_TOKENS,
@@ -180,7 +180,7 @@ def warn_contradictions(request: "RunRequest") -> None:
 
 
 def warn(text: str) -> None:
-    sys.stderr.write(f"Warning: {text}\n")
+    sys.stderr.write(f"Warning: {safe_text(text)}\n")
 
 
 def check_flag_combinations(fmt: "Fmt", svg: str | None, html: str | None, explain: bool, finetune: "Finetune",
@@ -623,14 +623,14 @@ def measure(
     config_dir: ConfigDirOpt = None,
 ) -> None:
     """Run real training steps on this GPU and print them beside the prediction (or --calibrate the model to it)."""
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        raise UsageError("measure", 'needs PyTorch: pip install "gpt2budget[measure]"') from None
-    from gpt2budget.cli import measure_cmd
+    from gpt2budget.core.measuring import check_measurable
 
+    if fmt not in (Fmt.table, Fmt.json):
+        raise UsageError("--format", f"measure prints table or json, got {fmt.value!r}")
+    if calibrate and device != Device.cuda:
+        raise UsageError("--device", "--calibrate measures the GPU it saves a calibration for: run it with --device "
+                                     "cuda on the machine with that GPU (the CPU's numbers would be saved as the GPU's)")
     specs = load(config_dir)
-    folders = user_folders(config_dir)
 
     def inputs_for(gpu_id: str, stack_id: str | None = None, no_calibration: bool = False) -> "CheckInputs":
         from gpt2budget.request import RunRequest
@@ -641,9 +641,26 @@ def measure(
                              tokens="100M" if finetune != MeasureFinetune.none else None)
         return build_inputs(specs, request, no_calibration, config_dir)
 
+    # the options first (stack, optimizer, fine-tuning), on the named GPU (or the first one, when torch is to name
+    # it: what holds for that GPU only is checked again on this one), then torch
+    try:
+        ci = inputs_for(gpu or next(iter(specs.gpus)).id, no_calibration=True)
+    except UsageError:
+        if gpu:
+            raise
+        ci = None
+    if ci is not None:
+        check_measurable(ci)
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise UsageError("measure", 'needs PyTorch: pip install "gpt2budget[measure]"') from None
+    from gpt2budget.cli import measure_cmd
+
     gpu_id = measure_cmd.gpu_id_for(specs, gpu, device.value)
-    if calibrate:
-        text = measure_cmd.run_calibrate(specs, inputs_for, gpu_id, device.value, folders[-1] if folders else None)
+    if calibrate:  # into the last --config-dir, else the user folder, as the README says
+        folder = config_dir[-1] if config_dir else Path(typer.get_app_dir("gpt2budget"))
+        text = measure_cmd.run_calibrate(specs, inputs_for, gpu_id, device.value, folder, user_folders(config_dir))
     else:
         text = measure_cmd.run_measure(inputs_for(gpu_id), device.value, warmup, steps, fmt == Fmt.json)
     sys.stdout.write(text)
@@ -663,15 +680,27 @@ def schema(kind: Annotated[SchemaKind, typer.Argument(help="gpu, model, stack or
 def validate_files(files: Annotated[list[Path], typer.Argument(help="spec files, or folders (each spec file in them "
                                                                 "and in their gpus/, models/, stacks/)")]) -> None:
     """Check spec files; report each problem as file:line: key: message."""
+    from gpt2budget.specs.catalog import folder_problems
     from gpt2budget.specs.loader import guess_kind, spec_file_problems, spec_name_problems
 
     bad = 0
     checked: list[tuple[str, Path]] = []
-    for f in _spec_paths(files):
+    paths: list[Path] = []
+    for item in files:
+        found = _spec_paths([item])
+        if item.is_dir():  # a folder with nothing to check, or a misnamed gpu/ folder: said, and a failure
+            misnamed = [m for m in folder_problems(item) if m.endswith("/?")]
+            if not found:
+                misnamed.insert(0, f"{item}: no spec files found in it or in its gpus/, models/ or stacks/ folder")
+            for message in misnamed:
+                sys.stdout.write(f"{safe_text(message)}\n")
+            bad += len(misnamed)
+        paths += found
+    for f in paths:
         kind = guess_kind(f, _peek(f))
         problems = spec_file_problems(kind, f)
         if not problems:
-            sys.stdout.write(f"{f}: ok ({kind[:-1]})\n")
+            sys.stdout.write(f"{safe_text(str(f))}: ok ({kind[:-1]})\n")
             checked.append((kind, f))
         bad += bool(problems)
         for exc in problems:
@@ -695,7 +724,7 @@ def _spec_paths(items: list[Path]) -> list[Path]:
                 out += spec_files(folder)
                 for other in sorted(folder.glob("*.y*ml")) if folder.is_dir() else []:
                     if not is_artefact(other.name) and not is_regular(other):
-                        sys.stdout.write(f"{other}: skipped (not a regular file)\n")
+                        sys.stdout.write(f"{safe_text(str(other))}: skipped (not a regular file)\n")
         else:
             out.append(item)
     return out
@@ -769,11 +798,11 @@ def main(argv: list[str] | None = None) -> None:
         if type(exc).__name__ == "NoArgsIsHelpError" and getattr(exc, "ctx", None) is not None:
             sys.stdout.write(exc.ctx.get_help() + "\n")
             sys.exit(0)
-        msg = " ".join(exc.format_message().split())
+        msg = " ".join(safe_text(exc.format_message(), "\n\t").split())  # it quotes what was typed
         sys.stderr.write(f"Error: {msg}\n")
         sys.exit(EXIT_USAGE)
     except Gpt2BudgetError as exc:
-        sys.stderr.write(f"Error: {' '.join(str(exc).split())}\n")
+        sys.stderr.write(f"Error: {' '.join(safe_text(str(exc), chr(10)).split())}\n")
         sys.exit(exc.exit_code)
     except BrokenPipeError:  # the reader went away (`| head`): stop quietly
         from gpt2budget.output.report import quiet_stdout
@@ -784,7 +813,7 @@ def main(argv: list[str] | None = None) -> None:
         from gpt2budget.output.report import quiet_stdout
 
         quiet_stdout()
-        sys.stderr.write(f"Error: cannot write the output ({exc.strerror or exc})\n")
+        sys.stderr.write(f"Error: cannot write the output ({safe_text(str(exc.strerror or exc))})\n")
         sys.exit(EXIT_OUTPUT)
     except KeyboardInterrupt:
         sys.exit(130)

@@ -19,7 +19,9 @@ def load(config_dir: list[Path] | None) -> "Specs":
 
 
 def _warn(message: str) -> None:
-    sys.stderr.write(f"Warning: {message}\n")
+    from gpt2budget.errors import safe_text
+
+    sys.stderr.write(f"Warning: {safe_text(message)}\n")
 
 
 def user_folders(config_dir: list[Path] | None) -> list[Path]:
@@ -31,7 +33,7 @@ def user_folders(config_dir: list[Path] | None) -> list[Path]:
             if label != "built-in"]
 
 
-def find_calibration(gpu_id: str, config_dir: list[Path] | None) -> Any:
+def find_calibration(gpu_id: str, config_dir: list[Path] | None, gpu: Any = None) -> Any:
     from gpt2budget.core.calibration import find_calibration as find
 
     def read(path: Path) -> Any:
@@ -39,7 +41,7 @@ def find_calibration(gpu_id: str, config_dir: list[Path] | None) -> Any:
 
         return read_yaml_file(path)
 
-    return find(gpu_id, user_folders(config_dir), read)
+    return find(gpu_id, user_folders(config_dir), read, gpu)
 
 
 def build_inputs(specs: "Specs", request: "RunRequest", no_calibration: bool = False,
@@ -49,7 +51,7 @@ def build_inputs(specs: "Specs", request: "RunRequest", no_calibration: bool = F
     from gpt2budget.api import configure
 
     g = specs.gpus.get(request.gpu, "--gpu")
-    calibration = None if no_calibration else find_calibration(g.id, config_dir)
+    calibration = None if no_calibration else find_calibration(g.id, config_dir, g)
     return configure(specs, request, calibration=calibration)
 
 
@@ -61,7 +63,7 @@ def write_atomic(path: str, text: str, option: str = "--output") -> None:
 
 def emit(text: str, output: str | None = None) -> None:
     if output:
-        write_atomic(output, text)
+        write_atomic(output, text if text.endswith("\n") else text + "\n")  # a file ends with a newline too (JSON)
     else:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
 

@@ -3,6 +3,7 @@ put the result beside the prediction. Imports torch (through gpt2budget.measure)
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -66,15 +67,24 @@ def measure_text(doc: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run_calibrate(specs: Specs, inputs_for: Any, gpu_id: str, device: str, folder: Path | None) -> str:
-    """Micro-benchmarks of this GPU and host, written as a calibration for `gpu_id`."""
+def run_calibrate(specs: Specs, inputs_for: Any, gpu_id: str, device: str, folder: Path | None,
+                  folders: list[Path] | None = None) -> str:
+    """Micro-benchmarks of this GPU and host, written as a calibration for `gpu_id` into `folder` (`folders`: the
+    user's spec folders in search order, to say when a later one's calibration takes precedence)."""
     import torch
 
+    from gpt2budget.core.calibration import calibration_path, other_gpu
     from gpt2budget.specs.loader import dump_yaml
 
+    if device != "cuda":
+        raise UsageError("--device", "--calibrate measures the GPU it saves a calibration for: run it with --device cuda")
     measure.check_device(device)
     dev = torch.device(device)
     info = measure.device_info(device)
+    spec = specs.gpus.get(gpu_id, "--gpu")
+    if other_gpu(str(info.get("gpu_name") or device), spec):
+        raise UsageError("--gpu", f"this machine's GPU is {info.get('gpu_name')!r}, not the {spec.name} ({gpu_id}): "
+                                  "calibrate on that GPU, or leave --gpu out to name this one from the catalogue")
     dispatch = {}
     for stack in ("hf", "nanogpt"):
         ci = inputs_for(gpu_id, stack_id=stack, no_calibration=True)  # the old file may be what is being replaced
@@ -92,6 +102,9 @@ def run_calibrate(specs: Specs, inputs_for: Any, gpu_id: str, device: str, folde
     if folder is None:
         raise UsageError("--config-dir", "no user spec folder to write the calibration to")
     path = measuring.write_calibration(folder, cal, measuring.calibration_sources(info), dump_yaml)
+    searched, mine = [calibration_path(f, gpu_id) for f in (folders or [])], os.path.abspath(path)
+    after = [p for i, p in enumerate(searched) if any(os.path.abspath(q) == mine for q in searched[:i])]
+    later = [p for p in after if p.is_file() and os.path.abspath(p) != mine]  # the last one found wins
     gemm = ", ".join(f"{k} {v:.1f}" for k, v in cal.gemm_tflops.items())
     disp = ", ".join(f"{k} {v:.1f} us" for k, v in dispatch.items()) or "-"
     return (f"Calibrated {gpu_id} ({info.get('gpu_name', device)}, torch {info['torch']}):\n"
@@ -99,4 +112,6 @@ def run_calibrate(specs: Specs, inputs_for: Any, gpu_id: str, device: str, folde
             f"  memory bandwidth: {cal.memory_bandwidth_gb_per_s:,.0f} GB/s\n"
             f"  host link: {'-' if cal.host_link_gb_per_s is None else f'{cal.host_link_gb_per_s:,.1f} GB/s'}\n"
             f"  CPU per kernel: {disp}\n"
-            f"Saved {path}: check, plan and compare now use it for {gpu_id} (--no-calibration ignores it).\n")
+            + (f"Saved {path}: check, plan and compare now use it for {gpu_id} (--no-calibration ignores it).\n"
+               if not later else f"Saved {path}; {later[-1]} comes later in the search order, so check, plan and "
+                                 f"compare use that one for {gpu_id} until it is deleted.\n"))

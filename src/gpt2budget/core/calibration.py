@@ -11,11 +11,15 @@ Pure: plain data in, plain data out; YAML is read by gpt2budget.specs.loader.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from gpt2budget.errors import SpecError
+from gpt2budget.errors import SpecError, safe_text
+
+if TYPE_CHECKING:
+    from gpt2budget.specs.definitions import GpuSpec
 
 FOLDER = "calibrations"
 DTYPES = ("bf16", "fp16", "tf32", "fp32")
@@ -52,8 +56,59 @@ def _number(value: Any, path: str, key: str) -> float:
     return float(value)
 
 
-def from_data(data: Any, path: str, gpu_id: str) -> Calibration:
-    """A calibration from a YAML file's data; every problem names the file and the key."""
+# A calibration measures the GPU it is for: a GEMM rate above the GPU's rated peak by more than boost clocks allow
+# (crowd-sourced RTX 4090 / 3090 GEMMs reach 1.05x / 1.08x of it: specs.definitions.SUSTAINED_OVER_PEAK) or a copy
+# bandwidth above the spec sheet's is another GPU's, or a unit mistake. 1.5x leaves room for measurement noise.
+OVER_SPEC = 1.5
+
+
+def model_number(name: str) -> str | None:
+    """The model number in a GPU's name, as torch reports it or a spec names it ("NVIDIA H100 80GB HBM3" -> "h100",
+    "NVIDIA GeForce RTX 4090" -> "4090"): the first word with two or more digits that is not a memory size."""
+    for word in re.findall(r"[a-z]*\d+[a-z]*", name.lower()):
+        if sum(c.isdigit() for c in word) >= 2 and not re.fullmatch(r"\d+(gb|gib|g)", word):
+            return str(word)
+    return None
+
+
+def other_gpu(device_name: str, gpu: GpuSpec) -> bool:
+    """Whether a device name (torch's, or a calibration's sources.gpu_name) is not this GPU: "cpu", or a model
+    number that this GPU's id, name and aliases do not have."""
+    if device_name.strip().lower() in ("cpu", "mps"):
+        return True
+    number = model_number(device_name)
+    if number is None:
+        return False  # nothing to tell it by (an unusual name): not refused
+    own = " ".join((gpu.id, gpu.name, *gpu.aliases)).lower()
+    return number not in re.findall(r"[a-z]*\d+[a-z]*", own)
+
+
+def check_for_gpu(cal: Calibration, sources: dict[str, Any], path: str, gpu: GpuSpec) -> None:
+    """A SpecError naming the file and key when a calibration cannot be of this GPU: measured on another device
+    (sources.gpu_name), or faster than the GPU's spec sheet allows."""
+    again = f"measure --calibrate on the {gpu.name}, delete the file, or pass --no-calibration"
+    name = sources.get("gpu_name")
+    if isinstance(name, str) and other_gpu(name, gpu):
+        raise SpecError(path, "sources.gpu_name", f"measured on {name!r}, not on the {gpu.name} ({gpu.id}); {again}")
+    peaks = gpu.peak_tflops
+    for dtype, rate in cal.gemm_tflops.items():
+        candidates = [getattr(peaks, dtype, None)] + ([peaks.tf32] if dtype == "fp32" else [])
+        found = [p for p in candidates if p is not None]
+        if not found:
+            continue  # no rated peak for this path: nothing to compare with
+        peak = max(found)
+        if rate > OVER_SPEC * peak:
+            raise SpecError(path, f"gemm_tflops.{dtype}", f"{rate:g} TFLOP/s is more than {OVER_SPEC:g}x the {gpu.name}'s "
+                                                          f"peak ({peak:g} TFLOP/s): not a measurement of it; {again}")
+    bw = cal.memory_bandwidth_gb_per_s
+    if bw is not None and bw > OVER_SPEC * gpu.memory_bandwidth_gb_per_s:
+        raise SpecError(path, "memory_bandwidth_gb_per_s", f"{bw:g} GB/s is more than {OVER_SPEC:g}x the {gpu.name}'s "
+                                                           f"{gpu.memory_bandwidth_gb_per_s:g} GB/s; {again}")
+
+
+def from_data(data: Any, path: str, gpu_id: str, gpu: GpuSpec | None = None) -> Calibration:
+    """A calibration from a YAML file's data; every problem names the file and the key. With `gpu`, the file is
+    also checked against the GPU it is for (`check_for_gpu`)."""
     if not isinstance(data, dict):
         raise SpecError(path, "", "a calibration file is a mapping of keys")
     for key in data:
@@ -78,9 +133,12 @@ def from_data(data: Any, path: str, gpu_id: str) -> Calibration:
     sources = data.get("sources") or {}
     if not isinstance(sources, dict):
         raise SpecError(path, "sources", "expected a mapping")
-    source = (f"measured {sources.get('measured', '?')} on {sources.get('gpu_name', gpu_id)}, "
-              f"torch {sources.get('torch', '?')}")
-    return Calibration(gpu=gpu_id, gemm_tflops=rates, source=source, **numbers)
+    source = safe_text(f"measured {sources.get('measured', '?')} on {sources.get('gpu_name', gpu_id)}, "
+                       f"torch {sources.get('torch', '?')}")  # printed in check's assumptions
+    cal = Calibration(gpu=gpu_id, gemm_tflops=rates, source=source, **numbers)
+    if gpu is not None:
+        check_for_gpu(cal, sources, path, gpu)
+    return cal
 
 
 def to_data(cal: Calibration, sources: dict[str, str]) -> dict[str, Any]:
@@ -96,12 +154,12 @@ def to_data(cal: Calibration, sources: dict[str, str]) -> dict[str, Any]:
     return out
 
 
-def find_calibration(gpu_id: str, folders: Iterable[Path], read: Any) -> Calibration | None:
-    """The calibration for `gpu_id` from the user's spec folders (the last folder that has one wins).
-    `read(path) -> data` parses a YAML file (gpt2budget.specs.loader.read_yaml_file)."""
+def find_calibration(gpu_id: str, folders: Iterable[Path], read: Any, gpu: GpuSpec | None = None) -> Calibration | None:
+    """The calibration for `gpu_id` from the user's spec folders (the last folder that has one wins), checked
+    against `gpu` where given. `read(path) -> data` parses a YAML file (gpt2budget.specs.loader.read_yaml_file)."""
     found = None
     for folder in folders:
         path = calibration_path(folder, gpu_id)
         if path.is_file():
-            found = from_data(read(path), str(path), gpu_id)
+            found = from_data(read(path), str(path), gpu_id, gpu)
     return found

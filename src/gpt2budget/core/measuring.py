@@ -24,8 +24,8 @@ MEASURABLE_OPTIMIZERS = ("adamw", "adamw-fused", "sgd")
 MEASURABLE_FINETUNE = ("none", "lora")
 
 
-def step_fields(ci: CheckInputs, device: str, warmup: int, steps: int, compile_: bool) -> dict[str, Any]:
-    """The measure.StepConfig fields for a check configuration, or a UsageError for what cannot be run here."""
+def check_measurable(ci: CheckInputs) -> None:
+    """A UsageError for what `measure` cannot run (checked before torch is asked for)."""
     o, stack = ci.options, ci.stack
     if stack.id not in MEASURABLE_STACKS:
         raise UsageError("--stack", f"measure runs the hf and nanogpt stacks (llm.c is a C program: run it and "
@@ -37,6 +37,12 @@ def step_fields(ci: CheckInputs, device: str, warmup: int, steps: int, compile_:
                                        f"and a pre-trained checkpoint), not {o.finetune}")
     if o.gpus > 1 or o.zero or o.offload != "none":
         raise UsageError("--gpus", "measure runs one GPU without sharding or offload")
+
+
+def step_fields(ci: CheckInputs, device: str, warmup: int, steps: int, compile_: bool) -> dict[str, Any]:
+    """The measure.StepConfig fields for a check configuration, or a UsageError for what cannot be run here."""
+    check_measurable(ci)
+    o, stack = ci.options, ci.stack
     shape = Shape.of(ci.model, o.seq, stack.vocab_multiple)
     return {"n_layer": shape.n_layer, "n_head": shape.n_head, "n_embd": shape.n_embd, "vocab": shape.vocab,
             "seq": o.seq, "micro_batch": o.micro_batch, "stack": stack.id, "precision": o.precision,

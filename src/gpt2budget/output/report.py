@@ -165,6 +165,15 @@ def _umask() -> int:
     return mask
 
 
+def _is_stream_path(path: str) -> bool:
+    """A name for one of this process's open descriptors (/dev/stdout, /dev/stderr, /dev/fd/N, /proc/self/fd/N):
+    the descriptor is written through, never the file its link resolves to replaced."""
+    import re
+
+    norm = os.path.normpath(os.path.abspath(path))
+    return re.fullmatch(rf"/dev/std(out|err)|/dev/fd/\d+|/proc/(self|thread-self|{os.getpid()})/fd/\d+", norm) is not None
+
+
 def write_output(path: str, text: str, option: str = "--output") -> None:
     """Write `text` to `path` for --output/--svg/--html, as a user expects of a file argument:
     - a regular file (new or existing) is replaced atomically: a fresh temporary file (O_CREAT|O_EXCL) beside
@@ -178,6 +187,15 @@ def write_output(path: str, text: str, option: str = "--output") -> None:
 
     from gpt2budget.errors import UsageError
 
+    if _is_stream_path(path):  # /dev/stdout, /dev/fd/1, /proc/self/fd/1: whatever the descriptor is (`>> log`,
+        try:                    # `| cat`), written through, appended: never the file it points to replaced
+            sys.stdout.flush()
+            sys.stderr.flush()
+            with open(path, "a", encoding="utf-8") as fh:
+                fh.write(text)
+            return
+        except OSError as exc:
+            raise UsageError(option, f"cannot write {path} ({exc.strerror})") from None
     target = os.path.realpath(path) if os.path.islink(path) else path
     try:
         st = os.stat(target)
@@ -189,7 +207,7 @@ def write_output(path: str, text: str, option: str = "--output") -> None:
         if st is not None and not stat.S_ISREG(st.st_mode):
             if stat.S_ISDIR(st.st_mode):
                 raise UsageError(option, f"{path} is a folder; expected a file name")
-            with open(target, "w", encoding="utf-8") as fh:  # FIFO, device, /dev/stdout: write through
+            with open(target, "a", encoding="utf-8") as fh:  # FIFO, device: written through, never truncated
                 fh.write(text)
             return
         if st is not None and (not st.st_mode & 0o222 or not os.access(target, os.W_OK)):  # no write bit (root too)

@@ -298,6 +298,7 @@ def _worker(specs: Specs, configs: Iterable[tuple[Any, ...]], duration_s: float,
     """A forked worker: encodes chunks k, k+n, k+2n, ... of the grid into its own pipe (the parent reads the pipes
     in turn, so rows come out in grid order). No lock is shared with the parent, so it can be killed at any time."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's handler (inherited through fork)
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     enc = RowEncoder(specs, duration_s, fmt, header, fixed)
     with os.fdopen(fd, "wb") as pipe:
@@ -309,7 +310,7 @@ def _worker(specs: Specs, configs: Iterable[tuple[Any, ...]], duration_s: float,
 
 
 def _parallel(specs: Specs, configs: Iterable[tuple[Any, ...]], duration_s: float, fmt: str, header: list[str],
-              out: IO[str], jobs: int, written: list[int], fixed: Fixed) -> None:
+              out: IO[str], jobs: int, written: list[int], fixed: Fixed, signals: _Signals) -> None:
     """Rows from `jobs` forked workers, in grid order. When the reader goes away (`| head`), on Ctrl-C or on any
     error the workers are killed and reaped at once: none is left behind, none prints a traceback, nothing
     waits on a worker blocked writing into a pipe nobody reads (multiprocessing.Pool could hang there)."""
@@ -339,16 +340,21 @@ def _parallel(specs: Specs, configs: Iterable[tuple[Any, ...]], duration_s: floa
             pipe = pipes[i % jobs]
             head = pipe.read(_HEAD.size)
             if len(head) < _HEAD.size:
+                signals.check()  # a SIGTERM sent to the whole process group stopped the workers too
                 raise UsageError("--jobs", "a sweep worker stopped unexpectedly; run again with --jobs 1")
             size, rows = _HEAD.unpack(head)
             if size == 0 and rows == 0:
                 break  # chunks go round-robin: the first worker with none left means the grid is done
             data = pipe.read(size)
-            if raw is not None:
-                raw.write(data)
-            else:
-                out.write(data.decode())
-            written[0] += rows
+            if len(data) < size:
+                signals.check()
+                raise UsageError("--jobs", "a sweep worker stopped unexpectedly; run again with --jobs 1")
+            with signals.deferred():  # whole rows: a signal now is handled once the chunk is written and counted
+                if raw is not None:
+                    _write_all(raw, data)
+                else:
+                    out.write(data.decode())
+                written[0] += rows
             i += 1
     finally:
         for pid in pids:
@@ -359,6 +365,15 @@ def _parallel(specs: Specs, configs: Iterable[tuple[Any, ...]], duration_s: floa
                 os.waitpid(pid, 0)
         for pipe in pipes:
             pipe.close()
+
+
+def _write_all(raw: Any, data: bytes) -> None:
+    """All of `data` into a binary stream: a BufferedWriter's write returns short when a signal interrupts it
+    (CPython, a blocked write into a pipe), and the rest would be lost."""
+    view = memoryview(data)
+    while view:
+        n = raw.write(view)
+        view = view[n if n is not None else 0:]
 
 
 def _chunks(configs: Iterable[tuple[Any, ...]]) -> Iterator[list[tuple[Any, ...]]]:
@@ -376,9 +391,67 @@ def _fine_tunes(configs: Iterable[tuple[Any, ...]]) -> bool:
     return True  # an iterator is not read twice: keep the columns
 
 
+class Terminated(SystemExit):
+    """A sweep stopped by SIGTERM, whose default is to end the process: it ends, once the output is marked, with
+    the status a shell reports for a process killed by it (128 + 15)."""
+
+    def __init__(self) -> None:
+        super().__init__(128 + signal.SIGTERM)
+
+
+class _Signals:
+    """SIGINT (Ctrl-C) and SIGTERM while a sweep writes: outside a write, either stops the sweep at once; during
+    one (`deferred`), the write finishes first, so that the output holds whole rows only and the count of rows
+    written is exact. A second signal during a write stops it at once. Installed only in the main thread, and
+    only over the default handlers (a sweep started with SIGINT ignored, under nohup say, keeps ignoring it)."""
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self.deferring = False
+        self.previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _Signals:
+        wanted = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: signal.SIG_DFL}
+        for signum, default in wanted.items():
+            with contextlib.suppress(ValueError, OSError):  # not the main thread: no handler
+                if signal.getsignal(signum) is default:
+                    self.previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self.previous.items():
+            with contextlib.suppress(ValueError, OSError):
+                signal.signal(signum, handler)
+
+    def _handle(self, signum: int, frame: object) -> None:
+        again = self.received is not None
+        self.received = signum
+        if again or not self.deferring:
+            self.check()
+
+    def check(self) -> None:
+        """Raise the interruption a signal asked for, if one did."""
+        if self.received == signal.SIGTERM:
+            raise Terminated
+        if self.received is not None:
+            raise KeyboardInterrupt
+
+    @contextlib.contextmanager
+    def deferred(self) -> Iterator[None]:
+        self.deferring = True
+        try:
+            yield
+        finally:
+            self.deferring = False
+        self.check()
+
+
 def run_sweep(specs: Specs, configs: Iterable[tuple[Any, ...]], duration_s: float, fmt: str, out: IO[str],
               jobs: int = 1, fixed: Fixed = Fixed()) -> int:
-    """Write one row per configuration, in grid order; with jobs > 1, chunks are encoded by forked workers."""
+    """Write one row per configuration, in grid order; with jobs > 1, chunks are encoded by forked workers.
+
+    Interrupted (Ctrl-C or SIGTERM), it writes whole rows only, then a last line that no reader takes for a row,
+    giving the count of rows written, and raises KeyboardInterrupt (SIGTERM: `Terminated`, a SystemExit)."""
     custom = fixed.tokens is not None
     header = columns(specs, custom, custom and _fine_tunes(configs))
     if fmt == "csv":
@@ -386,26 +459,33 @@ def run_sweep(specs: Specs, configs: Iterable[tuple[Any, ...]], duration_s: floa
         csv.writer(head, lineterminator="\n").writerow(header)
         out.write(head.getvalue())
     written = [0]
-
-    def counted() -> Iterator[list[tuple[Any, ...]]]:
-        for chunk in _chunks(configs):  # lazily: the grid is never held in memory
-            yield chunk
-            written[0] += len(chunk)
-
-    try:
-        if jobs > 1 and hasattr(os, "fork"):
-            _parallel(specs, configs, duration_s, fmt, header, out, jobs, written, fixed)
-        else:
-            enc = RowEncoder(specs, duration_s, fmt, header, fixed)
-            for chunk in counted():
-                out.write(enc.encode(chunk))
-    except KeyboardInterrupt:
-        # a partial output must not pass for a complete one: a last line that no reader takes for a row (a CSV
-        # comment, a JSON object of its own) in the output itself, and the same on stderr, exit 130
-        note = f"incomplete: interrupted after {written[0]} rows"
-        with contextlib.suppress(Exception):
-            out.write(f"# {note}\n" if fmt == "csv" else json.dumps({"incomplete": True, "rows": written[0]}) + "\n")
-            out.flush()
-        sys.stderr.write(f"Error: sweep {note}; the output is incomplete\n")
-        raise
+    with _Signals() as signals:
+        try:
+            if jobs > 1 and hasattr(os, "fork"):
+                _parallel(specs, configs, duration_s, fmt, header, out, jobs, written, fixed, signals)
+            else:
+                enc = RowEncoder(specs, duration_s, fmt, header, fixed)
+                raw, encoding = getattr(out, "buffer", None), getattr(out, "encoding", None) or "utf-8"
+                if raw is not None:
+                    out.flush()  # the header first; the rows then go to the binary stream, written whole
+                for chunk in _chunks(configs):  # lazily: the grid is never held in memory
+                    text = enc.encode(chunk)
+                    with signals.deferred():  # whole rows: a signal now is handled once they are written
+                        if raw is not None:
+                            _write_all(raw, text.encode(encoding, getattr(out, "errors", None) or "strict"))
+                        else:
+                            out.write(text)
+                        written[0] += len(chunk)
+        except (KeyboardInterrupt, Terminated) as exc:
+            # a partial output must not pass for a complete one: a last line that no reader takes for a row (a
+            # CSV comment, a JSON object of its own) in the output itself, and the same on stderr
+            how = "terminated" if isinstance(exc, Terminated) else "interrupted"
+            note = f"incomplete: {how} after {written[0]} rows"
+            signals.deferring = True  # the note is written whole too (a second signal still stops it)
+            with contextlib.suppress(Exception):
+                out.write(f"# {note}\n" if fmt == "csv" else json.dumps({"incomplete": True, "rows": written[0]}) + "\n")
+                out.flush()
+            with contextlib.suppress(Exception):
+                sys.stderr.write(f"Error: sweep {note}; the output is incomplete\n")
+            raise
     return written[0]

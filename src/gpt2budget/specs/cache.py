@@ -67,7 +67,9 @@ def _warn_once(text: str) -> None:
     if text not in _warned:
         _warned.add(text)
         with contextlib.suppress(Exception):
-            sys.stderr.write(f"Warning: {text}\n")
+            from gpt2budget.errors import safe_text
+
+            sys.stderr.write(f"Warning: {safe_text(text)}\n")
 
 
 def trusted(folder: Path) -> bool:
@@ -143,6 +145,8 @@ def _rebuild(d: dict[str, Any]) -> Any:
     name = d.pop(_TAG, None)
     if name is None:
         return d
+    if any(v is None for v in d.values()):
+        raise ValueError("null in a cached spec")  # `encode` leaves out fields with no value: a damaged entry
     return _TYPES[name](**{k: tuple(v) if type(v) is list else v for k, v in d.items()})
 
 
@@ -199,7 +203,8 @@ class SpecCache:
 
     def lookup(self, kind: str, path: Path, text: str) -> Cached | None:
         """The entry cached for this exact text of this file, without decoding its spec: a catalogue of 1,000
-        files decodes only the specs a run uses (`spec`), where the checksum and the names are checked."""
+        files decodes only the specs a run uses (`spec`), where the names are checked against the spec. The
+        checksum is checked here, so that damaged names never index a catalogue."""
         key = self.key(kind, path)
         entry = self.entries.get(key)
         if not isinstance(entry, dict) or entry.get("text") != text:
@@ -210,6 +215,8 @@ class SpecCache:
                     and all(isinstance(a, str) for a in aliases) and isinstance(data, str)
                     and isinstance(check, int)):
                 return None
+            if check != _checksum(text, data + json.dumps([sid, aliases, name])):
+                return None  # damaged (a flipped bit in its names, say): validate the file again, rewrite the entry
         except Exception:  # damaged: validate the file again
             return None
         self.used[key] = entry
@@ -321,6 +328,58 @@ def _rules(cls: type) -> tuple[tuple[str, Any], ...]:
     return tuple(out)
 
 
+@cache
+def _field_types(cls: type) -> tuple[tuple[str, Any], ...]:
+    """(field, its type) of a spec dataclass, its annotation text evaluated in specs.py (which defers annotations;
+    cheaper than typing.get_type_hints, and only for the types a run decodes)."""
+    import dataclasses
+
+    names = vars(specs)
+    return tuple((f.name, eval(f.type, names) if isinstance(f.type, str) else f.type)  # specs.py's own annotations
+                 for f in dataclasses.fields(cls))
+
+
+def _matches(value: Any, tp: Any) -> bool:
+    """`value` is of type `tp` as validation would have produced it: exact bool, int and str (no bool for a
+    number, no null where the field cannot be empty), tuples and dicts element by element, dataclasses by type."""
+    import types
+    import typing
+
+    origin = typing.get_origin(tp)
+    if origin is typing.Annotated:
+        return _matches(value, typing.get_args(tp)[0])
+    if origin is typing.Union or origin is types.UnionType:
+        return any(_matches(value, arg) for arg in typing.get_args(tp))
+    if origin is typing.Literal:
+        return any(type(value) is type(arg) and value == arg for arg in typing.get_args(tp))
+    if tp is None or tp is type(None):
+        return value is None
+    if tp is typing.Any:
+        return True
+    if tp is float:
+        return type(value) in (int, float)
+    if tp in (bool, int, str):
+        return type(value) is tp
+    if origin is tuple:
+        args = typing.get_args(tp)
+        if type(value) is not tuple:
+            return False
+        if len(args) == 2 and args[1] is Ellipsis:
+            return all(_matches(v, args[0]) for v in value)
+        return len(args) == len(value) and all(_matches(v, a) for v, a in zip(value, args, strict=True))
+    if origin is dict:
+        key, item = typing.get_args(tp)
+        return type(value) is dict and all(_matches(k, key) and _matches(v, item) for k, v in value.items())
+    if isinstance(tp, type):
+        return type(value) is tp
+    return False  # a type this check does not know: refuse, and validate the file again
+
+
+def _typed(value: Any) -> bool:
+    cls: type = type(value)
+    return all(_matches(getattr(value, name), tp) for name, tp in _field_types(cls))
+
+
 def sane(value: Any) -> bool:
     """A decoded spec passes its fields' rules again: every number finite, within its bounds, through its check
     (a poisoned cache entry can never carry a value that validation would refuse)."""
@@ -328,6 +387,8 @@ def sane(value: Any) -> bool:
 
     if isinstance(value, float):
         return math.isfinite(value)
+    if dataclasses.is_dataclass(value) and not _typed(value):
+        return False  # a boolean, null, text or list where the spec's type says otherwise
     if isinstance(value, (tuple, list)):
         return all(sane(v) for v in value)
     if isinstance(value, dict):

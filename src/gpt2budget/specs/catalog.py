@@ -74,10 +74,10 @@ def _materialize(p: _Pending) -> Any:
         from gpt2budget.specs.loader import spec_from_bytes
 
         spec = spec_from_bytes(p.kind, p.text.encode("utf-8"), p.path)
+        p.cache.put(p.kind, p.path, p.text, spec)
+        p.cache.save()  # the entry is rebuilt from the file, so that the next run is right
         if Names(spec.id, tuple(spec.aliases), spec.name) != p.names:
             raise SpecError(str(p.path), "id", "the spec cache disagreed with this file; run the command again")
-        p.cache.put(p.kind, p.path, p.text, spec)
-        p.cache.save()
     return spec
 
 
@@ -94,11 +94,22 @@ class Catalog(Generic[S]):
     _warned: set[str] = field(default_factory=set)
     _collisions: dict[str, str] | None = None
     _unreported: list[str] = field(default_factory=list)
+    _bare: dict[str, str] | None = None
+    _shadowed: dict[str, str] = field(default_factory=dict)  # names of replaced specs -> the id that replaced them
 
     def add(self, spec: S | _Pending, origin: str) -> None:
         self._names.clear()
         self._collisions = None
+        self._bare = None
         names = spec.names if isinstance(spec, _Pending) else Names(spec.id, tuple(spec.aliases), spec.name)
+        old = self.items.names.get(names.id)
+        if old is not None:  # a spec replacing another by id (a user's copy of a built-in)
+            kept = tuple(dict.fromkeys((*old.aliases, old.name)))
+            if not names.aliases:  # it declares no aliases of its own: the names it replaces still find it
+                names = names._replace(aliases=kept)
+            else:
+                for alias in kept:
+                    self._shadowed.setdefault(normalize(alias), names.id)
         self.items.put(names, spec)
         self.origin[names.id] = origin
 
@@ -110,6 +121,16 @@ class Catalog(Generic[S]):
             for sid in self.items:  # an id always wins over another spec's alias
                 self._names[normalize(sid)] = sid
         return self._names
+
+    def _vendorless(self) -> dict[str, str]:
+        """Each name without its vendor words (nvidia, geforce, amd, radeon) -> the spec it names, where only one
+        spec has that name."""
+        if self._bare is None:
+            found: dict[str, set[str]] = {}
+            for key, sid in self._index().items():
+                found.setdefault(_strip_vendor(key), set()).add(sid)
+            self._bare = {k: next(iter(v)) for k, v in found.items() if len(v) == 1 and k}
+        return self._bare
 
     def collisions(self) -> dict[str, str]:
         """Names (ids and aliases, normalized) that more than one spec claims where a user's spec is among
@@ -147,10 +168,17 @@ class Catalog(Generic[S]):
             return self.items[names[key]]
         if name in self.items:
             return self.items[name]
+        bare = self._vendorless().get(_strip_vendor(key))
+        if bare is not None:  # "GeForce RTX 4070 Ti" for "NVIDIA GeForce RTX 4070 Ti": the vendor words optional
+            return self.items[bare]
         import difflib
 
         close = difflib.get_close_matches(key, list(names), n=3, cutoff=0.6)
-        ids = list(dict.fromkeys(names[c] for c in close))
+        # first the spec that replaced one this was a name of, then names that hold it whole ("4070ti" in
+        # "rtx4070ti" before "5070ti"), then the closest
+        close.sort(key=lambda c: key not in c)
+        shadow = [self._shadowed[key]] if key in self._shadowed and self._shadowed[key] in self.items else []
+        ids = list(dict.fromkeys([*shadow, *(names[c] for c in close)]))[:3]
         hint = f"; did you mean {' or '.join(ids)}?" if ids else ""
         kind = self.kind.rstrip("s")
         raise UnknownNameError(option, f"unknown {kind} {name!r}{hint} (see `gpt2budget {self.kind}`)")
@@ -167,6 +195,13 @@ class Catalog(Generic[S]):
 
     def __len__(self) -> int:
         return len(self.items)
+
+
+_VENDOR_WORDS = re.compile(r"^(?:nvidia|geforce|amd|radeon)+")  # normalized names run their words together
+
+
+def _strip_vendor(key: str) -> str:
+    return _VENDOR_WORDS.sub("", key)
 
 
 def _load_file(kind: str, path: Path, cache: SpecCache) -> Any:
@@ -246,8 +281,51 @@ def check_config_dir(folder: str) -> None:
         if real.name in KIND_TYPES:
             raise UsageError("--config-dir", f"{folder} is a {real.name}/ folder itself; give the folder that "
                                              f"holds it: {real.parent}")
+        misnamed = [m for m in folder_problems(base) if m.endswith("/?")]
         raise UsageError("--config-dir", f"{folder} holds no gpus/, models/, stacks/ or calibrations/ folder; expected a folder "
-                                         "holding them (see `gpt2budget gpus --template`)")
+                                         "holding them (see `gpt2budget gpus --template`)"
+                                         + "".join(f"; {m}" for m in misnamed))
+
+
+_FOLDERS = (*KIND_TYPES, "calibrations")
+
+
+def folder_problems(folder: Path) -> list[str]:
+    """What in a spec folder is not read, and why: the folder missing, a gpus/ folder given for the folder that
+    holds it, a misnamed sub-folder (gpu/, GPUs/), a spec file at the top instead of in gpus/, models/ or stacks/,
+    or nothing to read at all. Empty when the folder is as expected."""
+    from gpt2budget.specs.files import is_artefact
+
+    if not folder.is_dir():
+        return [f"{folder}: no such folder; expected a folder holding gpus/, models/ or stacks/"]
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError as exc:
+        return [f"{folder}: cannot list folder ({exc.strerror})"]
+    subdirs = {e.name for e in entries if _is_dir(e)}
+    if not subdirs & set(_FOLDERS):
+        real = folder if folder.name in KIND_TYPES else folder.resolve()
+        if real.name in KIND_TYPES:
+            return [f"{folder} is a {real.name}/ folder itself; give the folder that holds it: {real.parent}"]
+    out = []
+    for name in sorted(subdirs - set(_FOLDERS)):
+        kind = next((k for k in _FOLDERS if name.lower().rstrip("s") == k.rstrip("s")), None)
+        if kind is not None:
+            out.append(f"{folder / name}/ is not read: did you mean {kind}/?")
+    tops = [e.name for e in entries if e.name.endswith((".yaml", ".yml")) and not is_artefact(e.name) and not _is_dir(e)]
+    for name in tops:
+        out.append(f"{folder / name} is not read: spec files go in the gpus/, models/ or stacks/ folder under {folder}")
+    if not subdirs & set(_FOLDERS) and not out:
+        out.append(f"{folder} holds no gpus/, models/, stacks/ or calibrations/ folder; expected a folder holding them "
+                   "(see `gpt2budget gpus --template`)")
+    return out
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
 
 
 class Specs(NamedTuple):
@@ -269,6 +347,13 @@ def load_specs(user_dir: str | None = None, extra: Iterable[str] = (),
     for d in extra:
         check_config_dir(d)
     dirs = config_dirs(user_dir, extra)
+    if warn is not None:  # the same messages for every folder searched (the user folder only once it exists)
+        for label, base in dirs[1:]:
+            if label != "user" or base.exists():
+                for message in folder_problems(base):
+                    if label == "user" and "holds no gpus/" in message:
+                        continue  # an empty user folder is no mistake (the misnamed and misplaced are said)
+                    warn(message if label == "--config-dir" else f"{'user folder' if label == 'user' else label}: {message}")
     cache = SpecCache()
     specs = Specs(gpus=load_catalog("gpus", dirs, cache, warn), models=load_catalog("models", dirs, cache, warn),
                   stacks=load_catalog("stacks", dirs, cache, warn))

@@ -51,8 +51,11 @@ def normalize(name: str) -> str:
 
 
 def _printable(v: str) -> str:
-    """Names are printed to terminals: a control character (an ANSI escape sequence, say) is refused."""
-    bad = next((c for c in v if ord(c) < 32 or 127 <= ord(c) < 160), None)
+    """Names are printed to terminals: a control character (an ANSI escape sequence, say) or a bidirectional
+    control (U+202E reverses the text after it) is refused."""
+    from gpt2budget.errors import unsafe_char
+
+    bad = next((c for c in v if unsafe_char(c)), None)
     if bad is not None:
         raise ValueError(f"contains the control character {bad!r}; names are printed to terminals")
     return v

@@ -43,6 +43,10 @@ def _scalar(node: yaml.Node, path: str, key: str, ctor: Any) -> Any:
     except yaml.YAMLError as exc:
         problem = getattr(exc, "problem", None) or exc
         raise SpecError(path, key, f"bad value ({problem})", node.start_mark.line + 1) from None
+    except (ValueError, OverflowError):  # Python's limit on int("...") of 4,301 digits or more, say
+        text = str(node.value)
+        raise SpecError(path, key, f"bad value ({len(text):,} characters: {text[:20]}...); expected a plain number",
+                        node.start_mark.line + 1) from None
 
 
 def _build(node: yaml.Node, path: str, key: str, lines: dict[str, int], ctx: tuple[Any, set[int]]) -> Any:
@@ -126,15 +130,20 @@ def read_yaml_file(path: Path) -> Any:
     return parse_yaml(read_spec_text(path), str(path))[0]
 
 
+MAX_PROBLEMS = 20  # problems listed per file (`validate`); the rest are counted in one line
+
+
 def validate_data(kind: str, data: Any, path: str, lines: dict[str, int]) -> Any:
-    spec, problems = _checked(kind, data, path, lines)
+    spec, problems = _checked(kind, data, path, lines, limit=1)
     if spec is None:
         raise problems[0]
     return spec
 
 
-def _checked(kind: str, data: Any, path: str, lines: dict[str, int]) -> tuple[Any, list[SpecError]]:
-    """The validated spec, or None and every problem found."""
+def _checked(kind: str, data: Any, path: str, lines: dict[str, int],
+             limit: int | None = None) -> tuple[Any, list[SpecError]]:
+    """The validated spec, or None and the problems found (the first `limit` of them, then one line counting the
+    rest)."""
     if not isinstance(data, dict):
         return None, [SpecError(path, "", f"expected a mapping of keys at the top level, got {type(data).__name__}")]
     other = _other_kind(kind, data)
@@ -145,7 +154,7 @@ def _checked(kind: str, data: Any, path: str, lines: dict[str, int]) -> tuple[An
     try:
         return validation.validate_spec(kind, data), []
     except ValidationError as exc:
-        return None, _spec_errors(kind, exc, path, lines)
+        return None, _spec_errors(kind, exc, path, lines, limit)
 
 
 # A key that only one kind of spec has: a file with it, in another kind's folder, is in the wrong folder.
@@ -167,7 +176,7 @@ def _other_kind(kind: str, data: dict[str, Any]) -> tuple[str, str] | None:
     return None
 
 
-def _unknown_key_message(kind: str, loc: tuple[Any, ...], data_keys: list[str]) -> str:
+def _unknown_key_message(kind: str, loc: tuple[Any, ...], data_keys: set[str]) -> str:
     import difflib
 
     key = str(loc[-1])
@@ -183,21 +192,24 @@ def _unknown_key_message(kind: str, loc: tuple[Any, ...], data_keys: list[str]) 
     return f"unknown key (did you mean {close[0]}?)" if close else "unknown key"
 
 
-def _spec_errors(kind: str, exc: ValidationError, path: str, lines: dict[str, int]) -> list[SpecError]:
+def _spec_errors(kind: str, exc: ValidationError, path: str, lines: dict[str, int],
+                 limit: int | None = None) -> list[SpecError]:
     """Each pydantic error as a SpecError naming the key and its line: unknown keys first (a typo there is
-    the cause of a missing key), then in file order, missing keys last."""
-    out = []
+    the cause of a missing key), then in file order, missing keys last. With `limit`, the first `limit` of them
+    and one more counting the rest: the work stays linear in the file's size (a file of 25,000 unknown keys)."""
+    found: list[tuple[tuple[int, int], str, str, tuple[Any, ...] | None]] = []  # (rank, line), key, message, loc
+    rank = {"unknown": 0, "required": 2}
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"])
         blamed = getattr(err.get("ctx", {}).get("error"), "key", None)  # specs.KeyValueError: a check across keys
         if isinstance(blamed, str):
             loc = f"{loc}.{blamed}" if loc else blamed
+        line = _line_for(loc, lines)
+        if err["type"] == "extra_forbidden":  # "unknown key...": its suggestion is looked for when it is shown
+            found.append(((0, line or 0), loc, "", tuple(err["loc"])))
+            continue
         msg = err["msg"]
-        if err["type"] == "extra_forbidden":
-            parent = loc.rpartition(".")[0]
-            present = [k.rpartition(".")[2] for k in lines if k.rpartition(".")[0] == parent]
-            msg = _unknown_key_message(kind, tuple(err["loc"]), present)
-        elif err["type"] == "missing":
+        if err["type"] == "missing":
             msg = "required key is missing"
         elif msg.startswith("Value error, "):
             msg = msg[len("Value error, "):]
@@ -212,15 +224,28 @@ def _spec_errors(kind: str, exc: ValidationError, path: str, lines: dict[str, in
         plain = ("input" not in err or err["type"] in ("missing", "extra_forbidden")
                  or (err["type"] == "value_error" and isinstance(value, dict)))
         shown = msg if plain else f"{msg} (got {value!r:.60})"
-        out.append(SpecError(path, loc, shown, _line_for(loc, lines)))
+        found.append(((rank.get(shown.split(" ")[0], 1), line or 0), loc, shown, None))
+    found.sort(key=lambda f: f[0])  # stable: pydantic's order within a line
+    more = len(found) - limit if limit is not None and len(found) > limit else 0
+    present: dict[str, set[str]] = {}  # parent key -> its keys in the file, built once
+    if any(f[3] is not None for f in found[:len(found) - more]):
+        for k in lines:
+            parent, _, name = k.rpartition(".")
+            present.setdefault(parent, set()).add(name)
+    out = []
+    for _, loc, msg, unknown in found[:len(found) - more]:
+        if unknown is not None:
+            msg = _unknown_key_message(kind, unknown, present.get(loc.rpartition(".")[0], set()))
+        out.append(SpecError(path, loc, msg, _line_for(loc, lines)))
     typos = {m.group(1): e for e in out if (m := re.search(r"unknown key \(did you mean (\w+)\?", e.message))}
     for i, e in enumerate(out):
         typo = typos.get(e.key.rpartition(".")[2]) if e.message == "required key is missing" else None
         if typo is not None:
             out[i] = SpecError(e.path, e.key, f"required key is missing (is {typo.key.rpartition('.')[2]} on "
                                               f"line {typo.line} a typo?)", e.line)
-    rank = {"unknown": 0, "required": 2}
-    return sorted(out, key=lambda e: (rank.get(e.message.split(" ")[0], 1), e.line or 0))
+    if more:
+        out.append(SpecError(path, "", f"... and {more:,} more problems (fix the ones above first)"))
+    return out
 
 
 _EXPECTED = {"float_type": "a number", "int_type": "a whole number", "int_from_float": "a whole number",
@@ -249,7 +274,7 @@ def spec_file_problems(kind: str, path: Path) -> list[SpecError]:
         data, lines = parse_yaml(read_spec_text(path), str(path))
     except SpecError as exc:
         return [exc]
-    return _checked(kind, data, str(path), lines)[1]
+    return _checked(kind, data, str(path), lines, limit=MAX_PROBLEMS)[1]
 
 
 def _line_for(loc: str, lines: dict[str, int]) -> int | None:

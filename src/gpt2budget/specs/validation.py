@@ -59,6 +59,20 @@ def to_spec(value: Any) -> Any:
     return value
 
 
+# The largest magnitude a spec number may have, whatever its key and even with `unusual: true`: far above any
+# hardware or model (1e15 GiB, TFLOP/s, GB/s or tokens), far enough below float's 1.8e308 that a value times the
+# unit conversions and products of the models (2^30 bytes per GiB, 1e12 FLOP/s per TFLOP/s, tokens x FLOPs per
+# token) stays finite: 1e300 GiB of memory was infinite bytes, then NaN, then a traceback.
+MAX_MAGNITUDE = 1e15
+
+
+def _computable(v: float) -> float:
+    if abs(v) > MAX_MAGNITUDE:
+        raise ValueError(f"beyond what this tool computes with: at most {MAX_MAGNITUDE:g} in magnitude, even with "
+                         "unusual: true")
+    return v
+
+
 def _field_metadata(rules: list[specs.Rule]) -> list[Any]:
     """A spec `Rule` as pydantic metadata: `Field` keywords, and its value check as an AfterValidator."""
     out: list[Any] = []
@@ -81,8 +95,10 @@ def _translate(tp: Any) -> Any:
         extra = _field_metadata([m for m in meta if isinstance(m, specs.Rule)])
         params = (_translate(base), *extra)
         return Annotated[params] if extra else params[0]
-    if tp in (int, float, bool):
-        return Annotated[tp, Strict()]  # a boolean is not a number, "24" is not 24, 1.5 is not an int
+    if tp in (int, float):  # a boolean is not a number, "24" is not 24, 1.5 is not an int; and no number so large
+        return Annotated[tp, Strict(), AfterValidator(_computable)]  # that the arithmetic on it overflows
+    if tp is bool:
+        return Annotated[tp, Strict()]
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return model_for(tp)
     if origin in (Union, types.UnionType):
