@@ -25,7 +25,7 @@ def test_the_docs_have_examples_of_every_command():
 
 def test_every_doc_is_checked():
     """README.md and the docs/ pages are all found, and each page but the index has an example to run."""
-    assert "README.md" in FILES and "docs/cli.md" in FILES, sorted(FILES)
+    assert "README.md" in FILES and "docs/cli.md" in FILES and len(FILES) > 5, sorted(FILES)
     with_examples = {name for name, _ in BLOCKS} | {name for name, text in FILES.items() if rx.inline_commands(text)}
     assert "README.md" in with_examples and "docs/cli.md" in with_examples
 
