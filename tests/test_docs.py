@@ -151,3 +151,40 @@ def _anchors(path) -> set[str]:
     text = _commands_only(path.read_text(encoding="utf-8"))
     text = re.sub(r"^```.*?^```", "", text, flags=re.S | re.M)
     return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in re.findall(r"^#+ (.*)$", text, re.M)}
+
+
+def _schema_has(schema: dict, node: dict, path: list[str]) -> bool:
+    for key in path:
+        while "$ref" in node or "anyOf" in node:
+            if "$ref" in node:
+                node = schema["$defs"][node["$ref"].rsplit("/", 1)[1]]
+            else:
+                node = next((n for n in node["anyOf"] if n.get("type") != "null"), {})
+        if node.get("type") == "array":
+            node = node.get("items", {})
+            continue
+        props = node.get("properties", {})
+        if key not in props:
+            return False
+        node = props[key]
+    return True
+
+
+def test_the_json_paths_the_docs_promise_are_in_the_schema():
+    """docs/usage.md lists the JSON paths scripts can rely on; each is a field of `check --format json`'s schema."""
+    from gpt2budget.output.schema import json_schema
+
+    text = (rx.DOCS / "usage.md").read_text(encoding="utf-8")
+    paragraph = text[text.index("JSON paths scripts can rely on:"):].split("Results go to stdout")[0]
+    paragraph = re.sub(r"\([^)]*\)", "", paragraph)  # asides such as "(the breakdown sums to ...)"
+    paths: list[str] = []
+    for span in SPAN.findall(paragraph):
+        expanded = [""]
+        for part in re.findall(r"\{[^}]*\}|[^{}]+", span):
+            options = part[1:-1].split(",") if part.startswith("{") else [part]
+            expanded = [e + o for e in expanded for o in options]
+        paths.extend(expanded)
+    assert len(paths) > 20 and "memory.fits" in paths, paths
+    schema = json_schema("check")
+    for path in paths:
+        assert _schema_has(schema, schema, path.split(".")), f"docs/usage.md promises `{path}`: not in check's JSON"
