@@ -1,15 +1,20 @@
-"""The README's examples, run for real: `python tests/readme_examples.py` rewrites their outputs in place.
+"""The examples of README.md and docs/*.md, run for real: `python tests/readme_examples.py` rewrites their outputs
+in place (and docs/cli.md, the CLI reference, from the app's commands first).
 
-What counts as an example:
+What counts as an example, in every one of those files:
 - a ```console block: lines starting with `$ ` are shell commands; the lines after each, up to the next command
   or the end of the block, are what it prints (stdout and stderr together). Each block runs in a fresh,
-  empty folder, one command after another, so a block can create a file and then use it.
+  empty folder, one command after another, so a block can create a file and then use it. A block whose fence
+  reads ```console slow is checked only by the full suite (`pytest -m slow` selects it).
 - a ```sh block: a cheat sheet; every line is run (in a fresh folder) and must succeed without a traceback.
 - an inline code span in the prose that starts with `gpt2budget `: it must run without error.
+- docs/library.md's "From Python" example: its ```python block must print its ```text block (tests/test_api.py).
 
-Commands run under bash with `gpt2budget` meaning this interpreter's installed package, no colour, an empty
-HOME and XDG_CONFIG_HOME, and stdout a pipe (so tables do not wrap). `jq` is a small stand-in (dotted paths,
-`-r`) so that outputs do not depend on which jq a machine has.
+Commands run under bash with `gpt2budget` meaning this interpreter's installed package and `python` this
+interpreter, no colour, stdin empty, an empty HOME and XDG_CONFIG_HOME, and stdout a pipe (so tables do not wrap
+and `--help` is 80 columns wide). The folder holds a link to the repository's `benchmarks/`, so that
+`python benchmarks/x.py` runs as from the repository root. `jq` is a small stand-in (dotted paths, `-r`) so that
+outputs do not depend on which jq a machine has.
 """
 
 from __future__ import annotations
@@ -26,14 +31,25 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
-FENCE = re.compile(r"^```(\S*)\s*$")
+DOCS = ROOT / "docs"
+CLI_REFERENCE = DOCS / "cli.md"
+FENCE = re.compile(r"^```(\S*)((?:[ \t]+\S+)*)\s*$")  # ```kind [flag ...]
 INLINE = re.compile(r"`(gpt2budget [^`]+)`")
-TIMEOUT_S = 120
+TIMEOUT_S = 600  # benchmarks/time_accuracy.py (a slow block) grid-searches for ~1.5 min
+
+
+def doc_files() -> list[Path]:
+    """README.md and every docs/*.md: the files whose examples are run."""
+    return [README, *sorted(DOCS.glob("*.md"))]
+
+
+def doc_name(path: Path) -> str:
+    return path.relative_to(ROOT).as_posix()
 
 
 @dataclass
 class Example:
-    line: int  # 1-based line of the `$ ` command in the README
+    line: int  # 1-based line of the `$ ` command in its file
     command: str
     expected: list[str]
 
@@ -44,6 +60,11 @@ class Block:
     start: int  # index of the first line inside the fence
     end: int  # index of the closing fence
     lines: list[str]
+    flags: tuple[str, ...] = ()  # words after the kind on the opening fence: "slow"
+
+    @property
+    def slow(self) -> bool:
+        return "slow" in self.flags
 
     def examples(self) -> list[Example]:
         out: list[Example] = []
@@ -53,7 +74,7 @@ class Block:
             elif out:
                 out[-1].expected.append(text)
             elif text.strip():
-                raise ValueError(f"README.md:{self.start + i + 1}: console block output before any `$ ` command")
+                raise ValueError(f"line {self.start + i + 1}: console block output before any `$ ` command")
         return out
 
 
@@ -70,7 +91,7 @@ def blocks(text: str) -> list[Block]:
         while j < len(lines) and lines[j] != "```":
             j += 1
         if m.group(1) in ("console", "sh"):
-            found.append(Block(m.group(1), i + 1, j, lines[i + 1 : j]))
+            found.append(Block(m.group(1), i + 1, j, lines[i + 1 : j], tuple(m.group(2).split())))
         i = j + 1
     return found
 
@@ -99,6 +120,7 @@ class Sandbox:
         bindir = root / "bin"
         bindir.mkdir()
         shims = {"gpt2budget": f'exec "{sys.executable}" -m gpt2budget "$@"\n',
+                 "python": f'exec "{sys.executable}" "$@"\n',
                  "jq": f'exec "{sys.executable}" "{Path(__file__).resolve()}" --jq "$@"\n'}
         for name, body in shims.items():
             path = bindir / name
@@ -106,7 +128,11 @@ class Sandbox:
             path.chmod(0o755)
         home = root / "home"
         home.mkdir()
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("GPT2BUDGET_", "COLUMNS", "FORCE_COLOR"))}
+        (self.cwd / "benchmarks").symlink_to(ROOT / "benchmarks", target_is_directory=True)
+        # what changes how Rich, Typer or Click size and colour their output: the examples' output is fixed
+        unset = ("GPT2BUDGET_", "COLUMNS", "LINES", "FORCE_COLOR", "TERMINAL_WIDTH", "GITHUB_ACTIONS", "PY_COLORS",
+                 "TTY_COMPATIBLE", "TTY_INTERACTIVE", "JUPYTER_", "_TYPER_")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(unset)}
         env.update({"PATH": f"{bindir}{os.pathsep}{env.get('PATH', '')}", "HOME": str(home),
                     "XDG_CONFIG_HOME": str(home / ".config"), "XDG_CACHE_HOME": str(home / ".cache"),
                     "NO_COLOR": "1", "PYTHONIOENCODING": "utf-8",
@@ -115,7 +141,8 @@ class Sandbox:
 
     def run(self, command: str) -> tuple[int, str]:
         proc = subprocess.run(["bash", "-o", "pipefail", "-c", command], cwd=self.cwd, env=self.env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=TIMEOUT_S)
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              timeout=TIMEOUT_S)
         return proc.returncode, proc.stdout
 
     def close(self) -> None:
@@ -142,7 +169,7 @@ def run_block(block: Block) -> list[tuple[Example, list[str]]]:
 
 
 def updated(text: str) -> str:
-    """The README with every console block's outputs replaced by what the commands print now."""
+    """The document with every console block's outputs replaced by what the commands print now."""
     lines = text.split("\n")
     for block in reversed(blocks(text)):  # from the end, so earlier line numbers stay valid
         if block.kind != "console":
@@ -155,11 +182,12 @@ def updated(text: str) -> str:
     return python_example_updated("\n".join(lines))
 
 
-PYTHON_EXAMPLE = re.compile(r"(## From Python.*?```python\n)(.*?)(```.*?prints\n\n```text\n)(.*?)(```)", re.S)
+LIBRARY_DOC = DOCS / "library.md"
+PYTHON_EXAMPLE = re.compile(r"(^#+ From Python.*?```python\n)(.*?)(```.*?prints\n\n```text\n)(.*?)(```)", re.S | re.M)
 
 
 def python_example(text: str) -> tuple[str, str] | None:
-    """The "From Python" section's code and the output the README shows for it."""
+    """The "From Python" section's code and the output the document shows for it."""
     m = PYTHON_EXAMPLE.search(text)
     return (m.group(2), m.group(4)) if m else None
 
@@ -170,7 +198,7 @@ def python_example_prints(code: str) -> str:
 
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        exec(compile(code, "README.md (From Python)", "exec"), {})
+        exec(compile(code, "docs/library.md (From Python)", "exec"), {})
     return out.getvalue()
 
 
@@ -184,7 +212,33 @@ def python_example_updated(text: str) -> str:
 
 
 def diff(expected: list[str], actual: list[str]) -> str:
-    return "\n".join(difflib.unified_diff(expected, actual, "README", "actual", lineterm=""))
+    return "\n".join(difflib.unified_diff(expected, actual, "documented", "actual", lineterm=""))
+
+
+# --- docs/cli.md: the CLI reference, generated from the app (the cog pattern) -------------------------------
+
+CLI_INTRO = """# Command-line reference
+
+Every command's `--help`, as the installed version prints it (at 80 columns, as when piped). This page is
+generated: `python tests/readme_examples.py` rewrites it from the app's commands, and `pytest` checks that each
+block below is what the command prints now and that every command has one.
+"""
+
+
+def command_names() -> list[str]:
+    """The app's commands, in the order `gpt2budget --help` lists them."""
+    from gpt2budget.cli.app import app
+
+    return [c.name or c.callback.__name__.lower().replace("_", "-")  # Typer's own default name
+            for c in app.registered_commands if c.callback is not None and not c.hidden]
+
+
+def cli_reference_skeleton() -> str:
+    """docs/cli.md's text with every command's `--help` block, outputs left empty (updated() fills them)."""
+    parts = [CLI_INTRO, "```console\n$ gpt2budget --help\n```\n"]
+    for name in command_names():
+        parts.append(f"## gpt2budget {name}\n\n```console\n$ gpt2budget {name} --help\n```\n")
+    return "\n".join(parts)
 
 
 # --- a stand-in for jq: `jq [-r] .a.b[0]` -------------------------------------------------------------------
@@ -213,13 +267,22 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["--jq"]:
         sys.stdout.write(jq(argv[1:], sys.stdin.read()))
         return 0
-    text = README.read_text(encoding="utf-8")
-    new = updated(text)
-    if new != text:
-        README.write_text(new, encoding="utf-8")
-        print("README.md: example outputs updated")
-    else:
-        print("README.md: example outputs already current")
+    DOCS.mkdir(exist_ok=True)
+    old_cli = CLI_REFERENCE.read_text(encoding="utf-8") if CLI_REFERENCE.exists() else ""
+    new_cli = updated(cli_reference_skeleton())
+    if new_cli != old_cli:
+        CLI_REFERENCE.write_text(new_cli, encoding="utf-8")
+        print(f"{doc_name(CLI_REFERENCE)}: regenerated from the app")
+    for path in doc_files():
+        if path == CLI_REFERENCE:
+            continue
+        text = path.read_text(encoding="utf-8")
+        new = updated(text)
+        if new != text:
+            path.write_text(new, encoding="utf-8")
+            print(f"{doc_name(path)}: example outputs updated")
+        else:
+            print(f"{doc_name(path)}: example outputs already current")
     return 0
 
 

@@ -1,15 +1,15 @@
-"""The library API: the README's Python example runs and prints what the README says; the CLI and the API agree."""
+"""The library API: docs/library.md's Python example runs and prints what the page says; the CLI and the API agree."""
 
 from pathlib import Path
 
 import readme_examples as rx
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+LIBRARY_DOC = Path(__file__).resolve().parents[1] / "docs" / "library.md"
 
 
 def test_readme_python_example_prints_what_it_says():
-    found = rx.python_example(README.read_text())
-    assert found is not None, "README has no From Python example"
+    found = rx.python_example(LIBRARY_DOC.read_text(encoding="utf-8"))
+    assert found is not None, "docs/library.md has no From Python example"
     code, printed = found
     assert rx.python_example_prints(code) == printed
 

@@ -251,10 +251,11 @@ def _rel_errors(specs, name, gpu, use):
 
 
 def test_the_readme_accuracy_figures_are_the_benchmarks(specs):
-    """The README's accuracy block shows what benchmarks/time_accuracy.py prints now, for the shipped constants and
-    the published runs (the held-out folds refit constants and take too long for a test)."""
+    """docs/accuracy.md's block shows what benchmarks/time_accuracy.py prints now, for the shipped constants and
+    the published runs (the held-out folds refit constants and take too long for the quick tier: the whole block is
+    checked by tests/test_readme.py's slow test)."""
     mod = _benchmark()
-    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    readme = (Path(__file__).parents[1] / "docs" / "accuracy.md").read_text(encoding="utf-8")
     lines = mod.shipped_lines(specs, _points("h100_gpt2_training_memory.jsonl"), _points("h200_gpt2_training.jsonl"))
     for line in lines + mod.published_lines(specs):
         assert line in readme, line
@@ -514,7 +515,7 @@ def test_explain_names_the_recompute_and_the_collective_overlap(cli):
 
 
 def test_the_readme_states_todays_predictions_beside_the_recorded_transcript(specs):
-    """The README's `measure` transcript was recorded on our H200 (2026-11-28) with an older model; the prose after
+    """docs/measure.md's `measure` transcript was recorded on our H200 (2026-11-28) with an older model; the prose after
     it gives today's predictions for the same steps, with that calibration: they must be the model's now."""
     cal = Calibration(gpu="h200-sxm", gemm_tflops={"bf16": 752.3, "fp16": 732.0, "tf32": 336.7, "fp32": 49.5},
                       memory_bandwidth_gb_per_s=4219, dispatch_us_per_op={"hf": 35.6, "nanogpt": 61.2},
@@ -525,7 +526,7 @@ def test_the_readme_states_todays_predictions_beside_the_recorded_transcript(spe
         ci = CheckInputs(g, specs.models.get(model, "--model"), s, RunOptions(micro_batch=mb), batch_tokens=mb * 1024.0,
                          calibration=c)
         return evaluate(ci).throughput.step_seconds * 1000
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[1] / "docs" / "measure.md").read_text(encoding="utf-8")
     xl, b8, b1 = ms("gpt2-xl", 4, None), ms("gpt2", 8, cal), ms("gpt2", 1, cal)
     assert f"predicts {xl:.0f} ms for the uncalibrated gpt2-xl step (measured 225 ms: {xl / 225:.2f}x)" in readme
     assert f"{b8:.1f} ms for gpt2 at micro-batch 8\n(measured 62.5 ms: {b8 / 62.5:.2f}x" in readme

@@ -158,7 +158,8 @@ DropoutOpt = Annotated[float, typer.Option(min=RANGES["dropout"].lo, max=RANGES[
 MicroBatchOpt = Annotated[int, typer.Option("--micro-batch", min=RANGES["micro_batch"].lo, max=RANGES["micro_batch"].hi, help="sequences per GPU per step")]
 MicroBatchAutoOpt = Annotated[str, typer.Option("--micro-batch", metavar="N|auto", help=(
     "sequences per GPU per step, or auto: the largest that fits (at most the batch's sequences per GPU)"))]
-OptimizerOpt = Annotated[Optimizer | None, typer.Option(help="default: the stack's (adamw for hf)")]
+OptimizerOpt = Annotated[Optimizer | None, typer.Option(metavar="<adamw|adamw-fused|adamw-8bit|sgd|...|muon>", help=(
+    "adamw, adamw-fused, adamw-8bit, sgd, sgd-momentum, adafactor, lion or muon (default: the stack's: adamw for hf)"))]
 ZeroOpt = Annotated[str, typer.Option(help="ZeRO stage 0-3 (FSDP names accepted)")]
 OffloadOpt = Annotated[Offload, typer.Option(help="CPU offload: none, optimizer (ZeRO-Offload), params (ZeRO-Infinity)")]
 FinetuneOpt = Annotated[Finetune, typer.Option(help="fine-tune a pre-trained model instead of training from scratch")]
