@@ -65,3 +65,10 @@ def test_short_values_stay_on_one_line_while_long_text_can_wrap(cli, monkeypatch
     out = cli("check", "--gpu", "4070ti", "--model", "gpt2-xl").out
     row = next(line for line in out.splitlines() if "0.87x" in line)
     assert "10.34 GiB" in row and "42.2 days" in row
+
+
+def test_a_long_id_in_a_bar_chart_is_not_glued_to_its_bar(cli):
+    """`compare`'s bars start after the name; an id of 18 or more characters kept no space before its bar."""
+    out = cli("compare", "--model", "gpt2-xl").out
+    line = next(line for line in out.splitlines() if "rtx-pro-6000-blackwell" in line and "█" in line)
+    assert "rtx-pro-6000-blackwell █" in line

@@ -68,7 +68,7 @@ class _Table(Table):
             return []  # Rich draws every column at its natural width
         if sum(hard) > room:
             return None
-        rich_widths = getattr(self, "_calculate_column_widths", None)  # Rich's layout (a private method: checked)
+        rich_widths = getattr(self, "_calculate_column_widths", None)  # Rich's own layout, kept where it holds
         if rich_widths is not None:
             widths: list[int] = rich_widths(console, options.update_width(room))
             if sum(widths) <= room and all(w >= floor for w, floor in zip(widths, hard, strict=True)):
@@ -332,7 +332,7 @@ def render_time_bars(con: Console, label: str, rows: list[tuple[str, float]]) ->
     con.print(Text(label, style="bold"))
     for name, hours in rows:
         bar = _bar([("t", hours)], top, BAR_WIDTH) if hours != float("inf") else Text("(does not fit)")
-        con.print(Text(f"  {name:<18}") + bar + Text(f" {fmt_hours(hours)}"))
+        con.print(Text(f"  {name:<17} ") + bar + Text(f" {fmt_hours(hours)}"))  # a long id never touches its bar
 
 
 def render_lines(con: Console, lines: list[str], style: str | None = None) -> None:
