@@ -772,9 +772,10 @@ def app_for(argv: list[str]) -> typer.Typer:
     run (~20 ms for all nine), and one is enough. The root callback keeps it a group, so usage and help are
     the same; anything else (no command, --help, a misspelt command) gets the whole app."""
     name = argv[0] if argv else ""
-    chosen = [c for c in app.registered_commands
-              if (c.name or getattr(c.callback, "__name__", "").replace("_", "-")) == name]
-    if len(chosen) != 1:
+    registered = getattr(app, "registered_commands", None)  # Typer's list: on a Typer without it, the whole app
+    chosen = [c for c in registered or ()
+              if (getattr(c, "name", None) or getattr(getattr(c, "callback", None), "__name__", "").replace("_", "-")) == name]
+    if len(chosen) != 1 or not isinstance(registered, list):
         return app
     lean = copy.copy(app)
     lean.registered_commands = chosen

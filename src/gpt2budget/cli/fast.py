@@ -9,10 +9,15 @@ numbers) takes Typer's own path, so its conversions and error messages are uncha
 strings or paths (--config-dir, sweep's lists) become the list Typer would make (--config-dir alone cost ~90 ms).
 
 Only this app's parameter objects are changed (per instance, when the group resolves a command); nothing global.
+It reads Typer internals (each parameter's `type_descriptor`, `process_value`), so it is used only on the Typer
+versions the tests check it against (tests/test_cli_fast.py compares it with Typer's own coercion for every
+parameter) and only when those internals look as expected there; on any other Typer the speed-up is skipped
+entirely and plain Typer does all the work (slower to start, same output).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import types
@@ -20,6 +25,11 @@ from enum import Enum
 from typing import Any
 
 from typer.core import TyperGroup
+
+# The Typer series the pass-through was checked against (pyproject has no upper bound: a newer Typer just runs
+# without it). Add a series after tests/test_cli_fast.py passes on it.
+KNOWN_TYPER = ("0.29.",)
+_PARAM_ATTRS = ("multiple", "nargs", "required", "callback")
 
 _INT = re.compile(r"[+-]?[0-9]+")
 _FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
@@ -83,11 +93,38 @@ def _plain_list(param: Any, ann: Any, value: Any) -> Any:
     return [item(v) for v in value]
 
 
+@functools.cache
+def known_typer() -> bool:
+    """Whether this Typer is one the pass-through knows: a version of a series in KNOWN_TYPER whose parameter
+    classes still have the `process_value(self, ctx, value)` it replaces. Checked once, at first use."""
+    try:
+        import inspect
+
+        import typer
+        from typer import core
+
+        if not str(getattr(typer, "__version__", "")).startswith(KNOWN_TYPER):
+            return False
+        for cls in (core.TyperOption, core.TyperArgument):
+            if list(inspect.signature(cls.process_value).parameters) != ["self", "ctx", "value"]:
+                return False
+        return True
+    except Exception:  # anything missing or different: plain Typer
+        return False
+
+
+def _known_param(p: Any) -> bool:
+    """A parameter with the attributes plain_value reads (a Typer parameter as 0.29 makes them)."""
+    desc = getattr(p, "type_descriptor", None)
+    return (desc is not None and hasattr(desc, "annotation") and hasattr(desc, "parameter_info")
+            and all(hasattr(p, a) for a in _PARAM_ATTRS) and callable(getattr(type(p), "process_value", None)))
+
+
 def _refuse_underscores(param: Any, value: Any) -> None:
     """Typer's coercion reads `--micro-batch 1_000` as 1000 and `--pue 1_5` as 15 (#31 item 15): a number option
     takes plain digits."""
     desc = getattr(param, "type_descriptor", None)
-    if isinstance(value, str) and "_" in value and desc is not None and desc.annotation in (int, float):
+    if isinstance(value, str) and "_" in value and desc is not None and getattr(desc, "annotation", None) in (int, float):
         from gpt2budget.errors import UsageError
 
         raise UsageError(max(param.opts, key=len), f"expected a number written in plain digits, got {value!r}")
@@ -95,7 +132,10 @@ def _refuse_underscores(param: Any, value: Any) -> None:
 
 def _process_value(self: Any, ctx: Any, value: Any) -> Any:
     _refuse_underscores(self, value)
-    plain = plain_value(self, value)
+    try:
+        plain = plain_value(self, value)
+    except Exception:  # an internal that changed under us: Typer decides
+        plain = _MISS
     if plain is _MISS:
         return type(self).process_value(self, ctx, value)  # Typer's own coercion
     if self.callback is not None:
@@ -104,14 +144,16 @@ def _process_value(self: Any, ctx: Any, value: Any) -> Any:
 
 
 def speed_up(params: list[Any]) -> None:
+    if not known_typer():
+        return
     for p in params:
-        if hasattr(p, "type_descriptor") and "process_value" not in vars(p):
+        if _known_param(p) and "process_value" not in vars(p):
             p.process_value = types.MethodType(_process_value, p)
 
 
 class FastGroup(TyperGroup):
-    """Typer's group, with the pass-through above for its own and its commands' parameters, and a closed pipe
-    treated as the end of the output (exit 0) rather than Click's exit 1."""
+    """Typer's group, with the pass-through above for its own and its commands' parameters (on a Typer it
+    knows), and a closed pipe treated as the end of the output (exit 0) rather than Click's exit 1."""
 
     def invoke(self, ctx: Any) -> Any:
         try:

@@ -81,8 +81,8 @@ def terms_bytes(terms: tuple[Term, ...], shape: Shape, opts: RunOptions, frozen:
     """Bytes per token of a list of saved tensors."""
     units = {"h": shape.n_embd, "q": shape.q_width, "kv": shape.kv_width, "ff": shape.ff, "n_head": shape.n_head,
              "n_head_x_seq": shape.n_head * opts.seq, "vocab": shape.vocab, "one": 1}
-    return sum(t.count * units[t.unit] * role_bytes(t.dtype, opts.precision)
-               for t in terms if term_applies(t, opts, frozen, shape))
+    return math.fsum(t.count * units[t.unit] * role_bytes(t.dtype, opts.precision)
+                     for t in terms if term_applies(t, opts, frozen, shape))
 
 
 # --- parameters, gradients and optimizer states -------------------------------------------------------
@@ -180,7 +180,7 @@ def param_bytes(shape: Shape, stack: StackSpec, opts: RunOptions) -> ParamBytes:
     if opt == "muon" and not opts.adapters:
         # Newton-Schulz on the largest matrix in bf16: X, A = X·Xᵀ and B, each at most its size
         temps = 3 * 2.0 * max(g.k * g.n for g in layer_gemms(shape))
-    master = sum(c * rnd(n * master_b) for _, _, n, c in groups) if master_b and not opts.adapters else 0.0
+    master = math.fsum(c * rnd(n * master_b) for _, _, n, c in groups) if master_b and not opts.adapters else 0.0
 
     trainable = sum(c * n for _, _, n, c in groups)
     if opts.adapters:
@@ -228,7 +228,7 @@ class PhaseModel:
     @cached_property
     def lines(self) -> dict[str, tuple[float, float]]:
         """Each phase's total as a line in the micro-batch b: (fixed bytes, bytes per sample)."""
-        return {ph: (sum(self.fixed[ph].values()), sum(self.per_sample[ph].values())) for ph in self.fixed}
+        return {ph: (math.fsum(self.fixed[ph].values()), math.fsum(self.per_sample[ph].values())) for ph in self.fixed}
 
     @cached_property
     def dense(self) -> dict[str, tuple[dict[str, float], dict[str, float]]]:
@@ -403,7 +403,7 @@ def memory_at(pm: PhaseModel, stack: StackSpec, available: float, b: int) -> Mem
     peak_phase = max(totals, key=totals.__getitem__)
     fixed, per = pm.dense[peak_phase]
     breakdown = {k: fixed[k] + b * per[k] for k in COMPONENTS}
-    peak = sum(breakdown.values())
+    peak = math.fsum(breakdown.values())  # fsum: the same digits on every Python (3.12's sum() compensates)
     need = required(peak, stack)
     key = (id(stack), available)  # the largest micro-batch does not depend on b: solved once per card
     best = pm._solved.get(key)

@@ -592,9 +592,9 @@ def per_sm_bound(gpu: GpuSpec, stack: StackSpec, cal: Calibration | None) -> boo
 def accesses_bytes(accesses: dict[str, float], precision: str) -> float:
     """Bytes per element from counts of element accesses by dtype role (configs/stacks: `step_time`)."""
     table = DTYPE_BYTES[precision]
-    return sum(count * (table[role] if role in table else FIXED_BYTES[role] if role in FIXED_BYTES else
-                        (2.0 if role == "amp_half_copy" and PRECISIONS[precision].autocast else 0.0))
-               for role, count in accesses.items())
+    return math.fsum(count * (table[role] if role in table else FIXED_BYTES[role] if role in FIXED_BYTES else
+                              (2.0 if role == "amp_half_copy" and PRECISIONS[precision].autocast else 0.0))
+                     for role, count in accesses.items())
 
 
 def newton_schulz(shape: Shape) -> tuple[float, int]:
@@ -741,7 +741,7 @@ def step_time(shape: Shape, n_model: float, gpu: GpuSpec, stack: StackSpec, o: R
     memory_bound = total_gpu - matmul - attention + (micro_steps - 1) * accum
     breakdown = {"matmul": matmul, "attention": attention, "memory_bound": memory_bound,
                  "cpu_dispatch": dispatch_exposed, "optimizer": opt_s, "communication": comm_s, "offload": offload_s}
-    step = sum(breakdown.values())
+    step = math.fsum(breakdown.values())  # fsum: the same digits on every Python (3.12's sum() compensates)
     tokens_step = tokens_micro * g * micro_steps
     peak = gpu.peak_flops(o.precision) or 0.0
     # MFU counts the parameters that multiply: an untied input embedding is a lookup (shape.flops_params)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from gpt2budget.core.check import CheckInputs
 from gpt2budget.core.memory import lora_params, param_bytes, phase_model
 from gpt2budget.core.result import CheckResult, Requirement
@@ -90,8 +92,8 @@ def explain_lines(ci: CheckInputs, r: CheckResult) -> list[str]:
                  f"{fmt_bytes(pb.states)}, step temporaries = {fmt_bytes(pb.temps)}, autocast copies = "
                  f"{fmt_bytes(pb.casts_all)} (before sharding)")
     for ph in pm.fixed:
-        fixed = sum(pm.fixed[ph].values())
-        slope = sum(pm.per_sample[ph].values())
+        fixed = math.fsum(pm.fixed[ph].values())
+        slope = math.fsum(pm.per_sample[ph].values())
         lines.append(f"phase {ph}: {fmt_bytes(fixed)} + micro-batch x {fmt_bytes(slope)} = {fmt_bytes(mem.phases[ph])}"
                      f"{'  <- peak' if ph == mem.peak_phase else ''}")
     lines.append(

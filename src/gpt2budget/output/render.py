@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 from typing import IO, Any, cast
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -25,9 +26,17 @@ GLYPHS = "█▓▒░▚▞▖▗▘"
 
 
 class _Table(Table):
-    """A table whose cells never lose characters: in a narrow terminal a long name wraps at spaces, a number,
-    id or flag is never split (Rich's default cut "2250.0" to "225…"), and when even that does not fit the rows
-    are printed one record each ("header: value")."""
+    """A table whose cells never lose characters. Rich fits a table that is too wide by shrinking its widest
+    columns, below their longest word if need be; a column that then measures wider again pushes the table past
+    the terminal's edge, where the line is cut (issue #31: at 80 columns `2.65` printed as `2.6` under the header
+    `predicte`). So Rich's layout is checked before it is drawn: every column at least as wide as its longest
+    word (header included), the whole within the width. When it is not, the widths are set here: long text
+    wraps at spaces first, a short value such as `42.2 days` splits only when nothing else is left, and a number,
+    id or flag is never split; when even the longest words do not fit, the rows are printed one record each
+    ("header: value")."""
+
+    WORD_CAP = 40  # a longer word (a path, a URL) may fold: no number, id or flag is that long
+    SHORT = 12  # a cell up to this many characters ("151.1 days", "10.34 GiB") stays on one line while it can
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -38,21 +47,61 @@ class _Table(Table):
         super().add_column(*args, **kwargs)
 
     def add_row(self, *cells: Any, **kwargs: Any) -> None:
-        # a column is never narrower than its longest word, so a flag or a number wraps whole at spaces
+        # Rich keeps a column at least this wide when it shrinks the table (its layout is used where it fits)
         for column, cell in zip(self.columns, cells, strict=False):
-            text = cell.plain if isinstance(cell, Text) else str(cell) if cell is not None else ""
-            longest = max((len(word) for word in text.split()), default=0)
-            column.min_width = max(column.min_width or 0, min(longest, 40))
+            longest = max((len(word) for word in _plain(cell).split()), default=0)
+            column.min_width = max(column.min_width or 0, min(longest, self.WORD_CAP))
         self._cells.append(cells)
         super().add_row(*cells, **kwargs)
 
+    def _column_widths(self, console: Console, options: Any) -> list[int] | None:
+        """Each column's width, padding included, within the width: [] where Rich's own layout holds every word
+        whole, None where not even each column's longest word fits."""
+        borders = (len(self.columns) - 1 + (2 if self.show_edge else 0)) if self.box else 0
+        room = options.max_width - borders
+        pad = self.padding[1] + self.padding[3]  # our tables keep Rich's pad_edge, no collapse_padding
+        natural, hard, soft = [], [], []
+        for index, column in enumerate(self.columns):
+            cells = [_plain(row[index]) if index < len(row) else "" for row in self._cells]
+            lines = [*str(column.header).splitlines(), *(line for cell in cells for line in cell.splitlines())]
+            natural.append(pad + max((cell_len(line) for line in lines), default=0))
+            hard.append(pad + min(max((cell_len(w) for line in lines for w in line.split()), default=0), self.WORD_CAP))
+            soft.append(max([hard[-1], *(pad + cell_len(cell) for cell in cells if cell_len(cell) <= self.SHORT)]))
+        if sum(natural) <= room:
+            return []  # Rich draws every column at its natural width
+        if sum(hard) > room:
+            return None
+        rich_widths = getattr(self, "_calculate_column_widths", None)  # Rich's own layout, kept where it holds
+        if rich_widths is not None:
+            widths: list[int] = rich_widths(console, options.update_width(room))
+            if sum(widths) <= room and all(w >= floor for w, floor in zip(widths, hard, strict=True)):
+                return []
+        widths = list(natural)
+        for floor in (soft, hard):  # long text wraps first; short values split only when nothing else is left
+            while sum(widths) > room:
+                wider = [i for i, w in enumerate(widths) if w > floor[i]]
+                if not wider:
+                    break
+                widths[max(wider, key=lambda i: widths[i])] -= 1
+        return widths
+
     def __rich_console__(self, console: Console, options: Any) -> Any:
-        # too narrow for every column at its longest word: one record per row, "header: value", nothing cut
-        needed = sum(max(c.min_width or 0, len(str(c.header).split()[0]) if str(c.header).split() else 0)
-                     for c in self.columns) + 3 * len(self.columns) + 1
-        if needed <= options.max_width:
+        widths = self._column_widths(console, options)
+        if widths == []:
             yield from super().__rich_console__(console, options)
             return
+        if widths is not None:
+            saved = [(column.width, column.min_width) for column in self.columns]
+            pad = self.padding[1] + self.padding[3]
+            try:
+                for column, width in zip(self.columns, widths, strict=True):
+                    column.width, column.min_width = width - pad, None
+                yield from super().__rich_console__(console, options)
+            finally:
+                for column, (was_width, was_min) in zip(self.columns, saved, strict=True):
+                    column.width, column.min_width = was_width, was_min
+            return
+        # too narrow for every column at its longest word: one record per row, "header: value", nothing cut
         out = Text()
         if self.title:
             out.append(f"{self.title}\n", style="bold")
@@ -65,6 +114,10 @@ class _Table(Table):
             out.append("\n")
         out.rstrip()
         yield out
+
+
+def _plain(cell: Any) -> str:
+    return cell.plain if isinstance(cell, Text) else "" if cell is None else str(cell)
 
 
 class _Console(Console):
@@ -310,7 +363,7 @@ def render_time_bars(con: Console, label: str, rows: list[tuple[str, float]]) ->
     con.print(Text(label, style="bold"))
     for name, hours in rows:
         bar = _bar([("t", hours)], top, BAR_WIDTH) if hours != float("inf") else Text("(does not fit)")
-        con.print(Text(f"  {name:<18}") + bar + Text(f" {fmt_hours(hours)}"))
+        con.print(Text(f"  {name:<17} ") + bar + Text(f" {fmt_hours(hours)}"))  # a long id never touches its bar
 
 
 def render_lines(con: Console, lines: list[str], style: str | None = None) -> None:
