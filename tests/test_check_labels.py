@@ -9,7 +9,7 @@ def test_the_cost_of_a_run_that_cannot_run_is_labelled(cli):
 
 
 def test_fine_tuning_shows_no_from_scratch_loss_and_full_cost_recipes(cli):
-    base = ["check", "--gpu", "h100", "--model", "gpt2-xl", "--format", "json", "--no-advice"]
+    base = ["check", "--gpu", "h100", "--model", "gpt2-xl", "--micro-batch", "1", "--format", "json", "--no-advice"]
     lora = cli(*base, "--finetune", "lora", "--tokens", "100M").json()
     scratch = cli(*base).json()
     assert lora["requirements"]["finetune"]["predicted_loss"] is None
@@ -54,5 +54,5 @@ def test_a_fit_with_under_1_gib_to_spare_says_so(cli):
     tight = cli("check", "--gpu", "4090", "--gpus", "2", "--model", "gpt2-xl", "--stack", "llmc", "--zero", "1",
                 "--micro-batch", "4", "--no-advice").out.splitlines()[-1]
     assert "MiB to spare" in tight and "--reserve-gib" in tight
-    roomy = cli("check", "--gpu", "h100", "--model", "gpt2", "--no-advice").out.splitlines()[-1]
+    roomy = cli("check", "--gpu", "h100", "--model", "gpt2", "--micro-batch", "1", "--no-advice").out.splitlines()[-1]
     assert "to spare" not in roomy

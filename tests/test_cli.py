@@ -65,11 +65,13 @@ def test_exact_table_output_for_models(cli):
 
 
 def test_check_table_states_assumptions(cli):
-    r = cli("check", "--gpu", "4070ti", "--model", "gpt2")
+    r = cli("check", "--gpu", "4070ti", "--model", "gpt2", "--micro-batch", "1")
     assert r.code == 0
     for word in ("precision amp-bf16", "time from the step-time model (MFU 18%)", "duration 365.0 days", "micro-batch 1"):
         assert word in r.out
     assert "largest micro-batch that fits" in r.out
+    # left out, --micro-batch is auto: the largest that fits, said so (issue #31 item 2)
+    assert "micro-batch 6 (the largest that fits)" in cli("check", "--gpu", "4070ti", "--model", "gpt2").out
 
 
 def test_fail_if_infeasible_exit_code(cli):

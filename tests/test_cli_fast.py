@@ -37,7 +37,7 @@ def test_fast_path_agrees_with_typer(cmd, param):
 
 def test_out_of_range_and_odd_spellings_take_typers_path():
     check = GROUP.commands["check"]
-    mb = next(p for p in check.params if p.name == "micro_batch")
+    mb = next(p for p in check.params if p.name == "gpus")  # a whole-number option with a minimum of 1
     fmt = next(p for p in check.params if p.name == "fmt")
     assert plain_value(mb, "0") is _MISS  # below min=1: Typer words the error
     assert plain_value(mb, "4") == 4
@@ -45,7 +45,10 @@ def test_out_of_range_and_odd_spellings_take_typers_path():
 
 
 def test_errors_are_unchanged(cli):
+    r = cli("check", "--gpu", "4090", "--model", "gpt2", "--gpus", "0")
+    assert r.code == 2 and r.err.startswith("Error: Invalid value for '--gpus'")
+    # --micro-batch takes N or auto: the request words its range
     r = cli("check", "--gpu", "4090", "--model", "gpt2", "--micro-batch", "0")
-    assert r.code == 2 and r.err.startswith("Error: Invalid value for '--micro-batch'")
+    assert r.code == 2 and r.err.startswith("Error: --micro-batch: expected a whole number from 1")
     r = cli("check", "--gpu", "4090", "--model", "gpt2", "--format", "xml")
     assert r.code == 2 and "xml" in r.err
