@@ -61,7 +61,7 @@ def test_exact_table_output_for_models(cli):
     assert lines[0].startswith("id,name,n_layer,n_head,n_embd,vocab_size,n_ctx,n_params,original_tokens")
     # rows by parameters: modded-nanogpt's 123.6M comes before GPT-2's 124.4M
     assert lines[1].startswith('modded-nanogpt,modded-nanogpt 124M (records 5-7),12,6,768,50304,1024,123568128,')
-    assert lines[2].startswith('gpt2,GPT-2 (124M),12,12,768,50257,1024,124439808,10000000000.0')
+    assert lines[2].startswith('gpt2,GPT-2 (124M),12,12,768,50257,1024,124439808,10000000000,')
 
 
 def test_check_table_states_assumptions(cli):

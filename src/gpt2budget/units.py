@@ -67,6 +67,8 @@ def fmt_count(x: float) -> str:
 def fmt_hours(hours: float) -> str:
     if not math.isfinite(hours):
         return "never"
+    if hours * 60 < 1:  # under a minute: seconds, never "0 min"
+        return f"{hours * 3600:.2g} s" if hours > 0 else "0 s"
     if hours < 1:
         return f"{hours * 60:.0f} min"
     if hours < 48:
@@ -120,4 +122,6 @@ def fmt_ratio(x: float) -> str:
         return f"{x:,.0f}x"
     if x >= 10:
         return f"{x:.0f}x"
+    if x < 0.01:  # 1.9e-06x reads as a typo: a share of a percent is "<0.01x"
+        return "<0.01x" if x > 0 else "0x"
     return f"{x:.2g}x"

@@ -7,6 +7,7 @@ YAML file is invalid); 4 not feasible, only with --fail-if-infeasible.
 # No `from __future__ import annotations` here: Typer reads each command's annotations several times per run,
 # and string annotations would be compiled and evaluated again on every read (~4 ms of start-up).
 import copy
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -199,11 +200,17 @@ def check_flag_combinations(fmt: "Fmt", svg: str | None, html: str | None, expla
                 warn(f"{flag} has no effect without --finetune lora or qlora")
 
 
+_FORMAT_OF_SUFFIX = {"json": "json", "yaml": "yaml", "yml": "yaml", "csv": "csv", "md": "markdown"}
+
+
 def print_result(r: "CheckResult", fmt: Fmt, output: str | None, no_color: bool, svg: str | None,
                  html: str | None, ci: "CheckInputs", explain: bool, show_advice: bool,
                  specs: "Specs | None" = None) -> None:
     from gpt2budget.output import report
 
+    if output and fmt == Fmt.table and output.lower().endswith((".json", ".yaml", ".yml", ".csv", ".md")):
+        warn(f"--output {safe_text(output)}: writes the table as text; add --format {_FORMAT_OF_SUFFIX[output.lower().rsplit('.', 1)[1]]} "
+             "for that format")
     if fmt == Fmt.json:
         emit(report.to_json(report.check_data(r)), output)
     elif fmt == Fmt.yaml:
@@ -271,7 +278,7 @@ def catalog_rows(specs: "Specs", kind: str) -> tuple[list[dict[str, Any]], list[
     elif kind == "models":
         rows = [{"id": m.id, "name": m.name, "n_layer": m.n_layer, "n_head": m.n_head, "n_embd": m.n_embd,
                  "vocab_size": m.vocab_size, "n_ctx": m.n_ctx, "n_params": n_params(Shape.of(m, m.n_ctx)),
-                 "original_tokens": m.original_tokens, "aliases": ", ".join(m.aliases),
+                 "original_tokens": int(m.original_tokens), "aliases": ", ".join(m.aliases),
                  "source": specs.models.origin[m.id], "family": m.family} for m in specs.models]
         rows.sort(key=lambda r: int(r["n_params"] or 0))
         cols = [("id", "id"), ("name", "name"), ("family", "family"), ("n_layer", "layers"), ("n_head", "heads"),
@@ -584,6 +591,10 @@ def sweep(
                        "checkpointing": checkpointing, "micro_batch": micro_batch, "seq": seq, "gpus": gpus,
                        "zero": zero, "attention": attention, "offload": offload, "finetune": finetune})
     specs = load(config_dir)
+    if tokens is None and any(f != "none" for f in axes["finetune"]):
+        raise UsageError("--tokens", "fine-tuning rows need the size of the fine-tuning set, e.g. --tokens 100M")
+    if jobs > (os.cpu_count() or 1):
+        warn(f"--jobs {jobs} on {os.cpu_count() or 1} CPUs: workers beyond the CPUs only share them")
     configs = grid(specs, axes)
     if len(configs) > max_rows:
         raise UsageError("--max-rows", f"the grid has {len(configs):,} rows, more than {max_rows:,}; narrow the axes "

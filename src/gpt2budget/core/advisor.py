@@ -79,8 +79,9 @@ def _suggestion(base: CheckResult, r: CheckResult, b_max: int | None = None) -> 
     base_hours = base.target_requirement.wall_time_hours
     return Advice(
         inputs=r.inputs,
+        # the settings the suggestion changes (flags a user can give), not what follows from them (utilization)
         changes={k: v for k, v in zip(r.inputs._fields, r.inputs, strict=True)
-                 if v != getattr(base.inputs, k)},
+                 if v != getattr(base.inputs, k) and k in CHANGED},
         memory=AdviceMemory(mem.allocator_peak_bytes, mem.required_bytes,
                             mem.max_micro_batch if b_max is None else b_max, mem.host_bytes),
         fits=True, wall_time_hours=hours, time_factor=hours / base_hours if base_hours else None,

@@ -131,7 +131,7 @@ class _Console(Console):
 
 # What a terminal that cannot show Unicode (LC_ALL=C, a legacy code page) gets instead of each character we print.
 ASCII_FALLBACK = str.maketrans({
-    "█": "#", "▓": "=", "▒": "+", "░": "-", "▚": "%", "▞": "&", "▖": ".", "▗": ":", "▘": "'", "·": "*", "²": "^2",
+    "█": "#", "▓": "=", "▒": "o", "░": "~", "▚": "%", "▞": "&", "▖": ".", "▗": ":", "▘": "'", "·": "*", "²": "^2",
     "≈": "~", "…": "...", "←": "<-", "→": "->", "Σ": "sum ", "×": "x", "≤": "<=", "≥": ">=", "—": "-", "–": "-",
 })
 

@@ -19,6 +19,7 @@ from typing import IO, Any, NamedTuple
 
 from gpt2budget.core.check import CheckInputs, default_precision, evaluate, reserved_gpu
 from gpt2budget.core.result import CheckResult
+from gpt2budget.core.shape import Shape, n_params
 from gpt2budget.errors import Gpt2BudgetError, UsageError
 from gpt2budget.options import (
     ATTENTION_CHOICES,
@@ -79,7 +80,9 @@ MAX_ROWS = 10_000_000  # a documented limit: larger grids need --max-rows
 def grid(specs: Specs, axes: dict[str, list[str]]) -> Grid:
     """Validate every axis up front (so a bad value fails before any output), then the configurations, lazily."""
     gpus = [g.id for g in specs.gpus] if axes["gpu"] == ["all"] else [specs.gpus.get(g, "--gpu").id for g in axes["gpu"]]
-    models = [m.id for m in specs.models] if axes["model"] == ["all"] else [
+    # every model smallest first (not in file-name order: gpt2-large before gpt2)
+    models = [m.id for m in sorted(specs.models, key=lambda m: n_params(Shape.of(m, m.n_ctx)))] \
+        if axes["model"] == ["all"] else [
         specs.models.get(m, "--model").id for m in axes["model"]]
     stacks = [specs.stacks.get(s, "--stack").id for s in axes["stack"]]
     precisions = _choices(axes["precision"], "--precision", PRECISION_CHOICES)

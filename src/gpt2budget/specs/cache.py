@@ -267,6 +267,10 @@ class SpecCache:
         tmp = None
         try:
             if not folder.exists():
+                # the cache's own folder, and its parent where that is missing too (~/.cache/gpt2budget); a
+                # GPT2BUDGET_CACHE_DIR whose own parent is missing is a typo: no cache rather than a tree of folders
+                if not folder.parent.exists() and not folder.parent.parent.exists():
+                    return
                 folder.mkdir(parents=True, mode=0o700)
                 (folder / MARKER).write_text(MARKER_TEXT, encoding="utf-8")
             if not trusted(folder):

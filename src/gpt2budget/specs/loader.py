@@ -100,6 +100,9 @@ def _refuse_yaml11_numbers(node: yaml.Node, path: str, key: str, line: int) -> N
     if ":" in text:
         raise SpecError(path, key, f"{text} is a YAML 1.1 base-60 number; expected a plain number "
                                    "(quote it if it is text)", line)
+    if re.fullmatch(r"[-+]?0[xXoObB][0-9a-fA-F_]+", text):
+        raise SpecError(path, key, f"{text} is a YAML 1.1 hexadecimal, octal or binary number; expected a plain "
+                                   "decimal number (quote it if it is text)", line)
     if re.fullmatch(r"[-+]?0[0-9_]+", text):
         raise SpecError(path, key, f"{text} has a leading zero, which YAML 1.1 reads as octal; expected a plain "
                                    "number without it", line)
