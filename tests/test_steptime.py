@@ -658,7 +658,11 @@ def test_llmc_kernels_run_at_a_rate_per_sm(specs):
     PyTorch's kernels (hf) fill the bandwidth on every GPU."""
     from dataclasses import replace
 
-    from gpt2budget.core.steptime import elementwise_bandwidth, per_sm_bound
+    from gpt2budget.core.steptime import elementwise_bandwidth, sm_rate_cap
+
+    def per_sm_bound(gpu, stack, cal):
+        cap = sm_rate_cap(gpu, stack)
+        return cap is not None and cap < bandwidth(gpu, cal)
 
     llmc, hf = specs.stacks.get("llmc", "--stack"), specs.stacks.get("hf", "--stack")
     assert llmc.step_time.elementwise_gb_per_s_per_sm == 9.4 and hf.step_time.elementwise_gb_per_s_per_sm is None

@@ -31,11 +31,6 @@ def recompute_factor(checkpointing: bool, level: str = "full") -> float:
     return 8.0 / 6.0 if checkpointing and level == "full" else 1.0
 
 
-def available_flops(gpus: int, peak_flops: float, utilization: float, seconds: float, efficiency: float) -> float:
-    """GPUs x peak FLOP/s x utilization x duration (x parallel efficiency when there is more than one GPU)."""
-    return gpus * peak_flops * utilization * seconds * (efficiency if gpus > 1 else 1.0)
-
-
 def sustained_flops_per_s(gpus: int, peak_flops: float, utilization: float, efficiency: float) -> float:
     return gpus * peak_flops * utilization * (efficiency if gpus > 1 else 1.0)
 

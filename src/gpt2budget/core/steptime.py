@@ -583,12 +583,6 @@ def sm_rate_cap(gpu: GpuSpec, stack: StackSpec) -> float | None:
     return per_sm * 1e9 * gpu.sm_count * clock_fraction(gpu) if per_sm and gpu.sm_count else None
 
 
-def per_sm_bound(gpu: GpuSpec, stack: StackSpec, cal: Calibration | None) -> bool:
-    """Whether the stack's non-matmul kernels run at its rate per SM on this GPU (below the achieved bandwidth)."""
-    cap = sm_rate_cap(gpu, stack)
-    return cap is not None and cap < bandwidth(gpu, cal)
-
-
 def accesses_bytes(accesses: dict[str, float], precision: str) -> float:
     """Bytes per element from counts of element accesses by dtype role (configs/stacks: `step_time`)."""
     table = DTYPE_BYTES[precision]
