@@ -172,6 +172,7 @@ def flops_params(shape: Shape) -> int:
     return n_params(shape) - (0 if shape.tied else shape.vocab * shape.n_embd)
 
 
+@lru_cache(maxsize=1024)
 def layer_params(shape: Shape) -> int:
     """Parameters of one transformer layer (GPT-2: 12h² + 13h)."""
     return sum(n for name, _, n in tensors(shape) if name.startswith("h.0."))
