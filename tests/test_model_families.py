@@ -356,3 +356,11 @@ def test_a_sweep_over_every_model_marks_what_llmc_cannot_train(cli):
     errors = {row["inputs.model"] for row in rows if row.get("error")}
     assert errors == set(FAMILY)  # every non-GPT-2 model on llmc, nothing on hf
     assert all("llmc trains gpt2 models only" in row["error"] for row in rows if row.get("error"))
+
+
+def test_plan_trains_each_model_at_its_own_context_unless_seq_is_given(cli):
+    doc = cli("plan", "--gpu", "4090", "--family", "llama", "--format", "json").json()
+    best = doc["best"]
+    assert "--seq" not in best["check"] and best["inputs"]["seq"] == 2048  # SmolLM2 and TinyLlama train at 2,048
+    fixed = cli("plan", "--gpu", "4090", "--family", "llama", "--seq", "1024", "--format", "json").json()["best"]
+    assert fixed["inputs"]["seq"] == 1024 and "--seq 1024" in fixed["check"]

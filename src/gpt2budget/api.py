@@ -278,8 +278,10 @@ def _config_model(path: Path) -> ModelSpec:
     return load_config_model(path, lambda m: n_params(Shape.of(m, m.n_ctx)))
 
 
-def plan(ci: CheckInputs, models: Iterable[ModelSpec], budget_usd: float | None = None) -> PlanResult:
-    """The model with the lowest predicted loss that fits and finishes in time (and budget)."""
+def plan(ci: CheckInputs, models: Iterable[ModelSpec], budget_usd: float | None = None, *,
+         own_seq: bool = False) -> PlanResult:
+    """The model with the lowest predicted loss that fits and finishes in time (and budget); `own_seq`: each model at
+    its own context length rather than the request's sequence."""
     from gpt2budget.core.planner import plan as _plan  # imported when planning: `check` never pays for it
 
     ci = _inputs(ci)
@@ -288,7 +290,7 @@ def plan(ci: CheckInputs, models: Iterable[ModelSpec], budget_usd: float | None 
         _is("models", m, ModelSpec, "model specs (specs.models)")
     if budget_usd is not None:
         budget_usd = check_float("budget_usd", budget_usd)
-    return _plan(ci, family, budget_usd)
+    return _plan(ci, family, budget_usd, bool(own_seq))
 
 
 def advise(ci: CheckInputs, specs: Specs, result: CheckResult | None = None) -> tuple[Advice, ...]:

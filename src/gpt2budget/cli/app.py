@@ -415,7 +415,7 @@ def plan(
                          rent_usd_per_hour=rent_usd_per_hour, reserve_gib=reserve_gib)
     ci = build_inputs(specs, request, no_calibration, config_dir)
     ranked = family_models(specs.models, family, ci.stack) + (custom_models(ci.model) if custom_shapes else [])
-    result = make_plan(ci, ranked, budget_usd)
+    result = make_plan(ci, ranked, budget_usd, own_seq=seq is None)
     doc = report.plan_data(result, {m.id: m.n_ctx for m in ranked}, ci.stack.default_checkpointing)
     if reserve_gib and doc["best"] is not None:  # check answers for the same card, memory held back included
         doc["best"]["check"] += f" --reserve-gib {reserve_gib:g}"

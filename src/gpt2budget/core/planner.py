@@ -57,14 +57,16 @@ def custom_model(base: ModelSpec, name: str) -> ModelSpec | None:
     return shaped(base, layers, width)
 
 
-def plan(ci: CheckInputs, models: Iterable[ModelSpec], budget_usd: float | None) -> PlanResult:
-    """Search models x memory-saving options; the best plan has the lowest predicted loss."""
+def plan(ci: CheckInputs, models: Iterable[ModelSpec], budget_usd: float | None, own_seq: bool = False) -> PlanResult:
+    """Search models x memory-saving options; the best plan has the lowest predicted loss. `own_seq`: each model
+    trains at its own context (no --seq given), not at the first request's."""
     rule = ci.optimal_rule
     options_tried = 0
     best: tuple[PlanEntry, CheckResult] | None = None
     considered = []
     for model in sorted(models, key=lambda m: n_params(Shape.of(m, m.n_ctx))):
-        base = ci._replace(model=model)
+        base = ci._replace(model=model, options=ci.options.with_(seq=model.n_ctx)) if own_seq else \
+            ci._replace(model=model)
         configs = [(base.options, model)] + [c for c in candidates(base, []) if c[0].gpus == ci.options.gpus]
         # screen each option on memory and speed alone; evaluate only the fastest in full. Mixed precision (fp32
         # master weights) wins over pure bf16 wherever one fits: pure bf16 can stall convergence
