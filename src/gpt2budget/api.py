@@ -21,13 +21,14 @@ from typing import TYPE_CHECKING, Any
 
 from gpt2budget.core.advisor import advise as _advise
 from gpt2budget.core.calibration import Calibration
-from gpt2budget.core.check import CheckInputs, default_precision, largest_fitting_micro_batch
+from gpt2budget.core.check import CheckInputs, default_precision, largest_fitting_micro_batch, reserved_gpu
 from gpt2budget.core.check import evaluate as _evaluate
 from gpt2budget.core.cost import CostInputs
 from gpt2budget.core.result import Advice, CheckResult, CompareRow, PlanResult
 from gpt2budget.core.result import to_data as _to_data
 from gpt2budget.errors import SpecError, UnknownNameError, UsageError
 from gpt2budget.options import (
+    ADAPTER_FINETUNES,
     DEFAULT_DURATION,
     DEFAULT_HOST_MEMORY_GIB,
     DEFAULT_LORA_RANK,
@@ -102,14 +103,7 @@ def checkpointing_on(stack: StackSpec, level: str | None) -> bool:
 
 def reserved(g: GpuSpec, reserve_gib: float) -> GpuSpec:
     """The GPU with `reserve_gib` less usable memory (a desktop, another process): usable_memory_gib lowered."""
-    import dataclasses
-
-    usable = g.usable_bytes / 2**30
-    if usable - reserve_gib < 1:
-        raise UsageError("--reserve-gib", f"{reserve_gib:g} GiB leaves {usable - reserve_gib:.2f} GiB of the "
-                                          f"{usable:.2f} GiB usable on {g.id}; expected at least 1 GiB left")
-    return dataclasses.replace(g, usable_memory_gib=usable - reserve_gib, sources={
-        **g.sources, "usable_memory_gib": f"{usable:.2f} GiB usable less --reserve-gib {reserve_gib:g}"})
+    return reserved_gpu(g, reserve_gib)
 
 
 def configure(specs: Specs, request: RunRequest | str | None = None, /, *names: str,
@@ -143,7 +137,7 @@ def inputs_for(specs: Specs, req: RunRequest, calibration: Calibration | None = 
         g = reserved(g, req.reserve_gib)
     m = model_named(specs, req.model)
     s = specs.stacks.get(req.stack, "--stack")
-    lora = req.finetune in ("lora", "qlora")
+    lora = req.finetune in ADAPTER_FINETUNES
     lora_rank = DEFAULT_LORA_RANK if req.lora_rank is None else req.lora_rank
     if lora and lora_rank > m.n_embd:
         raise UsageError("--lora-rank", f"{lora_rank:,} is more than {m.id}'s width ({m.n_embd:,}): an adapter's "

@@ -226,8 +226,8 @@ def fit_of(ci: CheckInputs) -> tuple[bool, int, int]:
 
 
 def reserved_gpu(g: GpuSpec, reserve_gib: float) -> GpuSpec:
-    """The GPU with `reserve_gib` less usable memory (a desktop, another process: --reserve-gib), as
-    gpt2budget.api.reserved makes it for check; at least 1 GiB must be left."""
+    """The GPU with `reserve_gib` less usable memory (a desktop, another process: --reserve-gib); at least 1 GiB
+    must be left. The one definition: check (gpt2budget.api.reserved), plan, compare and sweep use it."""
     import dataclasses
 
     usable = g.usable_bytes / 2**30
