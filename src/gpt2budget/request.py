@@ -152,34 +152,35 @@ def check_float(name: str, value: Any, allowed: Range | None = None) -> float:
 
 def check_count(name: str, value: Any) -> float:
     """A positive count, as typed ('10B', '3.3e9', '100M') or a number; at most 1e18."""
-    value = _plain(value)
-    if isinstance(value, str):
-        return parse_count(value, flag(name))
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise UsageError(flag(name), f"expected a count such as 10B, 3.3e9 or 100M, got {_got(value)}")
-    if isinstance(value, int) and abs(value) > MAX_COUNT:
-        raise UsageError(flag(name), f"expected a positive count of at most 1e18 (10B, 1.4T), got {_got(value)}")
-    number = float(value)
-    if not number > 0 or not math.isfinite(number):
-        raise UsageError(flag(name), f"expected a positive count such as 10B or 100M, got {_got(value)}")
-    if number > MAX_COUNT:
-        raise UsageError(flag(name), f"{number:g} is more than 1e18; expected a count such as 10B or 1.4T")
-    return number
+    return _quantity(name, value, parse_count, MAX_COUNT, "a count such as 10B, 3.3e9 or 100M",
+                     "a positive count of at most 1e18 (10B, 1.4T)", "a positive count such as 10B or 100M",
+                     lambda v: f"{float(v):g} is more than 1e18; expected a count such as 10B or 1.4T")
 
 
 def check_duration(name: str, value: Any) -> float:
     """A duration in seconds: as typed ('1y', '30d', '12h', '90min') or a number of seconds."""
+    words = "a positive duration of at most 1000 years (1y, 30d, 12h or seconds)"
+    return _quantity(name, value, parse_duration, MAX_DURATION_S, "a duration such as 1y, 30d or 12h (or seconds)",
+                     "a positive duration of at most 1000 years (1y, 30d)", words,
+                     lambda v: f"expected {words}, got {_got(v)}")
+
+
+def _quantity(name: str, value: Any, parse: Any, limit: float, kind: str, huge: str, positive: str,
+              too_large: Any) -> float:
+    """A positive quantity up to `limit`: text through `parse` (units.parse_count, parse_duration), else a number;
+    each refusal worded for the quantity (`kind`, `huge`, `positive`, `too_large(value)`)."""
     value = _plain(value)
     if isinstance(value, str):
-        return parse_duration(value, flag(name))
+        return float(parse(value, flag(name)))
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise UsageError(flag(name), f"expected a duration such as 1y, 30d or 12h (or seconds), got {_got(value)}")
-    if isinstance(value, int) and abs(value) > MAX_DURATION_S:
-        raise UsageError(flag(name), f"expected a positive duration of at most 1000 years (1y, 30d), got {_got(value)}")
+        raise UsageError(flag(name), f"expected {kind}, got {_got(value)}")
+    if isinstance(value, int) and abs(value) > limit:
+        raise UsageError(flag(name), f"expected {huge}, got {_got(value)}")
     number = float(value)
-    if not number > 0 or not math.isfinite(number) or number > MAX_DURATION_S:
-        raise UsageError(flag(name), f"expected a positive duration of at most 1000 years (1y, 30d, 12h or "
-                                     f"seconds), got {_got(value)}")
+    if not number > 0 or not math.isfinite(number):
+        raise UsageError(flag(name), f"expected {positive}, got {_got(value)}")
+    if number > limit:
+        raise UsageError(flag(name), too_large(value))
     return number
 
 
