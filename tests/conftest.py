@@ -59,3 +59,25 @@ def _own_spec_cache():
     os.environ["GPT2BUDGET_CACHE_DIR"] = _CACHE
     yield
     shutil.rmtree(_CACHE, ignore_errors=True)
+
+
+@pytest.fixture
+def cache_dir(tmp_path, monkeypatch):
+    """A spec cache of the test's own (GPT2BUDGET_CACHE_DIR), no user folders."""
+    d = tmp_path / "cache"
+    monkeypatch.setenv("GPT2BUDGET_CACHE_DIR", str(d))
+    monkeypatch.delenv("GPT2BUDGET_NO_CACHE", raising=False)
+    monkeypatch.delenv("GPT2BUDGET_CONFIG_PATH", raising=False)
+    return d
+
+
+def cache_file():
+    from gpt2budget.specs import cache as spec_cache
+
+    path = spec_cache.cache_path()
+    assert path is not None
+    return path
+
+
+def cache_entries():
+    return json.loads(cache_file().read_text())["entries"]

@@ -7,30 +7,13 @@ import sys
 
 import pytest
 
+from conftest import cache_entries as _entries
+from conftest import cache_file as _cache_file
 from gpt2budget.specs import cache as spec_cache
 from gpt2budget.specs.catalog import load_specs
 from gpt2budget.specs.definitions import KIND_TYPES, spec_data
 from gpt2budget.specs.files import builtin_config_dir, spec_files
 from gpt2budget.specs.loader import spec_from_bytes
-
-
-@pytest.fixture
-def cache_dir(tmp_path, monkeypatch):
-    d = tmp_path / "cache"
-    monkeypatch.setenv("GPT2BUDGET_CACHE_DIR", str(d))
-    monkeypatch.delenv("GPT2BUDGET_NO_CACHE", raising=False)
-    monkeypatch.delenv("GPT2BUDGET_CONFIG_PATH", raising=False)
-    return d
-
-
-def _cache_file():
-    path = spec_cache.cache_path()
-    assert path is not None
-    return path
-
-
-def _entries():
-    return json.loads(_cache_file().read_text())["entries"]
 
 
 def _builtin_files():

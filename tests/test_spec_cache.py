@@ -8,20 +8,13 @@ import sys
 
 import pytest
 
+from conftest import cache_entries as _entries
+from conftest import cache_file as _cache_file
 from gpt2budget.errors import SpecError
 from gpt2budget.specs import cache as spec_cache
 from gpt2budget.specs.catalog import load_catalog, load_specs
 from gpt2budget.specs.definitions import KIND_TYPES, GpuSpec, StackSpec, Term, spec_data
 from gpt2budget.specs.files import builtin_config_dir, spec_files
-
-
-@pytest.fixture
-def cache_dir(tmp_path, monkeypatch):
-    d = tmp_path / "cache"
-    monkeypatch.setenv("GPT2BUDGET_CACHE_DIR", str(d))
-    monkeypatch.delenv("GPT2BUDGET_NO_CACHE", raising=False)
-    monkeypatch.delenv("GPT2BUDGET_CONFIG_PATH", raising=False)
-    return d
 
 
 @pytest.fixture
@@ -34,16 +27,6 @@ def folder(tmp_path):
 
 def _as_data(catalog):
     return {sid: spec_data(spec) for sid, spec in catalog.items.items()}
-
-
-def _cache_file():
-    path = spec_cache.cache_path()
-    assert path is not None
-    return path
-
-
-def _entries():
-    return json.loads(_cache_file().read_text())["entries"]
 
 
 def test_warm_catalogue_equals_fresh_validation(cache_dir, monkeypatch):
