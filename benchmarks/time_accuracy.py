@@ -167,8 +167,10 @@ PUBLISHED = (
 
 def published_prediction(specs, gpu: str, model: str, stack: str, gpus: int, micro_batch: int, batch_tokens: int,
                          attention: str | None = None, optimizer: str | None = None, vocab_multiple: int | None = None,
-                         checkpointing: bool = False, shape_padding: bool | None = None) -> tuple[float, float]:
-    """Predicted tokens/s and MFU of a published run."""
+                         checkpointing: bool = False, shape_padding: bool | None = None, seq: int | None = None,
+                         precision: str | None = None, dropout: float = 0.0) -> tuple[float, float]:
+    """Predicted tokens/s and MFU of a published run (seq, precision, dropout: as it ran, else the stack's
+    defaults at GPT-2's 1,024 tokens)."""
     from dataclasses import replace
 
     use_tma_factor(SHIPPED_TMA)
@@ -176,9 +178,10 @@ def published_prediction(specs, gpu: str, model: str, stack: str, gpus: int, mic
     if shape_padding is not None:
         s = replace(s, step_time=replace(s.step_time, matmul_shape_padding=shape_padding))
     m = specs.models.get(model, "--model")
-    o = RunOptions(precision=s.default_precision, optimizer=optimizer or s.default_optimizer,
+    o = RunOptions(precision=precision or s.default_precision, optimizer=optimizer or s.default_optimizer,
                    attention=attention or s.default_attention, micro_batch=micro_batch, gpus=gpus,
-                   zero=1 if stack == "llmc" else 0, checkpointing=checkpointing)
+                   zero=1 if stack == "llmc" else 0, checkpointing=checkpointing, dropout=dropout,
+                   **({"seq": seq} if seq else {}))
     shape = Shape.of(m, o.seq, vocab_multiple or s.vocab_multiple)
     st = step_time(shape, float(n_params(Shape.of(m, m.n_ctx))), specs.gpus.get(gpu, "--gpu"), s, o,
                    batch_tokens=batch_tokens)
@@ -248,18 +251,38 @@ def held_out_runs(specs) -> list[dict]:
         torch = next(v for k, v in PUBLISHED_TORCH.items() if label.startswith(k))
         card = CARD_CLASS[specs.gpus.get(args["gpu"], "--gpu").segment]
         runs.append({"id": label.split(",")[0] + f" ({args['gpu']})", "class": card, "torch": torch,
-                     "gpus": args["gpus"], "trust": "high", "published": published,
+                     "gpus": args["gpus"], "trust": "high", "published": published, "stack": args["stack"],
+                     "headline": label.startswith(HEADLINE),
                      "predicted": published_prediction(specs, **args)[0]})
     for r in read_yaml_file(RUNS)["runs"]:
         assert r["use"] == "held-out" and r["card_class"] == CARD_CLASS[specs.gpus.get(r["gpu"], "--gpu").segment], r["id"]
         args = dict(gpu=r["gpu"], model=r["model"], stack=r["stack"], gpus=r["gpus"], micro_batch=r["micro_batch"],
-                    batch_tokens=r["batch_tokens"])
-        args.update({k: r[k] for k in ("attention", "optimizer", "vocab_multiple", "checkpointing", "shape_padding")
-                     if k in r})
-        runs.append({"id": r["id"], "class": r["card_class"], "torch": str(r["torch"]), "gpus": r["gpus"],
-                     "trust": r["trust"], "published": float(r["tokens_per_s"]),
+                    batch_tokens=r["batch_tokens"], seq=r["seq"])
+        args.update({k: r[k] for k in ("attention", "optimizer", "vocab_multiple", "checkpointing", "shape_padding",
+                                       "precision", "dropout") if k in r})
+        torch = PUBLISHED_TORCH["llm.c"] if str(r["torch"]) == "none" else str(r["torch"])  # one llm.c group
+        runs.append({"id": r["id"], "class": r["card_class"], "torch": torch, "gpus": r["gpus"],
+                     "trust": r["trust"], "published": float(r["tokens_per_s"]), "stack": r["stack"], "headline": False,
                      "predicted": published_prediction(specs, **args)[0]})
     return runs
+
+
+# issue #30's targets on published runs, per card class: median error within 10%, worst within 35%, 90% of runs
+# within 25%; the headline runs (llm.c's scripts and the nanoGPT README's) each within 10%
+TARGET_MEDIAN, TARGET_WORST, TARGET_SHARE, TARGET_WITHIN, TARGET_HEADLINE = 0.10, 0.35, 0.90, 0.25, 0.10
+HEADLINE = ("llm.c", "nanoGPT README")
+
+
+def targets_met(runs: list[dict]) -> str:
+    """Whether a group of runs meets issue #30's targets: each criterion with its value, then 'met' or 'NOT met'."""
+    errs = [abs(r["predicted"] / r["published"] - 1) for r in runs]
+    median, worst = statistics.median(errs), max(errs)
+    share = sum(e <= TARGET_WITHIN for e in errs) / len(errs)
+    checks = [(median <= TARGET_MEDIAN, f"median {100 * median:.1f}% <= {100 * TARGET_MEDIAN:.0f}%"),
+              (worst <= TARGET_WORST, f"worst {100 * worst:.1f}% <= {100 * TARGET_WORST:.0f}%"),
+              (share >= TARGET_SHARE, f"{100 * share:.0f}% within {100 * TARGET_WITHIN:.0f}% >= {100 * TARGET_SHARE:.0f}%")]
+    return ("met" if all(ok for ok, _ in checks) else "NOT met") + ": " + \
+        ", ".join(("" if ok else "FAILS ") + text for ok, text in checks)
 
 
 def ratio_summary(runs: list[dict]) -> str:
@@ -280,6 +303,8 @@ def held_out_lines(specs) -> list[str]:
              f"{r['predicted']:10,.0f} / {r['published']:10,.0f} = {r['predicted'] / r['published']:.2f}x" for r in runs]
     for title, key in (("card class", lambda r: r["class"]),
                        ("GPUs", lambda r: "1 GPU" if r["gpus"] == 1 else "multi-GPU"),
+                       ("card class and GPUs", lambda r: f"{r['class']}, {'1 GPU' if r['gpus'] == 1 else 'multi-GPU'}"),
+                       ("stack", lambda r: r["stack"]),
                        ("PyTorch", lambda r: r["torch"]), ("trust", lambda r: r["trust"])):
         lines.append(f"  by {title}:")
         groups: dict[str, list[dict]] = {}
@@ -291,6 +316,16 @@ def held_out_lines(specs) -> list[str]:
             lines += [f"    {name:26s} no published run found" for name in ("geforce", "workstation", "datacenter")
                       if name not in groups]
     lines.append(f"  {'all':30s} {ratio_summary(runs)}")
+    lines.append("  issue #30 targets (median error <= 10%, worst <= 35%, 90% within 25%, on every card class):")
+    classes: dict[str, list[dict]] = {}
+    for r in runs:
+        classes.setdefault(r["class"], []).append(r)
+    for name in ("geforce", "workstation", "datacenter"):
+        lines.append(f"    {name:26s} " + (targets_met(classes[name]) if name in classes else "no published run found"))
+    head = [r for r in runs if r["headline"]]
+    bad = [r["id"] for r in head if abs(r["predicted"] / r["published"] - 1) > TARGET_HEADLINE]
+    lines.append(f"    {'headline runs':26s} {len(head)} runs, each within {100 * TARGET_HEADLINE:.0f}%: "
+                 + ("met" if not bad else "NOT met (" + "; ".join(bad) + ")"))
     return lines
 
 
