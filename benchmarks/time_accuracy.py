@@ -34,6 +34,7 @@ from gpt2budget.core.steptime import step_time
 from gpt2budget.options import RunOptions
 from gpt2budget.specs.catalog import load_specs
 from gpt2budget.specs.loader import read_yaml_file
+from gpt2budget.specs.torch_versions import known_versions, stack_for_torch
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 
@@ -167,12 +168,14 @@ PUBLISHED = (
 
 def published_prediction(specs, gpu: str, model: str, stack: str, gpus: int, micro_batch: int, batch_tokens: int,
                          attention: str | None = None, optimizer: str | None = None, vocab_multiple: int | None = None,
-                         checkpointing: bool = False, shape_padding: bool | None = None) -> tuple[float, float]:
-    """Predicted tokens/s and MFU of a published run."""
+                         checkpointing: bool = False, shape_padding: bool | None = None,
+                         torch: str | None = None) -> tuple[float, float]:
+    """Predicted tokens/s and MFU of a published run; `torch`: with the stack's profile for that PyTorch version (the
+    run's own settings, such as shape_padding, still win)."""
     from dataclasses import replace
 
     use_tma_factor(SHIPPED_TMA)
-    s = specs.stacks.get(stack, "--stack")
+    s = stack_for_torch(specs.stacks.get(stack, "--stack"), torch)
     if shape_padding is not None:
         s = replace(s, step_time=replace(s.step_time, matmul_shape_padding=shape_padding))
     m = specs.models.get(model, "--model")
@@ -236,6 +239,16 @@ def published_lines(specs) -> list[str]:
 # Published runs on other cards (benchmarks/data/published_runs.yaml, issue #30), reported with PUBLISHED by card class
 # and by PyTorch version. Held out: no constant is fitted to them. PUBLISHED's runs: their PyTorch version as they ran.
 RUNS = Path(__file__).resolve().parent / "data" / "published_runs.yaml"
+def profile_version(specs, stack: str, torch: str) -> str | None:
+    """The stack profile a run's stated PyTorch version selects ("2.0 nightly (2023-02)" -> 2.0): None where the
+    version is unknown, the stack runs no PyTorch, or it has no profile for that version (the default profile)."""
+    import re
+
+    found = re.match(r"([0-9]+\.[0-9]+)", torch)
+    version = found.group(1) if found else None
+    return version if version in known_versions(specs.stacks.get(stack, "--stack")) else None
+
+
 PUBLISHED_TORCH = {"llm.c": "none (llm.c)", "nanoGPT #182": "2.0 nightly (2023-03)", "nanoGPT README": "2.0 nightly (2023-01)"}
 CARD_CLASS = {"consumer": "geforce", "workstation": "workstation", "datacenter": "datacenter"}
 
@@ -247,24 +260,29 @@ def held_out_runs(specs) -> list[dict]:
     for label, args, published, _tags in PUBLISHED:
         torch = next(v for k, v in PUBLISHED_TORCH.items() if label.startswith(k))
         card = CARD_CLASS[specs.gpus.get(args["gpu"], "--gpu").segment]
+        version = profile_version(specs, args.get("stack", "hf"), torch)
         runs.append({"id": label.split(",")[0] + f" ({args['gpu']})", "class": card, "torch": torch,
                      "gpus": args["gpus"], "trust": "high", "published": published,
-                     "predicted": published_prediction(specs, **args)[0]})
+                     "predicted": published_prediction(specs, **args)[0],
+                     "predicted_torch": published_prediction(specs, **args, torch=version)[0]})
     for r in read_yaml_file(RUNS)["runs"]:
         assert r["use"] == "held-out" and r["card_class"] == CARD_CLASS[specs.gpus.get(r["gpu"], "--gpu").segment], r["id"]
         args = dict(gpu=r["gpu"], model=r["model"], stack=r["stack"], gpus=r["gpus"], micro_batch=r["micro_batch"],
                     batch_tokens=r["batch_tokens"])
         args.update({k: r[k] for k in ("attention", "optimizer", "vocab_multiple", "checkpointing", "shape_padding")
                      if k in r})
+        version = profile_version(specs, r["stack"], str(r["torch"]))
         runs.append({"id": r["id"], "class": r["card_class"], "torch": str(r["torch"]), "gpus": r["gpus"],
                      "trust": r["trust"], "published": float(r["tokens_per_s"]),
-                     "predicted": published_prediction(specs, **args)[0]})
+                     "predicted": published_prediction(specs, **args)[0],
+                     "predicted_torch": published_prediction(specs, **args, torch=version)[0]})
     return runs
 
 
-def ratio_summary(runs: list[dict]) -> str:
-    """Predicted / published over a group of runs: median ratio, median and worst error, share within 25%."""
-    ratios = [r["predicted"] / r["published"] for r in runs]
+def ratio_summary(runs: list[dict], key: str = "predicted") -> str:
+    """Predicted / published over a group of runs: median ratio, median and worst error, share within 25%
+    (`key`: "predicted_torch" for the predictions with each run's PyTorch version's profile)."""
+    ratios = [r[key] / r["published"] for r in runs]
     errs = [abs(x - 1) for x in ratios]
     worst = max(ratios, key=lambda x: abs(x - 1))
     within = sum(e <= 0.25 for e in errs) / len(errs)
@@ -291,6 +309,16 @@ def held_out_lines(specs) -> list[str]:
             lines += [f"    {name:26s} no published run found" for name in ("geforce", "workstation", "datacenter")
                       if name not in groups]
     lines.append(f"  {'all':30s} {ratio_summary(runs)}")
+    # the same runs, each with the stack profile of its stated PyTorch version (--torch; "unknown" keeps the default):
+    # the profiles come from release notes, PRs and kernel benchmarks, none from these runs
+    lines.append("  by PyTorch, each run with its version's profile (--torch), before -> after:")
+    groups = {}
+    for r in runs:
+        groups.setdefault(r["torch"], []).append(r)
+    for name, group in sorted(groups.items()):
+        lines.append(f"    {name:26s} {ratio_summary(group)}")
+        lines.append(f"    {'':26s} {ratio_summary(group, 'predicted_torch')}")
+    lines.append(f"  {'all, with their versions':30s} {ratio_summary(runs, 'predicted_torch')}")
     return lines
 
 
