@@ -203,3 +203,15 @@ def test_a_stack_file_states_its_profiles_consistently(specs):
     twice = dataclasses.replace(nanogpt.torch_profiles[0], versions=("2.11",))
     with pytest.raises(KeyValueError, match="PyTorch 2.11 is described twice"):
         dataclasses.replace(nanogpt, torch_profiles=(twice,))
+
+
+def test_the_much_faster_suggestion_keeps_the_version_asked_for(specs):
+    from gpt2budget.api import configure, evaluate
+    from gpt2budget.core.advisor import faster_alternative
+
+    ci = configure(specs, gpu="a100-sxm-80gb", model="gpt2", micro_batch=4, torch="2.0")
+    alt = faster_alternative(ci, specs.stacks, evaluate(ci))
+    assert alt is not None and alt.result.inputs.stack == "nanogpt" and alt.result.inputs.torch == "2.0"
+    same = configure(specs, gpu="a100-sxm-80gb", model="gpt2", stack="nanogpt", torch="2.0",
+                     micro_batch=alt.result.inputs.micro_batch)
+    assert alt.result.compute.tokens_per_second == evaluate(same).compute.tokens_per_second  # 2.0's nanoGPT, not 2.11's
