@@ -34,6 +34,7 @@ from gpt2budget.core.steptime import step_time
 from gpt2budget.options import RunOptions
 from gpt2budget.specs.catalog import load_specs
 from gpt2budget.specs.loader import read_yaml_file
+from gpt2budget.specs.torch_versions import known_versions, stack_for_torch
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 
@@ -168,13 +169,15 @@ PUBLISHED = (
 def published_prediction(specs, gpu: str, model: str, stack: str, gpus: int, micro_batch: int, batch_tokens: int,
                          attention: str | None = None, optimizer: str | None = None, vocab_multiple: int | None = None,
                          checkpointing: bool = False, shape_padding: bool | None = None, seq: int | None = None,
-                         precision: str | None = None, dropout: float = 0.0) -> tuple[float, float]:
+                         precision: str | None = None, dropout: float = 0.0,
+                         torch: str | None = None) -> tuple[float, float]:
     """Predicted tokens/s and MFU of a published run (seq, precision, dropout: as it ran, else the stack's
-    defaults at GPT-2's 1,024 tokens)."""
+    defaults at GPT-2's 1,024 tokens); `torch`: with the stack's profile for that PyTorch version (the run's own
+    settings, such as shape_padding, still win)."""
     from dataclasses import replace
 
     use_tma_factor(SHIPPED_TMA)
-    s = specs.stacks.get(stack, "--stack")
+    s = stack_for_torch(specs.stacks.get(stack, "--stack"), torch)
     if shape_padding is not None:
         s = replace(s, step_time=replace(s.step_time, matmul_shape_padding=shape_padding))
     m = specs.models.get(model, "--model")
@@ -239,6 +242,18 @@ def published_lines(specs) -> list[str]:
 # Published runs on other cards (benchmarks/data/published_runs.yaml, issue #30), reported with PUBLISHED by card class
 # and by PyTorch version. Held out: no constant is fitted to them. PUBLISHED's runs: their PyTorch version as they ran.
 RUNS = Path(__file__).resolve().parent / "data" / "published_runs.yaml"
+
+
+def profile_version(specs, stack: str, torch: str) -> str | None:
+    """The stack profile a run's stated PyTorch version selects ("2.0 nightly (2023-02)" -> 2.0): None where the
+    version is unknown, the stack runs no PyTorch, or it has no profile for that version (the default profile)."""
+    import re
+
+    found = re.match(r"([0-9]+\.[0-9]+)", torch)
+    version = found.group(1) if found else None
+    return version if version in known_versions(specs.stacks.get(stack, "--stack")) else None
+
+
 PUBLISHED_TORCH = {"llm.c": "none (llm.c)", "nanoGPT #182": "2.0 nightly (2023-03)", "nanoGPT README": "2.0 nightly (2023-01)"}
 CARD_CLASS = {"consumer": "geforce", "workstation": "workstation", "datacenter": "datacenter"}
 
@@ -250,10 +265,12 @@ def held_out_runs(specs) -> list[dict]:
     for label, args, published, _tags in PUBLISHED:
         torch = next(v for k, v in PUBLISHED_TORCH.items() if label.startswith(k))
         card = CARD_CLASS[specs.gpus.get(args["gpu"], "--gpu").segment]
+        version = profile_version(specs, args.get("stack", "hf"), torch)
         runs.append({"id": label.split(",")[0] + f" ({args['gpu']})", "class": card, "torch": torch,
                      "gpus": args["gpus"], "trust": "high", "published": published, "stack": args["stack"],
                      "headline": label.startswith(HEADLINE),
-                     "predicted": published_prediction(specs, **args)[0]})
+                     "predicted": published_prediction(specs, **args, torch=version)[0],
+                     "predicted_default": published_prediction(specs, **args)[0]})
     for r in read_yaml_file(RUNS)["runs"]:
         assert r["use"] == "held-out" and r["card_class"] == CARD_CLASS[specs.gpus.get(r["gpu"], "--gpu").segment], r["id"]
         args = dict(gpu=r["gpu"], model=r["model"], stack=r["stack"], gpus=r["gpus"], micro_batch=r["micro_batch"],
@@ -261,9 +278,11 @@ def held_out_runs(specs) -> list[dict]:
         args.update({k: r[k] for k in ("attention", "optimizer", "vocab_multiple", "checkpointing", "shape_padding",
                                        "precision", "dropout") if k in r})
         torch = PUBLISHED_TORCH["llm.c"] if str(r["torch"]) == "none" else str(r["torch"])  # one llm.c group
+        version = profile_version(specs, r["stack"], str(r["torch"]))
         runs.append({"id": r["id"], "class": r["card_class"], "torch": torch, "gpus": r["gpus"],
                      "trust": r["trust"], "published": float(r["tokens_per_s"]), "stack": r["stack"], "headline": False,
-                     "predicted": published_prediction(specs, **args)[0]})
+                     "predicted": published_prediction(specs, **args, torch=version)[0],
+                     "predicted_default": published_prediction(specs, **args)[0]})
     return runs
 
 
@@ -285,9 +304,10 @@ def targets_met(runs: list[dict]) -> str:
         ", ".join(("" if ok else "FAILS ") + text for ok, text in checks)
 
 
-def ratio_summary(runs: list[dict]) -> str:
-    """Predicted / published over a group of runs: median ratio, median and worst error, share within 25%."""
-    ratios = [r["predicted"] / r["published"] for r in runs]
+def ratio_summary(runs: list[dict], key: str = "predicted") -> str:
+    """Predicted / published over a group of runs: median ratio, median and worst error, share within 25%
+    (`key`: "predicted_default" for the predictions with the stacks' current profile whatever the run's version)."""
+    ratios = [r[key] / r["published"] for r in runs]
     errs = [abs(x - 1) for x in ratios]
     worst = max(ratios, key=lambda x: abs(x - 1))
     within = sum(e <= 0.25 for e in errs) / len(errs)
@@ -296,8 +316,9 @@ def ratio_summary(runs: list[dict]) -> str:
 
 
 def held_out_lines(specs) -> list[str]:
-    """Published runs on other cards, predicted / published tokens/s: each run, then by card class, by single- and
-    multi-GPU, by PyTorch version, and by trust."""
+    """Published runs on other cards, predicted / published tokens/s (each with the stack profile of its stated
+    PyTorch version, --torch; "unknown" keeps the current one): each run, then by card class, by single- and
+    multi-GPU, by PyTorch version, and by trust; then by PyTorch version with the current profile for every run."""
     runs = held_out_runs(specs)
     lines = [f"  {r['id']:52s} {r['class']:11s} torch {r['torch']:22s} {r['gpus']} GPU  {r['trust']:6s} "
              f"{r['predicted']:10,.0f} / {r['published']:10,.0f} = {r['predicted'] / r['published']:.2f}x" for r in runs]
@@ -326,6 +347,16 @@ def held_out_lines(specs) -> list[str]:
     bad = [r["id"] for r in head if abs(r["predicted"] / r["published"] - 1) > TARGET_HEADLINE]
     lines.append(f"    {'headline runs':26s} {len(head)} runs, each within {100 * TARGET_HEADLINE:.0f}%: "
                  + ("met" if not bad else "NOT met (" + "; ".join(bad) + ")"))
+    # the same runs with the stacks' current profile whatever their version, to show what --torch changes: the older
+    # profiles come from release notes, PRs and kernel benchmarks, none from these runs
+    lines.append("  by PyTorch, current profile -> the run's version's profile (--torch):")
+    versions: dict[str, list[dict]] = {}
+    for r in runs:
+        versions.setdefault(r["torch"], []).append(r)
+    for name, group in sorted(versions.items()):
+        lines.append(f"    {name:26s} {ratio_summary(group, 'predicted_default')}")
+        lines.append(f"    {'':26s} {ratio_summary(group)}")
+    lines.append(f"  {'all, current profile':30s} {ratio_summary(runs, 'predicted_default')}")
     return lines
 
 

@@ -50,9 +50,10 @@ from gpt2budget.request import (
 )
 from gpt2budget.specs.catalog import Specs, load_specs
 from gpt2budget.specs.definitions import GpuSpec, ModelSpec, StackSpec
+from gpt2budget.specs.torch_versions import stack_for_torch
 
 if TYPE_CHECKING:
-    from gpt2budget.output.sweep import Fixed
+    from gpt2budget.output.sweep import Fixed, Grid
 
 __all__ = ["load", "configure", "evaluate", "check", "advise", "plan", "compare", "sweep", "to_data", "Specs",
            "RunRequest", "CheckInputs", "CheckResult", "PlanResult", "CompareRow"]
@@ -136,7 +137,7 @@ def inputs_for(specs: Specs, req: RunRequest, calibration: Calibration | None = 
     if req.reserve_gib:
         g = reserved(g, req.reserve_gib)
     m = model_named(specs, req.model)
-    s = specs.stacks.get(req.stack, "--stack")
+    s = stack_for_torch(specs.stacks.get(req.stack, "--stack"), req.torch)
     lora = req.finetune in ADAPTER_FINETUNES
     lora_rank = DEFAULT_LORA_RANK if req.lora_rank is None else req.lora_rank
     if lora and lora_rank > m.n_embd:
@@ -162,7 +163,7 @@ def inputs_for(specs: Specs, req: RunRequest, calibration: Calibration | None = 
         nodes=req.nodes, host_adam_params_per_s=adam,
         cost_inputs=CostInputs(average_draw=req.average_draw, pue=req.pue, price_per_kwh=req.price_per_kwh,
                                grid_gco2_per_kwh=req.grid_gco2_per_kwh, rent_usd_per_hour=req.rent_usd_per_hour),
-        calibration=calibration,
+        calibration=calibration, torch=req.torch,
     )
     if req.micro_batch == "auto":  # the largest micro-batch that fits, said so in the assumptions
         ci = ci._replace(options=opts.with_(micro_batch=largest_fitting_micro_batch(ci)), micro_batch_auto=True)
@@ -371,6 +372,13 @@ SWEEP_DEFAULTS = {"gpu": ["all"], "model": ["all"], "stack": [DEFAULT_STACK], "p
                   "gpus": ["1"], "zero": ["0"], "attention": ["default"], "offload": ["none"], "finetune": ["none"]}
 
 
+def check_sweep_torch(specs: Specs, configs: Grid, torch: str | None) -> None:
+    """--torch holds for every row: each stack of the grid must have a profile for that version (before any row)."""
+    if torch is not None:
+        for sid in configs.axes[2]:  # the grid's stacks (gpt2budget.output.sweep.grid)
+            stack_for_torch(specs.stacks.items[sid], torch)
+
+
 def sweep_fixed(request: RunRequest) -> Fixed:
     """What every row of a sweep shares (`sweep`'s --tokens, --host-memory, --host-adam-params-per-s), from the
     request that carries them (its gpu and model are the grid's, not read here)."""
@@ -378,23 +386,26 @@ def sweep_fixed(request: RunRequest) -> Fixed:
 
     tokens, adam = request.tokens, request.host_adam_params_per_s
     return Fixed(tokens=None if tokens is None else float(tokens), host_memory_gib=request.host_memory,
-                 host_adam_params_per_s=None if adam is None else float(adam), reserve_gib=request.reserve_gib)
+                 host_adam_params_per_s=None if adam is None else float(adam), reserve_gib=request.reserve_gib,
+                 torch=request.torch)
 
 
 def sweep(specs: Specs, duration: str | float = DEFAULT_DURATION, tokens: str | float | None = None,
           host_memory: float = DEFAULT_HOST_MEMORY_GIB, host_adam_params_per_s: str | float | None = None,
-          reserve_gib: float = 0.0,
+          reserve_gib: float = 0.0, torch: str | None = None,
           **axes: str | Iterable[str | int]) -> Iterator[dict[str, Any]]:
     """The rows `gpt2budget sweep` writes, lazily: one flat dict per configuration of the grid. Each axis (gpu,
     model, stack, precision, optimizer, checkpointing, micro_batch, seq, gpus, zero, attention, offload, finetune)
     takes a comma list or a list of values; an axis left out takes sweep's default. `tokens`, `host_memory` (GiB
-    per node), `host_adam_params_per_s` and `reserve_gib` (GPU memory left free) hold for every row."""
+    per node), `host_adam_params_per_s`, `reserve_gib` (GPU memory left free) and `torch` (the PyTorch version of
+    every row's stack profile) hold for every row."""
     from gpt2budget.output.sweep import grid, rows
 
     _is("specs", specs, Specs, "the catalogues from gpt2budget.api.load()")
     shared = RunRequest(gpu="all", model="all", duration=duration, tokens=tokens, host_memory=host_memory,
-                        host_adam_params_per_s=host_adam_params_per_s, reserve_gib=reserve_gib)
+                        host_adam_params_per_s=host_adam_params_per_s, reserve_gib=reserve_gib, torch=torch)
     configs = grid(specs, sweep_axes(axes))
+    check_sweep_torch(specs, configs, shared.torch)
     return rows(specs, configs, shared.duration_s, sweep_fixed(shared))
 
 

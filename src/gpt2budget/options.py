@@ -73,6 +73,9 @@ DEFAULT_BATCH_TOKENS = 512 * 1024  # GPT-2's batch: 512 sequences of 1024 tokens
 DEFAULT_HOST_MEMORY_GIB = 64.0  # assumption: a workstation's CPU memory per node, GiB
 DEFAULT_LORA_RANK = 8  # PEFT's LoraConfig default r=8 (huggingface/peft, src/peft/tuners/lora/config.py)
 DEFAULT_FLOPS_FORMULA = "6n"  # Kaplan et al. 2020's 6·N per token
+# --torch: None runs the stack's own step-time profile, the PyTorch version it names (configs/stacks: torch_version);
+# an older version applies that stack's sourced torch_profiles (gpt2budget.specs.torch_versions)
+DEFAULT_TORCH: str | None = None
 DEFAULT_OPTIMAL_RULE = "chinchilla-20"  # Hoffmann et al. 2022's ~20 tokens per parameter
 AVERAGE_DRAW = 0.8  # assumption: training holds a GPU near, not at, its board power on average
 PUE = 1.1  # power usage effectiveness; hyperscale data centres report ~1.1, a home PC is 1.0

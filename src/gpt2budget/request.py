@@ -34,6 +34,7 @@ from gpt2budget.options import (
     DEFAULT_LORA_RANK,
     DEFAULT_OPTIMAL_RULE,
     DEFAULT_STACK,
+    DEFAULT_TORCH,
     FINETUNE_CHOICES,
     FLOPS_FORMULAS,
     GRID_GCO2_PER_KWH,
@@ -50,9 +51,9 @@ from gpt2budget.units import MAX_COUNT, MAX_DURATION_S, parse_count, parse_durat
 
 __all__ = [
     "AVERAGE_DRAW", "DEFAULT_BATCH_TOKENS", "DEFAULT_DURATION", "DEFAULT_FLOPS_FORMULA", "DEFAULT_HOST_MEMORY_GIB",
-    "DEFAULT_LORA_RANK", "DEFAULT_OPTIMAL_RULE", "DEFAULT_STACK", "GRID_GCO2_PER_KWH", "PRICE_PER_KWH", "PUE",
+    "DEFAULT_LORA_RANK", "DEFAULT_OPTIMAL_RULE", "DEFAULT_STACK", "DEFAULT_TORCH", "GRID_GCO2_PER_KWH", "PRICE_PER_KWH", "PUE",
     "RANGES", "Range", "RunRequest", "ZERO_NAMES", "flag", "parse_zero", "check_float", "check_int", "check_count",
-    "check_duration", "check_choice", "check_name", "check_field_names", "CHOICES", "FIELD_NAMES",
+    "check_duration", "check_choice", "check_name", "check_torch", "check_field_names", "CHOICES", "FIELD_NAMES",
 ]
 
 ZERO_NAMES = {"0": 0, "1": 1, "2": 2, "3": 3, "no_shard": 0, "shard_grad_op": 2, "full_shard": 3}
@@ -200,6 +201,20 @@ def check_name(name: str, value: Any) -> str:
     return value
 
 
+_TORCH = re.compile(r"[0-9]{1,3}\.[0-9]{1,3}")
+
+
+def check_torch(value: Any) -> str:
+    """A PyTorch minor version as --torch takes it ("2.5", "2.11"): text, since 2.1 and 2.10 are different versions
+    that one float cannot tell apart. Whether the stack has a profile for it is checked against the stack
+    (gpt2budget.specs.torch_versions)."""
+    value = _plain(value)
+    if not isinstance(value, str) or not _TORCH.fullmatch(value.strip()):
+        raise UsageError("--torch", f"expected a PyTorch version as major.minor text, such as 2.5 or 2.11, got "
+                                    f"{_got(value)}")
+    return value.strip()
+
+
 ZERO_EXPECTED = "expected 0, 1, 2, 3 or an FSDP name (NO_SHARD, SHARD_GRAD_OP, FULL_SHARD)"
 
 
@@ -269,6 +284,7 @@ class RunRequest:
     price_per_kwh: float = PRICE_PER_KWH
     grid_gco2_per_kwh: float = GRID_GCO2_PER_KWH
     rent_usd_per_hour: float | None = None  # None: the GPU spec's on-demand price
+    torch: str | None = DEFAULT_TORCH  # None: the stack's own profile; "2.5": its sourced PyTorch 2.5 profile
 
     def __post_init__(self) -> None:
         put = object.__setattr__
@@ -297,6 +313,8 @@ class RunRequest:
         if self.gpus * self.nodes > RANGES["gpus"].hi:
             raise UsageError("--nodes", f"--gpus {self.gpus:,} x --nodes {self.nodes:,} is more than "
                                         f"{RANGES['gpus'].hi:,.0f} GPUs in all")
+        if self.torch is not None:
+            put(self, "torch", check_torch(self.torch))
         put(self, "zero", parse_zero(self.zero, self.fsdp))
         put(self, "fsdp", None)
 

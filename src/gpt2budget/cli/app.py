@@ -49,6 +49,7 @@ from gpt2budget.cli.choices import (
     SchemaKind,
     SeqOpt,
     StackOpt,
+    TorchOpt,
     UtilOpt,
     ZeroOpt,
     _complete_gpu,
@@ -102,6 +103,7 @@ def check(
     gpu: GpuOpt,
     model: ModelOpt,
     stack: StackOpt = DEFAULT_STACK,
+    torch: TorchOpt = None,
     gpus: GpusOpt = 1,
     nodes: NodesOpt = 1,
     precision: PrecisionOpt = None,
@@ -163,7 +165,7 @@ def check(
         reserve_gib=reserve_gib, parallel_efficiency=parallel_efficiency, optimal_rule=optimal_rule,
         batch_tokens=batch_tokens, finetune=finetune, lora_rank=lora_rank, lora_targets=lora_targets,
         lora_dropout=lora_dropout, loss=loss, average_draw=average_draw, pue=pue, price_per_kwh=price_per_kwh,
-        grid_gco2_per_kwh=grid_gco2_per_kwh, rent_usd_per_hour=rent_usd_per_hour)
+        grid_gco2_per_kwh=grid_gco2_per_kwh, rent_usd_per_hour=rent_usd_per_hour, torch=torch)
     warn_contradictions(request)
     ci = build_inputs(specs, request, no_calibration, config_dir)
     r = check_run(ci, specs, advice=not no_advice)
@@ -382,6 +384,7 @@ def plan(
     gpus: GpusOpt = 1,
     duration: DurationOpt = DEFAULT_DURATION,
     stack: StackOpt = DEFAULT_STACK,
+    torch: TorchOpt = None,
     precision: PrecisionOpt = None,
     utilization: UtilOpt = None,
     budget_usd: Annotated[float | None, typer.Option("--budget-usd", help=(
@@ -412,7 +415,7 @@ def plan(
     specs = load(config_dir)
     request = RunRequest(gpu=gpu, model="gpt2", stack=stack, gpus=gpus, duration=duration, precision=precision,
                          utilization=utilization, optimal_rule=optimal_rule, seq=seq, price_per_kwh=price_per_kwh,
-                         rent_usd_per_hour=rent_usd_per_hour, reserve_gib=reserve_gib)
+                         rent_usd_per_hour=rent_usd_per_hour, reserve_gib=reserve_gib, torch=torch)
     ci = build_inputs(specs, request, no_calibration, config_dir)
     ranked = family_models(specs.models, family, ci.stack) + (custom_models(ci.model) if custom_shapes else [])
     result = make_plan(ci, ranked, budget_usd, own_seq=seq is None)
@@ -490,6 +493,7 @@ def compare(
     gpus: GpusOpt = 1,
     duration: DurationOpt = DEFAULT_DURATION,
     stack: StackOpt = DEFAULT_STACK,
+    torch: TorchOpt = None,
     precision: PrecisionOpt = None,
     micro_batch: MicroBatchAutoOpt = "1",
     checkpointing: Annotated[Ckpt | None, typer.Option(help="none, full (hf, nanogpt) or selective (llmc: llm.c -r 1); default: the stack's")] = None,
@@ -519,7 +523,7 @@ def compare(
         request = RunRequest(gpu=g, model=m, stack=stack, gpus=gpus, duration=duration, precision=precision,
                              micro_batch=micro_batch, checkpointing=checkpointing, optimizer=optimizer, seq=seq,
                              zero=zero, offload=offload, finetune=finetune, tokens=tokens, batch_tokens=batch_tokens,
-                             utilization=utilization, reserve_gib=reserve_gib)
+                             utilization=utilization, reserve_gib=reserve_gib, torch=torch)
         return build_inputs(specs, request, no_calibration, config_dir)
 
     rows = [r._asdict() for r in compare_runs(specs, by.value, model, gpu or (), sort, configure_one)]
@@ -573,6 +577,7 @@ def sweep(
         "this host's CPU Adam rate, parameters/s, for the offloaded rows (default: the estimate for each GPU's class)"))] = None,
     reserve_gib: Annotated[float, typer.Option("--reserve-gib", min=RANGES["reserve_gib"].lo, max=RANGES["reserve_gib"].hi, help=(
         "GPU memory to leave free on every card (a desktop, other processes), GiB"))] = 0.0,
+    torch: TorchOpt = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="csv or jsonl")] = "csv",
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=0, max=256, help="worker processes (0: one per CPU "
                                       "for grids of 20,000 rows or more)")] = 0,
@@ -581,7 +586,7 @@ def sweep(
                                                          "generated lazily, this guards against a typo's explosion)")] = 10_000_000,
 ) -> None:
     """Evaluate a grid of configurations and stream one row per configuration (csv or jsonl)."""
-    from gpt2budget.api import sweep_axes, sweep_fixed
+    from gpt2budget.api import check_sweep_torch, sweep_axes, sweep_fixed
     from gpt2budget.output.sweep import grid, jobs_for, run_sweep
     from gpt2budget.request import RunRequest
 
@@ -596,12 +601,13 @@ def sweep(
     if jobs > (os.cpu_count() or 1):
         warn(f"--jobs {jobs} on {os.cpu_count() or 1} CPUs: workers beyond the CPUs only share them")
     configs = grid(specs, axes)
+    check_sweep_torch(specs, configs, torch)
     if len(configs) > max_rows:
         raise UsageError("--max-rows", f"the grid has {len(configs):,} rows, more than {max_rows:,}; narrow the axes "
                                        "or raise --max-rows")
     # what every row shares (the grid's gpu and model vary per row)
     shared = RunRequest(gpu="all", model="all", tokens=tokens, duration=duration, host_memory=host_memory,
-                        host_adam_params_per_s=host_adam_params_per_s, reserve_gib=reserve_gib)
+                        host_adam_params_per_s=host_adam_params_per_s, reserve_gib=reserve_gib, torch=torch)
     run_sweep(specs, configs, shared.duration_s, fmt, sys.stdout, jobs_for(jobs, len(configs)), sweep_fixed(shared))
 
 

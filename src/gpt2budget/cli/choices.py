@@ -141,6 +141,9 @@ ModelOpt = Annotated[str, typer.Option("--model", help="model id or alias (see `
                                        autocompletion=_complete_model)]
 StackOpt = Annotated[str, typer.Option("--stack", help="training stack profile (hf, nanogpt, llmc)",
                                        autocompletion=_complete_stack)]
+TorchOpt = Annotated[str | None, typer.Option("--torch", metavar="VERSION", help=(
+    "the PyTorch version the stack runs (2.0-2.11 for hf and nanogpt: SDPA's attention kernel and Inductor's fusions "
+    "as they were; default: the stack profile's own, 2.11); not for llmc"))]
 ConfigDirOpt = Annotated[list[Path] | None, typer.Option("--config-dir", help="extra spec folder (gpus/, models/, "
                                                           "stacks/); repeatable; later folders win")]
 OptimalRuleOpt = Annotated[OptimalRule, typer.Option("--optimal-rule", help="compute-optimal rule: chinchilla-20 (20 tokens/parameter), hoffmann-2022 or epoch-2024")]

@@ -17,6 +17,7 @@ from gpt2budget.core.shape import Shape, n_params
 from gpt2budget.errors import Gpt2BudgetError
 from gpt2budget.options import RunOptions
 from gpt2budget.specs.definitions import ModelSpec, StackSpec
+from gpt2budget.specs.torch_versions import known_versions, stack_for_torch
 from gpt2budget.units import fmt_bytes, fmt_hours
 
 SMALL_MICRO_BATCH = 4  # advice is also offered when at most this micro-batch fits
@@ -223,6 +224,10 @@ def faster_alternative(ci: CheckInputs, stacks: Iterable[StackSpec], base: Check
     for s in stacks:
         if s.id == ci.stack.id or (s.families is not None and ci.model.family not in s.families):
             continue
+        if ci.torch is not None:  # --torch holds for the suggestion too: only stacks with that version's profile
+            if ci.torch not in known_versions(s):
+                continue
+            s = stack_for_torch(s, ci.torch)
         opts = o.with_(precision=default_precision(ci.gpu, s), optimizer=s.default_optimizer,
                        attention=s.default_attention, checkpointing=s.default_checkpointing != "none")
         if unsupported(s, opts) is None:

@@ -70,6 +70,7 @@ class CheckInputs(NamedTuple):
     cost_inputs: CostInputs = CostInputs()
     calibration: Calibration | None = None  # measured on this GPU by `gpt2budget measure --calibrate`
     micro_batch_auto: bool = False  # --micro-batch auto chose options.micro_batch (largest_fitting_micro_batch)
+    torch: str | None = None  # --torch: the PyTorch version whose profile `stack` carries (None: the stack's own)
 
 
 def default_precision(gpu: GpuSpec, stack: StackSpec) -> str:
@@ -375,5 +376,5 @@ def inputs_of(ci: CheckInputs, util: float) -> Inputs:
         finetune=o.finetune, lora_rank=o.lora_rank, lora_targets=o.lora_targets, lora_dropout=o.lora_dropout,
         loss=o.loss,
         average_draw=k.average_draw, pue=k.pue, price_per_kwh=k.price_per_kwh,
-        grid_gco2_per_kwh=k.grid_gco2_per_kwh, rent_usd_per_hour=k.rent_usd_per_hour,
+        grid_gco2_per_kwh=k.grid_gco2_per_kwh, rent_usd_per_hour=k.rent_usd_per_hour, torch=ci.torch,
     )

@@ -50,6 +50,7 @@ class Inputs(NamedTuple):
     price_per_kwh: float
     grid_gco2_per_kwh: float
     rent_usd_per_hour: float | None
+    torch: str | None = None  # --torch: the PyTorch version of the stack profile asked for (left out when not asked)
 
 
 class GpuInfo(NamedTuple):
@@ -277,6 +278,7 @@ OMIT_NONE: dict[type, frozenset[str]] = {
     Requirement: frozenset({"rule"}),
     Requirements: frozenset({"finetune", "modern", "custom"}),
     CheckResult: frozenset({"cost"}),
+    Inputs: frozenset({"torch"}),
 }
 DATA_NAMES: dict[type, dict[str, str]] = {Cost: {"for_": "for"}}
 

@@ -169,6 +169,16 @@ BLACKWELL_FLASH_TFLOPS = {
     "flash2": ((197, 269, 314, 272, 314, 350), (308, 359, 381, 307, 343, 379), (243, 281, 302, 315, 329, 334)),
     "cudnn": ((391, 501, 657, 770, 838, 872), (760, 846, 861, 890, 901, 906), (603, 789, 861, 910, 945, 950)),
 }
+# FlashAttention-1 (PyTorch 2.0 and 2.1's SDPA flash kernel, pytorch/pytorch #81434; 2.2 moved to FlashAttention-2,
+# #105602, "around 2x speedups"): FlashAttention-2's rate above times FA1 / FA2 as measured side by side, forward +
+# backward with the causal mask at head dim 64, TFLOP/s at FLASH_SEQ (Dao-AILab/flash-attention README, FA2 paper
+# figures: assets/flash2_h100_fwd_bwd_benchmark.png on an H100 SXM5, assets/flash2_a100_fwd_bwd_benchmark.png on an
+# A100 80GB SXM4): (FA1, FA2). The H100 ratio serves Hopper and datacenter Blackwell, the A100's the other GPUs
+# FlashAttention runs on (sm80 and later); older GPUs and fp32 run SDPA's memory-efficient kernel in every version.
+FLASH1_CAUSAL_TFLOPS = {
+    "hopper": ((104, 123, 136, 138, 149, 156), (141, 192, 232, 257, 273, 284)),
+    "ampere": ((58, 70, 77, 87, 92, 97), (88, 119, 140, 156, 165, 171)),
+}
 B200_DENSE_TFLOPS = 2250.0  # the 16-bit dense peak the B200 figures are read against (NVIDIA HGX B200 datasheet, /2)
 FLASH_BACKWARD_FACTOR = 2.5  # FA2 backward: five matmuls against the forward's two
 
@@ -485,6 +495,14 @@ def flash_efficiency(gpu: GpuSpec, kernel: str, precision: str, seq: int) -> Fla
     HOPPER_FLASH_TFLOPS and BLACKWELL_FLASH_TFLOPS comments give the measurements and the assumptions), slowed by the
     card's clock derate (clock_fraction: a power-limited card runs its attention at its sustained clock, as its
     GEMMs)."""
+    if kernel == "flash1":  # FlashAttention-2's rate x FA1 / FA2 at this length (FLASH1_CAUSAL_TFLOPS)
+        fa2 = flash_efficiency(gpu, "flash2", precision, seq)
+        pre_ampere = gpu.vendor == "amd" or gpu.architecture.lower().startswith(("volta", "turing", "pascal"))
+        if fa2.origin == "fp32" or pre_ampere:
+            return fa2
+        fa1_row, fa2_row = FLASH1_CAUSAL_TFLOPS["ampere" if fa2.origin == "other" else "hopper"]
+        ratio = _at_seq(fa1_row, seq) / _at_seq(fa2_row, seq)
+        return Flash(fa2.forward * ratio, fa2.backward * ratio, fa2.origin)
     clock = clock_fraction(gpu, precision)
     arch = gpu.architecture.lower()
     blackwell = gpu.vendor != "amd" and "gb100" in arch  # datacenter Blackwell (uses_tma_gemms' test)

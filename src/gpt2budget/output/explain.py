@@ -84,6 +84,9 @@ def explain_lines(ci: CheckInputs, r: CheckResult) -> list[str]:
         f"{fmt_sci(c.peak_flops_per_gpu)} x {c.utilization:.3g} x {c.duration_hours * 3600:.4g} s"
         f"{' x ' + format(c.parallel_efficiency, '.2f') if eff else ''} = {fmt_sci(c.available_flops)}",
     ]
+    if ci.stack.torch_version is not None:  # the PyTorch the stack's step-time profile describes (--torch)
+        lines.append(f"profile = {ci.stack.id}'s step time for PyTorch {ci.stack.torch_version} "
+                     f"({ci.stack.sources.get('torch_version', '')})")
     lines += step_time_lines(ci, r)
     duration_s = c.duration_hours * 3600
     for name, req in r.requirements.items():
@@ -163,13 +166,16 @@ def flash_words(ci: CheckInputs) -> str:
     """Fused attention's FLOPs and the fractions of peak they run at, with their source (steptime.flash_efficiency)."""
     o, kernel = ci.options, ci.stack.step_time.flash_kernel
     fwd, bwd, origin = flash_efficiency(ci.gpu, kernel, o.precision, o.seq)
-    name = {"flash2": "FlashAttention-2", "cudnn": "cuDNN"}[kernel]
+    name = {"flash1": "FlashAttention-2", "flash2": "FlashAttention-2", "cudnn": "cuDNN"}[kernel]
     source = {"other": "cuDNN's fused attention at head dim 64 on an A100, llm.c PR #378, taken for every GPU but Hopper "
                        "and datacenter Blackwell",
               "fp32": "fp32 runs SDPA's memory-efficient kernel: FlashAttention-2's 35% on an H100, FA3 paper",
               "hopper": f"{name} at head dim 64 and seq {o.seq:,} on an H100, FA3 paper, Figures 5-6",
               "blackwell": f"{name} at head dim 64 and seq {o.seq:,} on a B200, flash-attention #1589 and PR #2605"
               }[origin]
+    if kernel == "flash1" and flash_efficiency(ci.gpu, "flash2", o.precision, o.seq).forward != fwd:
+        source += ("; x FlashAttention-1 / FlashAttention-2 at this length (PyTorch 2.0-2.1's SDPA kernel; "
+                   "flash-attention's FA2 benchmark figures)")
     clock = clock_fraction(ci.gpu, o.precision)
     if clock < 1.0:
         source += f"; at the card's sustained clock, {clock:.2f} of what the fractions assume"

@@ -70,4 +70,6 @@ def check_command(i: Inputs, n_ctx: int, default_checkpointing: str = "none") ->
         parts.append(f"--finetune {i.finetune}")
     if i.host_adam_params_per_s is not None:
         parts.append(f"--host-adam-params-per-s {i.host_adam_params_per_s:.6g}")
+    if i.torch is not None:
+        parts.append(f"--torch {i.torch}")
     return " ".join(parts)

@@ -35,6 +35,7 @@ from gpt2budget.output.report import _clean, check_data, flatten, summary
 from gpt2budget.request import Range, check_int
 from gpt2budget.specs.catalog import Specs
 from gpt2budget.specs.definitions import GpuSpec
+from gpt2budget.specs.torch_versions import stack_for_torch
 
 
 class Fixed(NamedTuple):
@@ -45,6 +46,7 @@ class Fixed(NamedTuple):
     host_memory_gib: float = DEFAULT_HOST_MEMORY_GIB
     host_adam_params_per_s: float | None = None
     reserve_gib: float = 0.0  # GPU memory left free on every card (--reserve-gib)
+    torch: str | None = None  # --torch: every row's stack as that PyTorch version ran it (specs.torch_versions)
 
 
 def _ints(values: list[str], name: str, allowed: Range | None = None) -> list[int]:
@@ -109,6 +111,8 @@ def _reserved(g: GpuSpec, reserve_gib: float) -> GpuSpec:
 def options_of(specs: Specs, config: tuple[Any, ...], fixed: Fixed = Fixed()) -> tuple[CheckInputs, str]:
     gid, mid, sid, prec, opt, ck, mb, seq, ng, z, attn, off, ft = config
     g, m, s = specs.gpus.items[gid], specs.models.items[mid], specs.stacks.items[sid]
+    if fixed.torch is not None:
+        s = stack_for_torch(s, fixed.torch)
     if fixed.reserve_gib:
         g = _reserved(g, fixed.reserve_gib)
     p = default_precision(g, s) if prec == "default" else prec
@@ -116,7 +120,7 @@ def options_of(specs: Specs, config: tuple[Any, ...], fixed: Fixed = Fixed()) ->
                       checkpointing=ck != "none", attention=s.default_attention if attn == "default" else attn,
                       seq=seq or m.n_ctx, micro_batch=mb, gpus=ng, zero=z, offload=off, finetune=ft)
     return CheckInputs(g, m, s, opts, tokens=fixed.tokens, host_memory_gib=fixed.host_memory_gib,
-                       host_adam_params_per_s=fixed.host_adam_params_per_s), p
+                       host_adam_params_per_s=fixed.host_adam_params_per_s, torch=fixed.torch), p
 
 
 def rows(specs: Specs, configs: Iterable[tuple[Any, ...]], duration_s: float,
@@ -138,13 +142,16 @@ def error_row(config: tuple[Any, ...], precision: str, exc: Exception) -> dict[s
             "inputs.precision": precision, "error": str(exc)}
 
 
-def columns(specs: Specs, tokens: bool = False, finetune: bool = False) -> list[str]:
+def columns(specs: Specs, tokens: bool = False, finetune: bool = False, torch: bool = False) -> list[str]:
     """The CSV header: check's flattened fields with every memory phase (checkpointing adds one), the recipes the
-    grid can have after them (`tokens`: training on a custom token count; `finetune`: fine-tuning), and error."""
+    grid can have after them (`tokens`: training on a custom token count; `finetune`: fine-tuning), and error;
+    `torch`: the inputs name the PyTorch version (--torch)."""
     g, m, s = next(iter(specs.gpus)), next(iter(specs.models)), next(iter(specs.stacks))
     opts = RunOptions(precision=default_precision(g, s), optimizer=s.default_optimizer, checkpointing=True)
     r = evaluate(CheckInputs(g, m, s, opts))
     base = [*flatten(check_data(r, with_advice=False))]
+    if torch:
+        base.insert(base.index("inputs.rent_usd_per_hour") + 1, "inputs.torch")
     req = r.requirements.original
     extra = [*(f"requirements.finetune.{k}" for k in req._fields[:8] if finetune),
              *(f"requirements.modern.{k}" for k in req._fields),
@@ -162,7 +169,8 @@ def columns(specs: Specs, tokens: bool = False, finetune: bool = False) -> list[
 def values(r: CheckResult, summary_text: str) -> list[Any]:
     """The result's values in the order flatten(check_data(r)) lists them (advice, a list, has no column)."""
     th, mem, reqs = r.throughput, r.memory, r.requirements
-    out: list[Any] = [r.schema_version, *r.inputs, *r.gpu, *r.model, *r.compute, *th[:7], *th.breakdown.values()]
+    inputs = r.inputs if r.inputs.torch is not None else r.inputs[:-1]  # torch: left out unless --torch asked
+    out: list[Any] = [r.schema_version, *inputs, *r.gpu, *r.model, *r.compute, *th[:7], *th.breakdown.values()]
     for req in reqs:
         if req is not None:
             out += req if req.rule is not None else req[:8]
@@ -183,8 +191,8 @@ def values(r: CheckResult, summary_text: str) -> list[Any]:
 def layout(r: CheckResult) -> tuple[Any, ...]:
     """What decides a row's keys beyond its types."""
     reqs = r.requirements
-    return (tuple(r.throughput.breakdown), reqs.finetune is None, reqs.modern is None, reqs.custom is None,
-            tuple(r.memory.breakdown),
+    return (r.inputs.torch is None, tuple(r.throughput.breakdown), reqs.finetune is None, reqs.modern is None,
+            reqs.custom is None, tuple(r.memory.breakdown),
             tuple(r.memory.phases), r.cost is None)
 
 
@@ -456,7 +464,7 @@ def run_sweep(specs: Specs, configs: Iterable[tuple[Any, ...]], duration_s: floa
     Interrupted (Ctrl-C or SIGTERM), it writes whole rows only, then a last line that no reader takes for a row,
     giving the count of rows written, and raises KeyboardInterrupt (SIGTERM: `Terminated`, a SystemExit)."""
     custom = fixed.tokens is not None
-    header = columns(specs, custom, custom and _fine_tunes(configs))
+    header = columns(specs, custom, custom and _fine_tunes(configs), fixed.torch is not None)
     if fmt == "csv":
         head = io.StringIO()
         csv.writer(head, lineterminator="\n").writerow(header)

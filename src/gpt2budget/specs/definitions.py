@@ -529,9 +529,10 @@ class StepTimeProfile:
     matmul_shape_padding: Annotated[bool, doc(
         "the stack zero-pads matmul dimensions that are not a multiple of 16 bytes before calling cuBLAS "
         "(torch.compile since PyTorch 2.1: Inductor's pad_mm)")] = False
-    flash_kernel: Annotated[Literal["flash2", "cudnn"], doc(
-        "the fused attention kernel --attention flash runs: flash2 (FlashAttention-2, PyTorch SDPA's flash kernel) "
-        "or cudnn (cuDNN's fused attention, as llm.c)")] = "flash2"
+    flash_kernel: Annotated[Literal["flash1", "flash2", "cudnn"], doc(
+        "the fused attention kernel --attention flash runs: flash2 (FlashAttention-2, PyTorch SDPA's flash kernel "
+        "since 2.2), flash1 (FlashAttention-1, SDPA's in PyTorch 2.0 and 2.1) or cudnn (cuDNN's fused attention, as "
+        "llm.c)")] = "flash2"
     checkpoint_early_stop: Annotated[bool, doc(
         "full checkpointing stops its recompute once the last saved tensor is rebuilt, skipping the block's last "
         "matmul (PyTorch's non-reentrant torch.utils.checkpoint: true; reentrant checkpointing: false)")] = True
@@ -555,6 +556,28 @@ class StepTimeProfile:
             if casts >= getattr(self, key):
                 raise KeyValueError("autocast_ops_per_layer", f"autocast_ops_per_layer ({_num(casts)}) is counted "
                                     f"within {key} ({_num(getattr(self, key))}): it must be smaller")
+
+
+TORCH_VERSION_PATTERN = r"^[0-9]+\.[0-9]+$"  # a PyTorch minor version as --torch takes it: 2.5, 2.11
+TorchVersion = Annotated[str, Rule(pattern=TORCH_VERSION_PATTERN, max_length=16, description=(
+    "a PyTorch minor version, major.minor (2.5, 2.11)"))]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True, eq=False)
+class TorchProfile:
+    """An older PyTorch's step_time, as changes to the stack's own profile (which describes `torch_version`): the
+    attention kernel SDPA runs, whether Inductor pads matmuls, and memory passes a later version fused away."""
+
+    versions: Annotated[tuple[TorchVersion, ...], Rule(min_length=1, description=(
+        "the PyTorch minor versions (2.2, 2.3, ...) these changes describe"))]
+    flash_kernel: Annotated[Literal["flash1", "flash2", "cudnn"] | None, doc(
+        "the fused attention kernel SDPA runs in these versions (default: the profile's)")] = None
+    matmul_shape_padding: Annotated[bool | None, doc(
+        "whether torch.compile pads matmul dimensions in these versions (default: the profile's)")] = None
+    elementwise_backward_added: Annotated[Accesses | None, doc(
+        "per layer and token, h-wide element accesses these versions' backward makes on top of the profile's "
+        "(passes a later version fused away); added to every family's backward as well")] = None
+    source: str
 
 
 @dataclass(frozen=True, kw_only=True, slots=True, eq=False)
@@ -611,6 +634,13 @@ class StackSpec:
     runtime_overhead_gib: NonNeg
     fragmentation: Annotated[float, Rule(ge=0, le=1)]
     step_time: StepTimeProfile
+    # the PyTorch version the step_time profile describes (None: the stack runs no PyTorch, as llm.c), and sourced
+    # older versions as changes to it, chosen with --torch (gpt2budget.specs.torch_versions)
+    torch_version: Annotated[TorchVersion | None, doc(
+        "the PyTorch minor version step_time describes (none: the stack runs no PyTorch); its source in "
+        "sources.torch_version")] = None
+    torch_profiles: Annotated[tuple[TorchProfile, ...], doc(
+        "older PyTorch versions as changes to step_time, each sourced (--torch picks one)")] = ()
     # the per-segment utilization constants of the first version: time now comes from `step_time` (and
     # --utilization overrides it), so they are read for older stack files and used by nothing
     utilization: Annotated[dict[Segment, Utilization], doc(
@@ -618,10 +648,24 @@ class StackSpec:
         default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if self.torch_version is None and self.torch_profiles:
+            raise KeyValueError("torch_profiles", "older PyTorch profiles need torch_version: the version step_time "
+                                                  "describes, which they change")
+        if self.torch_version is not None and not self.sources.get("torch_version"):
+            raise KeyValueError("torch_version", "needs its source in sources.torch_version (where the profile's "
+                                                 "constants were measured or counted)")
+        seen = {self.torch_version}
+        for tp in self.torch_profiles:
+            for v in tp.versions:
+                if v in seen:
+                    raise KeyValueError("torch_profiles", f"PyTorch {v} is described twice (torch_version and "
+                                                          "torch_profiles name each version once)")
+                seen.add(v)
 
 
 SPEC_TYPES: tuple[type, ...] = (PeakTflops, Fp16AccumulatePeaks, SustainedGemmTflops, GpuSpec, ModelSpec, Term,
-                                Utilization, FamilyProfile, StepTimeProfile, StackSpec)
+                                Utilization, FamilyProfile, StepTimeProfile, TorchProfile, StackSpec)
 KIND_TYPES: dict[str, type] = {"gpus": GpuSpec, "models": ModelSpec, "stacks": StackSpec}  # one folder per kind
 
 
