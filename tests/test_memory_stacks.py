@@ -143,3 +143,10 @@ def test_required_is_the_need_not_what_nvidia_smi_shows():
     small = [r["peak_reserved_bytes"] / r["peak_alloc_bytes"] for r in ok if r["batch"] <= 8]
     large = [r["peak_reserved_bytes"] / r["peak_alloc_bytes"] for r in ok if r["batch"] >= 16]
     assert statistics.mean(small) < 1.10 < 1.15 < statistics.mean(large)
+
+
+def test_the_summary_says_when_even_the_host_fallback_does_not_fit(cli):
+    doc = cli("check", "--gpu", "4090", "--model", "gpt2-xl", "--stack", "llmc", "--micro-batch", "32",
+              "--format", "json").json()
+    assert doc["memory"]["host_fallback_required_bytes"] > doc["memory"]["available_bytes"]
+    assert "even with its optimizer states and master weights in host memory" in doc["verdict"]["summary"]
