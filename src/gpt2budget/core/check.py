@@ -359,6 +359,7 @@ def memory_report(mem: MemoryResult, per_gpu: bool, host_available: float, host_
         host_bytes=round(mem.host_bytes),
         host_available_bytes=round(host_available),
         host_fits=host_fits,
+        host_fallback_required_bytes=round(mem.host_fallback_required_bytes),
     )
 
 

@@ -62,6 +62,8 @@ def term_applies(term: Term, opts: RunOptions, frozen_inputs: frozenset[str], sh
         return False
     if term.when_dropout is not None and term.when_dropout != (opts.dropout > 0):
         return False
+    if term.when_checkpointing is not None and term.when_checkpointing != opts.checkpointing:
+        return False
     if term.when_precision is not None and opts.precision not in term.when_precision:
         return False
     if shape is not None and not block_matches(term, shape):
@@ -224,11 +226,19 @@ class PhaseModel:
     per_sample: dict[str, dict[str, float]]
     host_bytes: float  # CPU memory the offloaded parts need (per node)
     trainable: int
+    # bytes the stack's code moves to host memory by itself when the card cannot hold them (StackSpec.host_fallback:
+    # llm.c's m, v and fp32 master weights); resident in every phase, so every phase's line drops by them
+    spill: float = 0.0
 
     @cached_property
     def lines(self) -> dict[str, tuple[float, float]]:
         """Each phase's total as a line in the micro-batch b: (fixed bytes, bytes per sample)."""
         return {ph: (math.fsum(self.fixed[ph].values()), math.fsum(self.per_sample[ph].values())) for ph in self.fixed}
+
+    @cached_property
+    def lines_spilled(self) -> dict[str, tuple[float, float]]:
+        """Each phase's line with the host-fallback components in host memory."""
+        return {ph: (fixed - self.spill, slope) for ph, (fixed, slope) in self.lines.items()}
 
     @cached_property
     def dense(self) -> dict[str, tuple[dict[str, float], dict[str, float]]]:
@@ -332,7 +342,8 @@ def phase_model(shape: Shape, stack: StackSpec, opts: RunOptions) -> PhaseModel:
     }
     if not ckpt:
         del fixed["backward_recompute"], per["backward_recompute"]
-    return PhaseModel(fixed, per, host, pb.trainable)
+    spill = math.fsum(resident[k] for k in stack.host_fallback if k in resident)
+    return PhaseModel(fixed, per, host, pb.trainable, spill)
 
 
 class MemoryResult(NamedTuple):  # a tuple: cheap to build, sweep makes one per row
@@ -348,6 +359,10 @@ class MemoryResult(NamedTuple):  # a tuple: cheap to build, sweep makes one per 
     fragmentation_bytes: float
     host_bytes: float
     trainable_params: int
+    # a run the card cannot hold, on a stack whose code moves components to host memory by itself
+    # (StackSpec.host_fallback): what the card needs then, and the bytes moved (0.0 when not so)
+    host_fallback_required_bytes: float = 0.0
+    host_fallback_bytes: float = 0.0
 
 
 def phase_totals(pm: PhaseModel, b: int) -> dict[str, float]:
@@ -405,6 +420,12 @@ def memory_at(pm: PhaseModel, stack: StackSpec, available: float, b: int) -> Mem
     breakdown = {k: fixed[k] + b * per[k] for k in COMPONENTS}
     peak = math.fsum(breakdown.values())  # fsum: the same digits on every Python (3.12's sum() compensates)
     need = required(peak, stack)
+    # when the card cannot hold the run, a stack with host_fallback (llm.c's cudaMallocConditionallyManaged:
+    # cudaMallocManaged, preferred location the CPU) puts those components in host memory and trains on, slower:
+    # what the card then needs (reported, not judged: `fits` is about the card holding the whole run)
+    fallback = 0.0
+    if need > available and pm.spill:
+        fallback = required(max(fixed + b * slope for fixed, slope in pm.lines_spilled.values()), stack)
     key = (id(stack), available)  # the largest micro-batch does not depend on b: solved once per card
     best = pm._solved.get(key)
     if best is None:
@@ -414,5 +435,6 @@ def memory_at(pm: PhaseModel, stack: StackSpec, available: float, b: int) -> Mem
         max_micro_batch=best, peak_phase=peak_phase, breakdown=breakdown,
         phases=totals, runtime_overhead_bytes=stack.runtime_overhead_gib * GIB,
         fragmentation_bytes=peak * stack.fragmentation, host_bytes=pm.host_bytes,
-        trainable_params=pm.trainable,
+        trainable_params=pm.trainable, host_fallback_required_bytes=fallback,
+        host_fallback_bytes=pm.spill if fallback else 0.0,
     )

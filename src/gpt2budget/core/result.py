@@ -157,6 +157,9 @@ class Memory(NamedTuple):
     host_bytes: int
     host_available_bytes: int
     host_fits: bool
+    # a run the card cannot hold, on a stack whose code then moves its optimizer states and master weights to host
+    # memory by itself (llm.c: StackSpec.host_fallback): what the card needs so; 0 otherwise
+    host_fallback_required_bytes: int = 0
 
 
 class Cost(NamedTuple):

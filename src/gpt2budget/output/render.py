@@ -17,7 +17,7 @@ from gpt2budget.core.result import CheckResult, Throughput
 from gpt2budget.core.scaling import MODERN_RECIPES
 from gpt2budget.options import ADAPTER_FINETUNES
 from gpt2budget.output.flags import change_flags
-from gpt2budget.output.report import quiet_stdout, summary
+from gpt2budget.output.report import host_fallback, quiet_stdout, summary
 from gpt2budget.units import fmt_bytes, fmt_count, fmt_hours, fmt_ratio, fmt_sci, fmt_seconds, fmt_usd
 
 BAR_WIDTH = 48
@@ -281,6 +281,8 @@ def render_check(con: Console, r: CheckResult, words: dict[str, str], explain: l
     con.print(Text("        " + " " * max(0, marker - 1) + "^ card memory", style="dim"))
     con.print(Text(f"fits: {'yes' if mem.fits else 'no'}; largest micro-batch that fits: {mem.max_micro_batch}",
                    style="green" if mem.fits else "red"))
+    if mem.host_fallback_required_bytes:
+        con.print(Text(f"host fallback: {host_fallback(mem)}", style="dim"))
     avail = c.available_flops
     top = max([avail] + [q.hardware_flops for q in (q for _, q in r.requirements.items())])
     con.print(Text("compute budget vs requirements:"))

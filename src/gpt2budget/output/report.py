@@ -12,7 +12,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from gpt2budget.core.result import Advice, CheckResult, PlanEntry, PlanResult, to_data
+from gpt2budget.core.result import Advice, CheckResult, Memory, PlanEntry, PlanResult, to_data
 from gpt2budget.output.flags import change_flags, check_command, model_flags
 from gpt2budget.units import fmt_count, fmt_hours, fmt_ratio
 
@@ -30,6 +30,16 @@ def _clean(x: Any) -> Any:
 
 def gib(x: float) -> str:
     return f"{x / GIB:.1f} GiB"
+
+
+def host_fallback(mem: Memory) -> str:
+    """What a stack that moves its optimizer states and master weights to host memory by itself (llm.c) does with a
+    run the card cannot hold."""
+    need = f"{mem.host_fallback_required_bytes / GIB:.2f} GiB"
+    if mem.host_fallback_required_bytes <= mem.available_bytes:
+        return (f"the stack's code then keeps its optimizer states and master weights in host memory and trains, "
+                f"slower, on {need} of the card's {mem.available_bytes / GIB:.2f} GiB")
+    return f"even with its optimizer states and master weights in host memory, as the stack's code does, it needs {need}"
 
 
 def summary(r: CheckResult) -> str:
@@ -52,6 +62,8 @@ def summary(r: CheckResult) -> str:
     else:
         mem_text = (f"does not fit in memory{per}: needs {gib(mem.required_bytes)} at micro-batch "
                     f"{i.micro_batch}, the card has {gib(mem.available_bytes)}")
+        if mem.host_fallback_required_bytes:
+            mem_text += f" ({host_fallback(mem)})"
     time_text = (f"{what} takes {fmt_hours(req.wall_time_hours)}, "
                  f"{'within' if req.fits_in_duration else 'beyond'} the {fmt_hours(i.duration_hours)} given "
                  f"({fmt_ratio(req.ratio)})")

@@ -436,6 +436,8 @@ class Term:
     when_qk_norm: Annotated[bool | None, doc("kept only when the model normalises queries and keys (or not)")] = None
     when_attention: Literal["flash", "eager"] | None = None
     when_dropout: bool | None = None
+    when_checkpointing: Annotated[bool | None, doc(
+        "kept only with activation checkpointing (the stack's level) on, or only with it off")] = None
     when_precision: Annotated[tuple[str, ...] | None, Rule(check=_known_precisions)] = None
     input_of: Annotated[Literal["c_attn", "attn_c_proj", "c_fc", "mlp_c_proj"] | None, doc(
         "kept only as this matmul's input for its weight gradient (dropped when frozen)")] = None
@@ -613,6 +615,9 @@ class StackSpec:
         "(nanochat's DistMuon and DistAdamW)")] = False
     gradients_persistent: Annotated[
         bool, doc("gradients live in one buffer allocated once (llm.c), not freed between steps")] = False
+    host_fallback: Annotated[tuple[Literal["master_weights", "optimizer_states"], ...], doc(
+        "components the stack's code moves to host memory by itself when the card cannot hold them (llm.c: "
+        "cudaMallocManaged, slower); the memory result reports what the card then needs")] = ()
     vocab_multiple: Annotated[int, Rule(gt=0, description="vocabulary padded up to a multiple of this")] = 1
     families: Annotated[tuple[str, ...] | None, Rule(check=_supported_families, description=(
         "the model families the stack's code can train (default: every family)"))] = None
