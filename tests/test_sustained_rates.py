@@ -146,7 +146,7 @@ def test_derived_rates_follow_the_stated_rule(specs):
     from gpt2budget.core.steptime import SUSTAINED_DERATE_EXPONENT
 
     derived = [g for g in specs.gpus if g.sustained_gemm_tflops is not None and g.sustained_gemm_origin == "derived"]
-    assert len(derived) >= 12
+    assert derived, "no derived card left: the rule is untested (drop this test with the rule)"
     for g in derived:
         sib = specs.gpus.get(g.sources["sustained_gemm_tflops"].split("Sibling: ")[1].split(" ")[0], "--gpu")
         ratio = ((g.board_power_w / g.sm_count) / (sib.board_power_w / sib.sm_count)) ** SUSTAINED_DERATE_EXPONENT
