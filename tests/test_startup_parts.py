@@ -9,6 +9,7 @@ import pytest
 
 from conftest import cache_entries as _entries
 from conftest import cache_file as _cache_file
+from gpt2budget.cli import GC_THRESHOLD
 from gpt2budget.core.advisor import advise, needs_advice
 from gpt2budget.core.check import CheckInputs, evaluate
 from gpt2budget.options import RunOptions
@@ -117,3 +118,63 @@ def test_sane_checks_patterns_lengths_and_magnitudes(specs):
                 dataclasses.replace(model, n_layer=True),  # a boolean is not a number
                 dataclasses.replace(model, n_layer=2048)):  # Layers: at most 1,024
         assert not spec_cache.sane(bad), bad
+
+
+def _run_python(code):
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+def test_the_command_runs_its_start_up_without_garbage_collections():
+    code = ("import gc, sys\n"
+            "starts = []\n"
+            "gc.callbacks.append(lambda phase, info: starts.append(phase) if phase == 'start' else None)\n"
+            "from gpt2budget.cli import main\n"
+            "try: main(['check', '--gpu', '4070ti', '--model', 'gpt2-xl', '--format', 'json'])\n"
+            "except SystemExit: pass\n"
+            "print('collections', len(starts), gc.get_threshold()[0])")
+    collections, threshold = _run_python(code).split("collections")[-1].split()
+    assert int(threshold) == GC_THRESHOLD
+    assert int(collections) <= 2  # ~60 with the default threshold of 700
+
+
+def test_importing_the_library_or_the_cli_module_leaves_the_collector_alone():
+    code = ("import gc; default = gc.get_threshold()\n"
+            "import gpt2budget.api, gpt2budget.cli, gpt2budget.cli.app\n"
+            "print(gc.get_threshold() == default)")
+    assert _run_python(code).strip() == "True"
+
+
+def test_the_console_script_and_python_m_run_the_command_entry():
+    from pathlib import Path
+
+    pyproject = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text()
+    assert 'gpt2budget = "gpt2budget.cli:main"' in pyproject
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "gpt2budget", "--version"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stdout.startswith("gpt2budget "), r.stderr
+
+
+def test_the_command_leaves_its_objects_to_the_operating_system_at_exit():
+    """The interpreter's teardown skips the collection of what the command made (gc.freeze), and what it printed
+    is all there: the same output as the in-process run, through `python -m gpt2budget`."""
+    import subprocess
+    import sys
+
+    code = ("import gc, sys\n"
+            "from gpt2budget.cli import main\n"
+            "try: main(['check', '--gpu', '4070ti', '--model', 'gpt2-xl', '--format', 'json'])\n"
+            "except SystemExit: pass\n"
+            "print(gc.get_freeze_count(), file=sys.stderr)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert int(r.stderr.split()[-1]) > 10_000
+    whole = subprocess.run([sys.executable, "-m", "gpt2budget", "check", "--gpu", "4070ti", "--model", "gpt2-xl",
+                            "--format", "json"], capture_output=True, text=True, timeout=120)
+    assert whole.returncode == 0 and json.loads(whole.stdout)["memory"]["fits"] is False
+    assert whole.stdout == r.stdout
