@@ -318,22 +318,12 @@ class SpecCache:
 
 @cache
 def _field_types(cls: type) -> tuple[tuple[str, Any], ...]:
-    """(field, its type) of a spec dataclass, its annotation text evaluated in specs.py (which defers annotations;
-    cheaper than typing.get_type_hints, and only for the types a run decodes): a bare name (Pos, str, Term) is
-    looked up, the others are compiled together, one expression per class."""
+    """(field, its type) of a spec dataclass. specs.py does not defer its annotations (no `from __future__ import
+    annotations`), so each is the type itself, made once at import: nothing is evaluated here. A type left as text
+    is one this check does not know (`_checker` refuses it, and the file is validated again)."""
     import dataclasses
 
-    names = vars(specs)
-    fields = dataclasses.fields(cls)
-    texts = [f.type for f in fields if isinstance(f.type, str) and f.type not in names]
-    evaluated = iter(eval(f"({', '.join(texts)},)", names) if texts else ())  # specs.py's own annotations
-    out = []
-    for f in fields:
-        tp = f.type
-        if isinstance(tp, str):
-            tp = names[tp] if tp in names else next(evaluated)
-        out.append((f.name, tp))
-    return tuple(out)
+    return tuple((f.name, f.type) for f in dataclasses.fields(cls))
 
 
 def _computable(v: float) -> bool:

@@ -8,9 +8,10 @@ Spec objects compare and hash by identity (eq=False): results are cached per loa
 needs two specs compared field by field.
 Every numeric value in a GPU or model spec must name its source in `sources` (the key itself, or its
 parent mapping such as `peak_tflops`).
+Annotations are not deferred (no `from __future__ import annotations`): each field's type is made once at
+import, and the spec cache reads it from `dataclasses.fields` when it checks a decoded spec again, with nothing
+to evaluate.
 """
-
-from __future__ import annotations
 
 import re
 from collections.abc import Callable
