@@ -178,3 +178,13 @@ def test_the_command_leaves_its_objects_to_the_operating_system_at_exit():
                             "--format", "json"], capture_output=True, text=True, timeout=120)
     assert whole.returncode == 0 and json.loads(whole.stdout)["memory"]["fits"] is False
     assert whole.stdout == r.stdout
+
+
+@pytest.mark.parametrize("fmt", ["table", "json"])
+def test_a_check_never_imports_the_csv_module(fmt):
+    code = ("import sys\n"
+            "from gpt2budget.cli.app import main\n"
+            f"try: main(['check', '--gpu', '4070ti', '--model', 'gpt2-xl', '--format', '{fmt}'])\n"
+            "except SystemExit: pass\n"
+            "print('imported', 'csv' in sys.modules)")
+    assert _run_python(code).split("imported")[-1].strip() == "False"
