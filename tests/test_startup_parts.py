@@ -95,6 +95,12 @@ def test_a_cached_number_beyond_what_validation_accepts_is_refused(cache_dir, ba
     assert load_specs().gpus.get("4090", "--gpu").memory_gib == 24  # the file validated again
 
 
+def test_a_cached_int_too_large_for_a_float_is_refused_not_raised(cache_dir):
+    load_specs()
+    _forged("rtx-4090.yaml", lambda d: d.update(sm_count=10**400))  # JSON holds ints of any size
+    assert load_specs().gpus.get("4090", "--gpu").sm_count == 128  # the file validated again
+
+
 def test_a_rule_inside_a_nested_spec_is_checked_again(cache_dir):
     load_specs()
 
@@ -115,6 +121,7 @@ def test_sane_checks_patterns_lengths_and_magnitudes(specs):
                 dataclasses.replace(gpu, id="x" * 65),  # Id: at most 64 characters
                 dataclasses.replace(gpu, memory_gib=2e15, unusual=True,  # any number: at most MAX_MAGNITUDE
                                     sources={**gpu.sources, "unusual": "a test"}),
+                dataclasses.replace(gpu, sm_count=10**400),  # an int too large for a float: refused, no OverflowError
                 dataclasses.replace(model, n_layer=True),  # a boolean is not a number
                 dataclasses.replace(model, n_layer=2048)):  # Layers: at most 1,024
         assert not spec_cache.sane(bad), bad

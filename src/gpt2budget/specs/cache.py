@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import stat
 import sys
@@ -243,9 +242,9 @@ class SpecCache:
             return None  # changed by hand or damaged
         try:
             spec: Any = decode(cached.data)
-        except Exception:
-            return None
-        if type(spec) is not specs.KIND_TYPES[kind] or not sane(spec):
+            if type(spec) is not specs.KIND_TYPES[kind] or not sane(spec):
+                return None
+        except Exception:  # a value no check expected: validate the file again
             return None
         return spec if names == Names.of(spec) else None
 
@@ -327,8 +326,9 @@ def _field_types(cls: type) -> tuple[tuple[str, Any], ...]:
 
 
 def _computable(v: float) -> bool:
-    """Finite and within what validation accepts for any number (specs.MAX_MAGNITUDE)."""
-    return math.isfinite(v) and -specs.MAX_MAGNITUDE <= v <= specs.MAX_MAGNITUDE
+    """Within what validation accepts for any number (specs.MAX_MAGNITUDE): NaN and infinities are not, and an
+    int of any size compares without converting to float (no OverflowError)."""
+    return -specs.MAX_MAGNITUDE <= v <= specs.MAX_MAGNITUDE
 
 
 def _rule_test(rule: Any) -> Callable[[Any], bool] | None:
