@@ -1,43 +1,80 @@
 """Speed figures: start-up vs importing the dependencies, configurations/s, sweep, plan and advisor time.
 
 Usage: python benchmarks/speed.py   (medians of repeated runs; ratios measured in the same run)
+       python benchmarks/speed.py --startup [--runs N] [--venv DIR]   (start-up only, as a new user installs it)
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 # Subprocesses may write bytecode, as an installed package has it (pip compiles on install); with
 # PYTHONDONTWRITEBYTECODE set, an editable checkout would recompile every module on every run.
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
-def interleaved(cmds: dict[str, list[str]], n: int = 21) -> dict[str, float]:
+def interleaved(cmds: dict[str, list[str]], n: int = 21, cwd: str | None = None) -> dict[str, float]:
     """Median wall time of each command, run in turns so that machine noise hits them alike.
     A key ending in "cold" runs with the spec cache off (as the first run after installing or editing a spec)."""
     envs = {k: {**ENV, "GPT2BUDGET_NO_CACHE": "1"} if k.endswith("cold") else ENV for k in cmds}
     for k, cmd in cmds.items():  # warm-up: bytecode, the spec cache and the OS file cache
-        subprocess.run(cmd, capture_output=True, check=False, env=envs[k])
+        subprocess.run(cmd, capture_output=True, check=False, env=envs[k], cwd=cwd)
     times: dict[str, list[float]] = {k: [] for k in cmds}
     for _ in range(n):
         for k, cmd in cmds.items():
             t = time.perf_counter()
-            subprocess.run(cmd, capture_output=True, check=False, env=envs[k])
+            subprocess.run(cmd, capture_output=True, check=False, env=envs[k], cwd=cwd)
             times[k].append(time.perf_counter() - t)
     return {k: statistics.median(v) for k, v in times.items()}
 
 
+FLOOR = "import typer, rich.console, rich.table, pydantic, yaml"  # what check's start-up is measured against (#28)
+
+
+def startup_ratio(venv: str | None, runs: int) -> None:
+    """`check`'s start-up against importing its dependencies, measured as the project's before-stop hook does and
+    as a user gets it: a fresh virtualenv with `pip install .` (not editable; bytecode written, as pip compiles on
+    install), each command run once first (bytecode, the spec cache), then medians of `runs` runs taken in turns,
+    from /tmp. The goal (#28 item 6) is a ratio <= 1.2."""
+    root = Path(__file__).resolve().parents[1]
+    made = None
+    if venv is None:
+        made = tempfile.mkdtemp(prefix="g2b-startup-")
+        venv = made
+        subprocess.run([sys.executable, "-m", "venv", venv], check=True)
+        subprocess.run([f"{venv}/bin/pip", "install", "-q", str(root)], check=True)
+    try:
+        check = [f"{venv}/bin/gpt2budget", "check", "--gpu", "4070ti", "--model", "gpt2-xl"]
+        med = interleaved({"floor": [f"{venv}/bin/python", "-c", FLOOR], "check": check}, n=runs, cwd="/tmp")
+        print(f"start-up ({runs} runs each, in turns): check {med['check'] * 1000:.1f} ms, importing its dependencies "
+              f"{med['floor'] * 1000:.1f} ms: ratio {med['check'] / med['floor']:.3f} (goal <= 1.2)")
+    finally:
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)
+
+
 def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--startup", action="store_true", help="only check's start-up ratio, in a fresh non-editable install")
+    ap.add_argument("--runs", type=int, default=21, help="runs of each command (median)")
+    ap.add_argument("--venv", help="with --startup: an existing virtualenv with gpt2budget installed, not a new one")
+    args = ap.parse_args()
+    if args.startup:
+        startup_ratio(args.venv, args.runs)
+        return
     py = sys.executable
     exe = shutil.which("gpt2budget") or os.path.join(os.path.dirname(py), "gpt2budget")
     check = [exe, "check", "--gpu", "4070ti", "--model", "gpt2-xl"]
     med = interleaved({
-        "floor": [py, "-c", "import typer, rich.console, rich.table, pydantic, yaml"],
+        "floor": [py, "-c", FLOOR],
         "table": check,
         "json": [*check, "--format", "json"],
         "table cold": check,
@@ -79,7 +116,7 @@ def main() -> None:
 
     ci = CheckInputs(g, m, s, RunOptions())
     base = evaluate(ci)
-    adv = statistics.median([_timed(lambda: advise(ci, sp.models, base)) for _ in range(7)])
+    adv = statistics.median([_timed(lambda: advise(ci, sp.models.of_family(m.family), base)) for _ in range(7)])
     pl = statistics.median([_timed(lambda: plan(CheckInputs(g, sp.models.get("gpt2", "m"), s, RunOptions(),
                                                             duration_s=30 * 86400), sp.models, None)) for _ in range(7)])
     print(f"advisor {adv * 1000:.0f} ms; plan {pl * 1000:.0f} ms (in process)")

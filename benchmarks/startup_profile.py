@@ -1,6 +1,7 @@
 """Where `check`'s start-up goes: each stage timed in a fresh process, in the order the command runs them.
 
 Usage: python benchmarks/startup_profile.py   (medians of 15 fresh processes; spec cache warm)
+The ratio to importing the dependencies, as a user installs it: python benchmarks/speed.py --startup
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from gpt2budget.options import RunOptions
 t.append(time.perf_counter())
 ci = CheckInputs(specs.gpus.get("4070ti", ""), specs.models.get("gpt2-xl", ""), specs.stacks.get("hf", ""), RunOptions())
 r = evaluate(ci)
-r = r._replace(advice=advise(ci, specs.models, r) if needs_advice(r) else ())
+r = r._replace(advice=advise(ci, specs.models.of_family(ci.model.family), r) if needs_advice(r) else ())
 t.append(time.perf_counter())
 from gpt2budget.output.explain import component_words
 from gpt2budget.output.render import make_console, render_check
@@ -42,8 +43,8 @@ import sys
 print(" ".join(f"{b - a:.6f}" for a, b in zip(t, t[1:])), "pydantic" in sys.modules, "yaml" in sys.modules)
 '''
 NAMES = ["dependencies used (typer, rich.console/table)", "the CLI module", "the check command built by Typer",
-         "26 specs from the cache (catalogue, spec types)", "core imports (check, memory, advisor)",
-         "evaluate and advisor", "render imports", "Rich rendering of the tables"]
+         "the catalogue from the spec cache (spec types)", "core imports (check, memory, advisor)",
+         "decoding the specs used, evaluate and advisor", "render imports", "Rich rendering of the tables"]
 
 
 def main() -> None:

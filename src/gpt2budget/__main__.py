@@ -1,3 +1,3 @@
-from gpt2budget.cli.app import main
+from gpt2budget.cli import main
 
 main()

@@ -295,7 +295,7 @@ def advise(ci: CheckInputs, specs: Specs, result: CheckResult | None = None) -> 
     _is("specs", specs, Specs, "the catalogues from gpt2budget.api.load()")
     if result is not None:
         _is("result", result, CheckResult, "the CheckResult of evaluate(ci), or None")
-    return _advise(ci, specs.models, result if result is not None else evaluate(ci))
+    return _advise(ci, specs.models.of_family(ci.model.family), result if result is not None else evaluate(ci))
 
 
 def check(ci: CheckInputs, specs: Specs, advice: bool = True) -> CheckResult:
@@ -305,7 +305,8 @@ def check(ci: CheckInputs, specs: Specs, advice: bool = True) -> CheckResult:
     _is("specs", specs, Specs, "the catalogues from gpt2budget.api.load()")
     ci = _inputs(ci)
     r = _evaluate(ci)
-    return r._replace(advice=_advise(ci, specs.models, r)) if advice and needs_advice(r) else r
+    # the advisor's smaller models are of the run's family: the catalogue decodes only those
+    return r._replace(advice=_advise(ci, specs.models.of_family(ci.model.family), r)) if advice and needs_advice(r) else r
 
 
 COMPARE_SORTS = ("time", "peak", "memory", "cost", "name")

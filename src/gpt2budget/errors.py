@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 # Exit codes, documented in the README and in `gpt2budget --help`.
 EXIT_OK = 0
 EXIT_OUTPUT = 1  # the output could not be written (a full disk, /dev/full, a folder in the way)
@@ -15,6 +17,15 @@ EXIT_INFEASIBLE = 4  # only with --fail-if-infeasible: the run does not fit or i
 # right-to-left override, shows "gpu.yaml" for "lmay.upg", and the others of Unicode's UAX #9), with the line and
 # paragraph separators.
 _BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u2028\u2029"
+
+
+_UNSAFE = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}]")  # the characters unsafe_char refuses, as one search
+
+
+def first_unsafe(text: str) -> str | None:
+    """The first unsafe character of `text` (see unsafe_char), or None."""
+    found = _UNSAFE.search(text)
+    return found.group() if found else None
 
 
 def unsafe_char(c: str) -> bool:

@@ -120,18 +120,42 @@ def _known_param(p: Any) -> bool:
             and all(hasattr(p, a) for a in _PARAM_ATTRS) and callable(getattr(type(p), "process_value", None)))
 
 
-def _refuse_underscores(param: Any, value: Any) -> None:
-    """Typer's coercion reads `--micro-batch 1_000` as 1000 and `--pue 1_5` as 15 (#31 item 15): a number option
-    takes plain digits."""
-    desc = getattr(param, "type_descriptor", None)
-    if isinstance(value, str) and "_" in value and desc is not None and getattr(desc, "annotation", None) in (int, float):
-        from gpt2budget.errors import UsageError
+def _numeric(param: Any) -> bool:
+    """A parameter that takes a number: Typer's annotation (0.29) or a Click number type (other versions)."""
+    ann = getattr(getattr(param, "type_descriptor", None), "annotation", None)
+    return ann in (int, float) or type(getattr(param, "type", None)).__name__ in (
+        "IntParamType", "FloatParamType", "IntRange", "FloatRange")
 
-        raise UsageError(max(param.opts, key=len), f"expected a number written in plain digits, got {value!r}")
+
+def refuse_underscores(param: Any, raw: Any) -> None:
+    """Python's int() and float(), and so Typer's coercion, read `--micro-batch 1_000` as 1000 and `--pue 1_5` as
+    15 (#31 item 15): a number option takes plain digits. `raw` is the text as given (a tuple for a repeatable
+    option)."""
+    for value in raw if isinstance(raw, (tuple, list)) else (raw,):
+        if isinstance(value, str) and "_" in value:
+            from gpt2budget.errors import UsageError
+
+            raise UsageError(max(param.opts, key=len), f"expected a number written in plain digits, got {value!r}")
+
+
+def guard_numbers(params: list[Any]) -> None:
+    """Each number option refuses underscores in the text it is given, before any coercion reads it: on every
+    Typer, known or not, through Click's public `handle_parse_result(ctx, opts, args)`, where `opts` holds the
+    parsed command line's text by parameter name."""
+    for p in params:
+        real = getattr(p, "handle_parse_result", None)
+        if real is None or "handle_parse_result" in vars(p) or not _numeric(p):
+            continue
+
+        def handle_parse_result(ctx: Any, opts: Any, *rest: Any, _p: Any = p, _real: Any = real, **kw: Any) -> Any:
+            if hasattr(opts, "get"):
+                refuse_underscores(_p, opts.get(_p.name))
+            return _real(ctx, opts, *rest, **kw)
+
+        p.handle_parse_result = handle_parse_result
 
 
 def _process_value(self: Any, ctx: Any, value: Any) -> Any:
-    _refuse_underscores(self, value)
     try:
         plain = plain_value(self, value)
     except Exception:  # an internal that changed under us: Typer decides
@@ -153,7 +177,8 @@ def speed_up(params: list[Any]) -> None:
 
 class FastGroup(TyperGroup):
     """Typer's group, with the pass-through above for its own and its commands' parameters (on a Typer it
-    knows), and a closed pipe treated as the end of the output (exit 0) rather than Click's exit 1."""
+    knows), number options that refuse underscores (on every Typer), and a closed pipe treated as the end of the
+    output (exit 0) rather than Click's exit 1."""
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -166,11 +191,14 @@ class FastGroup(TyperGroup):
 
     def get_params(self, ctx: Any) -> list[Any]:
         params: list[Any] = super().get_params(ctx)
+        guard_numbers(params)
         speed_up(params)
         return params
 
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
         name, cmd, rest = super().resolve_command(ctx, args)
         if cmd is not None:
-            speed_up(cmd.get_params(ctx))  # the command's help option is made (and cached) here
+            params = cmd.get_params(ctx)  # the command's help option is made (and cached) here
+            guard_numbers(params)  # on every Typer
+            speed_up(params)  # on a Typer the pass-through knows
         return name, cmd, rest

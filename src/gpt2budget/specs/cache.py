@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import stat
 import sys
@@ -158,11 +157,21 @@ def _checksum(text: str, data: str) -> int:
 
 
 class Names(NamedTuple):
-    """What a catalogue needs to index a spec before it is decoded."""
+    """What a catalogue needs to index a spec before it is decoded; for a model also its family (the advisor
+    proposes smaller models of the run's family only, so the others are never decoded)."""
 
     id: str
     aliases: tuple[str, ...]
     name: str
+    family: str = ""
+
+    @classmethod
+    def of(cls, spec: Any) -> Names:
+        return cls(spec.id, tuple(spec.aliases), spec.name, getattr(spec, "family", ""))
+
+    def stored(self) -> list[Any]:
+        """As an entry keeps them: [id, aliases, name], and the family where there is one."""
+        return [self.id, list(self.aliases), self.name, *([self.family] if self.family else [])]
 
 
 class Cached(NamedTuple):
@@ -211,37 +220,37 @@ class SpecCache:
         if not isinstance(entry, dict) or entry.get("text") != text:
             return None
         try:
-            (sid, aliases, name), data, check = entry["names"], entry["spec"], entry["check"]
+            stored, data, check = entry["names"], entry["spec"], entry["check"]
+            sid, aliases, name, *family = stored
             if not (isinstance(sid, str) and isinstance(name, str) and isinstance(aliases, list)
                     and all(isinstance(a, str) for a in aliases) and isinstance(data, str)
-                    and isinstance(check, int)):
+                    and isinstance(check, int) and len(family) <= 1 and all(isinstance(f, str) and f for f in family)):
                 return None
-            if check != _checksum(text, data + json.dumps([sid, aliases, name])):
+            if check != _checksum(text, data + json.dumps(stored)):
                 return None  # damaged (a flipped bit in its names, say): validate the file again, rewrite the entry
         except Exception:  # damaged: validate the file again
             return None
         self.used[key] = entry
-        return Cached(Names(sid, tuple(aliases), name), data, check)
+        return Cached(Names(sid, tuple(aliases), name, *family), data, check)
 
     @staticmethod
     def spec(kind: str, text: str, cached: Cached) -> Any | None:
         """A looked-up spec, tied to its file's text by the checksum, decoded, checked again against its rules and
         against the names it was indexed by (None when any of it fails: validate the file again)."""
         names = cached.names
-        if cached.check != _checksum(text, cached.data + json.dumps([names.id, list(names.aliases), names.name])):
+        if cached.check != _checksum(text, cached.data + json.dumps(names.stored())):
             return None  # changed by hand or damaged
         try:
             spec: Any = decode(cached.data)
-        except Exception:
+            if type(spec) is not specs.KIND_TYPES[kind] or not sane(spec):
+                return None
+        except Exception:  # a value no check expected: validate the file again
             return None
-        if type(spec) is not specs.KIND_TYPES[kind] or not sane(spec):
-            return None
-        decoded = Names(getattr(spec, "id", ""), tuple(getattr(spec, "aliases", ())), getattr(spec, "name", ""))
-        return spec if names == decoded else None
+        return spec if names == Names.of(spec) else None
 
     def put(self, kind: str, path: Path, text: str, spec: Any) -> None:
         data = encode(spec)
-        names = [spec.id, list(spec.aliases), spec.name]
+        names = Names.of(spec).stored()
         self.used[self.key(kind, path)] = {"text": text, "spec": data, "names": names,
                                            "check": _checksum(text, data + json.dumps(names))}
         self.changed = True
@@ -307,59 +316,72 @@ class SpecCache:
 
 
 @cache
-def _alias_rules() -> dict[str, tuple[Any, ...]]:
-    """The Rules carried by specs.py's named types (Pos, NonNeg, Fraction, Layers, Name, ...), by name."""
-    out: dict[str, tuple[Any, ...]] = {}
-    for name, value in vars(specs).items():
-        rules = tuple(m for m in getattr(value, "__metadata__", ()) if isinstance(m, specs.Rule))
-        if rules:
-            out[name] = rules
-    return out
-
-
-@cache
-def _rules(cls: type) -> tuple[tuple[str, Any], ...]:
-    """(field, Rule) for the fields of a spec dataclass whose type is one of specs.py's named rule types.
-    Read from the annotation text (specs.py defers annotations): no typing.get_type_hints at start-up. Rules
-    written inline are left to __post_init__'s checks and the finiteness check."""
+def _field_types(cls: type) -> tuple[tuple[str, Any], ...]:
+    """(field, its type) of a spec dataclass. specs.py does not defer its annotations (no `from __future__ import
+    annotations`), so each is the type itself, made once at import: nothing is evaluated here. A type left as text
+    is one this check does not know (`_checker` refuses it, and the file is validated again)."""
     import dataclasses
+
+    return tuple((f.name, f.type) for f in dataclasses.fields(cls))
+
+
+def _computable(v: float) -> bool:
+    """Within what validation accepts for any number (specs.MAX_MAGNITUDE): NaN and infinities are not, and an
+    int of any size compares without converting to float (no OverflowError)."""
+    return -specs.MAX_MAGNITUDE <= v <= specs.MAX_MAGNITUDE
+
+
+def _rule_test(rule: Any) -> Callable[[Any], bool] | None:
+    """The test of one Rule on a value of its (already checked) type, as validation applies it: bounds on a
+    number, lengths and a pattern, then the rule's own check (which must not raise). None and booleans pass, as
+    they always did (no rule of a spec applies to them); a rule that only describes is no test at all."""
     import re
 
-    named = _alias_rules()
-    out: list[tuple[str, Any]] = []
-    for f in dataclasses.fields(cls):
-        for word in re.findall(r"[A-Za-z_]\w*", str(f.type)):
-            out.extend((f.name, rule) for rule in named.get(word, ()))
-    return tuple(out)
+    gt, ge, le, check = rule.gt, rule.ge, rule.le, rule.check
+    lo_len, hi_len = rule.min_length, rule.max_length
+    pattern = re.compile(rule.pattern) if rule.pattern is not None else None
+    if gt is None and ge is None and le is None and check is None and lo_len is None and hi_len is None \
+            and pattern is None:
+        return None
 
+    def test(v: Any) -> bool:
+        if v is None or type(v) is bool:
+            return True
+        try:
+            if type(v) in (int, float) and ((gt is not None and not v > gt) or (ge is not None and not v >= ge)
+                                            or (le is not None and not v <= le)):
+                return False
+            if type(v) in (str, tuple, dict) and ((lo_len is not None and len(v) < lo_len)
+                                                  or (hi_len is not None and len(v) > hi_len)):
+                return False
+            if pattern is not None and (type(v) is not str or pattern.search(v) is None):
+                return False
+            if check is not None:
+                check(v)
+        except Exception:
+            return False
+        return True
 
-@cache
-def _field_types(cls: type) -> tuple[tuple[str, Any], ...]:
-    """(field, its type) of a spec dataclass, its annotation text evaluated in specs.py (which defers annotations;
-    cheaper than typing.get_type_hints, and only for the types a run decodes)."""
-    import dataclasses
-
-    names = vars(specs)
-    return tuple((f.name, eval(f.type, names) if isinstance(f.type, str) else f.type)  # specs.py's own annotations
-                 for f in dataclasses.fields(cls))
-
-
-def _matches(value: Any, tp: Any) -> bool:
-    """`value` is of type `tp` as validation would have produced it: exact bool, int and str (no bool for a
-    number, no null where the field cannot be empty), tuples and dicts element by element, dataclasses by type."""
-    return _checker(tp)(value)
+    return test
 
 
 @cache
 def _checker(tp: Any) -> Callable[[Any], bool]:
-    """The test _matches makes of a type, built once per type (a run decodes ~20 specs of a few dozen fields each:
-    reading the type's structure for every value cost ~10 ms of start-up)."""
+    """The test that a value is of type `tp` as validation would have produced it, built once per type: exact
+    bool, int and str (no bool for a number, no null where the field cannot be empty), every number finite and
+    within MAX_MAGNITUDE, tuples and dicts element by element, each Rule of an Annotated type (bounds, lengths,
+    pattern, check) where validation applies it, and a spec dataclass by its own fields (`_spec_checker`)."""
     import types
     import typing
 
     origin = typing.get_origin(tp)
     if origin is typing.Annotated:
-        return _checker(typing.get_args(tp)[0])
+        base, *meta = typing.get_args(tp)
+        inner = _checker(base)
+        tests = tuple(t for t in (_rule_test(m) for m in meta if isinstance(m, specs.Rule)) if t is not None)
+        if not tests:
+            return inner
+        return lambda v: inner(v) and all(t(v) for t in tests)
     if origin is typing.Union or origin is types.UnionType:
         parts = tuple(_checker(arg) for arg in typing.get_args(tp))
         return lambda v: any(part(v) for part in parts)
@@ -369,10 +391,12 @@ def _checker(tp: Any) -> Callable[[Any], bool]:
     if tp is None or tp is type(None):
         return lambda v: v is None
     if tp is typing.Any:
-        return lambda v: True
+        return _plain_sane
     if tp is float:
-        return lambda v: type(v) in (int, float)
-    if tp in (bool, int, str):
+        return lambda v: (type(v) is float or type(v) is int) and _computable(v)
+    if tp is int:
+        return lambda v: type(v) is int and _computable(v)
+    if tp in (bool, str):
         return lambda v: type(v) is tp
     if origin is tuple:
         args = typing.get_args(tp)
@@ -385,46 +409,40 @@ def _checker(tp: Any) -> Callable[[Any], bool]:
     if origin is dict:
         key, item = (_checker(a) for a in typing.get_args(tp))
         return lambda v: type(v) is dict and all(key(k) and item(x) for k, x in v.items())
+    if isinstance(tp, type) and tp in specs.SPEC_TYPES:
+        return lambda v: type(v) is tp and _spec_checker(tp)(v)  # built on first use: types may nest
     if isinstance(tp, type):
         return lambda v: type(v) is tp
     return lambda v: False  # a type this check does not know: refuse, and validate the file again
 
 
-def _typed(value: Any) -> bool:
-    cls: type = type(value)
-    return all(_matches(getattr(value, name), tp) for name, tp in _field_types(cls))
+_SPEC_CHECKERS: dict[type, Callable[[Any], bool]] = {}
+
+
+def _spec_checker(cls: type) -> Callable[[Any], bool]:
+    """The test of a spec dataclass: each field's value against its type (`_checker`), in one pass."""
+    found = _SPEC_CHECKERS.get(cls)
+    if found is None:
+        fields = tuple((name, _checker(tp)) for name, tp in _field_types(cls))
+        found = _SPEC_CHECKERS[cls] = lambda v: all(ok(getattr(v, name)) for name, ok in fields)
+    return found
+
+
+def _plain_sane(value: Any) -> bool:
+    """A value of no declared type: every number in it finite and computable, every spec in it sane."""
+    if type(value) is float or type(value) is int:
+        return _computable(value)
+    if isinstance(value, (tuple, list)):
+        return all(_plain_sane(v) for v in value)
+    if isinstance(value, dict):
+        return all(_plain_sane(v) for v in value.values())
+    if type(value) in specs.SPEC_TYPES:
+        return _spec_checker(type(value))(value)
+    return True
 
 
 def sane(value: Any) -> bool:
-    """A decoded spec passes its fields' rules again: every number finite, within its bounds, through its check
-    (a poisoned cache entry can never carry a value that validation would refuse)."""
-    import dataclasses
-
-    if isinstance(value, float):
-        return math.isfinite(value)
-    if dataclasses.is_dataclass(value) and not _typed(value):
-        return False  # a boolean, null, text or list where the spec's type says otherwise
-    if isinstance(value, (tuple, list)):
-        return all(sane(v) for v in value)
-    if isinstance(value, dict):
-        return all(sane(v) for v in value.values())
-    if not dataclasses.is_dataclass(value):
-        return True
-    for f in dataclasses.fields(value):
-        if not sane(getattr(value, f.name)):
-            return False
-    cls: type = type(value)
-    for name, rule in _rules(cls):
-        v = getattr(value, name)
-        if v is None or isinstance(v, bool):
-            continue
-        try:
-            if isinstance(v, (int, float)) and ((rule.gt is not None and not v > rule.gt)
-                                                 or (rule.ge is not None and not v >= rule.ge)
-                                                 or (rule.le is not None and not v <= rule.le)):
-                return False
-            if rule.check is not None:
-                rule.check(v)
-        except Exception:
-            return False
-    return True
+    """A decoded spec passes its fields' types and rules again: every number finite, within its bounds, through
+    its check (a poisoned cache entry can never carry a value that validation would refuse); a boolean, null,
+    text or list where the spec's type says otherwise is refused."""
+    return _plain_sane(value)

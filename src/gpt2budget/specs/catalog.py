@@ -76,7 +76,7 @@ def _materialize(p: _Pending) -> Any:
         spec = spec_from_bytes(p.kind, p.text.encode("utf-8"), p.path)
         p.cache.put(p.kind, p.path, p.text, spec)
         p.cache.save()  # the entry is rebuilt from the file, so that the next run is right
-        if Names(spec.id, tuple(spec.aliases), spec.name) != p.names:
+        if Names.of(spec) != p.names:
             raise SpecError(str(p.path), "id", "the spec cache disagreed with this file; run the command again")
     return spec
 
@@ -101,7 +101,7 @@ class Catalog(Generic[S]):
         self._names.clear()
         self._collisions = None
         self._bare = None
-        names = spec.names if isinstance(spec, _Pending) else Names(spec.id, tuple(spec.aliases), spec.name)
+        names = spec.names if isinstance(spec, _Pending) else Names.of(spec)
         old = self.items.names.get(names.id)
         if old is not None:  # a spec replacing another by id (a user's copy of a built-in)
             kept = tuple(dict.fromkeys((*old.aliases, old.name)))
@@ -192,6 +192,12 @@ class Catalog(Generic[S]):
     def __iter__(self) -> Iterator[S]:
         self._report_broken()
         return iter(self.items.values())
+
+    def of_family(self, family: str) -> Iterator[S]:
+        """The models of one family (the advisor's smaller models): a cached spec is decoded only when the
+        family it was indexed by is this one."""
+        self._report_broken()
+        return (self.items[sid] for sid, names in self.items.names.items() if names.family == family)
 
     def __len__(self) -> int:
         return len(self.items)

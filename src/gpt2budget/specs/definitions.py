@@ -8,9 +8,10 @@ Spec objects compare and hash by identity (eq=False): results are cached per loa
 needs two specs compared field by field.
 Every numeric value in a GPU or model spec must name its source in `sources` (the key itself, or its
 parent mapping such as `peak_tflops`).
+Annotations are not deferred (no `from __future__ import annotations`): each field's type is made once at
+import, and the spec cache reads it from `dataclasses.fields` when it checks a decoded spec again, with nothing
+to evaluate.
 """
-
-from __future__ import annotations
 
 import re
 from collections.abc import Callable
@@ -44,6 +45,13 @@ def doc(text: str) -> Rule:
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
 
+# The largest magnitude a spec number may have, whatever its key and even with `unusual: true`: far above any
+# hardware or model (1e15 GiB, TFLOP/s, GB/s or tokens), far enough below float's 1.8e308 that a value times the
+# unit conversions and products of the models (2^30 bytes per GiB, 1e12 FLOP/s per TFLOP/s, tokens x FLOPs per
+# token) stays finite: 1e300 GiB of memory was infinite bytes, then NaN, then a traceback. Enforced by
+# gpt2budget.specs.validation on every int and float, and again by the spec cache when it reads an entry.
+MAX_MAGNITUDE = 1e15
+
 
 def normalize(name: str) -> str:
     """A name as looked up: lower case, letters, digits and dots only ('RTX 4090' and 'rtx-4090' match)."""
@@ -53,9 +61,9 @@ def normalize(name: str) -> str:
 def _printable(v: str) -> str:
     """Names are printed to terminals: a control character (an ANSI escape sequence, say) or a bidirectional
     control (U+202E reverses the text after it) is refused."""
-    from gpt2budget.errors import unsafe_char
+    from gpt2budget.errors import first_unsafe
 
-    bad = next((c for c in v if unsafe_char(c)), None)
+    bad = first_unsafe(v)
     if bad is not None:
         raise ValueError(f"contains the control character {bad!r}; names are printed to terminals")
     return v

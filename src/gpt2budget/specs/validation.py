@@ -59,11 +59,7 @@ def to_spec(value: Any) -> Any:
     return value
 
 
-# The largest magnitude a spec number may have, whatever its key and even with `unusual: true`: far above any
-# hardware or model (1e15 GiB, TFLOP/s, GB/s or tokens), far enough below float's 1.8e308 that a value times the
-# unit conversions and products of the models (2^30 bytes per GiB, 1e12 FLOP/s per TFLOP/s, tokens x FLOPs per
-# token) stays finite: 1e300 GiB of memory was infinite bytes, then NaN, then a traceback.
-MAX_MAGNITUDE = 1e15
+MAX_MAGNITUDE = specs.MAX_MAGNITUDE  # defined beside the spec types: the spec cache checks it again on read
 
 
 def _computable(v: float) -> float:
