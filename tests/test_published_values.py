@@ -10,6 +10,16 @@ from gpt2budget.core.shape import Shape, n_params
 SPECS = load()
 
 
+def zero_layout_specs():
+    """The catalogue with llm.c's memory layout (16-bit weights and gradients, fp32 master and AdamW states: the
+    ZeRO paper's) allowed every ZeRO stage: llm.c itself runs stages 0 and 1 only (llmc/zero.cuh)."""
+    from dataclasses import replace
+
+    specs = load()
+    specs.stacks.add(replace(specs.stacks.items["llmc"], supported_zero=None), "test: llm.c's layout, any stage")
+    return specs
+
+
 def test_peft_lora_parameter_count_for_gpt2():
     # PEFT's print_trainable_parameters() for GPT-2 with LoraConfig(r=8, target_modules=["c_attn"]):
     # "trainable params: 294,912"; also recorded by our H200 run (tests/data/h200_gpt2_training.jsonl, "trainable")
@@ -29,7 +39,7 @@ def test_zero_bytes_per_parameter_are_the_papers(zero, bytes_per_param):
     """Rajbhandari et al. 2020 (ZeRO), §5 and Figure 1: mixed-precision Adam keeps 2Ψ (16-bit weights) + 2Ψ
     (16-bit gradients) + 12Ψ (fp32 weights, momentum, variance); ZeRO-1 shards the 12Ψ over N_d GPUs, ZeRO-2 the
     gradients too. llm.c keeps exactly this layout (bf16 weights and gradients, fp32 master and AdamW states)."""
-    r = evaluate(configure(SPECS, gpu="h100", model="gpt2-xl", stack="llmc", gpus=64, zero=str(zero),
+    r = evaluate(configure(zero_layout_specs(), gpu="h100", model="gpt2-xl", stack="llmc", gpus=64, zero=str(zero),
                            checkpointing="none"))
     b = r.memory.breakdown
     states = sum(b[k] for k in ("weights", "master_weights", "gradients", "optimizer_states"))
@@ -37,7 +47,8 @@ def test_zero_bytes_per_parameter_are_the_papers(zero, bytes_per_param):
 
 
 def test_zero3_shards_everything_but_the_layers_it_gathers():
-    r = evaluate(configure(SPECS, gpu="h100", model="gpt2-xl", stack="llmc", gpus=64, zero="3", checkpointing="none"))
+    r = evaluate(configure(zero_layout_specs(), gpu="h100", model="gpt2-xl", stack="llmc", gpus=64, zero="3",
+                           checkpointing="none"))
     b, n = r.memory.breakdown, r.model.n_params_trained
     # the paper's 16Ψ/N_d, plus (Rajbhandari et al. 2020 §5.3) the current layer's gathered 16-bit weights
     assert (b["master_weights"] + b["gradients"] + b["optimizer_states"]) / n == pytest.approx(14 / 64, rel=1e-3)
