@@ -93,9 +93,10 @@ def terms_bytes(terms: tuple[Term, ...], shape: Shape, opts: RunOptions, frozen:
 
 def pads_vocab(shape: Shape, stack: StackSpec, opts: RunOptions) -> bool:
     """Whether the stack zero-pads the vocabulary dimension of the head's GEMMs: torch.compile's pad_mm (Inductor,
-    on by default since PyTorch 2.1, pytorch/pytorch #101915; torch/_inductor/fx_passes/pad_mm.py) pads a dimension
-    that is not a multiple of 16 bytes, so a backward GEMM over the logits' gradient runs on a padded copy of it
-    (GPT-2's 50,257 tokens; nanoGPT's 50,304 are aligned)."""
+    on by default since PyTorch 2.1, pytorch/pytorch #101915; torch/_inductor/fx_passes/pad_mm.py, on CUDA where its
+    benchmark finds the padded GEMM faster) pads a dimension that is not a multiple of 16 bytes by copying the operand
+    (pad_mat1), so a backward GEMM over the logits' gradient runs on a padded copy of it (GPT-2's 50,257 tokens;
+    nanoGPT's 50,304 are aligned)."""
     vec = max(1, int(16 // role_bytes("compute", opts.precision)))
     return stack.step_time.matmul_shape_padding and shape.vocab % vec != 0
 
