@@ -30,10 +30,17 @@ def predict(specs: Any, run: dict[str, Any]) -> MemoryResult:
     stack = specs.stacks.get(run["stack"], "--stack")
     model = specs.models.get(run["model"], "--model")
     o = RunOptions(micro_batch=run["micro_batch"], gpus=run["gpus"], zero=run["zero"], seq=run["seq"],
-                   checkpointing=run["checkpointing"] != "none", optimizer=stack.default_optimizer,
+                   checkpointing=run["checkpointing"] != "none", optimizer=run.get("optimizer", stack.default_optimizer),
                    precision=stack.default_precision)
     return memory(Shape.of(model, run["seq"], stack.vocab_multiple), stack, o,
                   specs.gpus.get(run["gpu"], "--gpu").usable_bytes)
+
+
+def modelled_gib(m: MemoryResult, run: dict[str, Any]) -> float:
+    """The model's figure to set beside the published one: its allocator peak where the run printed
+    torch.cuda.max_memory_allocated() (reported_measure: allocator_peak), else what it says the card needs."""
+    peak = run.get("reported_measure") == "allocator_peak"
+    return (m.allocator_peak_bytes if peak else m.required_bytes) / GIB
 
 
 def table() -> list[str]:
@@ -43,6 +50,9 @@ def table() -> list[str]:
     for run in runs():
         m = predict(specs, run)
         published = run["outcome"] + (f", ~{run['reported_gib']:g} GiB" if run["reported_gib"] is not None else "")
+        if run.get("reported_measure") == "allocator_peak":
+            published += (f" allocated (model's allocator peak {modelled_gib(m, run):.2f}, "
+                          f"{modelled_gib(m, run) / run['reported_gib'] - 1:+.1%})")
         fallback = (f"{m.host_fallback_required_bytes / GIB:.2f} ({m.host_fallback_bytes / GIB:.2f} to host)"
                     if m.host_fallback_required_bytes else "-")
         out.append(f"| {run['id']} | {published} | {m.available_bytes / GIB:.2f} | {m.required_bytes / GIB:.2f} | "

@@ -57,7 +57,10 @@ def role_bytes(role: str, precision: str) -> float:
     return float(DTYPE_BYTES[precision][role])
 
 
-def term_applies(term: Term, opts: RunOptions, frozen_inputs: frozenset[str], shape: Shape | None = None) -> bool:
+def term_applies(term: Term, opts: RunOptions, frozen_inputs: frozenset[str], shape: Shape | None = None,
+                 vocab_padded: bool = False) -> bool:
+    if term.when_vocab_padded is not None and term.when_vocab_padded != vocab_padded:
+        return False
     if term.when_attention is not None and term.when_attention != opts.attention:
         return False
     if term.when_dropout is not None and term.when_dropout != (opts.dropout > 0):
@@ -79,12 +82,23 @@ def block_matches(term: Term, shape: Shape) -> bool:
             and (term.when_qk_norm is None or term.when_qk_norm == shape.qk_norm))
 
 
-def terms_bytes(terms: tuple[Term, ...], shape: Shape, opts: RunOptions, frozen: frozenset[str] = frozenset()) -> float:
+def terms_bytes(terms: tuple[Term, ...], shape: Shape, opts: RunOptions, frozen: frozenset[str] = frozenset(),
+                vocab_padded: bool = False) -> float:
     """Bytes per token of a list of saved tensors."""
     units = {"h": shape.n_embd, "q": shape.q_width, "kv": shape.kv_width, "ff": shape.ff, "n_head": shape.n_head,
              "n_head_x_seq": shape.n_head * opts.seq, "vocab": shape.vocab, "one": 1}
     return math.fsum(t.count * units[t.unit] * role_bytes(t.dtype, opts.precision)
-                     for t in terms if term_applies(t, opts, frozen, shape))
+                     for t in terms if term_applies(t, opts, frozen, shape, vocab_padded))
+
+
+def pads_vocab(shape: Shape, stack: StackSpec, opts: RunOptions) -> bool:
+    """Whether the stack zero-pads the vocabulary dimension of the head's GEMMs: torch.compile's pad_mm (Inductor,
+    on by default since PyTorch 2.1, pytorch/pytorch #101915; torch/_inductor/fx_passes/pad_mm.py, on CUDA where its
+    benchmark finds the padded GEMM faster) pads a dimension that is not a multiple of 16 bytes by copying the operand
+    (pad_mat1), so a backward GEMM over the logits' gradient runs on a padded copy of it (GPT-2's 50,257 tokens;
+    nanoGPT's 50,304 are aligned)."""
+    vec = max(1, int(16 // role_bytes("compute", opts.precision)))
+    return stack.step_time.matmul_shape_padding and shape.vocab % vec != 0
 
 
 # --- parameters, gradients and optimizer states -------------------------------------------------------
@@ -264,7 +278,7 @@ def phase_model(shape: Shape, stack: StackSpec, opts: RunOptions) -> PhaseModel:
     ckpt_layer = terms_bytes(stack.checkpoint_activations, shape, opts) * s
     token = terms_bytes(stack.token_activations, shape, opts) * s
     lf = terms_bytes(stack.logits_forward, shape, opts) * s
-    lb = terms_bytes(stack.logits_backward, shape, opts) * s
+    lb = terms_bytes(stack.logits_backward, shape, opts, vocab_padded=pads_vocab(shape, stack, opts)) * s
     if opts.loss == "chunked":
         # torchtune's CEWithChunkedOutputLoss: the 16-bit logits of every token stay (backward needs them); their fp32
         # upcast, log-softmax and gradients exist for one of LOSS_CHUNKS chunks at a time

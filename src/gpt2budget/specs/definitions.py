@@ -447,6 +447,10 @@ class Term:
     when_checkpointing: Annotated[bool | None, doc(
         "kept only with activation checkpointing (the stack's level) on, or only with it off")] = None
     when_precision: Annotated[tuple[str, ...] | None, Rule(check=_known_precisions)] = None
+    when_vocab_padded: Annotated[bool | None, doc(
+        "kept only when the stack zero-pads the vocabulary dimension of the head's GEMMs (its step_time "
+        "matmul_shape_padding on and the vocabulary not a multiple of 16 bytes in the compute dtype), or only "
+        "when it does not")] = None
     input_of: Annotated[Literal["c_attn", "attn_c_proj", "c_fc", "mlp_c_proj"] | None, doc(
         "kept only as this matmul's input for its weight gradient (dropped when frozen)")] = None
     source: str | None = None
