@@ -324,12 +324,12 @@ def test_a_short_reduction_pays_a_k_step_per_tile():
     """Each output tile pays about one 128-byte k-step (64 bf16 elements) of fixed cost, so GPT-2 small's QKV GEMM
     (k = 768) runs at 768/832 of the large-GEMM rate: 0.80 of an A100's peak at its 0.87 ceiling, as llm.c PR
     #378's Nsight Compute table measured (tensor pipes 79.8% busy); a long reduction barely notices."""
-    from gpt2budget.core.steptime import AMPERE_DATACENTER_TENSOR_CEILING
+    from gpt2budget.core.step_constants import DEFAULT_STEP_CONSTANTS
     rate, bw, m, n = 270e12, 2.0e12, 24576.0, 2304.0
     short = gemm_s(m, 768, n, rate, bw, 2.0, 1.0)
     assert 2 * m * 768 * n / short == pytest.approx(rate * 768 / 832)
     measured = 0.798  # tensor pipes busy on the QKV GEMM (llm.c PR #378)
-    assert abs(AMPERE_DATACENTER_TENSOR_CEILING * 768 / 832 - measured) < 0.01
+    assert abs(DEFAULT_STEP_CONSTANTS.ampere_datacenter_tensor_ceiling * 768 / 832 - measured) < 0.01
     long = gemm_s(m, 76800, n, rate, bw, 2.0, 1.0)
     assert 2 * m * 76800 * n / long > 0.999 * rate
     assert 2 * m * 768 * n / gemm_s(m, 768, n, rate, bw, 4.0, 1.0) == pytest.approx(rate * 768 / 800)  # 32 x 4 B
@@ -352,7 +352,9 @@ def test_an_output_dimension_off_the_tile_grid_computes_whole_tiles():
 def test_a_calibrated_gemm_rate_is_read_as_the_large_gemm_rate():
     """`measure --calibrate` times a GEMM at GPT-2 XL's c_fc shape (k = 1,600), whose rate already carries that
     shape's k-step; the model adds each GEMM's own k-step, so it reads the calibration back without it."""
-    from gpt2budget.core.steptime import CALIBRATION_GEMM_SHAPE, gemm_rate_of
+    from gpt2budget.core.step_constants import DEFAULT_STEP_CONSTANTS
+    from gpt2budget.core.steptime import gemm_rate_of
+    CALIBRATION_GEMM_SHAPE = DEFAULT_STEP_CONSTANTS.calibration_gemm_shape
     measure_py = Path(__file__).resolve().parents[1] / "src" / "gpt2budget" / "measure.py"
     assert f"m, k, n = {CALIBRATION_GEMM_SHAPE} if" in measure_py.read_text()
     cal = Calibration(gpu="h100-sxm", gemm_tflops={"bf16": 700.0})
@@ -610,7 +612,9 @@ def test_fused_attention_runs_at_the_measured_rate_for_its_kernel_and_length(spe
     """On Hopper, 16-bit fused causal attention runs at what the FlashAttention-3 paper measured on an H100 at head
     dim 64 (FlashAttention-2 for SDPA stacks, cuDNN for llm.c): short sequences use the GPU least, and the backward
     is slower than the forward; fp32 and other GPUs keep their single figures."""
-    from gpt2budget.core.steptime import H100_SXM_DENSE_TFLOPS, flash_efficiency
+    from gpt2budget.core.step_constants import DEFAULT_STEP_CONSTANTS
+    from gpt2budget.core.steptime import flash_efficiency
+    H100_SXM_DENSE_TFLOPS = DEFAULT_STEP_CONSTANTS.h100_sxm_dense_tflops
 
     h100, a100 = specs.gpus.get("h100-sxm", "--gpu"), specs.gpus.get("a100-sxm-80gb", "--gpu")
     fwd, bwd, origin = flash_efficiency(h100, "flash2", "amp-bf16", 1024)
@@ -636,7 +640,8 @@ def test_fused_attention_runs_at_the_measured_rate_for_its_kernel_and_length(spe
 
 def test_explain_names_the_attention_rate_and_its_source(cli, specs):
     """The attention line prints the rates the model uses (flash_efficiency) and names their measurement."""
-    from gpt2budget.core.steptime import FLASH_BACKWARD_FACTOR, flash_efficiency
+    from gpt2budget.core.step_constants import DEFAULT_STEP_CONSTANTS
+    from gpt2budget.core.steptime import flash_efficiency
 
     rate = re.compile(r"at ([\d.]+)% of peak forward, x([\d.]+) backward at ([\d.]+)% \(([^,]*)")
     for gpu, kernel, source in (("h100-sxm", "flash2", "FlashAttention-2 at head dim 64 and seq 1,024 on an H100"),
@@ -645,7 +650,7 @@ def test_explain_names_the_attention_rate_and_its_source(cli, specs):
         assert line, gpu
         fwd, bwd, _ = flash_efficiency(specs.gpus.get(gpu, "--gpu"), kernel, "amp-bf16", 1024)
         assert (float(line[1]), float(line[2]), float(line[3])) == pytest.approx(
-            (100 * fwd, FLASH_BACKWARD_FACTOR, 100 * bwd), abs=0.05), gpu
+            (100 * fwd, DEFAULT_STEP_CONSTANTS.flash_backward_factor, 100 * bwd), abs=0.05), gpu
         assert source.startswith(line[4]), gpu
     llmc = cli("check", "--gpu", "h100", "--model", "gpt2", "--stack", "llmc", "--explain").out
     assert "(cuDNN at head dim 64 and seq 1,024 on an H100" in llmc

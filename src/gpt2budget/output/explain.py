@@ -9,8 +9,6 @@ from gpt2budget.core.memory import lora_params, param_bytes, phase_model
 from gpt2budget.core.result import CheckResult, Requirement
 from gpt2budget.core.shape import Shape, flops_params, layer_gemms, layer_params
 from gpt2budget.core.steptime import (
-    K_TILE_BYTES,
-    UNALIGNED_GEMM_FACTOR_TMA,
     accesses_bytes,
     alignment,
     autocasts,
@@ -150,19 +148,19 @@ def requirement_line(name: str, req: Requirement, duration_s: float) -> str:
 
 def rate_words(ci: CheckInputs) -> str:
     """The GEMM rate and where it comes from (gemm_rate_of's order)."""
-    rate, origin = gemm_rate_of(ci.gpu, ci.options.precision, ci.calibration)
+    rate, origin = gemm_rate_of(ci.gpu, ci.options.precision, ci.calibration, ci.step_constants)
     words = {"calibration": "measured by gpt2budget measure --calibrate",
              "sustained": f"the spec's sustained_gemm_tflops, {ci.gpu.sustained_gemm_origin}: power and clock limits "
                           "included",
-             "ceiling": f"peak x {gemm_ceiling(ci.gpu, ci.options.precision):.2f}, the fraction GPUs of its kind "
-                        f"achieve: Bekman, gpu-fryer, crowd benchmarks"}[origin]
+             "ceiling": f"peak x {gemm_ceiling(ci.gpu, ci.options.precision, ci.step_constants):.2f}, the fraction GPUs "
+                        f"of its kind achieve: Bekman, gpu-fryer, crowd benchmarks"}[origin]
     return f"{rate / 1e12:.4g} TFLOP/s ({words})"
 
 
 def flash_words(ci: CheckInputs) -> str:
     """Fused attention's FLOPs and the fractions of peak they run at, with their source (steptime.flash_efficiency)."""
     o, kernel = ci.options, ci.stack.step_time.flash_kernel
-    fwd, bwd, origin = flash_efficiency(ci.gpu, kernel, o.precision, o.seq)
+    fwd, bwd, origin = flash_efficiency(ci.gpu, kernel, o.precision, o.seq, ci.step_constants)
     name = {"flash2": "FlashAttention-2", "cudnn": "cuDNN"}[kernel]
     source = {"other": "cuDNN's fused attention at head dim 64 on an A100, llm.c PR #378, taken for every GPU but Hopper "
                        "and datacenter Blackwell",
@@ -170,7 +168,7 @@ def flash_words(ci: CheckInputs) -> str:
               "hopper": f"{name} at head dim 64 and seq {o.seq:,} on an H100, FA3 paper, Figures 5-6",
               "blackwell": f"{name} at head dim 64 and seq {o.seq:,} on a B200, flash-attention #1589 and PR #2605"
               }[origin]
-    clock = clock_fraction(ci.gpu, o.precision)
+    clock = clock_fraction(ci.gpu, o.precision, ci.step_constants)
     if clock < 1.0:
         source += f"; at the card's sustained clock, {clock:.2f} of what the fractions assume"
     return (f"causal 2·B·s²·h FLOPs per layer at {fwd:.1%} of peak forward, x2.5 backward at {bwd:.1%} "
@@ -197,11 +195,11 @@ def per_sm_words(ci: CheckInputs) -> str:
     per_sm, gpu, stack = ci.stack.step_time.elementwise_gb_per_s_per_sm, ci.gpu, ci.stack.id
     if not per_sm:
         return ""
-    cap = sm_rate_cap(gpu, ci.stack)
+    cap = sm_rate_cap(gpu, ci.stack, ci.step_constants)
     if cap is None:
         return f"; {stack}'s rate per SM ({per_sm:g} GB/s) is not applied: the GPU spec has no sm_count"
-    capped, bw = cap / 1e9, bandwidth(gpu, ci.calibration) / 1e9
-    clock = clock_fraction(gpu)
+    capped, bw = cap / 1e9, bandwidth(gpu, ci.calibration, ci.step_constants) / 1e9
+    clock = clock_fraction(gpu, c=ci.step_constants)
     at = f" x {clock:.2f} sustained clock" if clock < 1.0 else ""
     if capped < bw:
         return (f"; {stack}'s kernels run at {per_sm:g} GB/s per SM: {gpu.sm_count} SMs x {per_sm:g}{at} = {capped:,.0f} "
@@ -217,21 +215,21 @@ def step_time_lines(ci: CheckInputs, r: CheckResult) -> list[str]:
     prof = ci.stack.step_time
     shape = Shape.of(ci.model, o.seq, ci.stack.vocab_multiple)
     pads, tma_gpu = ci.stack.step_time.matmul_shape_padding, uses_tma_gemms(ci.gpu)
-    speeds = [(what, dim, speed, alignment(padded_dim(dim, o.precision, pads), o.precision, tma_gpu))
+    speeds = [(what, dim, speed, alignment(padded_dim(dim, o.precision, pads), o.precision, tma_gpu, ci.step_constants))
               for (what, dim), speed in zip((("h", shape.n_embd), ("vocabulary", shape.vocab)),
-                                            dim_speeds(ci.gpu, ci.stack, o.precision, shape, ci.calibration),
+                                            dim_speeds(ci.gpu, ci.stack, o.precision, shape, ci.calibration, c=ci.step_constants),
                                             strict=True)]
     slow = [f"{what} {dim:,} at {speed:.3g}" for what, dim, speed, _ in speeds if speed < 1.0]
     padded = f", padded to 16 bytes by {ci.stack.id} (torch.compile's pad_mm)" if pads and slow else ""
     tma = ("; off 16 bytes, Hopper-class GPUs fall back to Ampere-style kernels: kestrel #143, fitted on our H100 "
-           "steps" if tma_gpu and any(tier == UNALIGNED_GEMM_FACTOR_TMA for *_, tier in speeds) else "")
+           "steps" if tma_gpu and any(tier == ci.step_constants.unaligned_gemm_factor_tma for *_, tier in speeds) else "")
     # under TF32 a dimension whose tier is slower than plain fp32 runs at fp32's rate (dim_speed's floor)
     floor = ("; under TF32 no slower than the fp32 kernel cuBLAS may pick instead"
              if any(speed > tier for _, _, speed, tier in speeds) else "")
     aligned = (f"; dimensions not a multiple of 128 bytes run slower: {', '.join(slow)}{padded} (Bekman; nanoGPT "
                f"77e7e04c{tma}){floor}" if slow else "")
-    unfilled = [f"{what} {dim:,} fills {tile_fill(dim):.1%}" for what, dim in (("h", shape.n_embd), ("vocabulary", shape.vocab))
-                if tile_fill(dim) < 1.0]
+    unfilled = [f"{what} {dim:,} fills {tile_fill(dim, ci.step_constants):.1%}"
+                for what, dim in (("h", shape.n_embd), ("vocabulary", shape.vocab)) if tile_fill(dim, ci.step_constants) < 1.0]
     tiles = (f"; output tiles are 128 wide, so {', '.join(unfilled)} of its tiles (tile quantization: NVIDIA's GEMM "
              f"guide)" if unfilled else "")
     recompute = ""
@@ -253,8 +251,8 @@ def step_time_lines(ci: CheckInputs, r: CheckResult) -> list[str]:
     lines = [
         f"micro-steps = ceil(batch tokens / (micro-batch x seq x GPUs)) = ceil({ci.batch_tokens:.0f} / ({o.micro_batch} x "
         f"{o.seq} x {o.gpus})) = {th.micro_steps}",
-        f"matmul = Σ GEMMs max(2·m·k·n x (1 + {K_TILE_BYTES / operand_bytes(o.precision):g}/k) / (GEMM rate x tile "
-        f"fill), bytes / bandwidth) x micro-steps (a k-step per output tile: llm.c PR #378); GEMM rate "
+        f"matmul = Σ GEMMs max(2·m·k·n x (1 + {ci.step_constants.k_tile_bytes / operand_bytes(o.precision):g}/k) / "
+        f"(GEMM rate x tile fill), bytes / bandwidth) x micro-steps (a k-step per output tile: llm.c PR #378); GEMM rate "
         f"{rate_words(ci)}{aligned}{tiles}{recompute} = "
         f"{fmt_seconds(b['matmul'])}  (roofline)",
         f"attention = {attention} = {fmt_seconds(b['attention'])}",
@@ -274,7 +272,7 @@ def step_time_lines(ci: CheckInputs, r: CheckResult) -> list[str]:
                      f"{fmt_seconds(b['communication'])}")
     if o.offload != "none":
         streamed = " + 16-bit weights streamed per pass" if o.offload == "params" else ""
-        rate = host_adam_rate(ci.gpu, ci.host_adam_params_per_s)
+        rate = host_adam_rate(ci.gpu, ci.host_adam_params_per_s, ci.step_constants)
         source = ("--host-adam-params-per-s" if ci.host_adam_params_per_s else
                   f"a {ci.gpu.segment} host's estimate: DeepSpeed PR #735, #1635")
         lines.append(f"offload = 4 B per parameter over PCIe + CPU Adam at {fmt_sci(rate)} parameters/s ({source})"
