@@ -58,3 +58,74 @@ def test_check_inputs_carry_the_constants(specs):
     assert evaluate(ci) == evaluate(CheckInputs(*ci))
     with pytest.raises(UsageError, match="constants"):
         configure(specs, gpu="h100", model="gpt2", constants={"kernel_floor_s": 1e-3})
+
+
+CONFIGS = [dict(), dict(finetune="lora"), dict(gpus=8, zero=3), dict(checkpointing=True, micro_batch=4),
+           dict(offload="optimizer"), dict(gpus=4, zero=3, offload="params", checkpointing=True),
+           dict(attention="eager", dropout=0.1), dict(optimizer="muon", precision="tf32"), dict(precision="fp32")]
+
+
+@pytest.mark.parametrize("options", CONFIGS)
+def test_the_terms_carry_their_trace_and_sum_to_the_step(specs, options):
+    """Each term is its seconds with a trace: a formula naming its inputs, each input a number with a unit, and the
+    sources of the model's choices; the terms are the breakdown's, in its order, and sum to the step exactly."""
+    import math
+
+    st = _step(specs, model="gpt2-xl", **options)
+    assert [t.name for t in st.terms] == list(st.breakdown)
+    assert [t.seconds for t in st.terms] == list(st.breakdown.values())
+    assert math.fsum(t.seconds for t in st.terms) == st.step_seconds
+    for t in st.terms:
+        tr = t.trace
+        assert tr.formula and tr.source and tr.inputs, t.name
+        for i in tr.inputs:
+            assert i.name and i.unit and isinstance(i.value, (int, float)) and math.isfinite(i.value), (t.name, i)
+        if t.seconds > 0:  # a term that counts names what it was computed from in its formula
+            assert any(i.name in tr.formula for i in tr.inputs), t.name
+    assert st.terms[0].trace.value("micro-steps") == st.micro_steps
+
+
+def test_a_trace_reads_the_model_s_choices(specs):
+    """The trace holds what explain used to work out again: the GEMM rate, the vocabulary's alignment speed on a
+    Hopper-class GPU (0.15, kestrel #143), fused attention's measured shares, the CPU cost per kernel."""
+    from gpt2budget.core.steptime import flash_efficiency, gemm_rate
+
+    h100 = specs.gpus.get("h100-sxm", "--gpu")
+    st = _step(specs, micro_batch=8)
+    terms = {t.name: t.trace for t in st.terms}
+    assert terms["matmul"].value("GEMM rate") == gemm_rate(h100, "amp-bf16", None)
+    assert terms["matmul"].value("vocabulary alignment speed") == 0.15 and "kestrel #143" in terms["matmul"].source
+    fwd, bwd, _ = flash_efficiency(h100, "flash2", "amp-bf16", 1024)
+    assert (terms["attention"].value("forward share of peak"), terms["attention"].value("backward share of peak")) == \
+        (fwd, bwd)
+    assert "FA3 paper" in terms["attention"].source
+    assert terms["cpu_dispatch"].value("CPU cost per kernel") == specs.stacks.get("hf", "--stack").step_time.dispatch_us_per_op
+    assert terms["communication"].formula.startswith("0") and terms["offload"].formula.startswith("0")
+
+
+def test_json_carries_the_trace_and_its_schema(cli):
+    """check's JSON has throughput.terms: each term's seconds, formula, inputs ({name, value, unit}) and source,
+    valid against `gpt2budget schema check`; the CSV has no column for it (a list does not flatten)."""
+    import jsonschema
+
+    args = ["check", "--gpu", "h100", "--model", "gpt2", "--gpus", "8", "--zero", "3"]
+    doc = cli(*args, "--format", "json").json()
+    terms = doc["throughput"]["terms"]
+    assert [t["name"] for t in terms] == list(doc["throughput"]["breakdown"])
+    assert [t["seconds"] for t in terms] == list(doc["throughput"]["breakdown"].values())
+    comm = terms[5]["trace"]
+    assert "all-reduce" in comm["formula"] and "Patarasuk" in comm["source"]
+    assert {"name": "GPUs", "value": 8, "unit": "count"} in comm["inputs"]
+    schema = cli("schema", "check").json()
+    jsonschema.validate(doc, schema)
+    bad = json_copy(doc)
+    del bad["throughput"]["terms"][0]["trace"]["inputs"][0]["unit"]
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, schema)
+    assert "terms" not in cli(*args, "--format", "csv").out
+
+
+def json_copy(doc):
+    import json
+
+    return json.loads(json.dumps(doc))

@@ -327,7 +327,8 @@ def evaluate(ci: CheckInputs, *, with_cost: bool = True) -> CheckResult:
 def throughput_of(st: StepTime, overridden: bool) -> Throughput:
     """The step-time model's answer (JSON `throughput`); with --utilization it is shown but not used."""
     return Throughput("utilization override (--utilization)" if overridden else "step-time", st.step_seconds,
-                      st.micro_steps, st.tokens_per_step, st.tokens_per_second, st.mfu, st.bound, dict(st.breakdown))
+                      st.micro_steps, st.tokens_per_step, st.tokens_per_second, st.mfu, st.bound, dict(st.breakdown),
+                      st.terms)
 
 
 def memory_part(ci: CheckInputs, shape: Shape) -> tuple[MemoryResult, Memory, bool]:

@@ -49,6 +49,7 @@ from typing import NamedTuple
 from gpt2budget.core.calibration import Calibration
 from gpt2budget.core.shape import Shape, layer_gemms, tensors
 from gpt2budget.core.step_constants import DEFAULT_STEP_CONSTANTS, StepConstants
+from gpt2budget.core.trace import Term, term
 from gpt2budget.options import PRECISIONS, RunOptions
 from gpt2budget.specs.definitions import DTYPE_BYTES, FIXED_BYTES, GpuSpec, StackSpec, StepTimeProfile
 
@@ -75,6 +76,7 @@ class StepTime(NamedTuple):
     mfu: float  # 6·N·tokens / (seconds x peak x GPUs)
     bound: str
     breakdown: dict[str, float]  # seconds per optimizer step by term; the terms sum to step_seconds
+    terms: tuple[Term, ...]  # the same terms, each with its trace (formula, inputs, sources)
 
 
 def host_adam_rate(gpu: GpuSpec, given: float | None, c: StepConstants = DEFAULT_STEP_CONSTANTS) -> float:
@@ -290,6 +292,18 @@ class _Setup(NamedTuple):
     score_bwd_bytes: float
     dispatch: float  # CPU seconds per kernel
     c: StepConstants  # the constants it was made with
+    k_step: float  # one k-tile in elements (K_TILE_BYTES / operand bytes)
+    tile_fill_h: float
+    tile_fill_v: float
+    layer_weights: float  # elements of the layers' matmul weights (GPT-2: 12h² per layer)
+    autocasts: bool
+    accum_bytes: float  # bytes per parameter of a gradient accumulation pass
+    n_tensors: int  # parameter tensors (the optimizer's foreach lists)
+    matmul_source: str  # the sources of the model's choices, for the terms' traces
+    memory_source: str
+    dispatch_source: str
+    eager_source: str
+    clock: float  # clock_fraction at the run's precision
 
 
 @lru_cache(maxsize=4096)
@@ -326,7 +340,107 @@ def _setup(gpu: GpuSpec, stack: StackSpec, precision: str, shape: Shape, cal: Ca
         score_bwd_bytes=accesses_bytes(prof.eager_attention_backward, precision),
         dispatch=dispatch_us_of(stack, cal)[0] * 1e-6,
         c=c,
+        k_step=c.k_tile_bytes / elem, tile_fill_h=tile_fill(shape.n_embd, c), tile_fill_v=tile_fill(shape.vocab, c),
+        layer_weights=float(shape.n_layer * sum(gm.k * gm.n for gm in layer_gemms(shape))),
+        autocasts=autocasts(stack, precision), accum_bytes=accesses_bytes(prof.grad_accumulation, precision),
+        n_tensors=len(tensors(shape)),  # GPT-2: 12 per layer + wte, wpe, ln_f's two
+        matmul_source=_matmul_source(gpu, stack, precision, shape, cal, c, (aligned, aligned_v)),
+        memory_source=_memory_source(gpu, stack, bw, c),
+        dispatch_source=_dispatch_source(stack, precision, cal),
+        clock=clock_fraction(gpu, precision, c),
+        eager_source=f"eager attention: bytes per s x s score element from {stack.id}'s profile "
+                     "(eager_attention_forward, eager_attention_backward); QK^T and AV at the GEMM rate",
     )
+
+
+def _matmul_source(gpu: GpuSpec, stack: StackSpec, precision: str, shape: Shape, cal: Calibration | None,
+                   c: StepConstants, speeds: tuple[float, float]) -> str:
+    """Where the matmul term's GEMM rate comes from (gemm_rate_of's order) and which alignment and tile rules
+    slow its GEMMs (alignment, dim_speed, tile_fill)."""
+    _, origin = gemm_rate_of(gpu, precision, cal, c)
+    words = {"calibration": "GEMM rate: measured by gpt2budget measure --calibrate",
+             "sustained": f"GEMM rate: the spec's sustained_gemm_tflops, {gpu.sustained_gemm_origin}: power and clock "
+                          "limits included",
+             "ceiling": f"GEMM rate: peak x {gemm_ceiling(gpu, precision, c):.2f}, the fraction GPUs of its kind "
+                        "achieve (Bekman, gpu-fryer, crowd benchmarks)"}[origin]
+    words += "; a k-step per output tile: llm.c PR #378; roofline: Williams et al. 2009"
+    pads, tma = stack.step_time.matmul_shape_padding, uses_tma_gemms(gpu)
+    tiers = [alignment(padded_dim(d, precision, pads), precision, tma, c) for d in (shape.n_embd, shape.vocab)]
+    if any(speed < 1.0 for speed in speeds):
+        words += "; a dimension not a multiple of 128 bytes runs slower (Bekman; nanoGPT 77e7e04c"
+        if tma and c.unaligned_gemm_factor_tma in tiers:
+            words += ("; off 16 bytes, Hopper-class GPUs fall back to Ampere-style kernels: kestrel #143, fitted "
+                      "on our H100 steps")
+        words += ")"
+        if pads:
+            words += f"; padded to 16 bytes by {stack.id} (torch.compile's pad_mm)"
+        if any(speed > tier for speed, tier in zip(speeds, tiers, strict=True)):
+            words += "; under TF32 no slower than the fp32 kernel cuBLAS may pick instead"
+    if tile_fill(shape.n_embd, c) < 1.0 or tile_fill(shape.vocab, c) < 1.0:
+        words += "; output tiles are 128 wide, the last one computed whole (tile quantization: NVIDIA's GEMM guide)"
+    return words
+
+
+def _memory_source(gpu: GpuSpec, stack: StackSpec, bw: float, c: StepConstants) -> str:
+    """The sources of the memory-bound term: the stack's passes, the bandwidth curve, and any rate per SM or issue
+    time that slows the stack's kernels (elementwise_bandwidth)."""
+    prof = stack.step_time
+    words = (f"bytes of {stack.id}'s non-matmul kernels (its step_time profile); bandwidth x S/(S + 1.6 MB), at least "
+             "2.5 us a kernel: cccl #7391")
+    if prof.eager_bytes_per_fp32_flop:
+        words += (f"; eager kernels also pay SM issue time: s/B = 1/bandwidth + 1/({prof.eager_bytes_per_fp32_flop:g} "
+                  "B/FLOP x FP32 peak)")
+    per_sm = prof.elementwise_gb_per_s_per_sm
+    if per_sm:
+        cap = sm_rate_cap(gpu, stack, c)
+        if cap is None:
+            words += f"; {stack.id}'s rate per SM is not applied: the GPU spec has no sm_count"
+        elif cap < bw:
+            words += (f"; {stack.id}'s kernels run at their rate per SM (elementwise_gb_per_s_per_sm x sm_count x clock "
+                      "fraction: llm.c PRs #600, #378), below the achieved bandwidth")
+        else:
+            words += f"; {stack.id}'s rate per SM x sm_count is above the achieved bandwidth, which binds first"
+    return words + f"; gradient accumulation: {stack.id}'s grad_accumulation"
+
+
+def _dispatch_source(stack: StackSpec, precision: str, cal: Calibration | None) -> str:
+    """Where the CPU cost per kernel and the kernel counts come from (dispatch_us_of, layer_ops)."""
+    _, measured = dispatch_us_of(stack, cal)
+    words = ("CPU cost per kernel measured by gpt2budget measure --calibrate" if measured
+             else f"CPU cost per kernel: {stack.id}'s profile (dispatch_us_per_op)")
+    words += f"; kernels per layer: {stack.id}'s profile, counted from its code"
+    if stack.step_time.autocast_ops_per_layer and not autocasts(stack, precision):
+        words += f"; {precision} runs none of autocast's casts"
+    return words
+
+
+@lru_cache(maxsize=64)
+def _flash_source(origin: str, kernel: str) -> str:
+    """Which measurement fused attention's shares of peak come from (flash_efficiency's origin)."""
+    name = {"flash2": "FlashAttention-2", "cudnn": "cuDNN"}[kernel]
+    return {"other": "cuDNN's fused attention at head dim 64 on an A100, llm.c PR #378, taken for every GPU but Hopper "
+                     "and datacenter Blackwell",
+            "fp32": "fp32 runs SDPA's memory-efficient kernel: FlashAttention-2's 35% on an H100, FA3 paper",
+            "hopper": f"{name} at head dim 64 at the run's sequence length on an H100, FA3 paper, Figures 5-6",
+            "blackwell": f"{name} at head dim 64 at the run's sequence length on a B200, flash-attention #1589 and "
+                         "PR #2605"}[origin] + "; backward: five matmuls against the forward's two (FA2)"
+
+
+def _comm_source(gpu: GpuSpec, stack: StackSpec, nodes: int, cal: Calibration | None) -> str:
+    """Where the bus bandwidth and the overlap come from (comm_bus_bytes_per_s)."""
+    if cal is not None and cal.allreduce_bus_gb_per_s:
+        link = "bus bandwidth measured by gpt2budget measure --calibrate"
+    elif gpu.gpu_link_gb_per_s and gpu.gpu_link != "nvlink-bridge":
+        link = "bus bandwidth: 80% of the GPU link (Bekman)"
+    elif gpu.peer_to_peer is False:
+        link = "bus bandwidth: no peer-to-peer, staged through host memory (tinygrad PR #22)"
+    else:
+        link = "bus bandwidth: 80% of the link (Bekman)"
+    if nodes > 1:
+        link += "; between nodes one 200 Gb/s InfiniBand adapter per GPU"
+    overlap = (f"{stack.id} overlaps it with backward (grad_comm_overlap)" if stack.step_time.grad_comm_overlap > 0
+               else f"none of it hidden ({stack.id} runs it after the backward)")
+    return f"ring all-reduce: Patarasuk & Yuan 2009; {link}; {overlap}; nccl-tests (latency)"
 
 
 def dispatch_us_of(stack: StackSpec, cal: Calibration | None) -> tuple[float, bool]:
@@ -506,15 +620,69 @@ def step_time(shape: Shape, n_model: float, gpu: GpuSpec, stack: StackSpec, o: R
     """Seconds of one optimizer step of `batch_tokens` tokens over `o.gpus` GPUs (see the module docstring).
     `host_adam`: the host's CPU Adam rate in parameters/s (--host-adam-params-per-s), else the GPU class's.
     `constants`: the model's constants (gpt2budget.core.step_constants); per-stack and per-GPU values come from
-    the stack's `step_time` profile and the GPU spec."""
-    prof = profile_for(stack, shape.family)
+    the stack's `step_time` profile and the GPU spec.
+
+    The per-phase GPU and CPU seconds of a micro-step are worked out once (the tandem queue, _micro_step); each
+    term of the step is then one function of them that returns its seconds and its trace (gpt2budget.core.trace)."""
     c = constants
     su = (_setup_cached(gpu, stack, o.precision, shape, c) if cal is None
           else _setup(gpu, stack, o.precision, shape, cal, c))
-    rate, bw, dispatch = su.rate, su.bw, su.dispatch
-    g = o.gpus
     tokens_micro = float(o.micro_batch * o.seq)
-    micro_steps = max(1, math.ceil(batch_tokens / (tokens_micro * g)))
+    micro_steps = max(1, math.ceil(batch_tokens / (tokens_micro * o.gpus)))
+    n_train = float(trainable if trainable is not None else n_model)
+    m = _micro_step(shape, gpu, stack, o, su, tokens_micro, micro_steps, n_train)
+    mm, at = matmul_term(m), attention_term(m, gpu)
+    terms = (mm, at, memory_bound_term(m, mm.seconds, at.seconds), cpu_dispatch_term(m), optimizer_term(m),
+             communication_term(m, gpu, nodes, cal, n_model), offload_term(m, gpu, cal, host_adam, n_model))
+    breakdown = {"matmul": mm.seconds, "attention": at.seconds, "memory_bound": terms[2].seconds,
+                 "cpu_dispatch": terms[3].seconds, "optimizer": terms[4].seconds, "communication": terms[5].seconds,
+                 "offload": terms[6].seconds}
+    step = math.fsum(breakdown.values())  # fsum: the same digits on every Python (3.12's sum() compensates)
+    g = o.gpus
+    tokens_step = tokens_micro * g * micro_steps
+    peak = su.peak
+    # MFU counts the parameters that multiply: an untied input embedding is a lookup (shape.flops_params)
+    n_mfu = n_model - (0.0 if shape.tied else float(shape.vocab * shape.n_embd))
+    mfu = 6.0 * n_mfu * tokens_step / (step * peak * g) if step > 0 and peak > 0 else 0.0
+    bound_term = max(breakdown, key=breakdown.__getitem__)
+    return StepTime(step, micro_steps, tokens_step, tokens_step / step if step > 0 else math.inf, mfu,
+                    BOUND_OF_TERM[bound_term], breakdown, terms)
+
+
+class _MicroStep(NamedTuple):
+    """One micro-step's GPU and CPU seconds by phase (forward layers, head and loss, backward layers) and what the
+    term functions read beside them: worked out once per step (step_time)."""
+
+    o: RunOptions
+    shape: Shape
+    stack: StackSpec
+    su: _Setup
+    lay: _Layer
+    flash: Flash
+    ops: LayerOps  # kernels per layer, the residual dropouts' included
+    micro_steps: int
+    tokens_micro: float
+    n_train: float  # parameters trained (a frozen base's adapters only)
+    recompute: float  # 1.0 under full checkpointing: each layer's forward re-run in backward
+    head_fwd: float
+    head_bwd: float
+    g_fwd: float  # GPU seconds by phase
+    g_bwd: float
+    gpu_micro: float  # GPU seconds of the micro-step
+    c_fwd: float  # CPU seconds (kernels x cost per kernel) by phase
+    c_head: float
+    c_bwd: float
+    micro: float  # the micro-step: the tandem queue's longest path
+    accum: float  # one gradient accumulation pass
+    accum_bytes: float  # its bytes per parameter
+
+
+def _micro_step(shape: Shape, gpu: GpuSpec, stack: StackSpec, o: RunOptions, su: _Setup, tokens_micro: float,
+                micro_steps: int, n_train: float) -> _MicroStep:
+    """The per-phase GPU and CPU seconds of one micro-step, and the tandem queue over them."""
+    c = su.c
+    prof = profile_for(stack, shape.family)
+    rate, bw, dispatch = su.rate, su.bw, su.dispatch
     frozen = o.adapters
     L = shape.n_layer
     ops = layer_ops(stack, o.precision, shape.family)
@@ -541,14 +709,14 @@ def step_time(shape: Shape, n_model: float, gpu: GpuSpec, stack: StackSpec, o: R
     g_bwd = L * (lay.gemm_bwd + lay.attn_bwd + lay.mem_bwd + recompute * (lay.gemm_recompute + lay.attn_fwd + lay.mem_fwd))
     qlora_s = 0.0
     # the layers' matmul weights (GPT-2: 12h² per layer)
-    layer_weights = float(L * sum(gm.k * gm.n for gm in layer_gemms(shape)))
+    layer_weights = su.layer_weights
     if o.finetune == "qlora":  # NF4 weights dequantized to 16 bits before each forward and backward matmul
         qlora_s = (2 + recompute) * memory_kernel_s(layer_weights * 2.5, bw, c)
         g_bwd += qlora_s * (1 + recompute) / (2 + recompute)
         g_fwd += qlora_s / (2 + recompute)
     # weight casts: autocast makes 16-bit copies of the fp32 matmul weights in every forward (and recompute)
     casts = 0.0
-    if autocasts(stack, o.precision):
+    if su.autocasts:
         casts = (1 + recompute) * memory_kernel_s(layer_weights * 6.0, ebw, c)
         g_fwd += casts / (1 + recompute)
         g_bwd += casts * recompute / (1 + recompute)
@@ -566,62 +734,224 @@ def step_time(shape: Shape, n_model: float, gpu: GpuSpec, stack: StackSpec, o: R
     gpu_micro = g_fwd + g_head + g_bwd
     # gradient accumulation: after the first micro-step each backward adds into the gradients, as the stack does it
     # (PyTorch's AccumulateGrad: grad += new, a separate pass; llm.c: its GEMMs accumulate with beta = 1)
-    n_train = float(trainable if trainable is not None else n_model)
-    accum_bytes = accesses_bytes(prof.grad_accumulation, o.precision)
+    accum_bytes = su.accum_bytes
     accum = memory_kernel_s(n_train * accum_bytes, bw, c) if micro_steps > 1 and accum_bytes else 0.0
+    return tuple.__new__(_MicroStep, (o, shape, stack, su, lay, flash, ops, micro_steps, tokens_micro, n_train,
+                                      recompute, head_fwd, head_bwd, g_fwd, g_bwd, gpu_micro, c_fwd, c_head, c_bwd, micro,
+                                      accum, accum_bytes))
 
-    # optimizer update, once per step, over this GPU's shard (ZeRO 1-3 shard the states over the GPUs)
+
+# Each term: one function of the micro-step that returns the term's seconds per optimizer step and its trace. The
+# inputs' names and units are constants (gpt2budget.core.trace); the sources of choices that depend only on the GPU,
+# stack, precision and shape are worked out once per _Setup.
+_MATMUL_NAMES = (("micro-steps", "count"), ("layers", "count"), ("layer GEMMs", "s"), ("head GEMMs", "s"),
+                 ("GEMM rate", "FLOP/s"), ("k-step", "elements"), ("bandwidth", "B/s"), ("h", "count"),
+                 ("h alignment speed", "share"), ("h tile fill", "share"), ("vocabulary", "count"),
+                 ("vocabulary alignment speed", "share"), ("vocabulary tile fill", "share"))
+_MATMUL_FORMULA = ("micro-steps x (layers x layer GEMMs + head GEMMs); each GEMM (m x k) @ (k x n) takes "
+                   "max(2·m·k·n x (1 + k-step/k) / (GEMM rate x tile fill x alignment speed), bytes / bandwidth)")
+_RECOMPUTE_WORDS = {  # by the stack's checkpoint_early_stop
+    True: "; checkpointing re-runs each layer's forward GEMMs but its last (MLP c_proj: the recompute stops "
+                  "once backward's tensors are rebuilt: torch.utils.checkpoint's early stop)",
+    False: "; checkpointing re-runs each layer's forward GEMMs"}
+
+
+def matmul_term(m: _MicroStep) -> Term:
+    """The GEMMs: each layer's (forward, backward, a checkpointed layer's recompute) and the head's (gemm_s)."""
+    lay, su, shape = m.lay, m.su, m.shape
+    layer = lay.gemm_fwd + lay.gemm_bwd + m.recompute * lay.gemm_recompute
+    seconds = m.micro_steps * (shape.n_layer * layer + m.head_fwd + m.head_bwd)
+    source = su.matmul_source
+    if m.recompute:
+        source += _RECOMPUTE_WORDS[m.stack.step_time.checkpoint_early_stop]
+    return term("matmul", seconds, _MATMUL_FORMULA, _MATMUL_NAMES,
+                (m.micro_steps, shape.n_layer, layer, m.head_fwd + m.head_bwd, su.rate, su.k_step, su.bw, shape.n_embd,
+                 su.aligned, su.tile_fill_h, shape.vocab, su.aligned_v, su.tile_fill_v), source)
+
+
+_FLASH_NAMES = (("micro-steps", "count"), ("layers", "count"), ("layer forward", "s"), ("layer backward", "s"),
+                ("recomputed forwards", "count"), ("FLOPs per layer", "FLOP"), ("peak", "FLOP/s"),
+                ("forward share of peak", "share"), ("backward share of peak", "share"), ("backward factor", "x"),
+                ("dropout slowdown", "x"), ("clock fraction", "share"))
+_FLASH_FORMULA = ("micro-steps x layers x (layer forward x (1 + recomputed forwards) + layer backward); layer forward "
+                  "= causal 2·B·s²·h FLOPs per layer / (peak x forward share of peak) x dropout slowdown, layer "
+                  "backward = backward factor x FLOPs per layer / (peak x backward share of peak) x dropout slowdown")
+_EAGER_NAMES = (("micro-steps", "count"), ("layers", "count"), ("layer forward", "s"), ("layer backward", "s"),
+                ("recomputed forwards", "count"), ("score elements per layer", "count"), ("GEMM rate", "FLOP/s"),
+                ("score bytes forward", "B"), ("score bytes backward", "B"), ("dropout bytes", "B"),
+                ("elementwise bandwidth", "B/s"))
+_EAGER_FORMULA = ("micro-steps x layers x (layer forward x (1 + recomputed forwards) + layer backward); eager: QK^T and "
+                  "AV as full GEMMs (4·B·s²·h FLOPs / GEMM rate, x2 backward) + score elements per layer x (score "
+                  "bytes forward or backward + dropout bytes) / elementwise bandwidth")
+
+
+def attention_term(m: _MicroStep, gpu: GpuSpec) -> Term:
+    """Attention's QK^T and AV: fused (flash) at the measured share of peak for the GPU, kernel and length, or eager
+    as two batched GEMMs and the score tensor's traffic (_layer_times)."""
+    lay, su, shape, o = m.lay, m.su, m.shape, m.o
+    seconds = m.micro_steps * shape.n_layer * (lay.attn_fwd + lay.attn_bwd + m.recompute * lay.attn_fwd)
+    b, s = m.tokens_micro / o.seq, float(o.seq)
+    dropout = o.dropout > 0
+    if o.attention == "flash":
+        c = su.c
+        return term("attention", seconds, _FLASH_FORMULA, _FLASH_NAMES,
+                    (m.micro_steps, shape.n_layer, lay.attn_fwd, lay.attn_bwd, m.recompute, 2.0 * b * s * s * shape.q_width,
+                     su.peak, m.flash.forward, m.flash.backward, c.flash_backward_factor,
+                     c.flash_dropout_slowdown if dropout else 1.0, su.clock),
+                    _flash_source(m.flash.origin, m.stack.step_time.flash_kernel))
+    return term("attention", seconds, _EAGER_FORMULA, _EAGER_NAMES,
+                (m.micro_steps, shape.n_layer, lay.attn_fwd, lay.attn_bwd, m.recompute, b * shape.n_head * s * s,
+                 su.rate, su.score_fwd_bytes, su.score_bwd_bytes, 2 * su.elem + 1 if dropout else 0.0, su.ebw),
+                su.eager_source)
+
+
+_MEMORY_NAMES = (("micro-steps", "count"), ("GPU time per micro-step", "s"), ("matmul", "s"), ("attention", "s"),
+                 ("gradient accumulation", "s"), ("accumulation bytes per parameter", "B"),
+                 ("elementwise bandwidth", "B/s"), ("bandwidth", "B/s"), ("half-bandwidth bytes", "B"),
+                 ("kernel floor", "s"))
+_MEMORY_FORMULA = ("micro-steps x GPU time per micro-step - matmul - attention + (micro-steps - 1) x gradient "
+                   "accumulation; each non-matmul kernel takes max(kernel floor, (bytes + half-bandwidth bytes) / "
+                   "elementwise bandwidth), a gradient accumulation pass parameters x accumulation bytes per parameter "
+                   "at the bandwidth")
+
+
+def memory_bound_term(m: _MicroStep, matmul: float, attention: float) -> Term:
+    """The GPU time that is neither matmul nor attention (the stack's non-matmul kernels, the loss over the
+    vocabulary, weight casts, QLoRA's dequantization: the micro-step's GPU time less the other two terms), and the
+    gradient accumulation passes."""
+    su = m.su
+    total_gpu = m.micro_steps * m.gpu_micro
+    seconds = total_gpu - matmul - attention + (m.micro_steps - 1) * m.accum
+    c = su.c
+    return term("memory_bound", seconds, _MEMORY_FORMULA, _MEMORY_NAMES,
+                (m.micro_steps, m.gpu_micro, matmul, attention, m.accum, m.accum_bytes, su.ebw, su.bw,
+                 c.bandwidth_half_bytes, c.kernel_floor_s), su.memory_source)
+
+
+_DISPATCH_NAMES = (("micro-steps", "count"), ("micro-step", "s"), ("GPU time per micro-step", "s"),
+                   ("kernels per micro-step", "count"), ("layers", "count"), ("forward kernels per layer", "count"),
+                   ("backward kernels per layer", "count"), ("recompute kernels per layer", "count"),
+                   ("kernels outside the layers", "count"), ("CPU cost per kernel", "us"),
+                   ("autocast kernels not launched per layer", "count"))
+_DISPATCH_FORMULA = ("micro-steps x (micro-step - GPU time per micro-step); micro-step = max over the points between "
+                     "phases of CPU issue before + GPU work after (a tandem queue); CPU issue = kernels x CPU cost per "
+                     "kernel, kernels per micro-step = layers x (forward + backward + recompute kernels per layer) + "
+                     "kernels outside the layers")
+
+
+def cpu_dispatch_term(m: _MicroStep) -> Term:
+    """The CPU time the GPU waits for: the tandem queue's micro-step less its GPU work."""
+    ops, su, prof = m.ops, m.su, m.stack.step_time
+    seconds = m.micro_steps * (m.micro - m.gpu_micro)
+    recompute = ops.recompute if m.o.checkpointing else 0.0
+    L = m.shape.n_layer
+    return term("cpu_dispatch", seconds, _DISPATCH_FORMULA, _DISPATCH_NAMES,
+                (m.micro_steps, m.micro, m.gpu_micro, L * (ops.forward + ops.backward + recompute) + prof.ops_fixed, L,
+                 ops.forward, ops.backward, recompute, prof.ops_fixed, su.dispatch * 1e6,
+                 0.0 if su.autocasts else prof.autocast_ops_per_layer), su.dispatch_source)
+
+
+_OPTIMIZER_NAMES = (("update bytes per parameter", "B"), ("parameters trained", "count"), ("shards", "count"),
+                    ("bandwidth", "B/s"), ("kernels", "count"), ("CPU cost per kernel", "us"),
+                    ("Newton-Schulz FLOPs per shard", "FLOP"), ("GEMM rate", "FLOP/s"))
+_OPTIMIZER_FORMULA = ("max(kernels x CPU cost per kernel, max(kernel floor, (update bytes per parameter x parameters "
+                      "trained / shards + half-bandwidth bytes) / bandwidth) + Newton-Schulz FLOPs per shard / GEMM "
+                      "rate): once per step, over this GPU's shard")
+_OFFLOADED_NAMES = (("offloaded", "count"),)
+
+
+def optimizer_term(m: _MicroStep) -> Term:
+    """The optimizer update, once per step, over this GPU's shard (ZeRO 1-3 shard the states over the GPUs); an
+    offloaded one runs on the CPU (offload_term)."""
+    o, su, stack = m.o, m.su, m.stack
+    if o.offload != "none":
+        return term("optimizer", 0.0, "0: the update runs on the host's CPU (see offload)", _OFFLOADED_NAMES, (1.0,),
+                    "ZeRO-Offload (Ren et al. 2021)")
+    c, g = su.c, o.gpus
     shard = g if (o.zero >= 1 or stack.optimizer_sharded) else 1
-    opt_s = 0.0
-    offload_s = 0.0
+    groups = math.ceil(su.n_tensors / c.foreach_tensors_per_kernel) if o.optimizer != "adamw-fused" else 1
+    opt_ops: float = o.opt.kernels * groups
+    update_s = memory_kernel_s(m.n_train / shard * o.opt.update_bytes, su.bw, c)
+    ns = 0.0
+    if o.optimizer == "muon" and not o.adapters:
+        ns_flops, matrices = newton_schulz(m.shape, c)
+        ns_shard = g if (stack.optimizer_sharded or o.zero >= 1) else 1
+        opt_ops += matrices / ns_shard * (3 * c.newton_schulz_steps + c.newton_schulz_extra_kernels)
+        ns = ns_flops / ns_shard
+        update_s += ns / su.rate
+    seconds = max(opt_ops * su.dispatch, update_s)
+    return term("optimizer", seconds, _OPTIMIZER_FORMULA, _OPTIMIZER_NAMES,
+                (o.opt.update_bytes, m.n_train, shard, su.bw, opt_ops, su.dispatch * 1e6, ns, su.rate),
+                _OPTIMIZER_SOURCE[o.optimizer == "muon"])
+
+
+_OPTIMIZER_SOURCE = {False: "bytes per parameter per update: PyTorch's optimizer code, bitsandbytes (options.OPTIMIZERS); "
+                            "foreach kernels chunk their tensor lists (multi_tensor_apply, ATen)",
+                     True: "bytes per parameter per update: PyTorch's optimizer code (options.OPTIMIZERS); Muon's "
+                           "Newton-Schulz T·(4m²n + 2m³) FLOPs per matrix, T = 5 (modded-nanogpt, nanochat)"}
+_ONE_GPU_NAMES = (("GPUs", "count"),)
+_COMM_NAMES = (("GPUs", "count"), ("gradient bytes", "B"), ("bus bandwidth", "B/s"), ("all-reduce", "s"),
+               ("overlap", "share"), ("GPU backward per micro-step", "s"), ("collective latency", "s"),
+               ("buckets", "count"), ("micro-steps", "count"), ("passes", "count"), ("all-gather", "s"))
+_COMM_FORMULA = ("max(all-reduce - overlap x GPU backward per micro-step, (1 - overlap) x all-reduce) + micro-steps x "
+                 "passes x all-gather; all-reduce = collective latency x buckets + 2(GPUs - 1)/GPUs x gradient bytes / "
+                 "bus bandwidth (a ring), all-gather = (GPUs - 1)/GPUs x 2 B x parameters / bus bandwidth (ZeRO-3 only)")
+
+
+def communication_term(m: _MicroStep, gpu: GpuSpec, nodes: int, cal: Calibration | None, n_model: float) -> Term:
+    """Data parallel: gradients all-reduced once per step (ring: 2(g-1)/g of the bytes), overlapped with the last
+    backward; ZeRO-3 also all-gathers the 16-bit weights for every forward and backward."""
+    o, su = m.o, m.su
+    g = o.gpus
+    if g <= 1:
+        return term("communication", 0.0, "0: one GPU", _ONE_GPU_NAMES, (float(g),), "no collective")
+    c = su.c
+    bus = comm_bus_bytes_per_s(gpu, max(1, g // max(nodes, 1)), nodes, cal, c)
+    grad_bytes = m.n_train * (2.0 if su.elem == 2.0 else 4.0)
+    ring = 2.0 * (g - 1) / g
+    buckets = math.ceil(grad_bytes / (25 * 2**20))  # DDP's 25 MiB gradient buckets
+    allreduce = c.collective_latency_s * buckets + ring * grad_bytes / bus
+    overlap = m.stack.step_time.grad_comm_overlap  # DDP hides all but its last bucket; llm.c hides none
+    seconds = max(allreduce - overlap * m.g_bwd, (1 - overlap) * allreduce)
+    passes, gather = 0.0, 0.0
+    if o.zero >= 3:
+        passes = 2 + m.recompute
+        gather = (g - 1) / g * 2.0 * n_model / bus
+        seconds += m.micro_steps * passes * gather
+    return term("communication", seconds, _COMM_FORMULA, _COMM_NAMES,
+                (g, grad_bytes, bus, allreduce, overlap, m.g_bwd, c.collective_latency_s, buckets, m.micro_steps,
+                 passes, gather), _comm_source(gpu, m.stack, nodes, cal))
+
+
+_NO_OFFLOAD_NAMES = (("offloaded", "count"),)
+_OFFLOAD_NAMES = (("parameters trained", "count"), ("shards", "count"), ("host link", "B/s"),
+                  ("CPU Adam rate", "parameters/s"), ("micro-steps", "count"), ("passes", "count"),
+                  ("parameters", "count"))
+_OFFLOAD_FORMULA = ("4 B x parameters trained / shards / host link + parameters trained / shards / CPU Adam rate + "
+                    "micro-steps x passes x 2 B x parameters / host link (passes: --offload params only)")
+
+
+def offload_term(m: _MicroStep, gpu: GpuSpec, cal: Calibration | None, host_adam: float | None,
+                 n_model: float) -> Term:
+    """ZeRO-Offload (Ren et al. 2021): gradients down and parameters up over PCIe, Adam on the CPU; ZeRO-3 offload
+    also streams the 16-bit weights in for every pass."""
+    o, c = m.o, m.su.c
     if o.offload == "none":
-        n_tensors = len(tensors(shape))  # GPT-2: 12 per layer + wte, wpe, ln_f's two
-        groups = math.ceil(n_tensors / c.foreach_tensors_per_kernel) if o.optimizer != "adamw-fused" else 1
-        opt_ops: float = o.opt.kernels * groups
-        update_s = memory_kernel_s(n_train / shard * o.opt.update_bytes, bw, c)
-        if o.optimizer == "muon" and not frozen:
-            ns_flops, matrices = newton_schulz(shape, c)
-            ns_shard = g if (stack.optimizer_sharded or o.zero >= 1) else 1
-            opt_ops += matrices / ns_shard * (3 * c.newton_schulz_steps + c.newton_schulz_extra_kernels)
-            update_s += ns_flops / ns_shard / rate
-        opt_s = max(opt_ops * dispatch, update_s)
-    else:  # ZeRO-Offload (Ren et al. 2021): gradients down and parameters up over PCIe, Adam on the CPU
-        link = (cal.host_link_gb_per_s * 1e9 if cal is not None and cal.host_link_gb_per_s
-                else gpu.host_link_gb_per_s * 1e9 * c.host_copy_efficiency)
-        n_shard = n_train / shard
-        offload_s = 4.0 * n_shard / link + n_shard / host_adam_rate(gpu, host_adam, c)
-        if o.offload == "params":  # ZeRO-3 offload streams the 16-bit weights in for every pass
-            offload_s += micro_steps * (2 + recompute) * 2.0 * n_model / link
-
-    # data parallel: gradients all-reduced once per step (ring: 2(g-1)/g of the bytes), overlapped with the
-    # last backward; ZeRO-3 also all-gathers the 16-bit weights for every forward and backward
-    comm_s = 0.0
-    if g > 1:
-        bus = comm_bus_bytes_per_s(gpu, max(1, g // max(nodes, 1)), nodes, cal, c)
-        grad_bytes = n_train * (2.0 if elem == 2.0 else 4.0)
-        ring = 2.0 * (g - 1) / g
-        allreduce = c.collective_latency_s * math.ceil(grad_bytes / (25 * 2**20)) + ring * grad_bytes / bus
-        overlap = prof.grad_comm_overlap  # DDP hides all but its last bucket; llm.c hides none
-        exposed = max(allreduce - overlap * g_bwd, (1 - overlap) * allreduce)
-        comm_s = exposed
-        if o.zero >= 3:
-            gather = (g - 1) / g * 2.0 * n_model / bus
-            comm_s += micro_steps * (2 + recompute) * gather
-
-    total_gpu = micro_steps * gpu_micro
-    dispatch_exposed = micro_steps * (micro - gpu_micro)
-    # split GPU time into its kinds, in proportion within each micro-step
-    matmul = micro_steps * (L * (lay.gemm_fwd + lay.gemm_bwd + recompute * lay.gemm_recompute) + head_fwd + head_bwd)
-    attention = micro_steps * L * (lay.attn_fwd + lay.attn_bwd + recompute * lay.attn_fwd)
-    memory_bound = total_gpu - matmul - attention + (micro_steps - 1) * accum
-    breakdown = {"matmul": matmul, "attention": attention, "memory_bound": memory_bound,
-                 "cpu_dispatch": dispatch_exposed, "optimizer": opt_s, "communication": comm_s, "offload": offload_s}
-    step = math.fsum(breakdown.values())  # fsum: the same digits on every Python (3.12's sum() compensates)
-    tokens_step = tokens_micro * g * micro_steps
-    peak = gpu.peak_flops(o.precision) or 0.0
-    # MFU counts the parameters that multiply: an untied input embedding is a lookup (shape.flops_params)
-    n_mfu = n_model - (0.0 if shape.tied else float(shape.vocab * shape.n_embd))
-    mfu = 6.0 * n_mfu * tokens_step / (step * peak * g) if step > 0 and peak > 0 else 0.0
-    bound_term = max(breakdown, key=breakdown.__getitem__)
-    return StepTime(step, micro_steps, tokens_step, tokens_step / step if step > 0 else math.inf, mfu,
-                    BOUND_OF_TERM[bound_term], breakdown)
+        return term("offload", 0.0, "0: no offload", _NO_OFFLOAD_NAMES, (0.0,), "--offload none")
+    shard = o.gpus if (o.zero >= 1 or m.stack.optimizer_sharded) else 1
+    measured = cal is not None and bool(cal.host_link_gb_per_s)
+    link = (cal.host_link_gb_per_s * 1e9 if cal is not None and cal.host_link_gb_per_s
+            else gpu.host_link_gb_per_s * 1e9 * c.host_copy_efficiency)
+    n_shard = m.n_train / shard
+    adam = host_adam_rate(gpu, host_adam, c)
+    seconds = 4.0 * n_shard / link + n_shard / adam
+    passes = 0.0
+    if o.offload == "params":  # ZeRO-3 offload streams the 16-bit weights in for every pass
+        passes = 2 + m.recompute
+        seconds += m.micro_steps * passes * 2.0 * n_model / link
+    source = ("CPU Adam: --host-adam-params-per-s" if host_adam else
+              f"CPU Adam: a {gpu.segment} host's estimate: DeepSpeed PR #735, #1635") + \
+        ("; host link: measured by gpt2budget measure --calibrate" if measured else
+         "; host link: the spec's PCIe at 80% (pinned copies: Bekman)")
+    return term("offload", seconds, _OFFLOAD_FORMULA, _OFFLOAD_NAMES,
+                (m.n_train, shard, link, adam, m.micro_steps, passes, n_model), source)
