@@ -68,8 +68,9 @@ def test_the_hosts_cpu_adam_rate_is_an_option(cli):
     assert default["inputs"]["host_adam_params_per_s"] is None and fast["inputs"]["host_adam_params_per_s"] == 1.4e9
     assert fast["requirements"]["original"]["wall_time_hours"] < default["requirements"]["original"]["wall_time_hours"]
     words = " ".join(cli(*base[:-2], "--host-adam-params-per-s", "250M", "--explain").out.split())
-    assert "CPU Adam at 2.5e+08 parameters/s (--host-adam-params-per-s)" in words
-    assert "CPU Adam at 2.5e+08 parameters/s (a consumer host's estimate" in " ".join(cli(*base[:-2], "--explain").out.split())
+    assert "CPU Adam rate 2.5e+08 parameters/s" in words and "CPU Adam: --host-adam-params-per-s" in words
+    words = " ".join(cli(*base[:-2], "--explain").out.split())
+    assert "CPU Adam rate 2.5e+08 parameters/s" in words and "CPU Adam: a consumer host's estimate" in words
     for bad, says in (("0", "must be positive"), ("fast", "cannot read 'fast'")):
         r = cli(*base, "--host-adam-params-per-s", bad)
         assert r.code == 2 and r.err.startswith(f"Error: --host-adam-params-per-s: {says}")

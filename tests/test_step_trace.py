@@ -129,3 +129,30 @@ def json_copy(doc):
     import json
 
     return json.loads(json.dumps(doc))
+
+
+@pytest.mark.parametrize("options", [dict(), dict(gpus=8, zero=3), dict(offload="params", gpus=4, zero=3),
+                                     dict(finetune="lora"), dict(stack="llmc", gpus=8, zero=1, optimizer="adamw-fused")])
+def test_explain_prints_the_trace(specs, options):
+    """--explain's step-time lines are the terms' traces, printed: each term that applies shows its seconds, its
+    formula, every input (name and value) and its sources, as the result carries them; one that does not apply (one
+    GPU's communication, no offload) is left out."""
+    from gpt2budget.output.explain import explain_lines, input_text
+    from gpt2budget.units import fmt_seconds
+
+    options = dict(options)
+    stack = specs.stacks.get(options.pop("stack", "hf"), "--stack")
+    ci = CheckInputs(specs.gpus.get("h100-sxm", "--gpu"), specs.models.get("gpt2-xl", "--model"), stack,
+                     RunOptions(**options), tokens=1e8 if "finetune" in options else None)
+    r = evaluate(ci)
+    lines = explain_lines(ci, r)
+    for t in r.throughput.terms:
+        line = next((x for x in lines if x.startswith(f"{t.name.replace('_', ' ')} = ")), None)
+        if t.seconds == 0 and t.trace.formula.startswith("0:"):
+            assert line is None, t.name
+            continue
+        assert line is not None, t.name
+        assert line.startswith(f"{t.name.replace('_', ' ')} = {fmt_seconds(t.seconds)} = {t.trace.formula}; with ")
+        assert line.endswith(f"({t.trace.source})")
+        for i in t.trace.inputs:
+            assert input_text(*i) in line, (t.name, i)

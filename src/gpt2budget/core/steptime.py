@@ -304,6 +304,8 @@ class _Setup(NamedTuple):
     dispatch_source: str
     eager_source: str
     clock: float  # clock_fraction at the run's precision
+    per_sm: float  # the stack's elementwise rate per SM in B/s (0: its kernels fill the bandwidth)
+    sm_count: float  # the GPU's SMs (0: not in its spec)
 
 
 @lru_cache(maxsize=4096)
@@ -348,6 +350,7 @@ def _setup(gpu: GpuSpec, stack: StackSpec, precision: str, shape: Shape, cal: Ca
         memory_source=_memory_source(gpu, stack, bw, c),
         dispatch_source=_dispatch_source(stack, precision, cal),
         clock=clock_fraction(gpu, precision, c),
+        per_sm=(prof.elementwise_gb_per_s_per_sm or 0.0) * 1e9, sm_count=float(gpu.sm_count or 0),
         eager_source=f"eager attention: bytes per s x s score element from {stack.id}'s profile "
                      "(eager_attention_forward, eager_attention_backward); QK^T and AV at the GEMM rate",
     )
@@ -808,11 +811,12 @@ def attention_term(m: _MicroStep, gpu: GpuSpec) -> Term:
 _MEMORY_NAMES = (("micro-steps", "count"), ("GPU time per micro-step", "s"), ("matmul", "s"), ("attention", "s"),
                  ("gradient accumulation", "s"), ("accumulation bytes per parameter", "B"),
                  ("elementwise bandwidth", "B/s"), ("bandwidth", "B/s"), ("half-bandwidth bytes", "B"),
-                 ("kernel floor", "s"))
+                 ("kernel floor", "s"), ("rate per SM", "B/s"), ("SMs", "count"), ("clock fraction", "share"))
 _MEMORY_FORMULA = ("micro-steps x GPU time per micro-step - matmul - attention + (micro-steps - 1) x gradient "
                    "accumulation; each non-matmul kernel takes max(kernel floor, (bytes + half-bandwidth bytes) / "
                    "elementwise bandwidth), a gradient accumulation pass parameters x accumulation bytes per parameter "
-                   "at the bandwidth")
+                   "at the bandwidth; elementwise bandwidth = min(bandwidth, rate per SM x SMs x clock fraction) where "
+                   "the stack's kernels run at a rate per SM")
 
 
 def memory_bound_term(m: _MicroStep, matmul: float, attention: float) -> Term:
@@ -825,7 +829,7 @@ def memory_bound_term(m: _MicroStep, matmul: float, attention: float) -> Term:
     c = su.c
     return term("memory_bound", seconds, _MEMORY_FORMULA, _MEMORY_NAMES,
                 (m.micro_steps, m.gpu_micro, matmul, attention, m.accum, m.accum_bytes, su.ebw, su.bw,
-                 c.bandwidth_half_bytes, c.kernel_floor_s), su.memory_source)
+                 c.bandwidth_half_bytes, c.kernel_floor_s, su.per_sm, su.sm_count, su.clock), su.memory_source)
 
 
 _DISPATCH_NAMES = (("micro-steps", "count"), ("micro-step", "s"), ("GPU time per micro-step", "s"),
