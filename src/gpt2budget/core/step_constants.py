@@ -25,7 +25,7 @@ def _frozen(table: dict[str, Any]) -> Mapping[str, Any]:
     return MappingProxyType({k: _frozen(v) if isinstance(v, dict) else v for k, v in table.items()})
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, slots=True)
 class StepConstants:
     """The constants of the step-time model (see the module docstring); DEFAULT_STEP_CONSTANTS holds the shipped
     values."""

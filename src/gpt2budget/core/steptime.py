@@ -868,14 +868,15 @@ def optimizer_term(m: _MicroStep) -> Term:
     """The optimizer update, once per step, over this GPU's shard (ZeRO 1-3 shard the states over the GPUs); an
     offloaded one runs on the CPU (offload_term)."""
     o, su, stack = m.o, m.su, m.stack
+    opt = o.opt
     if o.offload != "none":
         return term("optimizer", 0.0, "0: the update runs on the host's CPU (see offload)", _OFFLOADED_NAMES, (1.0,),
                     "ZeRO-Offload (Ren et al. 2021)")
     c, g = su.c, o.gpus
     shard = g if (o.zero >= 1 or stack.optimizer_sharded) else 1
     groups = math.ceil(su.n_tensors / c.foreach_tensors_per_kernel) if o.optimizer != "adamw-fused" else 1
-    opt_ops: float = o.opt.kernels * groups
-    update_s = memory_kernel_s(m.n_train / shard * o.opt.update_bytes, su.bw, c)
+    opt_ops: float = opt.kernels * groups
+    update_s = memory_kernel_s(m.n_train / shard * opt.update_bytes, su.bw, c)
     ns = 0.0
     if o.optimizer == "muon" and not o.adapters:
         ns_flops, matrices = newton_schulz(m.shape, c)
@@ -885,7 +886,7 @@ def optimizer_term(m: _MicroStep) -> Term:
         update_s += ns / su.rate
     seconds = max(opt_ops * su.dispatch, update_s)
     return term("optimizer", seconds, _OPTIMIZER_FORMULA, _OPTIMIZER_NAMES,
-                (o.opt.update_bytes, m.n_train, shard, su.bw, opt_ops, su.dispatch * 1e6, ns, su.rate),
+                (opt.update_bytes, m.n_train, shard, su.bw, opt_ops, su.dispatch * 1e6, ns, su.rate),
                 _OPTIMIZER_SOURCE[o.optimizer == "muon"])
 
 

@@ -52,4 +52,7 @@ class Term(NamedTuple):
 def term(name: str, seconds: float, formula: str, names: tuple[tuple[str, str], ...], values: tuple[float, ...],
          source: str) -> Term:
     """A Term with its Trace, made without NamedTuple's keyword handling (a sweep makes seven per row)."""
-    return tuple.__new__(Term, (name, seconds, tuple.__new__(Trace, (formula, names, values, source))))
+    return _new(Term, (name, seconds, _new(Trace, (formula, names, values, source))))
+
+
+_new = tuple.__new__
