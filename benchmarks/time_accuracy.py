@@ -25,11 +25,12 @@ import json
 import math
 import statistics
 import sys
+from dataclasses import replace
 from pathlib import Path
 
-from gpt2budget.core import steptime
 from gpt2budget.core.calibration import Calibration, find_calibration
 from gpt2budget.core.shape import Shape, n_params
+from gpt2budget.core.step_constants import DEFAULT_STEP_CONSTANTS, StepConstants
 from gpt2budget.core.steptime import step_time
 from gpt2budget.options import RunOptions
 from gpt2budget.specs.catalog import load_specs
@@ -64,33 +65,35 @@ def options_of(p: dict) -> tuple[str, RunOptions]:
                              lora_rank=p.get("lora_rank", 8))
 
 
-def use_tma_factor(factor: float) -> None:
-    """Set the Hopper-class unaligned GEMM speed for the predictions that follow (the step-time caches hold it)."""
-    if factor != steptime.UNALIGNED_GEMM_FACTOR_TMA:
-        steptime.UNALIGNED_GEMM_FACTOR_TMA = factor
-        steptime._setup_cached.cache_clear()
-        steptime._layer_times.cache_clear()
+_TMA_VARIANTS: dict[float, StepConstants] = {}
+
+
+def with_tma_factor(factor: float) -> StepConstants:
+    """The model's constants with this Hopper-class unaligned GEMM speed: a variant passed into step_time (one
+    object per value, so the model's caches, keyed on it, are reused across the grid)."""
+    if factor == DEFAULT_STEP_CONSTANTS.unaligned_gemm_factor_tma:
+        return DEFAULT_STEP_CONSTANTS
+    if factor not in _TMA_VARIANTS:
+        _TMA_VARIANTS[factor] = replace(DEFAULT_STEP_CONSTANTS, unaligned_gemm_factor_tma=factor)
+    return _TMA_VARIANTS[factor]
 
 
 def predict(p: dict, gpu_id: str, specs, overrides: dict | None = None, cal: Calibration | None = None) -> float:
-    from dataclasses import replace
-
     from gpt2budget.core.memory import lora_params
     stack_id, o = options_of(p)
     stack = specs.stacks.get(stack_id, "--stack")
+    constants = DEFAULT_STEP_CONSTANTS
     if overrides:
         ov = dict(overrides)
-        use_tma_factor(ov.pop("unaligned_tma", SHIPPED_TMA))
+        constants = with_tma_factor(ov.pop("unaligned_tma", SHIPPED_TMA))
         if stack_id == "hf":
             stack = replace(stack, step_time=replace(stack.step_time, **ov))
-    else:
-        use_tma_factor(SHIPPED_TMA)
     model = specs.models.get(p["model"], "--model")
     shape = Shape.of(model, o.seq)  # every measured step used GPT-2's unpadded 50,257-token vocabulary
     n = float(n_params(Shape.of(model, model.n_ctx)))
     trainable = lora_params(shape, o.lora_rank, o.lora_targets) if o.finetune in ("lora", "qlora") else None
     st = step_time(shape, n, specs.gpus.get(gpu_id, "--gpu"), stack, o, batch_tokens=o.micro_batch * o.seq,
-                   trainable=trainable, cal=cal)
+                   trainable=trainable, cal=cal, constants=constants)
     return st.step_seconds
 
 
@@ -106,7 +109,7 @@ def host_calibration(gpu_id: str) -> Calibration | None:
     return find_calibration(gpu_id, [DATA], read_yaml_file)
 
 
-SHIPPED_TMA = steptime.UNALIGNED_GEMM_FACTOR_TMA
+SHIPPED_TMA = DEFAULT_STEP_CONSTANTS.unaligned_gemm_factor_tma
 GRID = {"unaligned_tma": [0.06, 0.08, 0.10, 0.12, 0.15, 0.18, 0.24, 0.3, 0.375],
         "dispatch_us_per_op": [float(x) for x in range(24, 61, 3)],
         "recompute_ops_per_layer": [float(x) for x in range(0, 121, 15)],
@@ -174,9 +177,6 @@ def published_prediction(specs, gpu: str, model: str, stack: str, gpus: int, mic
     """Predicted tokens/s and MFU of a published run (seq, precision, dropout: as it ran, else the stack's
     defaults at GPT-2's 1,024 tokens); `torch`: with the stack's profile for that PyTorch version (the run's own
     settings, such as shape_padding, still win)."""
-    from dataclasses import replace
-
-    use_tma_factor(SHIPPED_TMA)
     s = stack_for_torch(specs.stacks.get(stack, "--stack"), torch)
     if shape_padding is not None:
         s = replace(s, step_time=replace(s.step_time, matmul_shape_padding=shape_padding))

@@ -1,6 +1,7 @@
 """Measured data says, per point, whether a constant was fitted to it (tests/data/README.md); the tags name real
 constants and agree with themselves."""
 
+import dataclasses
 import importlib.util
 import json
 from pathlib import Path
@@ -8,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import DATA
-from gpt2budget.core import steptime
+from gpt2budget.core.step_constants import StepConstants
 
 ROOT = Path(__file__).resolve().parents[1]
 USES = {"fit", "held-out"}
@@ -20,9 +21,11 @@ def _quantity(name):
 
 def _resolves(specs, name):
     """Whether a fit_for name is a constant of the model: a stack or GPU spec field, one saved tensor of a stack's
-    activation list, or a module constant of the step-time model."""
+    activation list, or a constant of the step-time model (core.steptime.NAME: the field `name` of its constants
+    object, gpt2budget.core.step_constants)."""
     if name.startswith("core.steptime."):
-        return hasattr(steptime, name.removeprefix("core.steptime."))
+        const = name.removeprefix("core.steptime.")
+        return const.isupper() and const.lower() in {f.name for f in dataclasses.fields(StepConstants)}
     kind, ident, *path = name.split(".", 2)
     spec = {"stacks": specs.stacks, "gpus": specs.gpus}[kind].get(ident, kind)
     field, _, what = path[0].partition("[")

@@ -59,17 +59,18 @@ def test_the_hosts_cpu_adam_rate_is_an_option(cli):
     """#14.7: CPU Adam's rate belongs to the host: --host-adam-params-per-s replaces the GPU class's estimate
     (a GeForce card: a desktop's 0.25e9/s) in the offload term, exactly, and shows in the inputs, --explain and the
     pasteable command."""
-    from gpt2budget.core.steptime import HOST_ADAM_PARAMS_PER_S
+    from gpt2budget.core.step_constants import DEFAULT_STEP_CONSTANTS
     base = ["check", "--gpu", "4070ti", "--model", "gpt2-xl", "--offload", "optimizer", "--format", "json"]
     default, fast = cli(*base).json(), cli(*base, "--host-adam-params-per-s", "1.4e9").json()
     n = default["model"]["trainable_params"]
     adam = default["throughput"]["breakdown"]["offload"] - fast["throughput"]["breakdown"]["offload"]
-    assert adam == pytest.approx(n / HOST_ADAM_PARAMS_PER_S["consumer"] - n / 1.4e9, rel=1e-9)
+    assert adam == pytest.approx(n / DEFAULT_STEP_CONSTANTS.host_adam_params_per_s["consumer"] - n / 1.4e9, rel=1e-9)
     assert default["inputs"]["host_adam_params_per_s"] is None and fast["inputs"]["host_adam_params_per_s"] == 1.4e9
     assert fast["requirements"]["original"]["wall_time_hours"] < default["requirements"]["original"]["wall_time_hours"]
     words = " ".join(cli(*base[:-2], "--host-adam-params-per-s", "250M", "--explain").out.split())
-    assert "CPU Adam at 2.5e+08 parameters/s (--host-adam-params-per-s)" in words
-    assert "CPU Adam at 2.5e+08 parameters/s (a consumer host's estimate" in " ".join(cli(*base[:-2], "--explain").out.split())
+    assert "CPU Adam rate 2.5e+08 parameters/s" in words and "CPU Adam: --host-adam-params-per-s" in words
+    words = " ".join(cli(*base[:-2], "--explain").out.split())
+    assert "CPU Adam rate 2.5e+08 parameters/s" in words and "CPU Adam: a consumer host's estimate" in words
     for bad, says in (("0", "must be positive"), ("fast", "cannot read 'fast'")):
         r = cli(*base, "--host-adam-params-per-s", bad)
         assert r.code == 2 and r.err.startswith(f"Error: --host-adam-params-per-s: {says}")

@@ -14,6 +14,7 @@ from gpt2budget.cli import choices
 from gpt2budget.core import cost, steptime
 from gpt2budget.core.check import DEFAULT_BATCH_TOKENS, DEFAULT_HOST_MEMORY_GIB, CheckInputs, evaluate, unsupported
 from gpt2budget.core.scaling import optimal_tokens, predicted_loss
+from gpt2budget.core.step_constants import DEFAULT_STEP_CONSTANTS
 from gpt2budget.options import RunOptions
 from gpt2budget.output.explain import component_words
 from gpt2budget.specs.definitions import DTYPE_BYTES, Segment
@@ -36,7 +37,7 @@ def test_tables_keyed_by_an_option_cover_every_choice():
     assert list(options.OPTIMIZERS) == list(options.OPTIMIZER_CHOICES)  # one table per concept
     assert set(DTYPE_BYTES) == set(options.PRECISIONS) == set(options.PRECISION_CHOICES)
     segments = set(typing.get_args(Segment))
-    assert set(steptime.HOST_ADAM_PARAMS_PER_S) == set(steptime.GEMM_CEILING) == segments
+    assert set(DEFAULT_STEP_CONSTANTS.host_adam_params_per_s) == set(DEFAULT_STEP_CONSTANTS.gemm_ceiling) == segments
     assert set(steptime.BOUND_OF_TERM) == {"matmul", "attention", "memory_bound", "cpu_dispatch", "optimizer",
                                            "communication", "offload"}
     for rule in options.OPTIMAL_RULES:

@@ -106,8 +106,10 @@ def test_gradient_accumulation_costs_what_the_stack_does(specs, cli):
         return two.breakdown["memory_bound"] - 2 * one.breakdown["memory_bound"]
     for stack, precision, nbytes in (("hf", "amp-bf16", 12), ("hf", "bf16", 6), ("llmc", "amp-bf16", 2)):
         assert extra(stack, precision) == pytest.approx((n * nbytes + 1.6e6) / bw), (stack, precision)
-    out = cli("check", "--gpu", "a100", "--model", "gpt2", "--stack", "llmc", "--micro-batch", "16", "--explain").out
-    assert "+ 31 x gradient accumulation (2 B per parameter: llmc's grad_accumulation)" in out
+    out = " ".join(cli("check", "--gpu", "a100", "--model", "gpt2", "--stack", "llmc", "--micro-batch", "16",
+                       "--explain").out.split())
+    assert "with micro-steps 32," in out and "accumulation bytes per parameter 2 B" in out
+    assert "gradient accumulation: llmc's grad_accumulation" in out
 
 
 def test_checkpointing_adds_a_forward(specs):
@@ -324,12 +326,12 @@ def test_a_short_reduction_pays_a_k_step_per_tile():
     """Each output tile pays about one 128-byte k-step (64 bf16 elements) of fixed cost, so GPT-2 small's QKV GEMM
     (k = 768) runs at 768/832 of the large-GEMM rate: 0.80 of an A100's peak at its 0.87 ceiling, as llm.c PR
     #378's Nsight Compute table measured (tensor pipes 79.8% busy); a long reduction barely notices."""
-    from gpt2budget.core.steptime import AMPERE_DATACENTER_TENSOR_CEILING
+    from gpt2budget.core.step_constants import DEFAULT_STEP_CONSTANTS
     rate, bw, m, n = 270e12, 2.0e12, 24576.0, 2304.0
     short = gemm_s(m, 768, n, rate, bw, 2.0, 1.0)
     assert 2 * m * 768 * n / short == pytest.approx(rate * 768 / 832)
     measured = 0.798  # tensor pipes busy on the QKV GEMM (llm.c PR #378)
-    assert abs(AMPERE_DATACENTER_TENSOR_CEILING * 768 / 832 - measured) < 0.01
+    assert abs(DEFAULT_STEP_CONSTANTS.ampere_datacenter_tensor_ceiling * 768 / 832 - measured) < 0.01
     long = gemm_s(m, 76800, n, rate, bw, 2.0, 1.0)
     assert 2 * m * 76800 * n / long > 0.999 * rate
     assert 2 * m * 768 * n / gemm_s(m, 768, n, rate, bw, 4.0, 1.0) == pytest.approx(rate * 768 / 800)  # 32 x 4 B
@@ -352,7 +354,9 @@ def test_an_output_dimension_off_the_tile_grid_computes_whole_tiles():
 def test_a_calibrated_gemm_rate_is_read_as_the_large_gemm_rate():
     """`measure --calibrate` times a GEMM at GPT-2 XL's c_fc shape (k = 1,600), whose rate already carries that
     shape's k-step; the model adds each GEMM's own k-step, so it reads the calibration back without it."""
-    from gpt2budget.core.steptime import CALIBRATION_GEMM_SHAPE, gemm_rate_of
+    from gpt2budget.core.step_constants import DEFAULT_STEP_CONSTANTS
+    from gpt2budget.core.steptime import gemm_rate_of
+    CALIBRATION_GEMM_SHAPE = DEFAULT_STEP_CONSTANTS.calibration_gemm_shape
     measure_py = Path(__file__).resolve().parents[1] / "src" / "gpt2budget" / "measure.py"
     assert f"m, k, n = {CALIBRATION_GEMM_SHAPE} if" in measure_py.read_text()
     cal = Calibration(gpu="h100-sxm", gemm_tflops={"bf16": 700.0})
@@ -420,15 +424,19 @@ def test_tf32_over_an_odd_dimension_is_never_slower_than_fp32(specs):
 
 def test_explain_says_a_compiled_stack_pads_an_odd_vocabulary(specs):
     """A compiled stack run with GPT-2's unpadded vocabulary (as our measured nanoGPT steps were) is explained as
-    padded by torch.compile, at the 16-byte tier."""
+    padded by torch.compile, at the 16-byte tier: the matmul term's trace says so and explain prints it."""
     from dataclasses import replace
 
     from gpt2budget.output.explain import step_time_lines
     nano = specs.stacks.get("nanogpt", "--stack")
     ci = CheckInputs(specs.gpus.get("h100-sxm", "--gpu"), specs.models.get("gpt2", "--model"),
                      replace(nano, vocab_multiple=1), RunOptions(micro_batch=8))
-    text = "\n".join(step_time_lines(ci, evaluate(ci)))
-    assert "vocabulary 50,257 at 0.69, padded to 16 bytes by nanogpt (torch.compile's pad_mm)" in text
+    r = evaluate(ci)
+    matmul = r.throughput.terms[0].trace
+    assert matmul.value("vocabulary") == 50257 and matmul.value("vocabulary alignment speed") == 0.69
+    assert "padded to 16 bytes by nanogpt (torch.compile's pad_mm)" in matmul.source
+    text = "\n".join(step_time_lines(ci, r))
+    assert "vocabulary alignment speed 0.69" in text and matmul.source in text
 
 
 def test_padding_the_vocabulary_speeds_up_the_head(specs):
@@ -483,24 +491,25 @@ def test_bandwidth_bound_work_scales_with_bandwidth(specs):
 
 
 def test_explain_names_alignment_and_eager_attention(cli):
-    out = cli("check", "--gpu", "4070ti", "--model", "gpt2", "--attention", "eager", "--explain").out
-    assert "vocabulary 50,257 at 0.375" in out
-    assert "28 B forward and 40 B backward per s x s score element (hf's profile)" in out
+    out = " ".join(cli("check", "--gpu", "4070ti", "--model", "gpt2", "--attention", "eager", "--explain").out.split())
+    assert "vocabulary alignment speed 0.375" in out
+    assert "score bytes forward 28 B, score bytes backward 40 B" in out and "from hf's profile" in out
     assert "B/FLOP" not in out  # no shipped stack adds SM issue time to its elementwise kernels
-    hopper = cli("check", "--gpu", "h100", "--model", "gpt2", "--explain").out
-    assert "vocabulary 50,257 at 0.15" in hopper and "kestrel #143" in hopper
-    tf32 = cli("check", "--gpu", "4070ti", "--model", "gpt2", "--precision", "tf32", "--explain").out
-    assert "vocabulary 50,257 at 0.62" in tf32 and "under TF32 no slower than the fp32 kernel" in tf32
+    hopper = " ".join(cli("check", "--gpu", "h100", "--model", "gpt2", "--explain").out.split())
+    assert "vocabulary alignment speed 0.15" in hopper and "kestrel #143" in hopper
+    tf32 = " ".join(cli("check", "--gpu", "4070ti", "--model", "gpt2", "--precision", "tf32", "--explain").out.split())
+    assert "vocabulary alignment speed 0.62" in tf32 and "under TF32 no slower than the fp32 kernel" in tf32
 
 
 def test_explain_names_the_k_step_and_tile_quantization(cli):
-    """The matmul line's formula carries each GEMM's k-step (64 bf16 elements, 32 fp32 ones) and tile fill, and names
-    the dimensions that do not fill their 128-wide tiles (GPT-2 XL's h = 1,600; GPT-2 small's 768 does)."""
+    """The matmul line's formula carries each GEMM's k-step (64 bf16 elements, 32 fp32 ones) and tile fill, and its
+    inputs the fill of the dimensions that do not fill their 128-wide tiles (GPT-2 XL's h = 1,600; GPT-2 small's
+    768 does)."""
     xl = " ".join(cli("check", "--gpu", "4070ti", "--model", "gpt2-xl", "--explain").out.split())
-    assert "2·m·k·n x (1 + 64/k) / (GEMM rate x tile fill)" in xl
-    assert "h 1,600 fills 96.2%" in xl and "(tile quantization: NVIDIA's GEMM guide)" in xl
+    assert "2·m·k·n x (1 + k-step/k) / (GEMM rate x tile fill x alignment speed)" in xl and "k-step 64 elements" in xl
+    assert "h 1,600, h alignment speed 1, h tile fill 0.962" in xl and "(tile quantization: NVIDIA's GEMM guide)" in xl
     small = " ".join(cli("check", "--gpu", "4070ti", "--model", "gpt2", "--precision", "fp32", "--explain").out.split())
-    assert "(1 + 32/k)" in small and "h 768 fills" not in small
+    assert "k-step 32 elements" in small and "h 768, h alignment speed 1, h tile fill 1," in small
 
 
 def test_explain_names_the_recompute_and_the_collective_overlap(cli):
@@ -508,10 +517,11 @@ def test_explain_names_the_recompute_and_the_collective_overlap(cli):
     assert "checkpointing re-runs each layer's forward GEMMs but its last (MLP c_proj" in full
     plain = cli("check", "--gpu", "4090", "--model", "gpt2", "--explain").out
     assert "re-runs" not in plain
-    ddp = cli("check", "--gpu", "a100-sxm-80gb", "--model", "gpt2", "--gpus", "8", "--explain").out
-    assert "less the 80% hf overlaps with backward" in ddp
-    llmc = cli("check", "--gpu", "a100-sxm-80gb", "--model", "gpt2", "--gpus", "8", "--stack", "llmc", "--explain").out
-    assert "none of it hidden (llmc runs it after the backward)" in llmc
+    ddp = " ".join(cli("check", "--gpu", "a100-sxm-80gb", "--model", "gpt2", "--gpus", "8", "--explain").out.split())
+    assert "overlap 0.8," in ddp and "hf overlaps it with backward (grad_comm_overlap)" in ddp
+    llmc = " ".join(cli("check", "--gpu", "a100-sxm-80gb", "--model", "gpt2", "--gpus", "8", "--stack", "llmc",
+                        "--explain").out.split())
+    assert "overlap 0," in llmc and "none of it hidden (llmc runs it after the backward)" in llmc
 
 
 def test_the_readme_states_todays_predictions_beside_the_recorded_transcript(specs):
@@ -566,24 +576,28 @@ def _numbers(text):
 
 
 def test_explain_counts_the_kernels_and_says_where_their_cost_comes_from(cli, specs):
-    """The dispatch line prints the model's kernel count, its sum per layer and the profile's cost per kernel."""
+    """The dispatch line prints the model's kernel count, its parts per layer and the profile's cost per kernel, as
+    the term's trace holds them."""
     from gpt2budget.core.steptime import layer_ops, ops_per_micro_step
 
     hf = specs.stacks.get("hf", "--stack")
     shape = Shape.of(specs.models.get("gpt2", "--model"), 1024)
     amp = " ".join(cli("check", "--gpu", "h100", "--model", "gpt2", "--checkpointing", "full", "--explain").out.split())
-    line = re.search(r"([\d,]+) kernels per micro-step \((.*?)\) x ([\d.]+) us per kernel \(hf's profile\)", amp)
+    line = re.search(r"kernels per micro-step ([\d,]+), layers (\d+), forward kernels per layer ([\d.]+), backward "
+                     r"kernels per layer ([\d.]+), recompute kernels per layer ([\d.]+), kernels outside the layers "
+                     r"([\d.]+), CPU cost per kernel ([\d.]+) us", amp)
     assert line, amp
     ops = layer_ops(hf, "amp-bf16")
     assert _numbers(line[1]) == [ops_per_micro_step(shape, hf, RunOptions(checkpointing=True))]
-    assert _numbers(line[2]) == [12, ops.forward, ops.backward, ops.recompute, hf.step_time.ops_fixed]
-    assert float(line[3]) == hf.step_time.dispatch_us_per_op
+    assert [float(x) for x in line.groups()[1:6]] == [12, ops.forward, ops.backward, ops.recompute, hf.step_time.ops_fixed]
+    assert float(line[7]) == hf.step_time.dispatch_us_per_op
+    assert "CPU cost per kernel: hf's profile" in amp
     fp32 = " ".join(cli("check", "--gpu", "h100", "--model", "gpt2", "--precision", "fp32", "--explain").out.split())
-    line = re.search(r"\((12 layers x [^;]*); fp32 runs none of autocast's casts \(([\d.]+) kernels' worth", fp32)
-    assert line, fp32
+    line = re.search(r"forward kernels per layer ([\d.]+), backward kernels per layer ([\d.]+).*autocast kernels not "
+                     r"launched per layer ([\d.]+)", fp32)
+    assert line and "fp32 runs none of autocast's casts" in fp32, fp32
     ops = layer_ops(hf, "fp32")
-    assert _numbers(line[1]) == [12, ops.forward, ops.backward, hf.step_time.ops_fixed]
-    assert float(line[2]) == hf.step_time.autocast_ops_per_layer
+    assert [float(x) for x in line.groups()] == [ops.forward, ops.backward, hf.step_time.autocast_ops_per_layer]
 
 
 def load_edited(tmp_path, kind, name, old, new):
@@ -610,7 +624,9 @@ def test_fused_attention_runs_at_the_measured_rate_for_its_kernel_and_length(spe
     """On Hopper, 16-bit fused causal attention runs at what the FlashAttention-3 paper measured on an H100 at head
     dim 64 (FlashAttention-2 for SDPA stacks, cuDNN for llm.c): short sequences use the GPU least, and the backward
     is slower than the forward; fp32 and other GPUs keep their single figures."""
-    from gpt2budget.core.steptime import H100_SXM_DENSE_TFLOPS, flash_efficiency
+    from gpt2budget.core.step_constants import DEFAULT_STEP_CONSTANTS
+    from gpt2budget.core.steptime import flash_efficiency
+    H100_SXM_DENSE_TFLOPS = DEFAULT_STEP_CONSTANTS.h100_sxm_dense_tflops
 
     h100, a100 = specs.gpus.get("h100-sxm", "--gpu"), specs.gpus.get("a100-sxm-80gb", "--gpu")
     fwd, bwd, origin = flash_efficiency(h100, "flash2", "amp-bf16", 1024)
@@ -636,19 +652,23 @@ def test_fused_attention_runs_at_the_measured_rate_for_its_kernel_and_length(spe
 
 def test_explain_names_the_attention_rate_and_its_source(cli, specs):
     """The attention line prints the rates the model uses (flash_efficiency) and names their measurement."""
-    from gpt2budget.core.steptime import FLASH_BACKWARD_FACTOR, flash_efficiency
+    from gpt2budget.core.step_constants import DEFAULT_STEP_CONSTANTS
+    from gpt2budget.core.steptime import flash_efficiency
 
-    rate = re.compile(r"at ([\d.]+)% of peak forward, x([\d.]+) backward at ([\d.]+)% \(([^,]*)")
-    for gpu, kernel, source in (("h100-sxm", "flash2", "FlashAttention-2 at head dim 64 and seq 1,024 on an H100"),
+    rate = re.compile(r"forward share of peak ([\d.]+), backward share of peak ([\d.]+), backward factor ([\d.]+)x.*?"
+                      r"\(([^,;]*)")
+    for gpu, kernel, source in (("h100-sxm", "flash2", "FlashAttention-2 at head dim 64 at the run's sequence length on an"
+                                                       " H100"),
                                 ("a100-sxm-80gb", "flash2", "cuDNN's fused attention at head dim 64 on an A100")):
-        line = rate.search(" ".join(cli("check", "--gpu", gpu, "--model", "gpt2", "--explain").out.split()))
+        out = " ".join(cli("check", "--gpu", gpu, "--model", "gpt2", "--explain").out.split())
+        line = rate.search(out[out.index("attention = "):])
         assert line, gpu
         fwd, bwd, _ = flash_efficiency(specs.gpus.get(gpu, "--gpu"), kernel, "amp-bf16", 1024)
         assert (float(line[1]), float(line[2]), float(line[3])) == pytest.approx(
-            (100 * fwd, FLASH_BACKWARD_FACTOR, 100 * bwd), abs=0.05), gpu
+            (fwd, bwd, DEFAULT_STEP_CONSTANTS.flash_backward_factor), abs=0.0005), gpu
         assert source.startswith(line[4]), gpu
     llmc = cli("check", "--gpu", "h100", "--model", "gpt2", "--stack", "llmc", "--explain").out
-    assert "(cuDNN at head dim 64 and seq 1,024 on an H100" in llmc
+    assert "(cuDNN at head dim 64 at the run's sequence length on an H100" in " ".join(llmc.split())
 
 
 def test_llmc_kernels_run_at_a_rate_per_sm(specs):
@@ -685,13 +705,16 @@ def test_llmc_kernels_run_at_a_rate_per_sm(specs):
 
 
 def test_explain_says_when_kernels_run_at_their_rate_per_sm(cli):
-    h100 = cli("check", "--gpu", "h100", "--model", "gpt2", "--stack", "llmc", "--explain").out
-    assert ("llmc's kernels run at 9.4 GB/s per SM: 132 SMs x 9.4 = 1,241 GB/s, below the 3,015 GB/s achieved "
-            "bandwidth (llm.c PRs #600, #378)") in h100
-    geforce = cli("check", "--gpu", "4090", "--model", "gpt2", "--stack", "llmc", "--explain").out
-    assert "llmc's 9.4 GB/s per SM x 128 SMs = 1,203 GB/s: the bandwidth (907) binds first" in geforce
+    h100 = " ".join(cli("check", "--gpu", "h100", "--model", "gpt2", "--stack", "llmc", "--explain").out.split())
+    assert "elementwise bandwidth 1,241 GB/s, bandwidth 3,015 GB/s" in h100
+    assert "rate per SM 9.4 GB/s, SMs 132, clock fraction 1" in h100
+    assert "llmc's kernels run at their rate per SM" in h100
+    assert "llm.c PRs #600, #378), below the achieved bandwidth" in h100
+    geforce = " ".join(cli("check", "--gpu", "4090", "--model", "gpt2", "--stack", "llmc", "--explain").out.split())
+    assert "elementwise bandwidth 907.2 GB/s, bandwidth 907.2 GB/s" in geforce
+    assert "llmc's rate per SM x sm_count is above the achieved bandwidth, which binds first" in geforce
     hf = cli("check", "--gpu", "h100", "--model", "gpt2", "--explain").out
-    assert "per SM" not in hf
+    assert "rate per SM 0 GB/s" in " ".join(hf.split()) and "run at their rate per SM" not in hf
 
 
 def test_rate_per_sm_and_sm_count_are_checked(tmp_path):

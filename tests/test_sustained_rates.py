@@ -66,10 +66,11 @@ def _unmeasured(g):
 
 
 def _sustained_share(g, key):
-    from gpt2budget.core.steptime import CEILING_ROUNDING, gemm_ceiling
+    from gpt2budget.core.step_constants import DEFAULT_STEP_CONSTANTS
+    from gpt2budget.core.steptime import gemm_ceiling
 
     rate, peak = getattr(g.sustained_gemm_tflops, key), getattr(g.peak_tflops, key)
-    return rate / (peak * gemm_ceiling(g, "tf32" if key == "tf32" else "amp-bf16") * CEILING_ROUNDING)
+    return rate / (peak * gemm_ceiling(g, "tf32" if key == "tf32" else "amp-bf16") * DEFAULT_STEP_CONSTANTS.ceiling_rounding)
 
 
 @pytest.mark.parametrize("gpu", POWER_LIMITED)
@@ -142,14 +143,15 @@ def test_a_card_measured_on_one_path_runs_the_others_at_the_same_clock(specs):
 
 def test_derived_rates_follow_the_stated_rule(specs):
     """Each derived sustained rate is its measured sibling's share of peak x (power per SM ratio) ** the exponent,
-    as steptime.SUSTAINED_DERATE_EXPONENT documents (to the 0.1 TFLOP/s the configs are rounded to)."""
-    from gpt2budget.core.steptime import SUSTAINED_DERATE_EXPONENT
+    as StepConstants.sustained_derate_exponent documents (to the 0.1 TFLOP/s the configs are rounded to)."""
+    from gpt2budget.core.step_constants import DEFAULT_STEP_CONSTANTS
+    exponent = DEFAULT_STEP_CONSTANTS.sustained_derate_exponent
 
     derived = [g for g in specs.gpus if g.sustained_gemm_tflops is not None and g.sustained_gemm_origin == "derived"]
     assert derived, "no derived card left: the rule is untested (drop this test with the rule)"
     for g in derived:
         sib = specs.gpus.get(g.sources["sustained_gemm_tflops"].split("Sibling: ")[1].split(" ")[0], "--gpu")
-        ratio = ((g.board_power_w / g.sm_count) / (sib.board_power_w / sib.sm_count)) ** SUSTAINED_DERATE_EXPONENT
+        ratio = ((g.board_power_w / g.sm_count) / (sib.board_power_w / sib.sm_count)) ** exponent
         for key in ("tf32", "fp16", "bf16"):
             value = getattr(g.sustained_gemm_tflops, key)
             if value is None:
@@ -164,7 +166,9 @@ def test_derived_rates_follow_the_stated_rule(specs):
 def test_datacenter_blackwell_attention_is_its_own_measurement(specs):
     """A B200 ran FlashAttention-2 at ~269 TFLOP/s causal forward at 1,024 tokens (flash-attention #1589, with the
     H100's causal ratio), ~12% of its 2,250 peak, not the A100's 37% (832 TFLOP/s) nor Hopper's 23%; cuDNN ~501."""
-    from gpt2budget.core.steptime import B200_DENSE_TFLOPS, flash_efficiency
+    from gpt2budget.core.step_constants import DEFAULT_STEP_CONSTANTS
+    from gpt2budget.core.steptime import flash_efficiency
+    B200_DENSE_TFLOPS = DEFAULT_STEP_CONSTANTS.b200_dense_tflops
 
     b200 = specs.gpus.get("b200", "--gpu")
     fa2 = flash_efficiency(b200, "flash2", "amp-bf16", 1024)

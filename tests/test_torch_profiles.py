@@ -9,12 +9,14 @@ import json
 import pytest
 
 from gpt2budget.core.shape import Shape, n_params
-from gpt2budget.core.steptime import FLASH1_CAUSAL_TFLOPS, flash_efficiency, step_time
+from gpt2budget.core.step_constants import DEFAULT_STEP_CONSTANTS
+from gpt2budget.core.steptime import flash_efficiency, step_time
 from gpt2budget.errors import UsageError
 from gpt2budget.options import RunOptions
 from gpt2budget.specs.definitions import KeyValueError
 from gpt2budget.specs.torch_versions import known_versions, stack_for_torch
 
+FLASH1_CAUSAL_TFLOPS = DEFAULT_STEP_CONSTANTS.flash1_causal_tflops
 PYTORCH_STACKS = ("hf", "nanogpt")
 
 
@@ -151,8 +153,8 @@ def test_explain_names_the_version_the_profile_describes(cli):
     assert "profile = nanogpt's step time for PyTorch 2.11 (tests/data/h200_environment.json" in cli(*base).out
     old = cli(*base, "--torch", "2.0").out
     assert "profile = nanogpt's step time for PyTorch 2.0 (SDPA's FlashAttention-1, no matmul padding" in old
-    assert "x FlashAttention-1 / FlashAttention-2 at this length" in old
-    assert "PyTorch" not in cli("check", "--gpu", "h100-sxm", "--model", "gpt2", "--stack", "llmc", "--explain").out
+    assert "runs FlashAttention-1: x FA1 / FA2 at this length" in old
+    assert "profile = " not in cli("check", "--gpu", "h100-sxm", "--model", "gpt2", "--stack", "llmc", "--explain").out
 
 
 def test_the_library_request_takes_torch(specs):

@@ -26,6 +26,7 @@ from gpt2budget.core.check import evaluate as _evaluate
 from gpt2budget.core.cost import CostInputs
 from gpt2budget.core.result import Advice, CheckResult, CompareRow, PlanResult
 from gpt2budget.core.result import to_data as _to_data
+from gpt2budget.core.step_constants import DEFAULT_STEP_CONSTANTS, StepConstants
 from gpt2budget.errors import SpecError, UnknownNameError, UsageError
 from gpt2budget.options import (
     ADAPTER_FINETUNES,
@@ -108,13 +109,18 @@ def reserved(g: GpuSpec, reserve_gib: float) -> GpuSpec:
 
 
 def configure(specs: Specs, request: RunRequest | str | None = None, /, *names: str,
-              calibration: Calibration | None = None, **fields: Any) -> CheckInputs:
+              calibration: Calibration | None = None, constants: StepConstants | None = None,
+              **fields: Any) -> CheckInputs:
     """One configuration: a RunRequest, or its fields by name (`check`'s options without dashes: gpu, model,
     micro_batch, batch_tokens, ...); fields given with a request change it. An option left out takes the CLI's
-    default, or the stack's. The older call `configure(specs, gpu, model, stack, **options)` still works."""
+    default, or the stack's. The older call `configure(specs, gpu, model, stack, **options)` still works.
+    `constants`: the step-time model's constants (gpt2budget.core.step_constants), a variant of
+    DEFAULT_STEP_CONSTANTS made with dataclasses.replace; None: the shipped ones."""
     _is("specs", specs, Specs, "the catalogues from gpt2budget.api.load()")
     if calibration is not None:
         _is("calibration", calibration, Calibration, "a Calibration or None")
+    if constants is not None:
+        _is("constants", constants, StepConstants, "a StepConstants or None")
     if isinstance(request, RunRequest):
         if names:
             raise UsageError("configure", "takes a RunRequest or the gpu, model and stack names, not both")
@@ -128,10 +134,11 @@ def configure(specs: Specs, request: RunRequest | str | None = None, /, *names: 
                 raise UsageError(f"--{key}", "given twice (by position and by name)")
             fields[key] = value
         req = RunRequest.from_fields(fields)
-    return inputs_for(specs, req, calibration)
+    return inputs_for(specs, req, calibration, constants)
 
 
-def inputs_for(specs: Specs, req: RunRequest, calibration: Calibration | None = None) -> CheckInputs:
+def inputs_for(specs: Specs, req: RunRequest, calibration: Calibration | None = None,
+               constants: StepConstants | None = None) -> CheckInputs:
     """The request against the catalogues: the specs it names, the stack's defaults, the checks that need them."""
     g = specs.gpus.get(req.gpu, "--gpu")
     if req.reserve_gib:
@@ -164,6 +171,7 @@ def inputs_for(specs: Specs, req: RunRequest, calibration: Calibration | None = 
         cost_inputs=CostInputs(average_draw=req.average_draw, pue=req.pue, price_per_kwh=req.price_per_kwh,
                                grid_gco2_per_kwh=req.grid_gco2_per_kwh, rent_usd_per_hour=req.rent_usd_per_hour),
         calibration=calibration, torch=req.torch,
+        step_constants=DEFAULT_STEP_CONSTANTS if constants is None else constants,
     )
     if req.micro_batch == "auto":  # the largest micro-batch that fits, said so in the assumptions
         ci = ci._replace(options=opts.with_(micro_batch=largest_fitting_micro_batch(ci)), micro_batch_auto=True)
@@ -186,6 +194,7 @@ def _inputs(ci: CheckInputs) -> CheckInputs:
         _is(name, value, kind, what)
     if ci.calibration is not None:
         _is("calibration", ci.calibration, Calibration, "a Calibration or None")
+    _is("step_constants", ci.step_constants, StepConstants, "a StepConstants (gpt2budget.core.step_constants)")
     o, k = ci.options, ci.cost_inputs
     if not isinstance(o.checkpointing, bool):
         raise UsageError("--checkpointing", f"expected True or False in RunOptions, got {_got(o.checkpointing)}")

@@ -35,6 +35,7 @@ from gpt2budget.core.result import (
 )
 from gpt2budget.core.scaling import LOSS_CAVEAT, MODERN_RECIPES, optimal_tokens, predicted_loss
 from gpt2budget.core.shape import Shape, flops_params, n_params
+from gpt2budget.core.step_constants import DEFAULT_STEP_CONSTANTS, StepConstants
 from gpt2budget.core.steptime import StepTime, step_time
 from gpt2budget.errors import UsageError
 from gpt2budget.options import (
@@ -71,6 +72,7 @@ class CheckInputs(NamedTuple):
     calibration: Calibration | None = None  # measured on this GPU by `gpt2budget measure --calibrate`
     micro_batch_auto: bool = False  # --micro-batch auto chose options.micro_batch (largest_fitting_micro_batch)
     torch: str | None = None  # --torch: the PyTorch version whose profile `stack` carries (None: the stack's own)
+    step_constants: StepConstants = DEFAULT_STEP_CONSTANTS  # the step-time model's constants (a variant: benchmarks)
 
 
 def default_precision(gpu: GpuSpec, stack: StackSpec) -> str:
@@ -161,7 +163,7 @@ def scratch_costs(ci: CheckInputs, shape: Shape, n: float, per_token: float, tim
     if ci.utilization is not None:
         return fpt, Timing(sustained_flops_per_s(o.gpus, peak, ci.utilization, 1.0), fpt, 0.0)
     st = step_time(shape, n, ci.gpu, ci.stack, full, batch_tokens=ci.batch_tokens, nodes=ci.nodes, cal=ci.calibration,
-                   host_adam=ci.host_adam_params_per_s)
+                   host_adam=ci.host_adam_params_per_s, constants=ci.step_constants)
     return fpt, Timing(st.tokens_per_second * fpt * hw, fpt, 0.0, counted_offload=False)
 
 
@@ -191,7 +193,8 @@ def speed_of(ci: CheckInputs, shape: Shape, n: float, peak: float, per_token: fl
     or the old flat formula under --utilization)."""
     o = ci.options
     st = step_time(shape, n, ci.gpu, ci.stack, o, batch_tokens=ci.batch_tokens, nodes=ci.nodes,
-                   trainable=trainable, cal=ci.calibration, host_adam=ci.host_adam_params_per_s)
+                   trainable=trainable, cal=ci.calibration, host_adam=ci.host_adam_params_per_s,
+                   constants=ci.step_constants)
     if ci.utilization is not None:
         # --utilization: the old formula, peak x utilization (x parallel efficiency), as the user asked
         eff = (DEFAULT_PARALLEL_EFFICIENCY if ci.parallel_efficiency is None else ci.parallel_efficiency) \
@@ -325,7 +328,8 @@ def evaluate(ci: CheckInputs, *, with_cost: bool = True) -> CheckResult:
 def throughput_of(st: StepTime, overridden: bool) -> Throughput:
     """The step-time model's answer (JSON `throughput`); with --utilization it is shown but not used."""
     return Throughput("utilization override (--utilization)" if overridden else "step-time", st.step_seconds,
-                      st.micro_steps, st.tokens_per_step, st.tokens_per_second, st.mfu, st.bound, dict(st.breakdown))
+                      st.micro_steps, st.tokens_per_step, st.tokens_per_second, st.mfu, st.bound, dict(st.breakdown),
+                      st.terms)
 
 
 def memory_part(ci: CheckInputs, shape: Shape) -> tuple[MemoryResult, Memory, bool]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Annotated, Any, NamedTuple
 
+from gpt2budget.core.trace import Term, Trace
+
 # A float that may be infinite ("never", "unbounded"): JSON has no inf, so the data has null there.
 MaybeInf = Annotated[float, "null when infinite"]
 
@@ -101,6 +103,7 @@ class Throughput(NamedTuple):
     mfu: float
     bound: str
     breakdown: Mapping[str, float]  # seconds per optimizer step by term; the terms sum to step_seconds
+    terms: tuple[Term, ...]  # the same terms, each with its trace: formula, inputs with units, sources
 
 
 class Requirement(NamedTuple):
@@ -288,6 +291,8 @@ DATA_NAMES: dict[type, dict[str, str]] = {Cost: {"for_": "for"}}
 
 def to_data(x: Any) -> Any:
     """A result as plain data (dicts, lists, numbers, strings), fields in their declared order."""
+    if type(x) is Trace:  # its inputs as objects: {name, value, unit}
+        return {"formula": x.formula, "inputs": [to_data(i) for i in x.inputs], "source": x.source}
     if isinstance(x, tuple) and hasattr(x, "_fields"):
         t = type(x)
         omit = OMIT_NONE.get(t, frozenset())

@@ -35,6 +35,9 @@ Constants and their sources (see also ../shared/reference/throughput_constants.m
 - CPU Adam: ~1.4e9 parameters/s on a server (DeepSpeed PR #735: 11.6B parameters in 8.2 s), far less on a
   desktop (DeepSpeed #1635).
 - per-stack kernel counts, memory passes and the CPU cost per kernel: configs/stacks/*.yaml (`step_time`).
+
+The constants themselves, each with its source, are fields of one frozen object passed into the model
+(gpt2budget.core.step_constants: StepConstants, DEFAULT_STEP_CONSTANTS); the caches are keyed on it.
 """
 
 from __future__ import annotations
@@ -45,163 +48,18 @@ from typing import NamedTuple
 
 from gpt2budget.core.calibration import Calibration
 from gpt2budget.core.shape import Shape, layer_gemms, tensors
+from gpt2budget.core.step_constants import DEFAULT_STEP_CONSTANTS, StepConstants
+from gpt2budget.core.trace import Term, term
 from gpt2budget.options import PRECISIONS, RunOptions
 from gpt2budget.specs.definitions import DTYPE_BYTES, FIXED_BYTES, GpuSpec, StackSpec, StepTimeProfile
 
-# Achieved fraction of the dense peak for large GEMMs sustained over a training run, by kind of GPU and by math
-# path, where a GPU spec has no measured sustained_gemm_tflops. datacenter: an H100 SXM sustains bf16 ~730 of 989.4
-# and tf32 ~373 of 494.7 over minutes at its 700 W (huggingface/gpu-fryer's reference table: 0.74, 0.75), below the
-# 794 and 414 this project measured in short bursts; fp32 51/67 = 0.76 (ours; CUDA cores draw less power);
-# consumer: RTX 4090 bf16 160-173 of 165.2 (~1.0: boost above the rated clock), tf32 86 of 82.6, fp32 46-56
-# of 82.6 (zzc0721/torch-performance-test-data, via throughput_constants.md §1); workstation: between.
-GEMM_CEILING: dict[str, dict[str, float]] = {
-    "datacenter": {"tensor": 0.74, "tf32": 0.75, "fp32": 0.76},
-    "consumer": {"tensor": 1.00, "tf32": 1.00, "fp32": 0.62},
-    "workstation": {"tensor": 0.90, "tf32": 0.90, "fp32": 0.68},
-}
-# A100s reach more of their peak than H100s (Bekman: A100 SXM 271 of 312 TFLOP/s bf16 = 0.87; gpu-fryer, sustained
-# over minutes: ~270). Checked on llm.c PR #378's A100 kernel table (GPT-2 124M, B 24 x T 1024, Nsight Compute at
-# the 1,095 MHz base clock): its 147 GEMMs, 1.82e13 FLOPs, took 88.62 ms, 0.85 of that clock's dense peak; with
-# this ceiling and the k-step cost below the model gives 0.84 for the same step (69.9 ms at 1,410 MHz).
-AMPERE_DATACENTER_TENSOR_CEILING = 0.87
-# AMD Instinct under PyTorch/hipBLASLt: an estimate (no measurement of ours); stated in the output's source.
-AMD_TENSOR_CEILING = 0.55
-# Power-limited cards without a published GEMM measurement carry a sustained_gemm_tflops derived from a measured card
-# of the same die (configs/gpus, sustained_gemm_origin: derived): the measured card's fraction of its dense peak, times
-# (this card's board power per SM / the measured card's) ** SUSTAINED_DERATE_EXPONENT. CMOS dynamic power goes as
-# f x V^2 and DVFS raises V about in step with f, so a power-capped clock goes as the cube root of the power per SM.
-# Checked on pairs measured in the same seconds-long benchmark (zzc0721/torch-performance-test-data): the L40S's 0.743
-# of peak at 2.46 W per SM predicts the L4's 0.586 at 1.24 W per SM within 1%; the H100 SXM's 0.806 at 5.30 W per SM
-# predicts the H100 PCIe's 0.656 at 3.07 as 0.67. (Linear in power would give 0.37 for the L4.) The configs hold the
-# result; tests/test_sustained_rates.py recomputes each derived card from its sibling with this exponent.
-SUSTAINED_DERATE_EXPONENT = 1.0 / 3.0
-# The class ceilings above are measurements rounded (H100 SXM 730/989.4 = 0.738 -> 0.74; A100 SXM 271/312 -> 0.87), so
-# a card whose sustained rate is within this share of peak x ceiling is a card the ceiling describes: clock_fraction
-# is its sustained rate / (peak x ceiling x CEILING_ROUNDING), at most 1.
-CEILING_ROUNDING = 0.98
-# A GEMM dimension that is not a multiple of 128 bytes (64 bf16 elements) misses the tensor-core tiles: Bekman
-# measured an H100 GEMM at 273 TFLOP/s against 398 after a 22-element change of one dimension (0.69). One that is
-# not even a multiple of 16 bytes (8 bf16 or 4 tf32 elements) also loses the vectorized loads: nanoGPT's odd
-# 50,257-token head took ~40% of a step on an A100 and padding it to 50,304 made the step ~25% faster (nanoGPT
-# commit 77e7e04c), so the head ran (0.75 - 0.6) / 0.4 = 0.375 of its padded speed (0.5 if "25% faster" meant
-# 1.25x the speed). (Karpathy's 2024 build-nanogpt video saw only ~3%, 96 to 93 ms, from the same padding: the
-# penalty depends on the cuBLAS kernel chosen, so this is the cautious figure.)
-MISALIGNED_GEMM_FACTOR = 0.69
-UNALIGNED_GEMM_FACTOR = 0.375
-# Hopper and datacenter Blackwell GEMMs (wgmma / tcgen05 fed by TMA) need 16-byte-aligned operands; without them
-# cuBLAS falls back to Ampere-style mma.sync kernels with narrow loads, which use a smaller share of these GPUs'
-# peak: m87-labs/kestrel PR #143 timed a 4-element-aligned bf16 GEMM on Hopper 3.5x slower in such a kernel
-# (cutlass_80 ...align2, 98 TFLOP/s at a locked 1.2 GHz, ~15% of the clock's dense peak) than in an sm90 one; an
-# odd dimension (align1) loads half as much per instruction again. Calibrated on this project's H100 steps (eager
-# transformers, whose head runs over the odd 50,257 vocabulary; benchmarks/time_accuracy.py fits it per fold):
-# 0.15 of the sustained rate, ~110 TFLOP/s (11% of the dense peak, below kestrel's align2 15%); held out, the
-# H200's GPU-bound Hugging Face steps agree (median 8%, worst 14%).
-UNALIGNED_GEMM_FACTOR_TMA = 0.15
-# A GEMM's output tiles each pay a fixed cost of about one 128-byte k-step (64 bf16 elements: filling the
-# pipeline, the epilogue), so a GEMM with a short reduction dimension k runs at k / (k + 64) of the large-GEMM rate.
-# Measured: llm.c PR #378's Nsight Compute table (an A100, GPT-2 124M at B 24) has the QKV GEMM (k = 768; 1,728
-# tiles of 256 x 128, a whole number of waves on 108 SMs) keep its tensor pipes 79.8% busy, against ~87% for large
-# square GEMMs (Bekman): 768 / (768 + K0) = 0.798 / 0.87 gives K0 = 69 elements.
-K_TILE_BYTES = 128.0
-# cuBLAS covers a GEMM's m x n output with thread-block tiles of 128 or 256 elements a side for large GEMMs (NVIDIA,
-# Matrix Multiplication Background User's Guide, 2023, section 2.3), and a dimension that is not a multiple of the tile
-# still computes the whole last tile: tile quantization (same guide, section 3.1; Bekman, ML Engineering,
-# "Tile and wave quantization"). We count 128-wide tiles (64 for a dimension under 128, which smaller tiles serve):
-# GPT-2 XL's h = 1,600 = 12.5 x 128 fills 96% of its tiles; 768, 1,024 and 1,280 fill them exactly. Wave
-# quantization (the last wave of tiles leaving SMs idle) is not counted: cuBLAS splits long reductions over more
-# tiles (split-K), and llm.c PR #378's 147 GEMMs, its 12 splitKreduce kernels among them, ran at 0.85 of the
-# clock's peak, the model's rate without it (0.84, above).
-GEMM_TILE = 128
 
-
-def tile_fill(d: float) -> float:
-    """Share of the tiles along one GEMM output dimension that holds real elements (tile quantization)."""
-    t = GEMM_TILE if d >= GEMM_TILE else GEMM_TILE / 2
+def tile_fill(d: float, c: StepConstants = DEFAULT_STEP_CONSTANTS) -> float:
+    """Share of the tiles along one GEMM output dimension that holds real elements (tile quantization: the
+    gemm_tile comment in step_constants)."""
+    t = c.gemm_tile if d >= c.gemm_tile else c.gemm_tile / 2
     return d / (math.ceil(d / t) * t)
 
-
-# `measure --calibrate` times one GEMM at GPT-2 XL's c_fc shape (tokens x k -> n): its rate carries that shape's
-# k-step cost, which gemm_s adds back per GEMM, so the calibration is read as the large-GEMM rate it implies
-CALIBRATION_GEMM_SHAPE = (16384, 1600, 6400)
-BANDWIDTH_CEILING = 0.90  # cccl #7391/#9210: 87-93% for >= 2^28 elements
-BANDWIDTH_HALF_BYTES = 1.6e6  # cccl #7391: 2^20 bf16 elements (2 MB) reach ~50%: S/(S + 1.6 MB) x 0.9
-KERNEL_FLOOR_S = 2.5e-6  # cccl #7391: the smallest kernel's GPU time is 2-4 us
-# A kernel that keeps few bytes in flight per SM (a warp per row, reductions between loads) cannot fill a GPU whose
-# bandwidth is high for its SM count (Little's law: bandwidth = bytes in flight / latency), so it runs at a rate per
-# SM whatever the card's bandwidth: llm.c's layernorm forward ran at 9.4 GB/s per SM on an RTX 3090 (773 GB/s, 83% of
-# its bandwidth) and at 1,244 GB/s on an H100 (9.4 per SM and 37% of the bandwidth on an SXM card, 10.9 and 62% on a
-# PCIe one; llm.c PR #600), and at 8.8-10.0 per SM on an A100 (PR #378's table). A
-# stack profile whose kernels behave so sets elementwise_gb_per_s_per_sm (llm.c); PyTorch's vectorized elementwise
-# kernels and Triton's fill the bandwidth (our H100 and H200 steps).
-# Fused (flash) attention at GPT-2's head dim 64. On an A100, cuDNN's ran forward + backward at 37% of peak: 18.31 ms
-# for 24 kernels (1.62 TFLOP; B 24 x T 1024, 12 layers) under Nsight Compute's base clock (1095 of 1410 MHz) in the
-# kernel table of karpathy/llm.c PR #378; we use it for every GPU but the Hopper class (the FA2 paper's 50-73% is for
-# larger head dims). On Hopper-class GPUs, in 16 bits: TFLOP/s measured on an H100 SXM5 by the FlashAttention-3 paper
-# (Shah et al. 2024, arXiv 2407.08608, Figures 5 and 6, head dim 64) at sequence lengths 512 to 16k: forward with the
-# causal mask, forward without it, and backward (without it), for FlashAttention-2 (the flash kernel of PyTorch's
-# SDPA) and for cuDNN (llm.c's): the stack's `flash_kernel`. Short causal sequences use the GPU least: at GPT-2's
-# 1,024 FlashAttention-2 runs its causal forward at 229 TFLOP/s, 23% of the dense peak, not the ~35% it reaches on
-# long sequences. The causal backward is taken as the backward scaled by the forward's causal/non-causal ratio (the
-# paper plots no causal backward). flash-attention's own benchmark on an H100 agrees without the mask: FA2 forward 295
-# and backward 239 TFLOP/s at 1,024 (Dao-AILab/flash-attention PR #2688). On Hopper, fp32 inputs cannot use these
-# kernels (SDPA's memory-efficient kernel runs them): left at 35% of the fp32 peak, FlashAttention-2's overall H100
-# figure, which our fp32 H100 steps bear out.
-FLASH_EFFICIENCY_OTHER = 0.37
-FLASH_EFFICIENCY_FP32 = 0.35
-FLASH_SEQ = (512, 1024, 2048, 4096, 8192, 16384)
-HOPPER_FLASH_TFLOPS = {  # (causal forward, forward, backward) at FLASH_SEQ, on an H100 SXM5
-    "flash2": ((180, 229, 262, 284, 295, 299), (282, 306, 318, 321, 322, 324), (198, 238, 264, 279, 287, 291)),
-    "cudnn": ((225, 288, 334, 363, 379, 388), (335, 373, 395, 408, 412, 413), (266, 348, 395, 417, 432, 433)),
-}
-H100_SXM_DENSE_TFLOPS = 989.4  # the 16-bit dense peak the paper's figures are read against (H100 whitepaper)
-# Datacenter Blackwell (B200, GB100), 16 bits, head dim 64, TFLOP/s at FLASH_SEQ; (causal forward, forward, backward)
-# as HOPPER_FLASH_TFLOPS. flash2: FlashAttention-2 2.7.4.post1 (the kernel PyTorch's SDPA runs first: SDPA's fixed
-# priority puts flash before cuDNN, huggingface/transformers PR #48163), benchmarks/benchmark_flash_attention.py on a
-# B200 with torch 2.8.0.dev20250408+cu128 (Dao-AILab/flash-attention issue #1589, "benchmark is low on B200": it runs
-# Ampere-style mma.sync kernels, ~15% of the B200's peak): forward 308.40, 359.30, 380.99, 306.94, 343.07, 379.44 and
-# backward 243.05, 280.64, 301.61, 314.71, 329.09, 333.95 without the mask; the causal forward is the forward times
-# FlashAttention-2's causal/non-causal ratio on the H100 at the same length (the FA3 paper's row above; the issue
-# quotes no causal rows). cudnn: cuDNN's fused attention on the B200 with MFU read against 2,250 TFLOP/s
-# (Dao-AILab/flash-attention PR #2605, forward table at head dim 64, 1,024-16,384 tokens): causal 501, 657, 770, 838,
-# 872 and non-causal 846, 861, 890, 901, 906; at 512 tokens both scaled by cuDNN's 512/1,024 ratio on the H100, and
-# the backward (not in the table) is the non-causal forward times cuDNN's backward/forward ratio on the H100.
-BLACKWELL_FLASH_TFLOPS = {
-    "flash2": ((197, 269, 314, 272, 314, 350), (308, 359, 381, 307, 343, 379), (243, 281, 302, 315, 329, 334)),
-    "cudnn": ((391, 501, 657, 770, 838, 872), (760, 846, 861, 890, 901, 906), (603, 789, 861, 910, 945, 950)),
-}
-# FlashAttention-1 (PyTorch 2.0 and 2.1's SDPA flash kernel, pytorch/pytorch #81434; 2.2 moved to FlashAttention-2,
-# #105602, "around 2x speedups"): FlashAttention-2's rate above times FA1 / FA2 as measured side by side, forward +
-# backward with the causal mask at head dim 64, TFLOP/s at FLASH_SEQ (Dao-AILab/flash-attention README, FA2 paper
-# figures: assets/flash2_h100_fwd_bwd_benchmark.png on an H100 SXM5, assets/flash2_a100_fwd_bwd_benchmark.png on an
-# A100 80GB SXM4): (FA1, FA2). The H100 ratio serves Hopper and datacenter Blackwell, the A100's the other GPUs
-# FlashAttention runs on (sm80 and later); older GPUs and fp32 run SDPA's memory-efficient kernel in every version.
-FLASH1_CAUSAL_TFLOPS = {
-    "hopper": ((104, 123, 136, 138, 149, 156), (141, 192, 232, 257, 273, 284)),
-    "ampere": ((58, 70, 77, 87, 92, 97), (88, 119, 140, 156, 165, 171)),
-}
-B200_DENSE_TFLOPS = 2250.0  # the 16-bit dense peak the B200 figures are read against (NVIDIA HGX B200 datasheet, /2)
-FLASH_BACKWARD_FACTOR = 2.5  # FA2 backward: five matmuls against the forward's two
-
-
-LINK_EFFICIENCY = 0.80  # NCCL bus bandwidth / link bandwidth (Bekman: A100 235/300, H100 368/450)
-NO_P2P_BUS_FRACTION = 12.7 / 31.5  # tinygrad PR #22: P2P off plateaus ~12.7 GB/s on PCIe 4.0 x16
-HOST_COPY_EFFICIENCY = 0.80  # pinned host-device copies reach ~80-89% of PCIe (Bekman)
-INTER_NODE_GB_PER_S = 25.0  # one 200 Gb/s InfiniBand HDR adapter per GPU (DGX A100 reference design)
-COLLECTIVE_LATENCY_S = 15e-6  # nccl-tests: ~11-20 us per small collective
-# CPU Adam parameters per second: server DeepSpeed PR #735 (11.6B in 8.2 s = 1.4e9/s); desktop: DeepSpeed #1635
-# (a 1.35B model's offloaded step took 22.8 s on a Xeon Silver 4210R + RTX 3090): we assume 0.25e9/s.
-HOST_ADAM_PARAMS_PER_S = {"datacenter": 1.4e9, "workstation": 0.5e9, "consumer": 0.25e9}
-
-# What each optimizer's update costs (bytes per parameter, kernels per tensor group): gpt2budget.options.OPTIMIZERS.
-# Muon (Jordan et al. 2024) orthogonalises each matrix's momentum with T Newton-Schulz iterations, each
-# A = X·Xᵀ (2m²n FLOPs), B = b·A + c·A·A (2m³), X = a·X + B·X (2m²n) for an m x n matrix (m <= n): T·(4m²n + 2m³)
-# FLOPs in bf16, T = 5 (modded-nanogpt's and nanochat's zeropower_via_newtonschulz5), about 3T + 6 kernels per matrix
-# (model_families.md §6.4); sharded over the GPUs when the stack distributes it (nanochat's DistMuon) or under ZeRO.
-FUSED_LOSS_ACCESSES = 3.0
-FLASH_DROPOUT_SLOWDOWN = 1.15  # flash-attention PR #2439: dropout p = 0.1 at head dim 64 costs +11-16% fwd + bwd
-NEWTON_SCHULZ_STEPS = 5
-NEWTON_SCHULZ_EXTRA_KERNELS = 6
-FOREACH_TENSORS_PER_KERNEL = 110  # multi_tensor_apply chunks tensor lists (depth-4 kernels, ATen)
 
 BOUND_OF_TERM = {"matmul": "compute", "attention": "compute", "memory_bound": "bandwidth",
                  "cpu_dispatch": "cpu dispatch", "optimizer": "bandwidth", "communication": "communication",
@@ -218,42 +76,45 @@ class StepTime(NamedTuple):
     mfu: float  # 6·N·tokens / (seconds x peak x GPUs)
     bound: str
     breakdown: dict[str, float]  # seconds per optimizer step by term; the terms sum to step_seconds
+    terms: tuple[Term, ...]  # the same terms, each with its trace (formula, inputs, sources)
 
 
-def host_adam_rate(gpu: GpuSpec, given: float | None) -> float:
+def host_adam_rate(gpu: GpuSpec, given: float | None, c: StepConstants = DEFAULT_STEP_CONSTANTS) -> float:
     """CPU Adam parameters per second: the user's figure for their host, else the estimate for the host a GPU of
-    this kind usually sits in (HOST_ADAM_PARAMS_PER_S)."""
-    return given if given else HOST_ADAM_PARAMS_PER_S[gpu.segment]
+    this kind usually sits in (StepConstants.host_adam_params_per_s)."""
+    return given if given else c.host_adam_params_per_s[gpu.segment]
 
 
-def gemm_ceiling(gpu: GpuSpec, precision: str) -> float:
+def gemm_ceiling(gpu: GpuSpec, precision: str, c: StepConstants = DEFAULT_STEP_CONSTANTS) -> float:
     path = {"fp32": "fp32", "tf32": "tf32"}.get(precision, "tensor")
     if gpu.vendor == "amd" and path != "fp32":
-        return AMD_TENSOR_CEILING
+        return c.amd_tensor_ceiling
     if path == "tensor" and gpu.segment == "datacenter" and gpu.architecture.lower().startswith("ampere"):
-        return AMPERE_DATACENTER_TENSOR_CEILING
-    return GEMM_CEILING[gpu.segment][path]
+        return c.ampere_datacenter_tensor_ceiling
+    return c.gemm_ceiling[gpu.segment][path]
 
 
-def gemm_rate_of(gpu: GpuSpec, precision: str, cal: Calibration | None) -> tuple[float, str]:
+def gemm_rate_of(gpu: GpuSpec, precision: str, cal: Calibration | None,
+                 c: StepConstants = DEFAULT_STEP_CONSTANTS) -> tuple[float, str]:
     """Achieved FLOP/s of a large GEMM and where it comes from: a rate measured on this machine ("calibration"),
     else one measured for this GPU over minutes ("sustained": the spec's sustained_gemm_tflops), else peak x
     ceiling ("ceiling")."""
     key = PRECISIONS[precision].peak_key
     if cal is not None and cal.gemm_tflops.get(key):
-        k_step = 1.0 + K_TILE_BYTES / (operand_bytes(precision) * CALIBRATION_GEMM_SHAPE[1])
+        k_step = 1.0 + c.k_tile_bytes / (operand_bytes(precision) * c.calibration_gemm_shape[1])
         return cal.gemm_tflops[key] * 1e12 * k_step, "calibration"
     sustained = getattr(gpu.sustained_gemm_tflops, key, None) if gpu.sustained_gemm_tflops is not None else None
     if sustained:
         return float(sustained) * 1e12, "sustained"
     # a card measured on another math path runs this one at the same derated clock
-    return (gpu.peak_flops(precision) or 0.0) * gemm_ceiling(gpu, precision) * clock_fraction(gpu, precision), "ceiling"
+    return ((gpu.peak_flops(precision) or 0.0) * gemm_ceiling(gpu, precision, c) * clock_fraction(gpu, precision, c),
+            "ceiling")
 
 
-def clock_fraction(gpu: GpuSpec, precision: str = "amp-bf16") -> float:
+def clock_fraction(gpu: GpuSpec, precision: str = "amp-bf16", c: StepConstants = DEFAULT_STEP_CONSTANTS) -> float:
     """Share of the clock the model's fractions of peak assume that this card holds under load: its sustained GEMM rate
     (this precision's, else its 16-bit or TF32 one) over peak x the class ceiling gemm_ceiling would otherwise use
-    (within CEILING_ROUNDING), at most 1. Power-limited cards (L4 0.79, H100 PCIe 0.90, RTX A6000 0.90) come out
+    (within StepConstants.ceiling_rounding), at most 1. Power-limited cards (L4 0.79, H100 PCIe 0.90, RTX A6000 0.90) come out
     below 1; GeForce cards, which boost above their rated clock, and the cards the ceilings were measured on, at 1.
     Attention (flash_efficiency) and per-SM-rate kernels (sm_rate_cap) run slower by it, as the GEMMs do."""
     s = gpu.sustained_gemm_tflops
@@ -263,25 +124,25 @@ def clock_fraction(gpu: GpuSpec, precision: str = "amp-bf16") -> float:
     for k in ((key,) if key != "fp32" else ()) + ("bf16", "fp16", "tf32"):
         rate, peak = getattr(s, k), getattr(gpu.peak_tflops, k)
         if rate and peak:
-            expected = peak * gemm_ceiling(gpu, "tf32" if k == "tf32" else "amp-bf16") * CEILING_ROUNDING
+            expected = peak * gemm_ceiling(gpu, "tf32" if k == "tf32" else "amp-bf16", c) * c.ceiling_rounding
             return min(1.0, float(rate) / float(expected))
     return 1.0
 
 
-def gemm_rate(gpu: GpuSpec, precision: str, cal: Calibration | None) -> float:
-    return gemm_rate_of(gpu, precision, cal)[0]
+def gemm_rate(gpu: GpuSpec, precision: str, cal: Calibration | None, c: StepConstants = DEFAULT_STEP_CONSTANTS) -> float:
+    return gemm_rate_of(gpu, precision, cal, c)[0]
 
 
-def bandwidth(gpu: GpuSpec, cal: Calibration | None) -> float:
+def bandwidth(gpu: GpuSpec, cal: Calibration | None, c: StepConstants = DEFAULT_STEP_CONSTANTS) -> float:
     """Achieved bytes/s of a large memory-bound kernel."""
     if cal is not None and cal.memory_bandwidth_gb_per_s:
         return cal.memory_bandwidth_gb_per_s * 1e9
-    return gpu.memory_bandwidth_gb_per_s * 1e9 * BANDWIDTH_CEILING
+    return gpu.memory_bandwidth_gb_per_s * 1e9 * c.bandwidth_ceiling
 
 
-def memory_kernel_s(nbytes: float, bw: float) -> float:
+def memory_kernel_s(nbytes: float, bw: float, c: StepConstants = DEFAULT_STEP_CONSTANTS) -> float:
     # cccl #7391: achieved bandwidth falls for small tensors as S / (S + 1.6 MB); a floor of 2.5 us per kernel
-    return max(KERNEL_FLOOR_S, (nbytes + BANDWIDTH_HALF_BYTES) / bw)
+    return max(c.kernel_floor_s, (nbytes + c.bandwidth_half_bytes) / bw)
 
 
 def operand_bytes(precision: str) -> float:
@@ -304,7 +165,7 @@ def padded_dim(dim: int, precision: str, pads: bool) -> int:
     return -(-dim // vec) * vec
 
 
-def alignment(dim: int, precision: str, tma: bool = False) -> float:
+def alignment(dim: int, precision: str, tma: bool = False, c: StepConstants = DEFAULT_STEP_CONSTANTS) -> float:
     """Speed of a GEMM with this dimension relative to an aligned one: 1.0 on multiples of 128 bytes (and in plain
     fp32, which runs no tensor-core tiles), MISALIGNED on multiples of 16 bytes, else UNALIGNED (the TMA figure
     on Hopper-class GPUs)."""
@@ -314,38 +175,40 @@ def alignment(dim: int, precision: str, tma: bool = False) -> float:
     if nbytes % 128 == 0:
         return 1.0
     if nbytes % 16 == 0:
-        return MISALIGNED_GEMM_FACTOR
-    return UNALIGNED_GEMM_FACTOR_TMA if tma else UNALIGNED_GEMM_FACTOR
+        return c.misaligned_gemm_factor
+    return c.unaligned_gemm_factor_tma if tma else c.unaligned_gemm_factor
 
 
-def dim_speed(dim: int, gpu: GpuSpec, stack: StackSpec, precision: str, rate: float, fp32_rate: float) -> float:
+def dim_speed(dim: int, gpu: GpuSpec, stack: StackSpec, precision: str, rate: float, fp32_rate: float,
+              c: StepConstants = DEFAULT_STEP_CONSTANTS) -> float:
     """alignment() of a dimension as the stack runs it on this GPU. Under TF32 cuBLAS may still pick a plain fp32
     kernel, so a misaligned TF32 GEMM is never slower than fp32 (fp32_rate / rate)."""
     speed = alignment(padded_dim(dim, precision, stack.step_time.matmul_shape_padding), precision,
-                      uses_tma_gemms(gpu))
+                      uses_tma_gemms(gpu), c)
     if precision == "tf32" and rate > 0:
         speed = max(speed, min(1.0, fp32_rate / rate))
     return speed
 
 
 def dim_speeds(gpu: GpuSpec, stack: StackSpec, precision: str, shape: Shape, cal: Calibration | None,
-               rate: float | None = None) -> tuple[float, float]:
+               rate: float | None = None, c: StepConstants = DEFAULT_STEP_CONSTANTS) -> tuple[float, float]:
     """dim_speed of h and of the vocabulary for this GPU, stack and precision (rate: the GEMM rate, if known)."""
-    rate = gemm_rate(gpu, precision, cal) if rate is None else rate
-    fp32_rate = gemm_rate(gpu, "fp32", cal) if precision == "tf32" else 0.0
-    return (dim_speed(shape.n_embd, gpu, stack, precision, rate, fp32_rate),
-            dim_speed(shape.vocab, gpu, stack, precision, rate, fp32_rate))
+    rate = gemm_rate(gpu, precision, cal, c) if rate is None else rate
+    fp32_rate = gemm_rate(gpu, "fp32", cal, c) if precision == "tf32" else 0.0
+    return (dim_speed(shape.n_embd, gpu, stack, precision, rate, fp32_rate, c),
+            dim_speed(shape.vocab, gpu, stack, precision, rate, fp32_rate, c))
 
 
-def gemm_s(m: float, k: float, n: float, rate: float, bw: float, elem: float, aligned: float) -> float:
+def gemm_s(m: float, k: float, n: float, rate: float, bw: float, elem: float, aligned: float,
+           c: StepConstants = DEFAULT_STEP_CONSTANTS) -> float:
     """One GEMM (m x k) @ (k x n): the larger of its FLOPs at the achieved rate and its bytes at the achieved
     bandwidth (roofline, Williams et al. 2009), no less than a kernel's floor, slowed by `aligned` (alignment).
     Each output tile also pays about one k-step of fixed cost (pipeline fill, epilogue), so a short reduction
-    runs at k / (k + one k-tile) of the rate (K_TILE_BYTES), and the tiles' unfilled part is computed too
+    runs at k / (k + one k-tile) of the rate (StepConstants.k_tile_bytes), and the tiles' unfilled part is computed too
     (tile_fill)."""
-    flops_s = 2.0 * m * k * n * (1.0 + K_TILE_BYTES / (elem * k)) / (rate * tile_fill(m) * tile_fill(n))
+    flops_s = 2.0 * m * k * n * (1.0 + c.k_tile_bytes / (elem * k)) / (rate * tile_fill(m, c) * tile_fill(n, c))
     bytes_s = elem * (m * k + k * n + m * n) / bw
-    t = max(flops_s, bytes_s, KERNEL_FLOOR_S)
+    t = max(flops_s, bytes_s, c.kernel_floor_s)
     return t if aligned == 1.0 else t / aligned
 
 
@@ -428,29 +291,45 @@ class _Setup(NamedTuple):
     score_fwd_bytes: float  # eager attention: bytes per s x s score element, forward (stack profile)
     score_bwd_bytes: float
     dispatch: float  # CPU seconds per kernel
+    c: StepConstants  # the constants it was made with
+    k_step: float  # one k-tile in elements (K_TILE_BYTES / operand bytes)
+    tile_fill_h: float
+    tile_fill_v: float
+    layer_weights: float  # elements of the layers' matmul weights (GPT-2: 12h² per layer)
+    autocasts: bool
+    accum_bytes: float  # bytes per parameter of a gradient accumulation pass
+    n_tensors: int  # parameter tensors (the optimizer's foreach lists)
+    matmul_source: str  # the sources of the model's choices, for the terms' traces
+    memory_source: str
+    dispatch_source: str
+    eager_source: str
+    clock: float  # clock_fraction at the run's precision
+    per_sm: float  # the stack's elementwise rate per SM in B/s (0: its kernels fill the bandwidth)
+    sm_count: float  # the GPU's SMs (0: not in its spec)
 
 
 @lru_cache(maxsize=4096)
-def _setup_cached(gpu: GpuSpec, stack: StackSpec, precision: str, shape: Shape) -> _Setup:
-    return _setup(gpu, stack, precision, shape, None)
+def _setup_cached(gpu: GpuSpec, stack: StackSpec, precision: str, shape: Shape, c: StepConstants) -> _Setup:
+    return _setup(gpu, stack, precision, shape, None, c)
 
 
-def _setup(gpu: GpuSpec, stack: StackSpec, precision: str, shape: Shape, cal: Calibration | None) -> _Setup:
+def _setup(gpu: GpuSpec, stack: StackSpec, precision: str, shape: Shape, cal: Calibration | None,
+           c: StepConstants) -> _Setup:
     prof = profile_for(stack, shape.family)
-    rate, bw = gemm_rate(gpu, precision, cal), bandwidth(gpu, cal)
+    rate, bw = gemm_rate(gpu, precision, cal, c), bandwidth(gpu, cal, c)
     elem = operand_bytes(precision)
-    aligned, aligned_v = dim_speeds(gpu, stack, precision, shape, cal, rate)
-    fp32_rate = gemm_rate(gpu, "fp32", cal) if precision == "tf32" else 0.0
+    aligned, aligned_v = dim_speeds(gpu, stack, precision, shape, cal, rate, c)
+    fp32_rate = gemm_rate(gpu, "fp32", cal, c) if precision == "tf32" else 0.0
     speed: dict[int, float] = {shape.n_embd: aligned}
 
     def dim(d: int) -> float:
         if d not in speed:
-            speed[d] = dim_speed(d, gpu, stack, precision, rate, fp32_rate)
+            speed[d] = dim_speed(d, gpu, stack, precision, rate, fp32_rate, c)
         return speed[d]
 
     ff_fwd, ff_bwd = family_ff_accesses(stack, shape.family)
     return _Setup(
-        rate=rate, bw=bw, ebw=elementwise_bandwidth(gpu, stack, precision, bw), elem=elem,
+        rate=rate, bw=bw, ebw=elementwise_bandwidth(gpu, stack, precision, bw, c), elem=elem,
         aligned=aligned, aligned_v=aligned_v,
         gemm_speeds=tuple(min(dim(g.k), dim(g.n)) for g in layer_gemms(shape)),
         peak=gpu.peak_flops(precision) or 0.0,
@@ -462,7 +341,111 @@ def _setup(gpu: GpuSpec, stack: StackSpec, precision: str, shape: Shape, cal: Ca
         score_fwd_bytes=accesses_bytes(prof.eager_attention_forward, precision),
         score_bwd_bytes=accesses_bytes(prof.eager_attention_backward, precision),
         dispatch=dispatch_us_of(stack, cal)[0] * 1e-6,
+        c=c,
+        k_step=c.k_tile_bytes / elem, tile_fill_h=tile_fill(shape.n_embd, c), tile_fill_v=tile_fill(shape.vocab, c),
+        layer_weights=float(shape.n_layer * sum(gm.k * gm.n for gm in layer_gemms(shape))),
+        autocasts=autocasts(stack, precision), accum_bytes=accesses_bytes(prof.grad_accumulation, precision),
+        n_tensors=len(tensors(shape)),  # GPT-2: 12 per layer + wte, wpe, ln_f's two
+        matmul_source=_matmul_source(gpu, stack, precision, shape, cal, c, (aligned, aligned_v)),
+        memory_source=_memory_source(gpu, stack, bw, c),
+        dispatch_source=_dispatch_source(stack, precision, cal),
+        clock=clock_fraction(gpu, precision, c),
+        per_sm=(prof.elementwise_gb_per_s_per_sm or 0.0) * 1e9, sm_count=float(gpu.sm_count or 0),
+        eager_source=f"eager attention: bytes per s x s score element from {stack.id}'s profile "
+                     "(eager_attention_forward, eager_attention_backward); QK^T and AV at the GEMM rate",
     )
+
+
+def _matmul_source(gpu: GpuSpec, stack: StackSpec, precision: str, shape: Shape, cal: Calibration | None,
+                   c: StepConstants, speeds: tuple[float, float]) -> str:
+    """Where the matmul term's GEMM rate comes from (gemm_rate_of's order) and which alignment and tile rules
+    slow its GEMMs (alignment, dim_speed, tile_fill)."""
+    _, origin = gemm_rate_of(gpu, precision, cal, c)
+    words = {"calibration": "GEMM rate: measured by gpt2budget measure --calibrate",
+             "sustained": f"GEMM rate: the spec's sustained_gemm_tflops, {gpu.sustained_gemm_origin}: power and clock "
+                          "limits included",
+             "ceiling": f"GEMM rate: peak x {gemm_ceiling(gpu, precision, c):.2f}, the fraction GPUs of its kind "
+                        "achieve (Bekman, gpu-fryer, crowd benchmarks)"}[origin]
+    words += "; a k-step per output tile: llm.c PR #378; roofline: Williams et al. 2009"
+    pads, tma = stack.step_time.matmul_shape_padding, uses_tma_gemms(gpu)
+    tiers = [alignment(padded_dim(d, precision, pads), precision, tma, c) for d in (shape.n_embd, shape.vocab)]
+    if any(speed < 1.0 for speed in speeds):
+        words += "; a dimension not a multiple of 128 bytes runs slower (Bekman; nanoGPT 77e7e04c"
+        if tma and c.unaligned_gemm_factor_tma in tiers:
+            words += ("; off 16 bytes, Hopper-class GPUs fall back to Ampere-style kernels: kestrel #143, fitted "
+                      "on our H100 steps")
+        words += ")"
+        if pads:
+            words += f"; padded to 16 bytes by {stack.id} (torch.compile's pad_mm)"
+        if any(speed > tier for speed, tier in zip(speeds, tiers, strict=True)):
+            words += "; under TF32 no slower than the fp32 kernel cuBLAS may pick instead"
+    if tile_fill(shape.n_embd, c) < 1.0 or tile_fill(shape.vocab, c) < 1.0:
+        words += "; output tiles are 128 wide, the last one computed whole (tile quantization: NVIDIA's GEMM guide)"
+    return words
+
+
+def _memory_source(gpu: GpuSpec, stack: StackSpec, bw: float, c: StepConstants) -> str:
+    """The sources of the memory-bound term: the stack's passes, the bandwidth curve, and any rate per SM or issue
+    time that slows the stack's kernels (elementwise_bandwidth)."""
+    prof = stack.step_time
+    words = (f"bytes of {stack.id}'s non-matmul kernels (its step_time profile); bandwidth x S/(S + 1.6 MB), at least "
+             "2.5 us a kernel: cccl #7391")
+    if prof.eager_bytes_per_fp32_flop:
+        words += (f"; eager kernels also pay SM issue time: s/B = 1/bandwidth + 1/({prof.eager_bytes_per_fp32_flop:g} "
+                  "B/FLOP x FP32 peak)")
+    per_sm = prof.elementwise_gb_per_s_per_sm
+    if per_sm:
+        cap = sm_rate_cap(gpu, stack, c)
+        if cap is None:
+            words += f"; {stack.id}'s rate per SM is not applied: the GPU spec has no sm_count"
+        elif cap < bw:
+            words += (f"; {stack.id}'s kernels run at their rate per SM (elementwise_gb_per_s_per_sm x sm_count x clock "
+                      "fraction: llm.c PRs #600, #378), below the achieved bandwidth")
+        else:
+            words += f"; {stack.id}'s rate per SM x sm_count is above the achieved bandwidth, which binds first"
+    return words + f"; gradient accumulation: {stack.id}'s grad_accumulation"
+
+
+def _dispatch_source(stack: StackSpec, precision: str, cal: Calibration | None) -> str:
+    """Where the CPU cost per kernel and the kernel counts come from (dispatch_us_of, layer_ops)."""
+    _, measured = dispatch_us_of(stack, cal)
+    words = ("CPU cost per kernel measured by gpt2budget measure --calibrate" if measured
+             else f"CPU cost per kernel: {stack.id}'s profile (dispatch_us_per_op)")
+    words += f"; kernels per layer: {stack.id}'s profile, counted from its code"
+    if stack.step_time.autocast_ops_per_layer and not autocasts(stack, precision):
+        words += f"; {precision} runs none of autocast's casts"
+    return words
+
+
+@lru_cache(maxsize=64)
+def _flash_source(origin: str, kernel: str) -> str:
+    """Which measurement fused attention's shares of peak come from (flash_efficiency's origin)."""
+    name = {"flash1": "FlashAttention-2", "flash2": "FlashAttention-2", "cudnn": "cuDNN"}[kernel]
+    fa1 = ("; PyTorch 2.0-2.1's SDPA runs FlashAttention-1: x FA1 / FA2 at this length on sm80 and later in 16 bits "
+           "(flash-attention's FA2 benchmark figures)" if kernel == "flash1" else "")
+    return {"other": "cuDNN's fused attention at head dim 64 on an A100, llm.c PR #378, taken for every GPU but Hopper "
+                     "and datacenter Blackwell",
+            "fp32": "fp32 runs SDPA's memory-efficient kernel: FlashAttention-2's 35% on an H100, FA3 paper",
+            "hopper": f"{name} at head dim 64 at the run's sequence length on an H100, FA3 paper, Figures 5-6",
+            "blackwell": f"{name} at head dim 64 at the run's sequence length on a B200, flash-attention #1589 and "
+                         "PR #2605"}[origin] + fa1 + "; backward: five matmuls against the forward's two (FA2)"
+
+
+def _comm_source(gpu: GpuSpec, stack: StackSpec, nodes: int, cal: Calibration | None) -> str:
+    """Where the bus bandwidth and the overlap come from (comm_bus_bytes_per_s)."""
+    if cal is not None and cal.allreduce_bus_gb_per_s:
+        link = "bus bandwidth measured by gpt2budget measure --calibrate"
+    elif gpu.gpu_link_gb_per_s and gpu.gpu_link != "nvlink-bridge":
+        link = "bus bandwidth: 80% of the GPU link (Bekman)"
+    elif gpu.peer_to_peer is False:
+        link = "bus bandwidth: no peer-to-peer, staged through host memory (tinygrad PR #22)"
+    else:
+        link = "bus bandwidth: 80% of the link (Bekman)"
+    if nodes > 1:
+        link += "; between nodes one 200 Gb/s InfiniBand adapter per GPU"
+    overlap = (f"{stack.id} overlaps it with backward (grad_comm_overlap)" if stack.step_time.grad_comm_overlap > 0
+               else f"none of it hidden ({stack.id} runs it after the backward)")
+    return f"ring all-reduce: Patarasuk & Yuan 2009; {link}; {overlap}; nccl-tests (latency)"
 
 
 def dispatch_us_of(stack: StackSpec, cal: Calibration | None) -> tuple[float, bool]:
@@ -472,10 +455,10 @@ def dispatch_us_of(stack: StackSpec, cal: Calibration | None) -> tuple[float, bo
     return (measured, True) if measured else (stack.step_time.dispatch_us_per_op, False)
 
 
-def _at_seq(values: tuple[int, ...], seq: int) -> float:
-    """A FLASH_SEQ row at `seq`, linear in log2(seq) between the measured lengths (which double), held beyond."""
-    x = min(max(math.log2(seq / FLASH_SEQ[0]), 0.0), len(FLASH_SEQ) - 1.0)
-    i = min(int(x), len(FLASH_SEQ) - 2)
+def _at_seq(values: tuple[float, ...], seq: int, c: StepConstants = DEFAULT_STEP_CONSTANTS) -> float:
+    """A flash_seq row (StepConstants) at `seq`, linear in log2(seq) between the measured lengths (which double), held beyond."""
+    x = min(max(math.log2(seq / c.flash_seq[0]), 0.0), len(c.flash_seq) - 1.0)
+    i = min(int(x), len(c.flash_seq) - 2)
     return values[i] + (values[i + 1] - values[i]) * (x - i)
 
 
@@ -484,35 +467,35 @@ class Flash(NamedTuple):
 
     forward: float
     backward: float
-    # "hopper": HOPPER_FLASH_TFLOPS at the length; "blackwell": BLACKWELL_FLASH_TFLOPS; "fp32": the fp32 path on
+    # "hopper": hopper_flash_tflops (StepConstants) at the length; "blackwell": blackwell_flash_tflops; "fp32": the fp32 path on
     # those; "other": the A100's
     origin: str
 
 
 @lru_cache(maxsize=1024)
-def flash_efficiency(gpu: GpuSpec, kernel: str, precision: str, seq: int) -> Flash:
+def flash_efficiency(gpu: GpuSpec, kernel: str, precision: str, seq: int, c: StepConstants = DEFAULT_STEP_CONSTANTS) -> Flash:
     """What fused causal attention achieves on this GPU with the stack's kernel at this sequence length (the
-    HOPPER_FLASH_TFLOPS and BLACKWELL_FLASH_TFLOPS comments give the measurements and the assumptions), slowed by the
-    card's clock derate (clock_fraction: a power-limited card runs its attention at its sustained clock, as its
-    GEMMs)."""
-    if kernel == "flash1":  # FlashAttention-2's rate x FA1 / FA2 at this length (FLASH1_CAUSAL_TFLOPS)
-        fa2 = flash_efficiency(gpu, "flash2", precision, seq)
+    hopper_flash_tflops and blackwell_flash_tflops comments in step_constants give the measurements and the
+    assumptions), slowed by the card's clock derate (clock_fraction: a power-limited card runs its attention at its
+    sustained clock, as its GEMMs)."""
+    if kernel == "flash1":  # FlashAttention-2's rate x FA1 / FA2 at this length (c.flash1_causal_tflops)
+        fa2 = flash_efficiency(gpu, "flash2", precision, seq, c)
         pre_ampere = gpu.vendor == "amd" or gpu.architecture.lower().startswith(("volta", "turing", "pascal"))
         if fa2.origin == "fp32" or pre_ampere:
             return fa2
-        fa1_row, fa2_row = FLASH1_CAUSAL_TFLOPS["ampere" if fa2.origin == "other" else "hopper"]
-        ratio = _at_seq(fa1_row, seq) / _at_seq(fa2_row, seq)
+        fa1_row, fa2_row = c.flash1_causal_tflops["ampere" if fa2.origin == "other" else "hopper"]
+        ratio = _at_seq(fa1_row, seq, c) / _at_seq(fa2_row, seq, c)
         return Flash(fa2.forward * ratio, fa2.backward * ratio, fa2.origin)
-    clock = clock_fraction(gpu, precision)
+    clock = clock_fraction(gpu, precision, c)
     arch = gpu.architecture.lower()
     blackwell = gpu.vendor != "amd" and "gb100" in arch  # datacenter Blackwell (uses_tma_gemms' test)
     if not (arch.startswith("hopper") or blackwell):
-        return Flash(FLASH_EFFICIENCY_OTHER * clock, FLASH_EFFICIENCY_OTHER * clock, "other")
+        return Flash(c.flash_efficiency_other * clock, c.flash_efficiency_other * clock, "other")
     if operand_bytes(precision) == 4.0:
-        return Flash(FLASH_EFFICIENCY_FP32 * clock, FLASH_EFFICIENCY_FP32 * clock, "fp32")
-    table, ref, origin = ((BLACKWELL_FLASH_TFLOPS, B200_DENSE_TFLOPS, "blackwell") if blackwell else
-                          (HOPPER_FLASH_TFLOPS, H100_SXM_DENSE_TFLOPS, "hopper"))
-    causal, full, backward = (_at_seq(row, seq) for row in table[kernel])
+        return Flash(c.flash_efficiency_fp32 * clock, c.flash_efficiency_fp32 * clock, "fp32")
+    table, ref, origin = ((c.blackwell_flash_tflops, c.b200_dense_tflops, "blackwell") if blackwell else
+                          (c.hopper_flash_tflops, c.h100_sxm_dense_tflops, "hopper"))
+    causal, full, backward = (_at_seq(row, seq, c) for row in table[kernel])
     return Flash(clock * causal / ref, clock * backward * causal / full / ref, origin)
 
 
@@ -523,18 +506,18 @@ def _layer_times(shape: Shape, stack: StackSpec, attention: str, seq: int, su: _
     optimizers, ZeRO stages or offload meets the same layer again and again)."""
     prof = stack.step_time
     T = tokens
-    rate, bw, elem = su.rate, su.bw, su.elem
+    rate, bw, elem, c = su.rate, su.bw, su.elem, su.c
     # the block's matmuls, in forward order (gpt2budget.core.shape.layer_gemms): GPT-2's c_attn h->3h, attn.c_proj
     # h->h, c_fc h->4h, mlp.c_proj 4h->h (Radford et al. 2019); Llama-style q, k, v (skinny under GQA), o, gate, up,
     # down
     fwd = dgrad = wgrad = last = 0.0
     for gm, aligned in zip(layer_gemms(shape), su.gemm_speeds, strict=True):
         k, n = float(gm.k), float(gm.n)
-        last = gemm_s(T, k, n, rate, bw, elem, aligned)
+        last = gemm_s(T, k, n, rate, bw, elem, aligned, c)
         fwd += last
-        dgrad += gemm_s(T, n, k, rate, bw, elem, aligned)
+        dgrad += gemm_s(T, n, k, rate, bw, elem, aligned, c)
         if not frozen:
-            wgrad += gemm_s(k, T, n, rate, bw, elem, aligned)
+            wgrad += gemm_s(k, T, n, rate, bw, elem, aligned, c)
     # PyTorch's non-reentrant checkpoint stops its recompute once the last tensor backward needs is rebuilt
     # (torch.utils.checkpoint, set_checkpoint_early_stop, on by default): autograd saves an op's inputs before
     # running it, so the block's last matmul (the MLP's down projection: a third of GPT-2's forward GEMM FLOPs) and
@@ -545,19 +528,19 @@ def _layer_times(shape: Shape, stack: StackSpec, attention: str, seq: int, su: _
     if attention == "flash":
         eff_fwd, eff_bwd, _ = flash
         flops = 2.0 * b * s * s * q
-        a_fwd = max(KERNEL_FLOOR_S, flops / (su.peak * eff_fwd))
-        a_bwd = max(KERNEL_FLOOR_S, FLASH_BACKWARD_FACTOR * flops / (su.peak * eff_bwd))
+        a_fwd = max(c.kernel_floor_s, flops / (su.peak * eff_fwd))
+        a_bwd = max(c.kernel_floor_s, c.flash_backward_factor * flops / (su.peak * eff_bwd))
     else:  # eager: two batched GEMMs (full s x s, no skipping) and the score tensor's memory traffic, at the
         # bandwidth of the stack's elementwise kernels (eager PyTorch's are capped; compiled ones fuse the chain)
         scores = b * shape.n_head * s * s
         mm = 4.0 * b * s * s * q / rate
-        a_fwd = mm + memory_kernel_s(scores * su.score_fwd_bytes, su.ebw)
-        a_bwd = 2 * mm + memory_kernel_s(scores * su.score_bwd_bytes, su.ebw)
+        a_fwd = mm + memory_kernel_s(scores * su.score_fwd_bytes, su.ebw, c)
+        a_bwd = 2 * mm + memory_kernel_s(scores * su.score_bwd_bytes, su.ebw, c)
     n_gemms = len(su.gemm_speeds)
     fwd_ops = max(1.0, ops.forward - (n_gemms + 1))  # kernels other than the GEMMs (GPT-2: 4) and attention
     bwd_ops = max(1.0, ops.backward - (2 * n_gemms + 1))
-    m_fwd = fwd_ops * memory_kernel_s(T * su.fwd_bytes / fwd_ops, su.ebw)
-    m_bwd = bwd_ops * memory_kernel_s(T * su.bwd_bytes / bwd_ops, su.ebw)
+    m_fwd = fwd_ops * memory_kernel_s(T * su.fwd_bytes / fwd_ops, su.ebw, c)
+    m_bwd = bwd_ops * memory_kernel_s(T * su.bwd_bytes / bwd_ops, su.ebw, c)
     if dropout:
         # dropout is not free. Attention: the fused kernel draws its mask with Philox in the forward and again in the
         # backward (Dao-AILab/flash-attention PR #2439, head dim 64, p = 0.1: +11-16% forward + backward); eager
@@ -566,39 +549,40 @@ def _layer_times(shape: Shape, stack: StackSpec, attention: str, seq: int, su: _
         # reads the mask and the gradient and writes the gradient (a kernel each, which a compiled stack fuses into
         # its neighbours: nanoGPT #195 measured a compiled A100 step 15% slower at dropout 0.1)
         if attention == "flash":
-            a_fwd, a_bwd = a_fwd * FLASH_DROPOUT_SLOWDOWN, a_bwd * FLASH_DROPOUT_SLOWDOWN
+            a_fwd, a_bwd = a_fwd * c.flash_dropout_slowdown, a_bwd * c.flash_dropout_slowdown
         else:
             scores = T / seq * shape.n_head * float(seq) * float(seq)
-            a_fwd += memory_kernel_s(scores * (2 * su.elem + 1), su.ebw)
-            a_bwd += memory_kernel_s(scores * (2 * su.elem + 1), su.ebw)
-        drop = 2 * memory_kernel_s(T * shape.n_embd * (2 * su.elem + 1), su.ebw)
+            a_fwd += memory_kernel_s(scores * (2 * su.elem + 1), su.ebw, c)
+            a_bwd += memory_kernel_s(scores * (2 * su.elem + 1), su.ebw, c)
+        drop = 2 * memory_kernel_s(T * shape.n_embd * (2 * su.elem + 1), su.ebw, c)
         m_fwd, m_bwd = m_fwd + drop, m_bwd + drop
     return _Layer(fwd, recompute_gemm, dgrad + wgrad, a_fwd, a_bwd, m_fwd, m_bwd)
 
 
-def elementwise_bandwidth(gpu: GpuSpec, stack: StackSpec, precision: str, bw: float) -> float:
+def elementwise_bandwidth(gpu: GpuSpec, stack: StackSpec, precision: str, bw: float,
+                          c: StepConstants = DEFAULT_STEP_CONSTANTS) -> float:
     """Bytes/s of the stack's non-matmul kernels: the achieved bandwidth, or, for a stack profile that sets
     eager_bytes_per_fp32_flop, that slowed by the SMs' instruction issue, which does not overlap with the memory
     traffic: seconds per byte = 1/bandwidth + 1/(cap x FP32 peak). No shipped stack sets it: on our H100 steps
     the fit prefers none once the odd-vocabulary head runs at the TMA GPUs' unaligned rate.
     A stack whose kernels run at a rate per SM (elementwise_gb_per_s_per_sm: llm.c's) gets no more than that
-    rate x the GPU's SMs (the comment at KERNEL_FLOOR_S; configs/stacks/llmc.yaml gives the measurements)."""
+    rate x the GPU's SMs (the comment at StepConstants.kernel_floor_s; configs/stacks/llmc.yaml gives the measurements)."""
     prof = stack.step_time
     cap = prof.eager_bytes_per_fp32_flop
     if cap:
         bw = 1.0 / (1.0 / bw + 1.0 / (cap * gpu.peak_tflops.fp32 * 1e12))
-    sm_cap = sm_rate_cap(gpu, stack)
+    sm_cap = sm_rate_cap(gpu, stack, c)
     if sm_cap is not None:
         bw = min(bw, sm_cap)
     return bw
 
 
-def sm_rate_cap(gpu: GpuSpec, stack: StackSpec) -> float | None:
+def sm_rate_cap(gpu: GpuSpec, stack: StackSpec, c: StepConstants = DEFAULT_STEP_CONSTANTS) -> float | None:
     """Bytes/s the stack's non-matmul kernels reach at their rate per SM on this GPU, at the card's sustained clock
     (clock_fraction of its 16-bit tensor rate: the rate per SM was measured on cards that hold their clocks); None
     where the stack's kernels fill the bandwidth or the GPU spec gives no sm_count."""
     per_sm = stack.step_time.elementwise_gb_per_s_per_sm
-    return per_sm * 1e9 * gpu.sm_count * clock_fraction(gpu) if per_sm and gpu.sm_count else None
+    return per_sm * 1e9 * gpu.sm_count * clock_fraction(gpu, c=c) if per_sm and gpu.sm_count else None
 
 
 def accesses_bytes(accesses: dict[str, float], precision: str) -> float:
@@ -609,13 +593,13 @@ def accesses_bytes(accesses: dict[str, float], precision: str) -> float:
                      for role, count in accesses.items())
 
 
-def newton_schulz(shape: Shape) -> tuple[float, int]:
+def newton_schulz(shape: Shape, c: StepConstants = DEFAULT_STEP_CONSTANTS) -> tuple[float, int]:
     """Muon's orthogonalisation per step over the layers' matrices: FLOPs T·(4m²n + 2m³) each (m <= n), and how many
-    matrices (see NEWTON_SCHULZ_STEPS)."""
+    matrices (see StepConstants.newton_schulz_steps)."""
     flops = 0.0
     for gm in layer_gemms(shape):
         m, n = float(min(gm.k, gm.n)), float(max(gm.k, gm.n))
-        flops += NEWTON_SCHULZ_STEPS * (4.0 * m * m * n + 2.0 * m**3)
+        flops += c.newton_schulz_steps * (4.0 * m * m * n + 2.0 * m**3)
     return shape.n_layer * flops, shape.n_layer * len(layer_gemms(shape))
 
 
@@ -626,47 +610,107 @@ def ops_per_micro_step(shape: Shape, stack: StackSpec, o: RunOptions) -> float:
     return shape.n_layer * (ops.forward + ops.backward + recompute) + stack.step_time.ops_fixed
 
 
-def comm_bus_bytes_per_s(gpu: GpuSpec, gpus_per_node: int, nodes: int, cal: Calibration | None) -> float:
+def comm_bus_bytes_per_s(gpu: GpuSpec, gpus_per_node: int, nodes: int, cal: Calibration | None,
+                         c: StepConstants = DEFAULT_STEP_CONSTANTS) -> float:
     """NCCL bus bandwidth per GPU for the slowest hop of a data-parallel collective."""
     if cal is not None and cal.allreduce_bus_gb_per_s:
         intra = cal.allreduce_bus_gb_per_s * 1e9
     elif gpu.gpu_link_gb_per_s and (gpu.gpu_link != "nvlink-bridge" or gpus_per_node <= 2):
-        intra = gpu.gpu_link_gb_per_s * 1e9 * LINK_EFFICIENCY
+        intra = gpu.gpu_link_gb_per_s * 1e9 * c.link_efficiency
     elif gpu.peer_to_peer is False:
-        intra = gpu.host_link_gb_per_s * 1e9 * NO_P2P_BUS_FRACTION
+        intra = gpu.host_link_gb_per_s * 1e9 * c.no_p2p_bus_fraction
     else:
-        intra = gpu.host_link_gb_per_s * 1e9 * LINK_EFFICIENCY
+        intra = gpu.host_link_gb_per_s * 1e9 * c.link_efficiency
     if nodes > 1:
-        return min(intra, INTER_NODE_GB_PER_S * 1e9 * LINK_EFFICIENCY)
+        return min(intra, c.inter_node_gb_per_s * 1e9 * c.link_efficiency)
     return intra
 
 
 def step_time(shape: Shape, n_model: float, gpu: GpuSpec, stack: StackSpec, o: RunOptions, *,
               batch_tokens: float, nodes: int = 1, trainable: float | None = None,
-              cal: Calibration | None = None, host_adam: float | None = None) -> StepTime:
+              cal: Calibration | None = None, host_adam: float | None = None,
+              constants: StepConstants = DEFAULT_STEP_CONSTANTS) -> StepTime:
     """Seconds of one optimizer step of `batch_tokens` tokens over `o.gpus` GPUs (see the module docstring).
-    `host_adam`: the host's CPU Adam rate in parameters/s (--host-adam-params-per-s), else the GPU class's."""
-    prof = profile_for(stack, shape.family)
-    su = _setup_cached(gpu, stack, o.precision, shape) if cal is None else _setup(gpu, stack, o.precision, shape, cal)
-    rate, bw, dispatch = su.rate, su.bw, su.dispatch
-    g = o.gpus
+    `host_adam`: the host's CPU Adam rate in parameters/s (--host-adam-params-per-s), else the GPU class's.
+    `constants`: the model's constants (gpt2budget.core.step_constants); per-stack and per-GPU values come from
+    the stack's `step_time` profile and the GPU spec.
+
+    The per-phase GPU and CPU seconds of a micro-step are worked out once (the tandem queue, _micro_step); each
+    term of the step is then one function of them that returns its seconds and its trace (gpt2budget.core.trace)."""
+    c = constants
+    su = (_setup_cached(gpu, stack, o.precision, shape, c) if cal is None
+          else _setup(gpu, stack, o.precision, shape, cal, c))
     tokens_micro = float(o.micro_batch * o.seq)
-    micro_steps = max(1, math.ceil(batch_tokens / (tokens_micro * g)))
+    micro_steps = max(1, math.ceil(batch_tokens / (tokens_micro * o.gpus)))
+    n_train = float(trainable if trainable is not None else n_model)
+    m = _micro_step(shape, gpu, stack, o, su, tokens_micro, micro_steps, n_train)
+    mm, at = matmul_term(m), attention_term(m, gpu)
+    terms = (mm, at, memory_bound_term(m, mm.seconds, at.seconds), cpu_dispatch_term(m), optimizer_term(m),
+             communication_term(m, gpu, nodes, cal, n_model), offload_term(m, gpu, cal, host_adam, n_model))
+    breakdown = {"matmul": mm.seconds, "attention": at.seconds, "memory_bound": terms[2].seconds,
+                 "cpu_dispatch": terms[3].seconds, "optimizer": terms[4].seconds, "communication": terms[5].seconds,
+                 "offload": terms[6].seconds}
+    step = math.fsum(breakdown.values())  # fsum: the same digits on every Python (3.12's sum() compensates)
+    g = o.gpus
+    tokens_step = tokens_micro * g * micro_steps
+    peak = su.peak
+    # MFU counts the parameters that multiply: an untied input embedding is a lookup (shape.flops_params)
+    n_mfu = n_model - (0.0 if shape.tied else float(shape.vocab * shape.n_embd))
+    mfu = 6.0 * n_mfu * tokens_step / (step * peak * g) if step > 0 and peak > 0 else 0.0
+    bound_term = max(breakdown, key=breakdown.__getitem__)
+    return StepTime(step, micro_steps, tokens_step, tokens_step / step if step > 0 else math.inf, mfu,
+                    BOUND_OF_TERM[bound_term], breakdown, terms)
+
+
+class _MicroStep(NamedTuple):
+    """One micro-step's GPU and CPU seconds by phase (forward layers, head and loss, backward layers) and what the
+    term functions read beside them: worked out once per step (step_time)."""
+
+    o: RunOptions
+    shape: Shape
+    stack: StackSpec
+    su: _Setup
+    lay: _Layer
+    flash: Flash
+    ops: LayerOps  # kernels per layer, the residual dropouts' included
+    micro_steps: int
+    tokens_micro: float
+    n_train: float  # parameters trained (a frozen base's adapters only)
+    recompute: float  # 1.0 under full checkpointing: each layer's forward re-run in backward
+    head_fwd: float
+    head_bwd: float
+    g_fwd: float  # GPU seconds by phase
+    g_bwd: float
+    gpu_micro: float  # GPU seconds of the micro-step
+    c_fwd: float  # CPU seconds (kernels x cost per kernel) by phase
+    c_head: float
+    c_bwd: float
+    micro: float  # the micro-step: the tandem queue's longest path
+    accum: float  # one gradient accumulation pass
+    accum_bytes: float  # its bytes per parameter
+
+
+def _micro_step(shape: Shape, gpu: GpuSpec, stack: StackSpec, o: RunOptions, su: _Setup, tokens_micro: float,
+                micro_steps: int, n_train: float) -> _MicroStep:
+    """The per-phase GPU and CPU seconds of one micro-step, and the tandem queue over them."""
+    c = su.c
+    prof = profile_for(stack, shape.family)
+    rate, bw, dispatch = su.rate, su.bw, su.dispatch
     frozen = o.adapters
     L = shape.n_layer
     ops = layer_ops(stack, o.precision, shape.family)
-    flash = flash_efficiency(gpu, prof.flash_kernel, o.precision, o.seq)
+    flash = flash_efficiency(gpu, prof.flash_kernel, o.precision, o.seq, c)
     lay = _layer_times(shape, stack, o.attention, o.seq, su, tokens_micro, frozen, ops, flash, o.dropout > 0)
     elem, aligned_v = su.elem, su.aligned_v
     h, V = float(shape.n_embd), float(shape.vocab)
-    head_fwd = gemm_s(tokens_micro, h, V, rate, bw, elem, aligned_v)
-    head_bwd = gemm_s(tokens_micro, V, h, rate, bw, elem, aligned_v) + \
-        (0.0 if frozen else gemm_s(h, tokens_micro, V, rate, bw, elem, aligned_v))
+    head_fwd = gemm_s(tokens_micro, h, V, rate, bw, elem, aligned_v, c)
+    head_bwd = gemm_s(tokens_micro, V, h, rate, bw, elem, aligned_v, c) + \
+        (0.0 if frozen else gemm_s(h, tokens_micro, V, rate, bw, elem, aligned_v, c))
     ebw = su.ebw
     # a fused linear cross-entropy (Liger) writes each fp32 logits chunk once, reads it for the softmax and writes
     # its gradient in place: 3 fp32 accesses per logit instead of the stack's loss passes
-    logit_bytes = su.logit_bytes if o.loss != "fused-linear" else V * FUSED_LOSS_ACCESSES * 4.0
-    head_mem = memory_kernel_s(tokens_micro * logit_bytes, ebw)
+    logit_bytes = su.logit_bytes if o.loss != "fused-linear" else V * c.fused_loss_accesses * 4.0
+    head_mem = memory_kernel_s(tokens_micro * logit_bytes, ebw, c)
     # full checkpointing re-runs each layer's forward in backward; selective (llm.c -r 1) recomputes GELU only:
     # its kernels and their memory traffic (read the 4h pre-activation, write the 4h output) and no matmul
     full_ckpt = o.checkpointing and stack.checkpointing_level == "full"
@@ -678,15 +722,15 @@ def step_time(shape: Shape, n_model: float, gpu: GpuSpec, stack: StackSpec, o: R
     g_bwd = L * (lay.gemm_bwd + lay.attn_bwd + lay.mem_bwd + recompute * (lay.gemm_recompute + lay.attn_fwd + lay.mem_fwd))
     qlora_s = 0.0
     # the layers' matmul weights (GPT-2: 12h² per layer)
-    layer_weights = float(L * sum(gm.k * gm.n for gm in layer_gemms(shape)))
+    layer_weights = su.layer_weights
     if o.finetune == "qlora":  # NF4 weights dequantized to 16 bits before each forward and backward matmul
-        qlora_s = (2 + recompute) * memory_kernel_s(layer_weights * 2.5, bw)
+        qlora_s = (2 + recompute) * memory_kernel_s(layer_weights * 2.5, bw, c)
         g_bwd += qlora_s * (1 + recompute) / (2 + recompute)
         g_fwd += qlora_s / (2 + recompute)
     # weight casts: autocast makes 16-bit copies of the fp32 matmul weights in every forward (and recompute)
     casts = 0.0
-    if autocasts(stack, o.precision):
-        casts = (1 + recompute) * memory_kernel_s(layer_weights * 6.0, ebw)
+    if su.autocasts:
+        casts = (1 + recompute) * memory_kernel_s(layer_weights * 6.0, ebw, c)
         g_fwd += casts / (1 + recompute)
         g_bwd += casts * recompute / (1 + recompute)
     # CPU seconds per micro-step by phase (kernels x the stack's cost per kernel)
@@ -697,68 +741,232 @@ def step_time(shape: Shape, n_model: float, gpu: GpuSpec, stack: StackSpec, o: R
     c_head = prof.ops_fixed * dispatch
     c_bwd = L * (ops.backward + (ops.recompute if o.checkpointing else 0.0)) * dispatch
     if selective:  # the stack's own GELU kernel: its elementwise bandwidth
-        g_bwd += L * memory_kernel_s(tokens_micro * shape.ff * 2 * elem, ebw)
+        g_bwd += L * memory_kernel_s(tokens_micro * shape.ff * 2 * elem, ebw, c)
     # tandem queue: the GPU waits for the CPU up to some point, then works through the rest
     micro = max(g_fwd + g_head + g_bwd, c_fwd + g_head + g_bwd, c_fwd + c_head + g_bwd, c_fwd + c_head + c_bwd)
     gpu_micro = g_fwd + g_head + g_bwd
     # gradient accumulation: after the first micro-step each backward adds into the gradients, as the stack does it
     # (PyTorch's AccumulateGrad: grad += new, a separate pass; llm.c: its GEMMs accumulate with beta = 1)
-    n_train = float(trainable if trainable is not None else n_model)
-    accum_bytes = accesses_bytes(prof.grad_accumulation, o.precision)
-    accum = memory_kernel_s(n_train * accum_bytes, bw) if micro_steps > 1 and accum_bytes else 0.0
+    accum_bytes = su.accum_bytes
+    accum = memory_kernel_s(n_train * accum_bytes, bw, c) if micro_steps > 1 and accum_bytes else 0.0
+    return tuple.__new__(_MicroStep, (o, shape, stack, su, lay, flash, ops, micro_steps, tokens_micro, n_train,
+                                      recompute, head_fwd, head_bwd, g_fwd, g_bwd, gpu_micro, c_fwd, c_head, c_bwd, micro,
+                                      accum, accum_bytes))
 
-    # optimizer update, once per step, over this GPU's shard (ZeRO 1-3 shard the states over the GPUs)
+
+# Each term: one function of the micro-step that returns the term's seconds per optimizer step and its trace. The
+# inputs' names and units are constants (gpt2budget.core.trace); the sources of choices that depend only on the GPU,
+# stack, precision and shape are worked out once per _Setup.
+_MATMUL_NAMES = (("micro-steps", "count"), ("layers", "count"), ("layer GEMMs", "s"), ("head GEMMs", "s"),
+                 ("GEMM rate", "FLOP/s"), ("k-step", "elements"), ("bandwidth", "B/s"), ("h", "count"),
+                 ("h alignment speed", "share"), ("h tile fill", "share"), ("vocabulary", "count"),
+                 ("vocabulary alignment speed", "share"), ("vocabulary tile fill", "share"))
+_MATMUL_FORMULA = ("micro-steps x (layers x layer GEMMs + head GEMMs); each GEMM (m x k) @ (k x n) takes "
+                   "max(2·m·k·n x (1 + k-step/k) / (GEMM rate x tile fill x alignment speed), bytes / bandwidth)")
+_RECOMPUTE_WORDS = {  # by the stack's checkpoint_early_stop
+    True: "; checkpointing re-runs each layer's forward GEMMs but its last (MLP c_proj: the recompute stops "
+                  "once backward's tensors are rebuilt: torch.utils.checkpoint's early stop)",
+    False: "; checkpointing re-runs each layer's forward GEMMs"}
+
+
+def matmul_term(m: _MicroStep) -> Term:
+    """The GEMMs: each layer's (forward, backward, a checkpointed layer's recompute) and the head's (gemm_s)."""
+    lay, su, shape = m.lay, m.su, m.shape
+    layer = lay.gemm_fwd + lay.gemm_bwd + m.recompute * lay.gemm_recompute
+    seconds = m.micro_steps * (shape.n_layer * layer + m.head_fwd + m.head_bwd)
+    source = su.matmul_source
+    if m.recompute:
+        source += _RECOMPUTE_WORDS[m.stack.step_time.checkpoint_early_stop]
+    return term("matmul", seconds, _MATMUL_FORMULA, _MATMUL_NAMES,
+                (m.micro_steps, shape.n_layer, layer, m.head_fwd + m.head_bwd, su.rate, su.k_step, su.bw, shape.n_embd,
+                 su.aligned, su.tile_fill_h, shape.vocab, su.aligned_v, su.tile_fill_v), source)
+
+
+_FLASH_NAMES = (("micro-steps", "count"), ("layers", "count"), ("layer forward", "s"), ("layer backward", "s"),
+                ("recomputed forwards", "count"), ("FLOPs per layer", "FLOP"), ("peak", "FLOP/s"),
+                ("forward share of peak", "share"), ("backward share of peak", "share"), ("backward factor", "x"),
+                ("dropout slowdown", "x"), ("clock fraction", "share"))
+_FLASH_FORMULA = ("micro-steps x layers x (layer forward x (1 + recomputed forwards) + layer backward); layer forward "
+                  "= causal 2·B·s²·h FLOPs per layer / (peak x forward share of peak) x dropout slowdown, layer "
+                  "backward = backward factor x FLOPs per layer / (peak x backward share of peak) x dropout slowdown")
+_EAGER_NAMES = (("micro-steps", "count"), ("layers", "count"), ("layer forward", "s"), ("layer backward", "s"),
+                ("recomputed forwards", "count"), ("score elements per layer", "count"), ("GEMM rate", "FLOP/s"),
+                ("score bytes forward", "B"), ("score bytes backward", "B"), ("dropout bytes", "B"),
+                ("elementwise bandwidth", "B/s"))
+_EAGER_FORMULA = ("micro-steps x layers x (layer forward x (1 + recomputed forwards) + layer backward); eager: QK^T and "
+                  "AV as full GEMMs (4·B·s²·h FLOPs / GEMM rate, x2 backward) + score elements per layer x (score "
+                  "bytes forward or backward + dropout bytes) / elementwise bandwidth")
+
+
+def attention_term(m: _MicroStep, gpu: GpuSpec) -> Term:
+    """Attention's QK^T and AV: fused (flash) at the measured share of peak for the GPU, kernel and length, or eager
+    as two batched GEMMs and the score tensor's traffic (_layer_times)."""
+    lay, su, shape, o = m.lay, m.su, m.shape, m.o
+    seconds = m.micro_steps * shape.n_layer * (lay.attn_fwd + lay.attn_bwd + m.recompute * lay.attn_fwd)
+    b, s = m.tokens_micro / o.seq, float(o.seq)
+    dropout = o.dropout > 0
+    if o.attention == "flash":
+        c = su.c
+        return term("attention", seconds, _FLASH_FORMULA, _FLASH_NAMES,
+                    (m.micro_steps, shape.n_layer, lay.attn_fwd, lay.attn_bwd, m.recompute, 2.0 * b * s * s * shape.q_width,
+                     su.peak, m.flash.forward, m.flash.backward, c.flash_backward_factor,
+                     c.flash_dropout_slowdown if dropout else 1.0, su.clock),
+                    _flash_source(m.flash.origin, m.stack.step_time.flash_kernel))
+    return term("attention", seconds, _EAGER_FORMULA, _EAGER_NAMES,
+                (m.micro_steps, shape.n_layer, lay.attn_fwd, lay.attn_bwd, m.recompute, b * shape.n_head * s * s,
+                 su.rate, su.score_fwd_bytes, su.score_bwd_bytes, 2 * su.elem + 1 if dropout else 0.0, su.ebw),
+                su.eager_source)
+
+
+_MEMORY_NAMES = (("micro-steps", "count"), ("GPU time per micro-step", "s"), ("matmul", "s"), ("attention", "s"),
+                 ("gradient accumulation", "s"), ("accumulation bytes per parameter", "B"),
+                 ("elementwise bandwidth", "B/s"), ("bandwidth", "B/s"), ("half-bandwidth bytes", "B"),
+                 ("kernel floor", "s"), ("rate per SM", "B/s"), ("SMs", "count"), ("clock fraction", "share"))
+_MEMORY_FORMULA = ("micro-steps x GPU time per micro-step - matmul - attention + (micro-steps - 1) x gradient "
+                   "accumulation; each non-matmul kernel takes max(kernel floor, (bytes + half-bandwidth bytes) / "
+                   "elementwise bandwidth), a gradient accumulation pass parameters x accumulation bytes per parameter "
+                   "at the bandwidth; elementwise bandwidth = min(bandwidth, rate per SM x SMs x clock fraction) where "
+                   "the stack's kernels run at a rate per SM")
+
+
+def memory_bound_term(m: _MicroStep, matmul: float, attention: float) -> Term:
+    """The GPU time that is neither matmul nor attention (the stack's non-matmul kernels, the loss over the
+    vocabulary, weight casts, QLoRA's dequantization: the micro-step's GPU time less the other two terms), and the
+    gradient accumulation passes."""
+    su = m.su
+    total_gpu = m.micro_steps * m.gpu_micro
+    seconds = total_gpu - matmul - attention + (m.micro_steps - 1) * m.accum
+    c = su.c
+    return term("memory_bound", seconds, _MEMORY_FORMULA, _MEMORY_NAMES,
+                (m.micro_steps, m.gpu_micro, matmul, attention, m.accum, m.accum_bytes, su.ebw, su.bw,
+                 c.bandwidth_half_bytes, c.kernel_floor_s, su.per_sm, su.sm_count, su.clock), su.memory_source)
+
+
+_DISPATCH_NAMES = (("micro-steps", "count"), ("micro-step", "s"), ("GPU time per micro-step", "s"),
+                   ("kernels per micro-step", "count"), ("layers", "count"), ("forward kernels per layer", "count"),
+                   ("backward kernels per layer", "count"), ("recompute kernels per layer", "count"),
+                   ("kernels outside the layers", "count"), ("CPU cost per kernel", "us"),
+                   ("autocast kernels not launched per layer", "count"))
+_DISPATCH_FORMULA = ("micro-steps x (micro-step - GPU time per micro-step); micro-step = max over the points between "
+                     "phases of CPU issue before + GPU work after (a tandem queue); CPU issue = kernels x CPU cost per "
+                     "kernel, kernels per micro-step = layers x (forward + backward + recompute kernels per layer) + "
+                     "kernels outside the layers")
+
+
+def cpu_dispatch_term(m: _MicroStep) -> Term:
+    """The CPU time the GPU waits for: the tandem queue's micro-step less its GPU work."""
+    ops, su, prof = m.ops, m.su, m.stack.step_time
+    seconds = m.micro_steps * (m.micro - m.gpu_micro)
+    recompute = ops.recompute if m.o.checkpointing else 0.0
+    L = m.shape.n_layer
+    return term("cpu_dispatch", seconds, _DISPATCH_FORMULA, _DISPATCH_NAMES,
+                (m.micro_steps, m.micro, m.gpu_micro, L * (ops.forward + ops.backward + recompute) + prof.ops_fixed, L,
+                 ops.forward, ops.backward, recompute, prof.ops_fixed, su.dispatch * 1e6,
+                 0.0 if su.autocasts else prof.autocast_ops_per_layer), su.dispatch_source)
+
+
+_OPTIMIZER_NAMES = (("update bytes per parameter", "B"), ("parameters trained", "count"), ("shards", "count"),
+                    ("bandwidth", "B/s"), ("kernels", "count"), ("CPU cost per kernel", "us"),
+                    ("Newton-Schulz FLOPs per shard", "FLOP"), ("GEMM rate", "FLOP/s"))
+_OPTIMIZER_FORMULA = ("max(kernels x CPU cost per kernel, max(kernel floor, (update bytes per parameter x parameters "
+                      "trained / shards + half-bandwidth bytes) / bandwidth) + Newton-Schulz FLOPs per shard / GEMM "
+                      "rate): once per step, over this GPU's shard")
+_OFFLOADED_NAMES = (("offloaded", "count"),)
+
+
+def optimizer_term(m: _MicroStep) -> Term:
+    """The optimizer update, once per step, over this GPU's shard (ZeRO 1-3 shard the states over the GPUs); an
+    offloaded one runs on the CPU (offload_term)."""
+    o, su, stack = m.o, m.su, m.stack
+    opt = o.opt
+    if o.offload != "none":
+        return term("optimizer", 0.0, "0: the update runs on the host's CPU (see offload)", _OFFLOADED_NAMES, (1.0,),
+                    "ZeRO-Offload (Ren et al. 2021)")
+    c, g = su.c, o.gpus
     shard = g if (o.zero >= 1 or stack.optimizer_sharded) else 1
-    opt_s = 0.0
-    offload_s = 0.0
+    groups = math.ceil(su.n_tensors / c.foreach_tensors_per_kernel) if o.optimizer != "adamw-fused" else 1
+    opt_ops: float = opt.kernels * groups
+    update_s = memory_kernel_s(m.n_train / shard * opt.update_bytes, su.bw, c)
+    ns = 0.0
+    if o.optimizer == "muon" and not o.adapters:
+        ns_flops, matrices = newton_schulz(m.shape, c)
+        ns_shard = g if (stack.optimizer_sharded or o.zero >= 1) else 1
+        opt_ops += matrices / ns_shard * (3 * c.newton_schulz_steps + c.newton_schulz_extra_kernels)
+        ns = ns_flops / ns_shard
+        update_s += ns / su.rate
+    seconds = max(opt_ops * su.dispatch, update_s)
+    return term("optimizer", seconds, _OPTIMIZER_FORMULA, _OPTIMIZER_NAMES,
+                (opt.update_bytes, m.n_train, shard, su.bw, opt_ops, su.dispatch * 1e6, ns, su.rate),
+                _OPTIMIZER_SOURCE[o.optimizer == "muon"])
+
+
+_OPTIMIZER_SOURCE = {False: "bytes per parameter per update: PyTorch's optimizer code, bitsandbytes (options.OPTIMIZERS); "
+                            "foreach kernels chunk their tensor lists (multi_tensor_apply, ATen)",
+                     True: "bytes per parameter per update: PyTorch's optimizer code (options.OPTIMIZERS); Muon's "
+                           "Newton-Schulz T·(4m²n + 2m³) FLOPs per matrix, T = 5 (modded-nanogpt, nanochat)"}
+_ONE_GPU_NAMES = (("GPUs", "count"),)
+_COMM_NAMES = (("GPUs", "count"), ("gradient bytes", "B"), ("bus bandwidth", "B/s"), ("all-reduce", "s"),
+               ("overlap", "share"), ("GPU backward per micro-step", "s"), ("collective latency", "s"),
+               ("buckets", "count"), ("micro-steps", "count"), ("passes", "count"), ("all-gather", "s"))
+_COMM_FORMULA = ("max(all-reduce - overlap x GPU backward per micro-step, (1 - overlap) x all-reduce) + micro-steps x "
+                 "passes x all-gather; all-reduce = collective latency x buckets + 2(GPUs - 1)/GPUs x gradient bytes / "
+                 "bus bandwidth (a ring), all-gather = (GPUs - 1)/GPUs x 2 B x parameters / bus bandwidth (ZeRO-3 only)")
+
+
+def communication_term(m: _MicroStep, gpu: GpuSpec, nodes: int, cal: Calibration | None, n_model: float) -> Term:
+    """Data parallel: gradients all-reduced once per step (ring: 2(g-1)/g of the bytes), overlapped with the last
+    backward; ZeRO-3 also all-gathers the 16-bit weights for every forward and backward."""
+    o, su = m.o, m.su
+    g = o.gpus
+    if g <= 1:
+        return term("communication", 0.0, "0: one GPU", _ONE_GPU_NAMES, (float(g),), "no collective")
+    c = su.c
+    bus = comm_bus_bytes_per_s(gpu, max(1, g // max(nodes, 1)), nodes, cal, c)
+    grad_bytes = m.n_train * (2.0 if su.elem == 2.0 else 4.0)
+    ring = 2.0 * (g - 1) / g
+    buckets = math.ceil(grad_bytes / (25 * 2**20))  # DDP's 25 MiB gradient buckets
+    allreduce = c.collective_latency_s * buckets + ring * grad_bytes / bus
+    overlap = m.stack.step_time.grad_comm_overlap  # DDP hides all but its last bucket; llm.c hides none
+    seconds = max(allreduce - overlap * m.g_bwd, (1 - overlap) * allreduce)
+    passes, gather = 0.0, 0.0
+    if o.zero >= 3:
+        passes = 2 + m.recompute
+        gather = (g - 1) / g * 2.0 * n_model / bus
+        seconds += m.micro_steps * passes * gather
+    return term("communication", seconds, _COMM_FORMULA, _COMM_NAMES,
+                (g, grad_bytes, bus, allreduce, overlap, m.g_bwd, c.collective_latency_s, buckets, m.micro_steps,
+                 passes, gather), _comm_source(gpu, m.stack, nodes, cal))
+
+
+_NO_OFFLOAD_NAMES = (("offloaded", "count"),)
+_OFFLOAD_NAMES = (("parameters trained", "count"), ("shards", "count"), ("host link", "B/s"),
+                  ("CPU Adam rate", "parameters/s"), ("micro-steps", "count"), ("passes", "count"),
+                  ("parameters", "count"))
+_OFFLOAD_FORMULA = ("4 B x parameters trained / shards / host link + parameters trained / shards / CPU Adam rate + "
+                    "micro-steps x passes x 2 B x parameters / host link (passes: --offload params only)")
+
+
+def offload_term(m: _MicroStep, gpu: GpuSpec, cal: Calibration | None, host_adam: float | None,
+                 n_model: float) -> Term:
+    """ZeRO-Offload (Ren et al. 2021): gradients down and parameters up over PCIe, Adam on the CPU; ZeRO-3 offload
+    also streams the 16-bit weights in for every pass."""
+    o, c = m.o, m.su.c
     if o.offload == "none":
-        n_tensors = len(tensors(shape))  # GPT-2: 12 per layer + wte, wpe, ln_f's two
-        groups = math.ceil(n_tensors / FOREACH_TENSORS_PER_KERNEL) if o.optimizer != "adamw-fused" else 1
-        opt_ops: float = o.opt.kernels * groups
-        update_s = memory_kernel_s(n_train / shard * o.opt.update_bytes, bw)
-        if o.optimizer == "muon" and not frozen:
-            ns_flops, matrices = newton_schulz(shape)
-            ns_shard = g if (stack.optimizer_sharded or o.zero >= 1) else 1
-            opt_ops += matrices / ns_shard * (3 * NEWTON_SCHULZ_STEPS + NEWTON_SCHULZ_EXTRA_KERNELS)
-            update_s += ns_flops / ns_shard / rate
-        opt_s = max(opt_ops * dispatch, update_s)
-    else:  # ZeRO-Offload (Ren et al. 2021): gradients down and parameters up over PCIe, Adam on the CPU
-        link = (cal.host_link_gb_per_s * 1e9 if cal is not None and cal.host_link_gb_per_s
-                else gpu.host_link_gb_per_s * 1e9 * HOST_COPY_EFFICIENCY)
-        n_shard = n_train / shard
-        offload_s = 4.0 * n_shard / link + n_shard / host_adam_rate(gpu, host_adam)
-        if o.offload == "params":  # ZeRO-3 offload streams the 16-bit weights in for every pass
-            offload_s += micro_steps * (2 + recompute) * 2.0 * n_model / link
-
-    # data parallel: gradients all-reduced once per step (ring: 2(g-1)/g of the bytes), overlapped with the
-    # last backward; ZeRO-3 also all-gathers the 16-bit weights for every forward and backward
-    comm_s = 0.0
-    if g > 1:
-        bus = comm_bus_bytes_per_s(gpu, max(1, g // max(nodes, 1)), nodes, cal)
-        grad_bytes = n_train * (2.0 if elem == 2.0 else 4.0)
-        ring = 2.0 * (g - 1) / g
-        allreduce = COLLECTIVE_LATENCY_S * math.ceil(grad_bytes / (25 * 2**20)) + ring * grad_bytes / bus
-        overlap = prof.grad_comm_overlap  # DDP hides all but its last bucket; llm.c hides none
-        exposed = max(allreduce - overlap * g_bwd, (1 - overlap) * allreduce)
-        comm_s = exposed
-        if o.zero >= 3:
-            gather = (g - 1) / g * 2.0 * n_model / bus
-            comm_s += micro_steps * (2 + recompute) * gather
-
-    total_gpu = micro_steps * gpu_micro
-    dispatch_exposed = micro_steps * (micro - gpu_micro)
-    # split GPU time into its kinds, in proportion within each micro-step
-    matmul = micro_steps * (L * (lay.gemm_fwd + lay.gemm_bwd + recompute * lay.gemm_recompute) + head_fwd + head_bwd)
-    attention = micro_steps * L * (lay.attn_fwd + lay.attn_bwd + recompute * lay.attn_fwd)
-    memory_bound = total_gpu - matmul - attention + (micro_steps - 1) * accum
-    breakdown = {"matmul": matmul, "attention": attention, "memory_bound": memory_bound,
-                 "cpu_dispatch": dispatch_exposed, "optimizer": opt_s, "communication": comm_s, "offload": offload_s}
-    step = math.fsum(breakdown.values())  # fsum: the same digits on every Python (3.12's sum() compensates)
-    tokens_step = tokens_micro * g * micro_steps
-    peak = gpu.peak_flops(o.precision) or 0.0
-    # MFU counts the parameters that multiply: an untied input embedding is a lookup (shape.flops_params)
-    n_mfu = n_model - (0.0 if shape.tied else float(shape.vocab * shape.n_embd))
-    mfu = 6.0 * n_mfu * tokens_step / (step * peak * g) if step > 0 and peak > 0 else 0.0
-    bound_term = max(breakdown, key=breakdown.__getitem__)
-    return StepTime(step, micro_steps, tokens_step, tokens_step / step if step > 0 else math.inf, mfu,
-                    BOUND_OF_TERM[bound_term], breakdown)
+        return term("offload", 0.0, "0: no offload", _NO_OFFLOAD_NAMES, (0.0,), "--offload none")
+    shard = o.gpus if (o.zero >= 1 or m.stack.optimizer_sharded) else 1
+    measured = cal is not None and bool(cal.host_link_gb_per_s)
+    link = (cal.host_link_gb_per_s * 1e9 if cal is not None and cal.host_link_gb_per_s
+            else gpu.host_link_gb_per_s * 1e9 * c.host_copy_efficiency)
+    n_shard = m.n_train / shard
+    adam = host_adam_rate(gpu, host_adam, c)
+    seconds = 4.0 * n_shard / link + n_shard / adam
+    passes = 0.0
+    if o.offload == "params":  # ZeRO-3 offload streams the 16-bit weights in for every pass
+        passes = 2 + m.recompute
+        seconds += m.micro_steps * passes * 2.0 * n_model / link
+    source = ("CPU Adam: --host-adam-params-per-s" if host_adam else
+              f"CPU Adam: a {gpu.segment} host's estimate: DeepSpeed PR #735, #1635") + \
+        ("; host link: measured by gpt2budget measure --calibrate" if measured else
+         "; host link: the spec's PCIe at 80% (pinned copies: Bekman)")
+    return term("offload", seconds, _OFFLOAD_FORMULA, _OFFLOAD_NAMES,
+                (m.n_train, shard, link, adam, m.micro_steps, passes, n_model), source)

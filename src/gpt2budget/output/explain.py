@@ -8,28 +8,7 @@ from gpt2budget.core.check import CheckInputs
 from gpt2budget.core.memory import lora_params, param_bytes, phase_model
 from gpt2budget.core.result import CheckResult, Requirement
 from gpt2budget.core.shape import Shape, flops_params, layer_gemms, layer_params
-from gpt2budget.core.steptime import (
-    K_TILE_BYTES,
-    UNALIGNED_GEMM_FACTOR_TMA,
-    accesses_bytes,
-    alignment,
-    autocasts,
-    bandwidth,
-    clock_fraction,
-    dim_speeds,
-    dispatch_us_of,
-    flash_efficiency,
-    gemm_ceiling,
-    gemm_rate_of,
-    host_adam_rate,
-    layer_ops,
-    operand_bytes,
-    ops_per_micro_step,
-    padded_dim,
-    sm_rate_cap,
-    tile_fill,
-    uses_tma_gemms,
-)
+from gpt2budget.core.trace import Term
 from gpt2budget.options import RunOptions
 from gpt2budget.units import fmt_bytes, fmt_sci, fmt_seconds
 
@@ -151,141 +130,43 @@ def requirement_line(name: str, req: Requirement, duration_s: float) -> str:
             f"ratio = duration / time = {duration_s:.4g} s / {fmt_sci(secs)} s = {req.ratio:.3g}")
 
 
-def rate_words(ci: CheckInputs) -> str:
-    """The GEMM rate and where it comes from (gemm_rate_of's order)."""
-    rate, origin = gemm_rate_of(ci.gpu, ci.options.precision, ci.calibration)
-    words = {"calibration": "measured by gpt2budget measure --calibrate",
-             "sustained": f"the spec's sustained_gemm_tflops, {ci.gpu.sustained_gemm_origin}: power and clock limits "
-                          "included",
-             "ceiling": f"peak x {gemm_ceiling(ci.gpu, ci.options.precision):.2f}, the fraction GPUs of its kind "
-                        f"achieve: Bekman, gpu-fryer, crowd benchmarks"}[origin]
-    return f"{rate / 1e12:.4g} TFLOP/s ({words})"
+# How a trace input prints, by its unit (the numbers are the trace's: nothing here works the model out again)
+_UNITS = {
+    "s": lambda v: fmt_seconds(v),
+    "B/s": lambda v: f"{v / 1e9:,.4g} GB/s",
+    "FLOP/s": lambda v: f"{v / 1e12:.4g} TFLOP/s",
+    "FLOP": lambda v: f"{fmt_sci(v)} FLOPs",
+    "share": lambda v: f"{v:.3g}",
+    "x": lambda v: f"{v:g}x",
+    "count": lambda v: f"{v:,.0f}" if float(v).is_integer() else f"{v:,.4g}",
+    "parameters/s": lambda v: f"{fmt_sci(v)} parameters/s",
+}
 
 
-def flash_words(ci: CheckInputs) -> str:
-    """Fused attention's FLOPs and the fractions of peak they run at, with their source (steptime.flash_efficiency)."""
-    o, kernel = ci.options, ci.stack.step_time.flash_kernel
-    fwd, bwd, origin = flash_efficiency(ci.gpu, kernel, o.precision, o.seq)
-    name = {"flash1": "FlashAttention-2", "flash2": "FlashAttention-2", "cudnn": "cuDNN"}[kernel]
-    source = {"other": "cuDNN's fused attention at head dim 64 on an A100, llm.c PR #378, taken for every GPU but Hopper "
-                       "and datacenter Blackwell",
-              "fp32": "fp32 runs SDPA's memory-efficient kernel: FlashAttention-2's 35% on an H100, FA3 paper",
-              "hopper": f"{name} at head dim 64 and seq {o.seq:,} on an H100, FA3 paper, Figures 5-6",
-              "blackwell": f"{name} at head dim 64 and seq {o.seq:,} on a B200, flash-attention #1589 and PR #2605"
-              }[origin]
-    if kernel == "flash1" and flash_efficiency(ci.gpu, "flash2", o.precision, o.seq).forward != fwd:
-        source += ("; x FlashAttention-1 / FlashAttention-2 at this length (PyTorch 2.0-2.1's SDPA kernel; "
-                   "flash-attention's FA2 benchmark figures)")
-    clock = clock_fraction(ci.gpu, o.precision)
-    if clock < 1.0:
-        source += f"; at the card's sustained clock, {clock:.2f} of what the fractions assume"
-    return (f"causal 2·B·s²·h FLOPs per layer at {fwd:.1%} of peak forward, x2.5 backward at {bwd:.1%} "
-            f"({source})")
+def input_text(name: str, value: float, unit: str) -> str:
+    """One trace input as `name value unit`."""
+    fmt = _UNITS.get(unit)
+    return f"{name} {fmt(value)}" if fmt is not None else f"{name} {value:g} {unit}"
 
 
-def dispatch_words(ci: CheckInputs, shape: Shape) -> str:
-    """The kernels one micro-step issues and what each costs the CPU (steptime.layer_ops, dispatch_us_of)."""
-    o, prof = ci.options, ci.stack.step_time
-    ops = layer_ops(ci.stack, o.precision, shape.family)
-    recompute = f" + {ops.recompute:g} recompute" if o.checkpointing and ops.recompute else ""
-    casts = (f"; {o.precision} runs none of autocast's casts ({prof.autocast_ops_per_layer:g} kernels' worth per pass)"
-             if prof.autocast_ops_per_layer and not autocasts(ci.stack, o.precision) else "")
-    us, measured = dispatch_us_of(ci.stack, ci.calibration)
-    origin = "measured by gpt2budget measure --calibrate" if measured else f"{ci.stack.id}'s profile"
-    return (f"{ops_per_micro_step(shape, ci.stack, o):,.0f} kernels per micro-step ({shape.n_layer} layers x "
-            f"({ops.forward:g} forward + {ops.backward:g} backward{recompute}) + {prof.ops_fixed:g}{casts}) x "
-            f"{us:g} us per kernel ({origin})")
-
-
-def per_sm_words(ci: CheckInputs) -> str:
-    """Whether the stack's kernels run at their rate per SM on this GPU (a stack profile's
-    elementwise_gb_per_s_per_sm), in words; empty for stacks whose kernels reach the bandwidth."""
-    per_sm, gpu, stack = ci.stack.step_time.elementwise_gb_per_s_per_sm, ci.gpu, ci.stack.id
-    if not per_sm:
-        return ""
-    cap = sm_rate_cap(gpu, ci.stack)
-    if cap is None:
-        return f"; {stack}'s rate per SM ({per_sm:g} GB/s) is not applied: the GPU spec has no sm_count"
-    capped, bw = cap / 1e9, bandwidth(gpu, ci.calibration) / 1e9
-    clock = clock_fraction(gpu)
-    at = f" x {clock:.2f} sustained clock" if clock < 1.0 else ""
-    if capped < bw:
-        return (f"; {stack}'s kernels run at {per_sm:g} GB/s per SM: {gpu.sm_count} SMs x {per_sm:g}{at} = {capped:,.0f} "
-                f"GB/s, below the {bw:,.0f} GB/s achieved bandwidth (llm.c PRs #600, #378)")
-    return (f"; {stack}'s {per_sm:g} GB/s per SM x {gpu.sm_count} SMs{at} = {capped:,.0f} GB/s: the bandwidth "
-            f"({bw:,.0f}) binds first")
+def term_line(t: Term) -> str:
+    """A step-time term from its trace: its seconds, its formula, the inputs that went in and their sources."""
+    tr = t.trace
+    inputs = ", ".join(input_text(*i) for i in tr.inputs)
+    return f"{t.name.replace('_', ' ')} = {fmt_seconds(t.seconds)} = {tr.formula}; with {inputs}  ({tr.source})"
 
 
 def step_time_lines(ci: CheckInputs, r: CheckResult) -> list[str]:
-    """The step-time model's terms with their numbers (gpt2budget.core.steptime); they sum to the step."""
+    """The step-time model's terms as its traces give them (gpt2budget.core.steptime); they sum to the step."""
     o, th, c = ci.options, r.throughput, r.compute
-    b = th.breakdown
-    prof = ci.stack.step_time
-    shape = Shape.of(ci.model, o.seq, ci.stack.vocab_multiple)
-    pads, tma_gpu = ci.stack.step_time.matmul_shape_padding, uses_tma_gemms(ci.gpu)
-    speeds = [(what, dim, speed, alignment(padded_dim(dim, o.precision, pads), o.precision, tma_gpu))
-              for (what, dim), speed in zip((("h", shape.n_embd), ("vocabulary", shape.vocab)),
-                                            dim_speeds(ci.gpu, ci.stack, o.precision, shape, ci.calibration),
-                                            strict=True)]
-    slow = [f"{what} {dim:,} at {speed:.3g}" for what, dim, speed, _ in speeds if speed < 1.0]
-    padded = f", padded to 16 bytes by {ci.stack.id} (torch.compile's pad_mm)" if pads and slow else ""
-    tma = ("; off 16 bytes, Hopper-class GPUs fall back to Ampere-style kernels: kestrel #143, fitted on our H100 "
-           "steps" if tma_gpu and any(tier == UNALIGNED_GEMM_FACTOR_TMA for *_, tier in speeds) else "")
-    # under TF32 a dimension whose tier is slower than plain fp32 runs at fp32's rate (dim_speed's floor)
-    floor = ("; under TF32 no slower than the fp32 kernel cuBLAS may pick instead"
-             if any(speed > tier for _, _, speed, tier in speeds) else "")
-    aligned = (f"; dimensions not a multiple of 128 bytes run slower: {', '.join(slow)}{padded} (Bekman; nanoGPT "
-               f"77e7e04c{tma}){floor}" if slow else "")
-    unfilled = [f"{what} {dim:,} fills {tile_fill(dim):.1%}" for what, dim in (("h", shape.n_embd), ("vocabulary", shape.vocab))
-                if tile_fill(dim) < 1.0]
-    tiles = (f"; output tiles are 128 wide, so {', '.join(unfilled)} of its tiles (tile quantization: NVIDIA's GEMM "
-             f"guide)" if unfilled else "")
-    recompute = ""
-    if o.checkpointing and ci.stack.checkpointing_level == "full":
-        recompute = ("; checkpointing re-runs each layer's forward GEMMs but its last (MLP c_proj: the recompute "
-                     "stops once backward's tensors are rebuilt)" if prof.checkpoint_early_stop
-                     else "; checkpointing re-runs each layer's forward GEMMs")
-    if o.attention == "flash":
-        attention = flash_words(ci)
-    else:
-        fwd, bwd = (accesses_bytes(a, o.precision) for a in (prof.eager_attention_forward, prof.eager_attention_backward))
-        attention = (f"eager: QK^T and AV as full GEMMs (x2 backward) + {fwd:g} B forward and {bwd:g} B backward per "
-                     f"s x s score element ({ci.stack.id}'s profile) / elementwise bandwidth")
-    issue = (f"; eager kernels also pay SM issue time: s/B = 1/bandwidth + 1/({prof.eager_bytes_per_fp32_flop:g} B/FLOP x "
-             f"FP32 peak)" if prof.eager_bytes_per_fp32_flop else "")
-    acc = accesses_bytes(prof.grad_accumulation, o.precision)
-    accumulation = (f", + {th.micro_steps - 1} x gradient accumulation ({acc:g} B per parameter: "
-                    f"{ci.stack.id}'s grad_accumulation)" if th.micro_steps > 1 and acc else "")
     lines = [
         f"micro-steps = ceil(batch tokens / (micro-batch x seq x GPUs)) = ceil({ci.batch_tokens:.0f} / ({o.micro_batch} x "
         f"{o.seq} x {o.gpus})) = {th.micro_steps}",
-        f"matmul = Σ GEMMs max(2·m·k·n x (1 + {K_TILE_BYTES / operand_bytes(o.precision):g}/k) / (GEMM rate x tile "
-        f"fill), bytes / bandwidth) x micro-steps (a k-step per output tile: llm.c PR #378); GEMM rate "
-        f"{rate_words(ci)}{aligned}{tiles}{recompute} = "
-        f"{fmt_seconds(b['matmul'])}  (roofline)",
-        f"attention = {attention} = {fmt_seconds(b['attention'])}",
-        f"memory-bound = bytes of {ci.stack.id}'s non-matmul kernels / (bandwidth x S/(S + 1.6 MB), >= 2.5 us each)"
-        f"{issue}{per_sm_words(ci)}{accumulation} = {fmt_seconds(b['memory_bound'])}  (cccl #7391)",
-        f"cpu dispatch (exposed) = micro-steps x (max over phases of CPU issue + GPU work - GPU work); "
-        f"{dispatch_words(ci, shape)} = {fmt_seconds(b['cpu_dispatch'])}",
-        f"optimizer = {o.opt.update_bytes:g} B per parameter ({o.optimizer}) / bandwidth = "
-        f"{fmt_seconds(b['optimizer'])}",
     ]
-    if o.gpus > 1:
-        overlap = prof.grad_comm_overlap
-        hidden = (f"less the {overlap:.0%} {ci.stack.id} overlaps with backward" if overlap > 0
-                  else f"none of it hidden ({ci.stack.id} runs it after the backward)")
-        lines.append(f"communication = ring all-reduce 2(g-1)/g x gradient bytes / bus bandwidth, {hidden}"
-                     f"{'; ZeRO-3 all-gathers weights per pass' if o.zero >= 3 else ''} = "
-                     f"{fmt_seconds(b['communication'])}")
-    if o.offload != "none":
-        streamed = " + 16-bit weights streamed per pass" if o.offload == "params" else ""
-        rate = host_adam_rate(ci.gpu, ci.host_adam_params_per_s)
-        source = ("--host-adam-params-per-s" if ci.host_adam_params_per_s else
-                  f"a {ci.gpu.segment} host's estimate: DeepSpeed PR #735, #1635")
-        lines.append(f"offload = 4 B per parameter over PCIe + CPU Adam at {fmt_sci(rate)} parameters/s ({source})"
-                     f"{streamed} = {fmt_seconds(b['offload'])}")
-    lines.append(f"step = {' + '.join(fmt_seconds(v) for v in b.values() if v > 0)} = {fmt_seconds(th.step_seconds)}; "
+    # every term but those that do not apply to the run (one GPU: no communication; no offload), whose trace says so
+    lines += [term_line(t) for t in th.terms if t.seconds > 0 or not t.trace.formula.startswith("0:")]
+    terms = " + ".join(fmt_seconds(t.seconds) for t in th.terms if t.seconds > 0)
+    lines.append(f"step = {terms} = {fmt_seconds(th.step_seconds)}; "
                  f"tokens/s = {th.tokens_per_step:.0f} / {th.step_seconds:.4g} s = {th.tokens_per_second:,.0f}; "
                  f"bound by {th.bound}; MFU = 6·N x tokens/s / (peak x GPUs) = {th.mfu:.1%}")
     if c.utilization_source == "--utilization":

@@ -207,9 +207,10 @@ def render_step_time(con: Console, th: Throughput, overridden: bool) -> None:
     t = _Table(title=title, title_justify="left")
     for col, just in (("term", "left"), ("seconds", "right"), ("share", "right")):
         t.add_column(col, justify=just)
-    for name, secs in th.breakdown.items():
+    for term in th.terms:  # each term's seconds as its trace gave them (explain prints the rest of the trace)
+        secs = term.seconds
         if secs > 0:
-            t.add_row(name.replace("_", " "), fmt_seconds(secs), f"{secs / total:.0%}" if total > 0 else "-")
+            t.add_row(term.name.replace("_", " "), fmt_seconds(secs), f"{secs / total:.0%}" if total > 0 else "-")
     con.print(t)
 
 

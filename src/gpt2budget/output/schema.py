@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from gpt2budget.core.result import DATA_NAMES, OMIT_NONE, Advice, CheckResult, Verdict
+from gpt2budget.core.trace import Trace
 from gpt2budget.specs.definitions import GpuSpec, ModelSpec, StackSpec
 from gpt2budget.specs.validation import model_for
 
@@ -19,8 +20,14 @@ from gpt2budget.specs.validation import model_for
 ADDED: dict[type, dict[str, Any]] = {
     Verdict: {"summary": {"type": "string", "description": "the answer in one sentence"}},
     Advice: {"flags": {"type": "string", "description": "the flags to add to the command that asked"}},
+    # a trace's inputs as to_data writes them (its names and values are kept apart in the type: a sweep builds one
+    # per row and prints none)
+    Trace: {"inputs": {"type": "array", "description": "the numbers the term was computed from", "items": {
+        "type": "object", "properties": {"name": {"type": "string"}, "value": {"type": "number"},
+                                         "unit": {"type": "string"}},
+        "required": ["name", "value", "unit"], "additionalProperties": False}}},
 }
-DROPPED: dict[type, set[str]] = {Advice: {"inputs"}}  # said by the flags
+DROPPED: dict[type, set[str]] = {Advice: {"inputs"}, Trace: {"names", "values"}}  # said by the flags; said by inputs
 
 
 def _type_schema(t: Any, defs: dict[str, Any]) -> dict[str, Any]:
