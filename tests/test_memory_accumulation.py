@@ -124,3 +124,18 @@ def test_the_measured_points_run_without_accumulation(specs):
         a = memory(shape, hf, o, usable)
         b = memory(shape, hf, o.with_(step_sequences=r["batch"]), usable)
         assert not o.accumulates and a.allocator_peak_bytes == b.allocator_peak_bytes
+
+
+def test_a_gap_of_accumulating_micro_batches_that_do_not_fit_stops_the_largest(specs):
+    """gpt2-large, checkpointed, on a 4090 with a 16-sequence batch: accumulating micro-batches fit up to 11, 12-15 do
+    not (they hold the gradients), 16 (one micro-step) does. The largest micro-batch stays 11: every micro-batch up
+    to it fits, so --micro-batch auto and the advisor never land in the gap."""
+    ci = _ci(specs, model="gpt2-large", batch_tokens=16 * 1024)
+    ci = ci._replace(options=ci.options.with_(checkpointing=True))
+
+    def fits(b):
+        return evaluate(ci._replace(options=ci.options.with_(micro_batch=b)), with_cost=False).memory.fits
+
+    _, best, _ = fit_of(ci)
+    assert best == 11 and fits(11) and not fits(12) and not fits(15) and fits(16)
+    assert largest_fitting_micro_batch(ci) == 11
