@@ -26,12 +26,14 @@ def runs() -> list[dict[str, Any]]:
 
 
 def predict(specs: Any, run: dict[str, Any]) -> MemoryResult:
-    """The run as published (its stack's padded vocabulary, the stack's default optimizer and precision)."""
+    """The run as published (its stack's padded vocabulary, the stack's default optimizer and precision, its
+    gradient accumulation steps)."""
     stack = specs.stacks.get(run["stack"], "--stack")
     model = specs.models.get(run["model"], "--model")
+    accum = run.get("grad_accum_steps", 1)
     o = RunOptions(micro_batch=run["micro_batch"], gpus=run["gpus"], zero=run["zero"], seq=run["seq"],
                    checkpointing=run["checkpointing"] != "none", optimizer=run.get("optimizer", stack.default_optimizer),
-                   precision=stack.default_precision)
+                   precision=stack.default_precision, step_sequences=run["micro_batch"] * accum if accum > 1 else 0)
     return memory(Shape.of(model, run["seq"], stack.vocab_multiple), stack, o,
                   specs.gpus.get(run["gpu"], "--gpu").usable_bytes)
 

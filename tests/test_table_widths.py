@@ -60,11 +60,11 @@ def test_a_table_too_narrow_for_its_words_prints_one_record_per_row(cli, monkeyp
 
 
 def test_short_values_stay_on_one_line_while_long_text_can_wrap(cli, monkeypatch):
-    """At 80 columns the advisor's flags wrap; its sizes and times ("42.2 days", "10.34 GiB") do not."""
+    """At 80 columns the advisor's flags wrap; its sizes and times ("42.2 days", "11.04 GiB") do not."""
     monkeypatch.setenv("COLUMNS", "80")
     out = cli("check", "--gpu", "4070ti", "--model", "gpt2-xl").out
     row = next(line for line in out.splitlines() if "0.87x" in line)
-    assert "10.34 GiB" in row and "42.2 days" in row
+    assert "11.04 GiB" in row and "42.2 days" in row
 
 
 def test_a_long_id_in_a_bar_chart_is_not_glued_to_its_bar(cli):

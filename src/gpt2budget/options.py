@@ -102,6 +102,10 @@ class RunOptions(NamedTuple):
     lora_dropout: float = 0.0
     loss: str = "full"  # LOSS_CHOICES: how the loss meets the logits
     lora_base: str = "bf16"  # LORA_BASE_CHOICES: the frozen base's dtype (our H200 LoRA points had an fp32 base)
+    # sequences per GPU in one optimizer step, ceil(batch tokens / (seq x GPUs)) (gpt2budget.core.check.run_options);
+    # a smaller micro-batch accumulates gradients over several micro-steps. 0: one micro-step per optimizer step (our
+    # measured points, gpt2budget.core.memory called directly)
+    step_sequences: int = 0
 
     def with_(self, **changes: Any) -> RunOptions:
         return self._replace(**changes)
@@ -113,6 +117,16 @@ class RunOptions(NamedTuple):
     @property
     def opt(self) -> Optimizer:
         return OPTIMIZERS[self.optimizer]
+
+    @property
+    def micro_steps(self) -> int:
+        """Micro-steps per optimizer step: ceil(step sequences / micro-batch), as core/steptime.py counts them."""
+        return max(1, -(-self.step_sequences // max(1, self.micro_batch)))
+
+    @property
+    def accumulates(self) -> bool:
+        """Whether gradients accumulate over several micro-steps before the optimizer step."""
+        return self.micro_steps > 1
 
     @property
     def adapters(self) -> bool:

@@ -233,7 +233,9 @@ def print_result(r: "CheckResult", fmt: Fmt, output: str | None, no_color: bool,
             from gpt2budget.core.advisor import faster_alternative
 
             faster = faster_alternative(ci, specs.stacks, r)
-        render_check(con, r, component_words(ci.options, ci.stack.mixed_precision_layout),
+        from gpt2budget.core.check import run_options
+
+        render_check(con, r, component_words(run_options(ci), ci.stack.mixed_precision_layout),
                      explain_lines(ci, r) if explain else None, show_advice, ci.micro_batch_auto, faster)
         if output:
             write_atomic(output, con.export_text(clear=False))

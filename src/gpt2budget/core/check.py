@@ -19,7 +19,7 @@ from gpt2budget.core.flops import (
     recompute_factor,
     sustained_flops_per_s,
 )
-from gpt2budget.core.memory import MemoryResult, fit_at, lora_params, memory, run_phase_model
+from gpt2budget.core.memory import MemoryResult, fit_at, lora_params, memory
 from gpt2budget.core.result import (
     CheckResult,
     Compute,
@@ -222,11 +222,17 @@ def fit_of(ci: CheckInputs) -> tuple[bool, int, int]:
     trains: the memory model alone, for searches (plan) that evaluate in full only what they keep. Raises as
     evaluate does."""
     check_options(ci)
-    o = ci.options
-    pm = run_phase_model(Shape.of(ci.model, o.seq, ci.stack.vocab_multiple), ci.stack, o)
-    fits, best = fit_at(pm, ci.stack, ci.gpu.usable_bytes, o.micro_batch)
+    o = run_options(ci)
+    fits, best, pm = fit_at(Shape.of(ci.model, o.seq, ci.stack.vocab_multiple), ci.stack, o, ci.gpu.usable_bytes)
     host_fits = pm.host_bytes <= ci.host_memory_gib * GIB * ci.nodes
     return fits and host_fits, best if host_fits else 0, pm.trainable
+
+
+def run_options(ci: CheckInputs) -> RunOptions:
+    """The run's options with its step sequences, ceil(batch tokens / (seq x GPUs)): whether a micro-batch
+    accumulates gradients (micro-steps as gpt2budget.core.steptime.step_time counts them)."""
+    o = ci.options
+    return o.with_(step_sequences=max(1, math.ceil(ci.batch_tokens / (o.seq * o.gpus))))
 
 
 def reserved_gpu(g: GpuSpec, reserve_gib: float) -> GpuSpec:
@@ -334,7 +340,7 @@ def throughput_of(st: StepTime, overridden: bool) -> Throughput:
 
 def memory_part(ci: CheckInputs, shape: Shape) -> tuple[MemoryResult, Memory, bool]:
     """The memory model's result, its report, and whether the run fits (on the card and in host memory)."""
-    return memory_section(ci, memory(shape, ci.stack, ci.options, ci.gpu.usable_bytes))
+    return memory_section(ci, memory(shape, ci.stack, run_options(ci), ci.gpu.usable_bytes))
 
 
 def memory_section(ci: CheckInputs, mem: MemoryResult) -> tuple[MemoryResult, Memory, bool]:

@@ -339,11 +339,17 @@ def phase_model(shape: Shape, stack: StackSpec, opts: RunOptions) -> PhaseModel:
     c_fwd = casts_all if (cached or not ckpt) else casts_head
     c_bwd = casts_head if ckpt else casts_all
     head_grad = 0.0 if opts.adapters else min(grads, 4.0 * shape.vocab * shape.n_embd)
+    # gradient accumulation: PyTorch's AccumulateGrad adds each micro-step's gradient into the .grad allocated by the
+    # first backward (torch/csrc/autograd/functions/accumulate_grad.h), and the loops free it only after the
+    # optimizer step (nanoGPT train.py: optimizer.step() then zero_grad(set_to_none=True) once per step; HF Trainer
+    # calls model.zero_grad() after optimizer.step()): micro-steps 2..n run their forward and backward with every
+    # gradient resident (llm.c's are resident always)
+    held = {"gradients": grads} if opts.accumulates and not stack.gradients_persistent else {}
     fixed = {
-        "forward_end": {**resident, "weight_casts": c_fwd},
-        "backward_start": {**resident, "weight_casts": c_bwd},
+        "forward_end": {**resident, **held, "weight_casts": c_fwd},
+        "backward_start": {**resident, **held, "weight_casts": c_bwd},
         "backward_recompute": {**resident, "weight_casts": casts_layer,
-                               "gradients": grads if stack.gradients_persistent else head_grad},
+                               "gradients": grads if (stack.gradients_persistent or held) else head_grad},
         "backward_end": {**resident, "gradients": grads, "weight_casts": casts_layer},
         "optimizer_step": {**resident, "gradients": grads, "optimizer_temporaries": temps},
     }
@@ -403,31 +409,59 @@ def max_micro_batch(pm: PhaseModel, stack: StackSpec, available: float, cap: int
 
 
 MB = RunOptions._fields.index("micro_batch")
+SS = RunOptions._fields.index("step_sequences")
 
 
 def memory(shape: Shape, stack: StackSpec, opts: RunOptions, available: float) -> MemoryResult:
-    return memory_at(run_phase_model(shape, stack, opts), stack, available, opts.micro_batch)
+    return memory_at(run_phase_model(shape, stack, opts), stack, available, opts.micro_batch,
+                     largest_micro_batch(shape, stack, opts, available))
 
 
 def run_phase_model(shape: Shape, stack: StackSpec, opts: RunOptions) -> PhaseModel:
-    """The run's phase model, which does not depend on the micro-batch: cached under micro-batch 1 (the options
-    rebuilt directly; NamedTuple._replace is slow in a sweep)."""
-    at_one = opts if opts.micro_batch == 1 else RunOptions._make((*opts[:MB], 1, *opts[MB + 1:]))
-    return phase_model(shape, stack, at_one)
+    """The run's phase model, which depends on the micro-batch only through whether it accumulates gradients:
+    cached under micro-batch 1 with 2 step sequences (accumulating) or 0 (not) (the options rebuilt directly;
+    NamedTuple._replace is slow in a sweep)."""
+    return _phase_at(shape, stack, opts, 2 if opts.accumulates else 0)
 
 
-def fit_at(pm: PhaseModel, stack: StackSpec, available: float, b: int) -> tuple[bool, int]:
-    """memory_at's fits and max_micro_batch alone (no breakdown): for searches over many options (plan)."""
-    need = required(max(fixed + b * slope for fixed, slope in pm.lines.values()), stack)
-    key = (id(stack), available)
+def _phase_at(shape: Shape, stack: StackSpec, opts: RunOptions, steps: int) -> PhaseModel:
+    if opts.micro_batch == 1 and opts.step_sequences == steps:
+        return phase_model(shape, stack, opts)
+    return phase_model(shape, stack, RunOptions._make((*opts[:MB], 1, *opts[MB + 1:SS], steps, *opts[SS + 1:])))
+
+
+def largest_micro_batch(shape: Shape, stack: StackSpec, opts: RunOptions, available: float) -> int:
+    """The largest micro-batch b such that every micro-batch up to b fits. Below opts.step_sequences a micro-batch
+    accumulates (its forward holds the gradients), from it on none does: when every accumulating micro-batch fits,
+    the answer is the non-accumulating solve; else the accumulating one (a larger, single-micro-step batch that fits
+    past a gap of ones that do not is not offered: the search stays monotone)."""
+    best = _solve(_phase_at(shape, stack, opts, 0), stack, available)
+    if opts.step_sequences <= 1:
+        return best
+    acc = _solve(_phase_at(shape, stack, opts, 2), stack, available)
+    return best if acc >= opts.step_sequences - 1 else acc
+
+
+def _solve(pm: PhaseModel, stack: StackSpec, available: float) -> int:
+    key = (id(stack), available)  # the largest micro-batch does not depend on b: solved once per card
     best = pm._solved.get(key)
     if best is None:
         best = pm._solved[key] = max_micro_batch(pm, stack, available)
-    return need <= available, best
+    return best
 
 
-def memory_at(pm: PhaseModel, stack: StackSpec, available: float, b: int) -> MemoryResult:
-    """The memory result at micro-batch b, from a run's phase model (which does not depend on b)."""
+def fit_at(shape: Shape, stack: StackSpec, opts: RunOptions, available: float) -> tuple[bool, int, PhaseModel]:
+    """memory's fits and max_micro_batch alone (no breakdown), and the run's phase model: for searches over many
+    options (plan)."""
+    pm = run_phase_model(shape, stack, opts)
+    b = opts.micro_batch
+    need = required(max(fixed + b * slope for fixed, slope in pm.lines.values()), stack)
+    return need <= available, largest_micro_batch(shape, stack, opts, available), pm
+
+
+def memory_at(pm: PhaseModel, stack: StackSpec, available: float, b: int, best: int | None = None) -> MemoryResult:
+    """The memory result at micro-batch b, from the run's phase model at b (run_phase_model); `best`: the largest
+    micro-batch (largest_micro_batch), else this phase model's own solve."""
     totals = phase_totals(pm, b)
     peak_phase = max(totals, key=totals.__getitem__)
     fixed, per = pm.dense[peak_phase]
@@ -440,10 +474,8 @@ def memory_at(pm: PhaseModel, stack: StackSpec, available: float, b: int) -> Mem
     fallback = 0.0
     if need > available and pm.spill:
         fallback = required(max(fixed + b * slope for fixed, slope in pm.lines_spilled.values()), stack)
-    key = (id(stack), available)  # the largest micro-batch does not depend on b: solved once per card
-    best = pm._solved.get(key)
     if best is None:
-        best = pm._solved[key] = max_micro_batch(pm, stack, available)
+        best = _solve(pm, stack, available)
     return MemoryResult(
         allocator_peak_bytes=peak, required_bytes=need, available_bytes=available, fits=need <= available,
         max_micro_batch=best, peak_phase=peak_phase, breakdown=breakdown,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
-from gpt2budget.core.check import CheckInputs
-from gpt2budget.core.memory import lora_params, param_bytes, phase_model
+from gpt2budget.core.check import CheckInputs, run_options
+from gpt2budget.core.memory import lora_params, param_bytes, run_phase_model
 from gpt2budget.core.result import CheckResult, Requirement
 from gpt2budget.core.shape import Shape, flops_params, layer_gemms, layer_params
 from gpt2budget.core.trace import Term
@@ -20,7 +20,8 @@ def component_words(opts: RunOptions, stack_layout: str) -> dict[str, str]:
     return {
         "weights": weights_words(opts, wb),
         "master_weights": "fp32 master copy x 4 B (16-bit parameter stacks)",
-        "gradients": f"parameters x {wb} (fp32 under autocast)",
+        "gradients": f"parameters x {wb} (fp32 under autocast)" + (
+            f", kept across {opts.micro_steps} micro-steps (accumulation)" if opts.accumulates else ""),
         "optimizer_states": f"{opts.optimizer}: {opt_words} per parameter",
         "optimizer_temporaries": "foreach AdamW: one parameter-sized buffer in step()",
         "weight_casts": "autocast's 16-bit copies of matmul weights, kept for backward",
@@ -52,7 +53,7 @@ def explain_lines(ci: CheckInputs, r: CheckResult) -> list[str]:
     o, c, mem = ci.options, r.compute, r.memory
     shape = Shape.of(ci.model, o.seq, ci.stack.vocab_multiple)
     pb = param_bytes(shape, ci.stack, o.with_(micro_batch=1, gpus=1, zero=0, offload="none"))
-    pm = phase_model(shape, ci.stack, o.with_(micro_batch=1))
+    pm = run_phase_model(shape, ci.stack, run_options(ci))
     # --utilization: sustained = GPUs x peak x utilization x efficiency; from the step-time model, the utilization is
     # sustained / (GPUs x peak), communication already in it
     eff = c.utilization_source == "--utilization" and o.gpus > 1
@@ -73,6 +74,11 @@ def explain_lines(ci: CheckInputs, r: CheckResult) -> list[str]:
     lines.append(f"weights = {fmt_bytes(pb.weights)}, gradients = {fmt_bytes(pb.grads)}, optimizer states = "
                  f"{fmt_bytes(pb.states)}, step temporaries = {fmt_bytes(pb.temps)}, autocast copies = "
                  f"{fmt_bytes(pb.casts_all)} (before sharding)")
+    ro = run_options(ci)
+    if ro.accumulates and not ci.stack.gradients_persistent:
+        lines.append(f"gradients kept across {ro.micro_steps} micro-steps: micro-steps 2..{ro.micro_steps} run their "
+                     "forward and backward with every gradient held (AccumulateGrad adds into .grad; zero_grad "
+                     "runs after optimizer.step())")
     for ph in pm.fixed:
         fixed = math.fsum(pm.fixed[ph].values())
         slope = math.fsum(pm.per_sample[ph].values())
