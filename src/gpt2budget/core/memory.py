@@ -435,11 +435,11 @@ def largest_micro_batch(shape: Shape, stack: StackSpec, opts: RunOptions, availa
     accumulates (its forward holds the gradients), from it on none does: when every accumulating micro-batch fits,
     the answer is the non-accumulating solve; else the accumulating one (a larger, single-micro-step batch that fits
     past a gap of ones that do not is not offered: the search stays monotone)."""
-    best = _solve(_phase_at(shape, stack, opts, 0), stack, available)
-    if opts.step_sequences <= 1:
-        return best
-    acc = _solve(_phase_at(shape, stack, opts, 2), stack, available)
-    return best if acc >= opts.step_sequences - 1 else acc
+    if opts.step_sequences > 1:
+        acc = _solve(_phase_at(shape, stack, opts, 2), stack, available)
+        if acc < opts.step_sequences - 1:  # the usual case: the non-accumulating phase model is never built
+            return acc
+    return _solve(_phase_at(shape, stack, opts, 0), stack, available)
 
 
 def _solve(pm: PhaseModel, stack: StackSpec, available: float) -> int:
