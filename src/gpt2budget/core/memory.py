@@ -385,6 +385,11 @@ class MemoryResult(NamedTuple):  # a tuple: cheap to build, sweep makes one per 
     host_fallback_bytes: float = 0.0
 
 
+def peak_of(lines: dict[str, tuple[float, float]], b: int) -> float:
+    """The highest phase total at micro-batch b, from each phase's (fixed, per-sample) line."""
+    return max(fixed + b * slope for fixed, slope in lines.values())
+
+
 def phase_totals(pm: PhaseModel, b: int) -> dict[str, float]:
     return {ph: fixed + b * slope for ph, (fixed, slope) in pm.lines.items()}
 
@@ -455,7 +460,7 @@ def fit_at(shape: Shape, stack: StackSpec, opts: RunOptions, available: float) -
     options (plan)."""
     pm = run_phase_model(shape, stack, opts)
     b = opts.micro_batch
-    need = required(max(fixed + b * slope for fixed, slope in pm.lines.values()), stack)
+    need = required(peak_of(pm.lines, b), stack)
     return need <= available, largest_micro_batch(shape, stack, opts, available), pm
 
 
@@ -473,7 +478,7 @@ def memory_at(pm: PhaseModel, stack: StackSpec, available: float, b: int, best: 
     # what the card then needs (reported, not judged: `fits` is about the card holding the whole run)
     fallback = 0.0
     if need > available and pm.spill:
-        fallback = required(max(fixed + b * slope for fixed, slope in pm.lines_spilled.values()), stack)
+        fallback = required(peak_of(pm.lines_spilled, b), stack)
     if best is None:
         best = _solve(pm, stack, available)
     return MemoryResult(

@@ -874,6 +874,12 @@ _OPTIMIZER_FORMULA = ("max(kernels x CPU cost per kernel, max(kernel floor, (upd
 _OFFLOADED_NAMES = (("offloaded", "count"),)
 
 
+def optimizer_shards(o: RunOptions, stack: StackSpec) -> int:
+    """How many GPUs the optimizer states (and Muon's orthogonalisation) are split over: ZeRO 1-3, or a stack that
+    shards them itself (nanochat's DistMuon/DistAdamW)."""
+    return o.gpus if (o.zero >= 1 or stack.optimizer_sharded) else 1
+
+
 def optimizer_term(m: _MicroStep) -> Term:
     """The optimizer update, once per step, over this GPU's shard (ZeRO 1-3 shard the states over the GPUs); an
     offloaded one runs on the CPU (offload_term)."""
@@ -882,17 +888,16 @@ def optimizer_term(m: _MicroStep) -> Term:
     if o.offload != "none":
         return term("optimizer", 0.0, "0: the update runs on the host's CPU (see offload)", _OFFLOADED_NAMES, (1.0,),
                     "ZeRO-Offload (Ren et al. 2021)")
-    c, g = su.c, o.gpus
-    shard = g if (o.zero >= 1 or stack.optimizer_sharded) else 1
+    c = su.c
+    shard = optimizer_shards(o, stack)
     groups = math.ceil(su.n_tensors / c.foreach_tensors_per_kernel) if o.optimizer != "adamw-fused" else 1
     opt_ops: float = opt.kernels * groups
     update_s = memory_kernel_s(m.n_train / shard * opt.update_bytes, su.bw, c)
     ns = 0.0
     if o.optimizer == "muon" and not o.adapters:
         ns_flops, matrices = newton_schulz(m.shape, c)
-        ns_shard = g if (stack.optimizer_sharded or o.zero >= 1) else 1
-        opt_ops += matrices / ns_shard * (3 * c.newton_schulz_steps + c.newton_schulz_extra_kernels)
-        ns = ns_flops / ns_shard
+        opt_ops += matrices / shard * (3 * c.newton_schulz_steps + c.newton_schulz_extra_kernels)
+        ns = ns_flops / shard
         update_s += ns / su.rate
     seconds = max(opt_ops * su.dispatch, update_s)
     return term("optimizer", seconds, _OPTIMIZER_FORMULA, _OPTIMIZER_NAMES,
@@ -938,7 +943,6 @@ def communication_term(m: _MicroStep, gpu: GpuSpec, nodes: int, cal: Calibration
                  passes, gather), _comm_source(gpu, m.stack, nodes, cal))
 
 
-_NO_OFFLOAD_NAMES = (("offloaded", "count"),)
 _OFFLOAD_NAMES = (("parameters trained", "count"), ("shards", "count"), ("host link", "B/s"),
                   ("CPU Adam rate", "parameters/s"), ("micro-steps", "count"), ("passes", "count"),
                   ("parameters", "count"))
@@ -952,11 +956,11 @@ def offload_term(m: _MicroStep, gpu: GpuSpec, cal: Calibration | None, host_adam
     also streams the 16-bit weights in for every pass."""
     o, c = m.o, m.su.c
     if o.offload == "none":
-        return term("offload", 0.0, "0: no offload", _NO_OFFLOAD_NAMES, (0.0,), "--offload none")
-    shard = o.gpus if (o.zero >= 1 or m.stack.optimizer_sharded) else 1
-    measured = cal is not None and bool(cal.host_link_gb_per_s)
+        return term("offload", 0.0, "0: no offload", _OFFLOADED_NAMES, (0.0,), "--offload none")
+    shard = optimizer_shards(o, m.stack)
     link = (cal.host_link_gb_per_s * 1e9 if cal is not None and cal.host_link_gb_per_s
             else gpu.host_link_gb_per_s * 1e9 * c.host_copy_efficiency)
+    measured = cal is not None and bool(cal.host_link_gb_per_s)
     n_shard = m.n_train / shard
     adam = host_adam_rate(gpu, host_adam, c)
     seconds = 4.0 * n_shard / link + n_shard / adam
