@@ -254,7 +254,7 @@ def _sustained(fn: Any, dev: Any, seconds: float) -> float:
 def gemm_tflops(dev: Any) -> dict[str, float]:
     """Achieved TFLOP/s of a large GEMM at a GPT-2 XL shape (16,384 tokens x 1,600 -> 6,400, the MLP's c_fc),
     sustained for ~2 s (the step-time model's GEMM rates are sustained ones, not seconds-long bursts)."""
-    # the shape core.steptime.CALIBRATION_GEMM_SHAPE reads back (this module imports nothing from core)
+    # the shape core.step_constants.StepConstants.calibration_gemm_shape reads back (this module imports nothing from core)
     m, k, n = (16384, 1600, 6400) if dev.type == "cuda" else (256, 256, 256)
     out = {}
     for key, dtype, tf32 in (("bf16", torch.bfloat16, False), ("fp16", torch.float16, False),

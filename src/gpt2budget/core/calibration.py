@@ -35,7 +35,7 @@ class Calibration(NamedTuple):
     """Measured replacements for spec-sheet figures; any number may be None (then the spec's is used)."""
 
     gpu: str
-    gemm_tflops: dict[str, float]  # TFLOP/s of the calibration GEMM (steptime.CALIBRATION_GEMM_SHAPE) by dtype
+    gemm_tflops: dict[str, float]  # TFLOP/s of the calibration GEMM (StepConstants.calibration_gemm_shape) by dtype
     memory_bandwidth_gb_per_s: float | None = None
     dispatch_us_per_op: dict[str, float] | None = None  # CPU microseconds per kernel, by stack id
     host_link_gb_per_s: float | None = None

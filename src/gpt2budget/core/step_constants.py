@@ -50,7 +50,7 @@ class StepConstants:
     amd_tensor_ceiling: float = 0.55
     # Power-limited cards without a published GEMM measurement carry a sustained_gemm_tflops derived from a measured card
     # of the same die (configs/gpus, sustained_gemm_origin: derived): the measured card's fraction of its dense peak, times
-    # (this card's board power per SM / the measured card's) ** SUSTAINED_DERATE_EXPONENT. CMOS dynamic power goes as
+    # (this card's board power per SM / the measured card's) ** sustained_derate_exponent. CMOS dynamic power goes as
     # f x V^2 and DVFS raises V about in step with f, so a power-capped clock goes as the cube root of the power per SM.
     # Checked on pairs measured in the same seconds-long benchmark (zzc0721/torch-performance-test-data): the L40S's 0.743
     # of peak at 2.46 W per SM predicts the L4's 0.586 at 1.24 W per SM within 1%; the H100 SXM's 0.806 at 5.30 W per SM
@@ -126,14 +126,14 @@ class StepConstants:
     flash_efficiency_fp32: float = 0.35
     flash_seq: tuple[int, ...] = (512, 1024, 2048, 4096, 8192, 16384)
     hopper_flash_tflops: Mapping[str, tuple[tuple[float, ...], ...]] = field(default_factory=lambda: _frozen({
-        # (causal forward, forward, backward) at FLASH_SEQ, on an H100 SXM5
+        # (causal forward, forward, backward) at flash_seq, on an H100 SXM5
         "flash2": ((180, 229, 262, 284, 295, 299), (282, 306, 318, 321, 322, 324), (198, 238, 264, 279, 287, 291)),
         "cudnn": ((225, 288, 334, 363, 379, 388), (335, 373, 395, 408, 412, 413), (266, 348, 395, 417, 432, 433)),
     }))
     # the 16-bit dense peak the paper's figures are read against (H100 whitepaper)
     h100_sxm_dense_tflops: float = 989.4
-    # Datacenter Blackwell (B200, GB100), 16 bits, head dim 64, TFLOP/s at FLASH_SEQ; (causal forward, forward, backward)
-    # as HOPPER_FLASH_TFLOPS. flash2: FlashAttention-2 2.7.4.post1 (the kernel PyTorch's SDPA runs first: SDPA's fixed
+    # Datacenter Blackwell (B200, GB100), 16 bits, head dim 64, TFLOP/s at flash_seq; (causal forward, forward, backward)
+    # as hopper_flash_tflops. flash2: FlashAttention-2 2.7.4.post1 (the kernel PyTorch's SDPA runs first: SDPA's fixed
     # priority puts flash before cuDNN, huggingface/transformers PR #48163), benchmarks/benchmark_flash_attention.py on a
     # B200 with torch 2.8.0.dev20250408+cu128 (Dao-AILab/flash-attention issue #1589, "benchmark is low on B200": it runs
     # Ampere-style mma.sync kernels, ~15% of the B200's peak): forward 308.40, 359.30, 380.99, 306.94, 343.07, 379.44 and

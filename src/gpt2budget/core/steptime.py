@@ -11,7 +11,7 @@ Where the CPU part wins the step is dispatch-bound: eager PyTorch at small micro
 Constants and their sources (see also ../shared/reference/throughput_constants.md):
 - GEMM rates: what large matmuls sustain, power and clock limits included, per GPU where published (the spec's
   sustained_gemm_tflops: huggingface/gpu-fryer's table, crowd-sourced and MAMF benchmark tables) or derived for a
-  power-limited card from a measured one of the same die (SUSTAINED_DERATE_EXPONENT), else a fraction of the dense
+  power-limited card from a measured one of the same die (StepConstants.sustained_derate_exponent), else a fraction of the dense
   peak (Bekman, *ML Engineering*, "Maximum Achievable Matmul FLOPS"; gpu-fryer's H100; this project's H100 fp32:
   51 TFLOP/s). A card that sustains less than that fraction runs its attention and per-SM-rate kernels slower by
   the same clock derate (clock_fraction).
